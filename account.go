@@ -1,0 +1,66 @@
+package ownkey
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Role decides what an account may do. Admins manage accounts and keys of
+// others through /api/admin; users manage only their own.
+type Role string
+
+const (
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// Account is a tenant of the gateway: it owns API keys, provider credentials
+// and a balance from which the markup is taken.
+type Account struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Balance   NanoUSD   `json:"balance_nano_usd"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Validate checks the fields a caller can set.
+func (a *Account) Validate() error {
+	a.Name = strings.TrimSpace(a.Name)
+	if a.Name == "" {
+		return FieldError("name", "name is required")
+	} else if len(a.Name) > 200 {
+		return FieldError("name", "name must be at most 200 characters")
+	}
+	switch a.Role {
+	case "":
+		a.Role = RoleUser
+	case RoleAdmin, RoleUser:
+	default:
+		return FieldError("role", "role must be %q or %q", RoleAdmin, RoleUser)
+	}
+	return nil
+}
+
+// IsAdmin reports whether the account may use the admin API.
+func (a *Account) IsAdmin() bool { return a != nil && a.Role == RoleAdmin }
+
+type accountContextKey struct{}
+
+// NewContextWithAccount returns ctx carrying the authenticated account.
+func NewContextWithAccount(ctx context.Context, a *Account, k *APIKey) context.Context {
+	return context.WithValue(ctx, accountContextKey{}, &Principal{Account: a, APIKey: k})
+}
+
+// PrincipalFromContext returns who is calling, or nil.
+func PrincipalFromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(accountContextKey{}).(*Principal)
+	return p
+}
+
+// Principal is an authenticated caller: the account and the key it used.
+type Principal struct {
+	Account *Account
+	APIKey  *APIKey
+}

@@ -1,0 +1,340 @@
+package ownkey
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Credential is a decrypted provider credential, parsed. Secret parts are
+// Secrets; the rest (endpoint, region, deployment) is configuration.
+type Credential struct {
+	Provider string
+	// APIKey is the bare key for api_key providers, and apiKey for Azure.
+	APIKey Secret
+	// Azure: endpoint, deploymentName, apiVersion.
+	Endpoint   string
+	Deployment string
+	APIVersion string
+	// AWS: accessKeyId, secretAccessKey, region, sessionToken.
+	AccessKeyID     Secret
+	SecretAccessKey Secret
+	SessionToken    Secret
+	Region          string
+}
+
+// Suffix is the part of the credential shown to its owner: the last four
+// characters of its secret.
+func (c *Credential) Suffix() string {
+	if !c.SecretAccessKey.IsZero() {
+		return c.SecretAccessKey.Last4()
+	}
+	return c.APIKey.Last4()
+}
+
+// Plaintext is the canonical form that the vault seals: the bare key, or a
+// compact JSON object with the credential's fields.
+func (c *Credential) Plaintext() []byte {
+	p, _ := LookupProvider(c.Provider)
+	if p == nil || p.Format == FormatAPIKey {
+		return []byte(c.APIKey.Reveal())
+	}
+	m := map[string]string{}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put("accessKeyId", c.AccessKeyID.Reveal())
+	put("secretAccessKey", c.SecretAccessKey.Reveal())
+	put("sessionToken", c.SessionToken.Reveal())
+	put("region", c.Region)
+	put("endpoint", c.Endpoint)
+	put("apiKey", c.APIKey.Reveal())
+	put("deploymentName", c.Deployment)
+	put("apiVersion", c.APIVersion)
+	b, _ := json.Marshal(m)
+	return b
+}
+
+var (
+	awsRegionRE  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$`)
+	apiVersionRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}(-preview)?|v1|latest|preview)$`)
+)
+
+// ParseCredential validates what a user pasted for provider p and returns it
+// parsed. raw is a bare key for api_key providers; for JSON providers it is a
+// JSON object, or a JSON string holding one. Errors are EINVALID and name the
+// field (as "key" or "key.<field>") but never echo the value.
+func ParseCredential(p *Provider, raw json.RawMessage, allowPrivate bool) (*Credential, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, FieldError("key", "key is required")
+	}
+	c := &Credential{Provider: p.ID}
+	if p.Format == FormatAPIKey {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, FieldError("key", "key must be a string for provider %s", p.ID)
+		}
+		if err := checkKeyString("key", s); err != nil {
+			return nil, err
+		}
+		c.APIKey = NewSecret(s)
+		return c, nil
+	}
+	fields, err := decodeJSONCredential(raw)
+	if err != nil {
+		return nil, err
+	}
+	allowed := map[string]CredentialField{}
+	for _, f := range p.Fields {
+		allowed[f.Name] = f
+	}
+	var extra []string
+	for k := range fields {
+		if _, ok := allowed[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return nil, FieldError("key."+extra[0], "unknown field %q in %s credential; expected %s", extra[0], p.ID, fieldList(p.Fields))
+	}
+	for _, f := range p.Fields {
+		v, present := fields[f.Name]
+		if !present {
+			if f.Required {
+				return nil, FieldError("key."+f.Name, "%s credential is missing field %q", p.ID, f.Name)
+			}
+			continue
+		}
+		if strings.TrimSpace(v) == "" {
+			return nil, FieldError("key."+f.Name, "field %q must not be empty", f.Name)
+		}
+		if f.Secret {
+			if err := checkKeyString("key."+f.Name, v); err != nil {
+				return nil, err
+			}
+		} else if v != strings.TrimSpace(v) {
+			return nil, FieldError("key."+f.Name, "field %q has leading or trailing spaces", f.Name)
+		}
+	}
+	c.AccessKeyID = NewSecret(fields["accessKeyId"])
+	c.SecretAccessKey = NewSecret(fields["secretAccessKey"])
+	c.SessionToken = NewSecret(fields["sessionToken"])
+	c.Region = fields["region"]
+	c.APIKey = NewSecret(fields["apiKey"])
+	c.Deployment = fields["deploymentName"]
+	c.APIVersion = fields["apiVersion"]
+	if e, ok := fields["endpoint"]; ok {
+		if c.Endpoint, err = CheckEndpoint(e, allowPrivate); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := fields["region"]; ok && !awsRegionRE.MatchString(c.Region) {
+		return nil, FieldError("key.region", "region %q is not an AWS region such as us-east-1", c.Region)
+	}
+	if _, ok := fields["accessKeyId"]; ok && !regexp.MustCompile(`^[A-Z0-9]{16,128}$`).MatchString(c.AccessKeyID.Reveal()) {
+		return nil, FieldError("key.accessKeyId", "accessKeyId must be 16-128 upper-case letters and digits")
+	}
+	if _, ok := fields["apiVersion"]; ok && !apiVersionRE.MatchString(c.APIVersion) {
+		return nil, FieldError("key.apiVersion", "apiVersion %q must look like 2024-10-21 or 2024-10-21-preview (or v1)", c.APIVersion)
+	}
+	if _, ok := fields["deploymentName"]; ok && strings.ContainsAny(c.Deployment, "/?#% ") {
+		return nil, FieldError("key.deploymentName", "deploymentName must not contain '/', '?', '#', '%%' or spaces")
+	}
+	return c, nil
+}
+
+// ParseStoredCredential rebuilds a Credential from the vault's plaintext. The
+// input was validated when it was stored, so only shape is checked.
+func ParseStoredCredential(providerID string, plaintext []byte) (*Credential, error) {
+	p, ok := LookupProvider(providerID)
+	if !ok {
+		return nil, Errorf(EINTERNAL, "unknown provider %q", providerID)
+	}
+	c := &Credential{Provider: providerID}
+	if p.Format == FormatAPIKey {
+		c.APIKey = NewSecret(string(plaintext))
+		return c, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(plaintext, &m); err != nil {
+		return nil, Errorf(EINTERNAL, "stored %s credential is not valid JSON", providerID)
+	}
+	c.AccessKeyID = NewSecret(m["accessKeyId"])
+	c.SecretAccessKey = NewSecret(m["secretAccessKey"])
+	c.SessionToken = NewSecret(m["sessionToken"])
+	c.Region = m["region"]
+	c.Endpoint = m["endpoint"]
+	c.APIKey = NewSecret(m["apiKey"])
+	c.Deployment = m["deploymentName"]
+	c.APIVersion = m["apiVersion"]
+	return c, nil
+}
+
+func decodeJSONCredential(raw json.RawMessage) (map[string]string, error) {
+	// A JSON string holding the object is accepted too: that is what a form
+	// field or a shell-quoted curl body usually produces.
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, FieldError("key", "key must be a JSON object")
+		}
+		raw = json.RawMessage(strings.TrimSpace(s))
+		if len(raw) == 0 || raw[0] != '{' {
+			return nil, FieldError("key", "key must be a JSON object (or a string holding one) for this provider")
+		}
+	}
+	if raw[0] != '{' {
+		return nil, FieldError("key", "key must be a JSON object (or a string holding one) for this provider")
+	}
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return nil, FieldError("key", "key is not valid JSON")
+	}
+	out := make(map[string]string, len(generic))
+	for k, v := range generic {
+		s, ok := v.(string)
+		if !ok {
+			return nil, FieldError("key."+k, "field %q must be a string", k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+func checkKeyString(param, s string) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return FieldError(param, "%s must not be empty", param)
+	case s != strings.TrimSpace(s):
+		return FieldError(param, "%s has leading or trailing whitespace", param)
+	case len(s) < 8:
+		return FieldError(param, "%s is too short to be a provider key", param)
+	case len(s) > 4096:
+		return FieldError(param, "%s is longer than 4096 characters", param)
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r == 0x7f }):
+		return FieldError(param, "%s contains spaces or control characters", param)
+	}
+	return nil
+}
+
+func fieldList(fs []CredentialField) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// CheckEndpoint validates a user-supplied upstream address and returns it
+// normalised (no trailing slash). It must be https, and must not point at
+// loopback, private, link-local or metadata addresses unless allowPrivate is
+// set — in which case plain http is accepted for exactly those addresses, so
+// that tests can use local fakes. Host names are checked again at dial time.
+func CheckEndpoint(raw string, allowPrivate bool) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", FieldError("key.endpoint", "endpoint must be an absolute https:// URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", FieldError("key.endpoint", "endpoint must not contain credentials, a query or a fragment")
+	}
+	host := u.Hostname()
+	internal := IsInternalHost(host)
+	if internal && !allowPrivate {
+		return "", FieldError("key.endpoint", "endpoint host %q is a loopback, private, link-local or metadata address", host)
+	}
+	if u.Scheme == "http" && !internal {
+		return "", FieldError("key.endpoint", "endpoint must use https")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// IsInternalHost reports whether host (a name or an IP literal) is one that
+// user-supplied endpoints may not reach: localhost names and the addresses
+// IsInternalAddr rejects.
+func IsInternalHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "metadata.google.internal" || strings.HasSuffix(h, ".internal") {
+		return true
+	}
+	if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return IsInternalAddr(a)
+	}
+	return false
+}
+
+// IsInternalAddr reports whether a is loopback, private, link-local
+// (including the 169.254.169.254 metadata service), unspecified, CGNAT, or
+// another address that is not on the public internet.
+func IsInternalAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range internalPrefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+var internalPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
+	netip.MustParsePrefix("0.0.0.0/8"),     // this network
+	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),   // reserved
+	netip.MustParsePrefix("fd00:ec2::/32"), // AWS IMDS over IPv6 (also in fc00::/7)
+	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64 can map to internal IPv4
+	netip.MustParsePrefix("::ffff:0:0/96"), // mapped, if Unmap missed it
+}
+
+// CredentialRecord is a credential as stored: sealed by the vault, bound to
+// its owner and provider. Only Suffix is in clear.
+type CredentialRecord struct {
+	AccountID  int64
+	Provider   string
+	KeyVersion uint32 // master key version that wraps the data key
+	Sealed     []byte // vault envelope: wrapped data key + ciphertext
+	Suffix     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// KeyStatus is how the BYOK page shows one provider to one account.
+type KeyStatus struct {
+	Provider   *Provider  `json:"-"`
+	Status     string     `json:"status"` // not_configured | configured | disabled
+	Suffix     string     `json:"key_suffix,omitempty"`
+	CreatedAt  *time.Time `json:"created_at"`
+	UpdatedAt  *time.Time `json:"updated_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// Statuses of a provider for an account.
+const (
+	StatusNotConfigured = "not_configured"
+	StatusConfigured    = "configured"
+	StatusDisabled      = "disabled"
+)
+
+// KeyValidator checks a credential against its provider with a cheap
+// authenticated call, without storing it. It returns nil when the provider
+// accepted the credential, an EUPSTREAM error with the provider's message when
+// it refused it, and EUNAVAILABLE when the provider could not be reached.
+type KeyValidator interface {
+	ValidateKey(ctx context.Context, p *Provider, c *Credential, model string) error
+}

@@ -1,0 +1,62 @@
+package ownkey
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state of the gateway. Two implementations (SQLite and
+// PostgreSQL, package sqlstore) pass one contract test suite. Every method is
+// a single transaction: it succeeds whole or changes nothing.
+//
+// Lookups that find nothing return an ENOTFOUND *Error.
+type Store interface {
+	// CreateAccount inserts a and, when key is non-nil, key for it, in one
+	// transaction; it sets a.ID, key.ID and key.AccountID.
+	CreateAccount(ctx context.Context, a *Account, key *APIKey) error
+	Account(ctx context.Context, id int64) (*Account, error)
+	Accounts(ctx context.Context) ([]*Account, error)
+	CountAccounts(ctx context.Context) (int, error)
+
+	// CreateAPIKey inserts k (k.AccountID must exist) and sets k.ID.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeys lists an account's keys, revoked ones included, oldest first.
+	APIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)
+	// APIKeyByHash finds a key, revoked or not, and its account.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, *Account, error)
+	// RevokeAPIKey marks the key revoked. ENOTFOUND unless the key belongs
+	// to accountID; revoking twice is not an error.
+	RevokeAPIKey(ctx context.Context, accountID, keyID int64) error
+	// TouchAPIKey records use; best effort, callers batch it.
+	TouchAPIKey(ctx context.Context, keyID int64, at time.Time) error
+
+	// PutCredential inserts or replaces the account's credential for
+	// r.Provider. On replace, CreatedAt is kept and UpdatedAt set.
+	PutCredential(ctx context.Context, r *CredentialRecord) error
+	Credential(ctx context.Context, accountID int64, provider string) (*CredentialRecord, error)
+	Credentials(ctx context.Context, accountID int64) ([]*CredentialRecord, error)
+	// DeleteCredential is ENOTFOUND when there was nothing to delete.
+	DeleteCredential(ctx context.Context, accountID int64, provider string) error
+	TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error
+
+	// CredentialsNotAtVersion returns up to limit credentials wrapped by a
+	// master key version other than version, for rotation.
+	CredentialsNotAtVersion(ctx context.Context, version uint32, limit int) ([]*CredentialRecord, error)
+	// RewrapCredential stores r's new KeyVersion and Sealed only if the row
+	// still has oldVersion and the same Sealed bytes it was read with
+	// (compare-and-swap), so a rotation racing a user's replace never
+	// overwrites the newer key. It reports whether the row was updated.
+	RewrapCredential(ctx context.Context, r *CredentialRecord, oldVersion uint32, oldSealed []byte) (bool, error)
+	// CredentialKeyVersions lists the distinct master key versions in use.
+	CredentialKeyVersions(ctx context.Context) ([]uint32, error)
+
+	// MasterKeyChecks returns, per master key version, a check value that
+	// proves a key presented at start is the one that sealed the data.
+	MasterKeyChecks(ctx context.Context) (map[uint32][]byte, error)
+	// PutMasterKeyCheck records the check value for a version if it has none.
+	PutMasterKeyCheck(ctx context.Context, version uint32, check []byte) error
+
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
