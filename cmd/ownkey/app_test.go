@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testGateway is the real wiring (newApp) over a temporary data directory,
+// with debug logs captured.
+type testGateway struct {
+	t        *testing.T
+	cfg      *config
+	app      *app
+	srv      *httptest.Server
+	logs     *syncBuffer
+	adminKey string
+	banner   string
+	// transcript holds every response (status line, headers, body) that may
+	// not carry a secret; responses that legitimately carry a new ownkey API
+	// key are kept apart in keyResponses.
+	mu           sync.Mutex
+	transcript   bytes.Buffer
+	keyResponses bytes.Buffer
+}
+
+func newTestGateway(t *testing.T, env map[string]string) *testGateway {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	dir := t.TempDir()
+	c := &config{
+		DataDir: dir, LogLevel: "debug", LogFormat: "json", AccessLog: true,
+		AllowPrivate: env["OWNKEY_ALLOW_PRIVATE_UPSTREAMS"] == "true", Disabled: map[string]bool{},
+		MaxBodyBytes: 1 << 20, Addr: "127.0.0.1:0",
+	}
+	for _, id := range strings.Split(env["OWNKEY_DISABLED_PROVIDERS"], ",") {
+		if id != "" {
+			c.Disabled[id] = true
+		}
+	}
+	c.resolve()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	a, err := newApp(ctx, c, log)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	var banner bytes.Buffer
+	if err := bootstrapAdmin(ctx, a, c, &banner); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	g := &testGateway{t: t, cfg: c, app: a, logs: logs, banner: banner.String()}
+	g.srv = httptest.NewServer(a.server.Handler())
+	t.Cleanup(func() { g.srv.Close(); a.Close() })
+	for _, f := range strings.Fields(g.banner) {
+		if strings.HasPrefix(f, "sk-ownkey-") {
+			g.adminKey = f
+		}
+	}
+	if g.adminKey == "" {
+		t.Fatalf("bootstrap banner has no admin key:\n%s", g.banner)
+	}
+	return g
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r *response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.Status, r.Body)
+	}
+	return m
+}
+
+// do sends a request authenticated with key (none if empty). The response
+// lands in the transcript unless carriesKey says it is one of the few that
+// legitimately return a freshly created ownkey API key.
+func (g *testGateway) do(method, path, key string, body any, carriesKey ...bool) *response {
+	g.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, g.srv.URL+path, rd)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	g.mu.Lock()
+	dst := &g.transcript
+	if len(carriesKey) > 0 && carriesKey[0] {
+		dst = &g.keyResponses
+	}
+	_ = res.Header.Write(dst)
+	dst.Write(b)
+	dst.WriteByte('\n')
+	g.mu.Unlock()
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// createAccount makes an account through the admin API and returns its key.
+func (g *testGateway) createAccount(name string) (id int64, key string) {
+	g.t.Helper()
+	r := g.do("POST", "/api/admin/accounts", g.adminKey, map[string]any{"name": name}, true)
+	if r.Status != http.StatusCreated {
+		g.t.Fatalf("create account: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		Account struct{ ID int64 }
+		APIKey  struct{ Key string } `json:"api_key"`
+	}
+	_ = json.Unmarshal(r.Body, &out)
+	return out.Account.ID, out.APIKey.Key
+}
+
+// rawFiles returns the bytes of every file in the data directory: the
+// database, its WAL and shared memory, the key file.
+func (g *testGateway) rawFiles(skip ...string) map[string][]byte {
+	out := map[string][]byte{}
+	_ = filepath.Walk(g.cfg.DataDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		for _, s := range skip {
+			if filepath.Base(p) == s {
+				return nil
+			}
+		}
+		b, _ := os.ReadFile(p)
+		out[p] = b
+		return nil
+	})
+	return out
+}
+
+func errorOf(t *testing.T, r *response) (msg, typ, code, param string) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Code    *string `json:"code"`
+			Param   *string `json:"param"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("not an OpenAI error envelope (%d): %s", r.Status, r.Body)
+	}
+	if e.Error.Code != nil {
+		code = *e.Error.Code
+	}
+	if e.Error.Param != nil {
+		param = *e.Error.Param
+	}
+	return e.Error.Message, e.Error.Type, code, param
+}
+
+// sprintAll prints v every way fmt can.
+func sprintAll(v any) string {
+	return fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v)
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the commands read from flags and the environment.
+// Flags win over environment variables, which win over defaults.
+type config struct {
+	Addr          string
+	DataDir       string
+	DatabaseURL   string
+	MasterKey     string // OWNKEY_MASTER_KEY: a keyring, never logged
+	MasterKeyFile string
+	LogLevel      string
+	LogFormat     string
+	AccessLog     bool
+	AllowPrivate  bool
+	Disabled      map[string]bool
+	MaxBodyBytes  int64
+
+	UpstreamDialTimeout   time.Duration
+	UpstreamHeaderTimeout time.Duration
+	ShutdownTimeout       time.Duration
+}
+
+// envOr reads an environment variable with a default.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		fatalf("%s=%q is not a boolean (true/false)", name, v)
+	}
+	return b
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		fatalf("%s=%q is not a positive duration such as 30s or 10m", name, v)
+	}
+	return d
+}
+
+// storageFlags registers the flags every command that opens the database
+// shares, so that the CLI works against the same data as the server.
+func storageFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.DataDir, "data-dir", envOr("OWNKEY_DATA_DIR", "./ownkey-data"),
+		"directory for the SQLite database and the master key file (env OWNKEY_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", envOr("OWNKEY_DATABASE_URL", ""),
+		"postgres://… to use PostgreSQL; default: SQLite at <data-dir>/ownkey.db (env OWNKEY_DATABASE_URL)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr("OWNKEY_MASTER_KEY_FILE", ""),
+		"master keyring file; default <data-dir>/master.key, ignored when OWNKEY_MASTER_KEY is set (env OWNKEY_MASTER_KEY_FILE)")
+	c.MasterKey = os.Getenv("OWNKEY_MASTER_KEY")
+	c.LogLevel = envOr("OWNKEY_LOG_LEVEL", "info")
+	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
+	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
+	c.Disabled = map[string]bool{}
+	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.Disabled[id] = true
+		}
+	}
+}
+
+// resolve fills derived defaults after flags are parsed.
+func (c *config) resolve() {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "ownkey.db")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+}
+
+func (c *config) usesSQLite() bool {
+	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "ownkey: "+format+"\n", args...)
+	os.Exit(1)
+}

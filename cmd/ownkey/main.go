@@ -1,0 +1,165 @@
+// Command ownkey is the BYOK LLM gateway: `ownkey serve` runs it, the other
+// subcommands manage accounts, API keys, migrations and the master key
+// against the same database, also while the server runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/ownkey/ownkey/sqlstore"
+	"github.com/ownkey/ownkey/vault"
+)
+
+const usage = `ownkey — a self-hostable, bring-your-own-key LLM API gateway.
+
+Usage:
+  ownkey [serve] [flags]           run the gateway (the default command)
+  ownkey migrate [flags]           apply pending database migrations and exit
+  ownkey accounts create NAME [--role admin|user]
+  ownkey accounts list
+  ownkey apikeys create --account ID [--name NAME]
+  ownkey apikeys list --account ID
+  ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey rotate-master-key [--prune]
+  ownkey version
+
+Every command takes --data-dir and --database-url (or OWNKEY_DATA_DIR,
+OWNKEY_DATABASE_URL) and works against the same database as a running server.
+Run "ownkey COMMAND --help" for a command's flags.
+
+Environment:
+  OWNKEY_ADDR                      listen address (default 127.0.0.1:8080)
+  OWNKEY_DATA_DIR                  data directory (default ./ownkey-data)
+  OWNKEY_DATABASE_URL              postgres://… for PostgreSQL (default: SQLite in the data dir)
+  OWNKEY_MASTER_KEY                master keyring ("v1:<base64 32 bytes>[,v2:…]"); production
+                                   should set this (or OWNKEY_MASTER_KEY_FILE) instead of
+                                   relying on the generated <data-dir>/master.key
+  OWNKEY_MASTER_KEY_FILE           path of the master keyring file
+  OWNKEY_ALLOW_PRIVATE_UPSTREAMS   let user-supplied endpoints reach private addresses (tests)
+  OWNKEY_DISABLED_PROVIDERS        comma-separated provider ids to disable
+  OWNKEY_<PROVIDER>_BASE_URL       override a provider's base URL, e.g. OWNKEY_GROQ_BASE_URL
+  OWNKEY_LOG_LEVEL                 debug|info|warn|error (default info)
+  OWNKEY_ACCESS_LOG                one log line per request (default true)
+  OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
+  OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
+`
+
+var version = "dev"
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Print(usage)
+		return
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(args)
+	case "migrate":
+		err = runMigrate(args)
+	case "accounts":
+		err = runAccounts(args)
+	case "apikeys":
+		err = runAPIKeys(args)
+	case "rotate-master-key":
+		err = runRotate(args)
+	case "version":
+		fmt.Println("ownkey", version)
+	case "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "ownkey: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ownkey:", err)
+		os.Exit(1)
+	}
+}
+
+// newFlagSet returns a flag set whose -h prints the command's own help.
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func newLogger(c *config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		fatalf("OWNKEY_LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openStore opens the database and applies pending migrations.
+func openStore(ctx context.Context, c *config, log *slog.Logger) (*sqlstore.DB, error) {
+	if c.usesSQLite() {
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+	}
+	db, err := sqlstore.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", redactURL(c.DatabaseURL), err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating database: %w", err)
+	}
+	log.Debug("database ready", "database", redactURL(c.DatabaseURL), "dialect", db.Dialect())
+	return db, nil
+}
+
+// loadKeyring reads the master keyring from OWNKEY_MASTER_KEY, or from the key
+// file, creating the file on first start (with a loud warning).
+func loadKeyring(c *config, log *slog.Logger, create bool) (*vault.Keyring, error) {
+	if c.MasterKey != "" {
+		kr, err := vault.ParseKeyring(c.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("OWNKEY_MASTER_KEY: %w", err)
+		}
+		return kr, nil
+	}
+	if !create {
+		if _, err := os.Stat(c.MasterKeyFile); err != nil {
+			return nil, fmt.Errorf("no master key: set OWNKEY_MASTER_KEY or create %s by starting the server once", c.MasterKeyFile)
+		}
+	}
+	kr, created, err := vault.LoadOrCreateKeyFile(c.MasterKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", c.MasterKeyFile, err)
+	}
+	if created {
+		log.Warn("GENERATED A NEW MASTER KEY: provider keys are encrypted with it and are lost without it. "+
+			"Back it up. In production pass the key in with OWNKEY_MASTER_KEY (or OWNKEY_MASTER_KEY_FILE on a secrets volume) instead.",
+			"master_key_file", c.MasterKeyFile)
+	}
+	return kr, nil
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}

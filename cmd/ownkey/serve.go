@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/httpapi"
+	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/vault"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+func runServe(args []string) error {
+	c := &config{}
+	fs := newFlagSet("serve", "ownkey serve: run the gateway (HTTP API, BYOK key vault, dashboard).")
+	fs.StringVar(&c.Addr, "addr", envOr("OWNKEY_ADDR", "127.0.0.1:8080"), "listen address (env OWNKEY_ADDR)")
+	storageFlags(fs, c)
+	_ = fs.Parse(args)
+	c.resolve()
+	c.AccessLog = envBool("OWNKEY_ACCESS_LOG", true)
+	c.UpstreamDialTimeout = envDuration("OWNKEY_UPSTREAM_CONNECT_TIMEOUT", 10*time.Second)
+	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT", 10*time.Minute)
+	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.MaxBodyBytes = 32 << 20
+	if v := os.Getenv("OWNKEY_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("OWNKEY_MAX_BODY_BYTES=%q is not a positive byte count", v)
+		}
+		c.MaxBodyBytes = n
+	}
+	for id := range c.Disabled {
+		if _, ok := ownkey.LookupProvider(id); !ok {
+			return fmt.Errorf("OWNKEY_DISABLED_PROVIDERS names unknown provider %q", id)
+		}
+	}
+	log := newLogger(c, os.Stderr)
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	app, err := newApp(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	if err := bootstrapAdmin(ctx, app, c, os.Stdout); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           app.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("ownkey listening", "addr", ln.Addr().String(), "database", redactURL(c.DatabaseURL),
+		"dashboard", "http://"+ln.Addr().String()+"/", "version", version)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: fail readiness, stop accepting, let in-flight
+	// requests (streams included) finish within the timeout.
+	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
+	app.server.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish cleanly", "err", err.Error())
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// app is the wired-up gateway.
+type app struct {
+	store    ownkey.Store
+	vault    *vault.Service
+	accounts *accounts.Service
+	server   *httpapi.Server
+}
+
+func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
+	db, err := openStore(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := loadKeyring(c, log, true)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	var reload func() (*vault.Keyring, error)
+	if c.MasterKey == "" {
+		// rotate-master-key may add a version to the file while we serve.
+		reload = func() (*vault.Keyring, error) { return loadKeyring(c, log, false) }
+	}
+	vs := vault.NewService(db, kr, vault.Options{
+		AllowPrivate: c.AllowPrivate, Disabled: c.Disabled, Reload: reload, Logger: log,
+	})
+	if err := vs.VerifyKeyring(ctx); err != nil {
+		vs.Close()
+		db.Close()
+		return nil, err
+	}
+	acc := accounts.New(db, accounts.Options{Logger: log})
+	clients := egress.New(egress.Options{
+		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := httpapi.New(httpapi.Config{
+		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
+		Validator:    &provider.Validator{Clients: clients, BaseURLs: ownkey.BaseURLsFromEnv(nil)},
+		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+	})
+	return &app{store: db, vault: vs, accounts: acc, server: srv}, nil
+}
+
+func (a *app) Close() {
+	a.accounts.Close()
+	a.vault.Close()
+	a.store.Close()
+}
+
+// bootstrapAdmin creates the first admin account on an empty database and
+// prints its key once, to the terminal rather than to the log: logs are
+// shipped and kept, and a key must never be in them.
+func bootstrapAdmin(ctx context.Context, a *app, c *config, out io.Writer) error {
+	n, err := a.store.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	acct := &ownkey.Account{Name: "admin", Role: ownkey.RoleAdmin}
+	plain, _, err := a.accounts.CreateAccount(ctx, acct, "bootstrap")
+	if err != nil {
+		if ownkey.ErrorCode(err) == ownkey.ECONFLICT {
+			return nil // another replica bootstrapped first
+		}
+		return fmt.Errorf("creating the first admin account: %w", err)
+	}
+	fmt.Fprintf(out, `
+================================================================
+ ownkey: created the first admin account (id %d).
+ Its API key is shown ONCE; store it now:
+
+   %s
+
+ Dashboard:  http://%s/
+ Try:        curl -H "Authorization: Bearer <key>" http://%s/api/user/provider-keys
+================================================================
+
+`, acct.ID, plain.Reveal(), c.Addr, c.Addr)
+	return nil
+}

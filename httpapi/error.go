@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/ownkey/ownkey"
+)
+
+// errorBody is OpenAI's error envelope. Param and Code are null when unset,
+// as OpenAI sends them.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// statusOf maps a domain error code to an HTTP status and OpenAI error type.
+func statusOf(code string) (int, string) {
+	switch code {
+	case ownkey.EINVALID:
+		return http.StatusBadRequest, "invalid_request_error"
+	case ownkey.EUNAUTHORIZED:
+		return http.StatusUnauthorized, "invalid_request_error"
+	case ownkey.EPAYMENT:
+		return http.StatusPaymentRequired, "insufficient_quota"
+	case ownkey.EFORBIDDEN:
+		return http.StatusForbidden, "permission_error"
+	case ownkey.ENOTFOUND:
+		return http.StatusNotFound, "invalid_request_error"
+	case ownkey.ECONFLICT:
+		return http.StatusConflict, "invalid_request_error"
+	case ownkey.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge, "invalid_request_error"
+	case ownkey.ERATELIMIT:
+		return http.StatusTooManyRequests, "rate_limit_error"
+	case ownkey.EUNAVAILABLE:
+		return http.StatusServiceUnavailable, "service_unavailable"
+	case ownkey.ETIMEOUT:
+		return http.StatusGatewayTimeout, "timeout_error"
+	case ownkey.EUPSTREAM:
+		return http.StatusBadGateway, "upstream_error"
+	}
+	return http.StatusInternalServerError, "server_error"
+}
+
+// Error writes err in OpenAI's envelope. Internal errors are logged with their
+// cause and shown to the client only as "internal error" plus the request id.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	var e *ownkey.Error
+	if !errors.As(err, &e) {
+		logger(r).Error("internal error", "err", err.Error())
+		e = &ownkey.Error{Code: ownkey.EINTERNAL, Message: "internal error (request id " + w.Header().Get("X-Request-ID") + ")"}
+	}
+	status, typ := statusOf(e.Code)
+	if e.Status != 0 {
+		status = e.Status
+	}
+	if e.Type != "" {
+		typ = e.Type
+	}
+	body := errorBody{Error: errorDetail{Message: e.Message, Type: typ}}
+	if e.Param != "" {
+		body.Error.Param = &e.Param
+	}
+	code := e.Reason
+	if code == "" && e.Code != ownkey.EINTERNAL && e.Code != ownkey.EUPSTREAM {
+		code = e.Code
+	}
+	if code != "" {
+		body.Error.Code = &code
+	}
+	if status >= 500 {
+		logger(r).Warn("request failed", "status", status, "code", e.Code, "msg", e.Message)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("encoding response failed", "err", err.Error())
+		http.Error(w, `{"error":{"message":"internal error","type":"server_error","param":null,"code":null}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// decodeJSON reads a JSON request body into v, rejecting unknown fields and
+// trailing data, and turning body-size overruns into a clear 413.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return ownkey.Errorf(ownkey.EINVALID, "request body must be a single JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var synErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		return &ownkey.Error{Code: ownkey.ETOOLARGE, Reason: "request_too_large",
+			Message: "request body is larger than the limit of " + byteCount(maxErr.Limit)}
+	case errors.As(err, &typeErr):
+		return ownkey.FieldError(typeErr.Field, "field %q has the wrong type: expected %s", typeErr.Field, typeErr.Type.String())
+	case errors.As(err, &synErr):
+		return ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON (at byte %d)", synErr.Offset)
+	case err.Error() == "EOF":
+		return ownkey.Errorf(ownkey.EINVALID, "request body is empty; a JSON object is required")
+	}
+	if f, ok := unknownField(err); ok {
+		return ownkey.FieldError(f, "unknown field %q", f)
+	}
+	return ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
+}
+
+// unknownField extracts the name from encoding/json's "unknown field" error,
+// which has no exported type.
+func unknownField(err error) (string, bool) {
+	const p = `json: unknown field "`
+	s := err.Error()
+	if len(s) > len(p) && s[:len(p)] == p && s[len(s)-1] == '"' {
+		return s[len(p) : len(s)-1], true
+	}
+	return "", false
+}

@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+// providerKeyView is one row of the BYOK page: a catalog provider and the
+// caller's key status for it. It never carries the key, only its suffix.
+type providerKeyView struct {
+	Provider   string                   `json:"provider"`
+	Name       string                   `json:"name"`
+	Kind       ownkey.ProviderKind      `json:"kind"`
+	Format     ownkey.CredentialFormat  `json:"credential_format"`
+	Fields     []ownkey.CredentialField `json:"credential_fields,omitempty"`
+	KeyHint    string                   `json:"key_hint,omitempty"`
+	Status     string                   `json:"status"`
+	Suffix     *string                  `json:"key_suffix"`
+	CreatedAt  *time.Time               `json:"created_at"`
+	UpdatedAt  *time.Time               `json:"updated_at"`
+	LastUsedAt *time.Time               `json:"last_used_at"`
+}
+
+func viewOf(st *ownkey.KeyStatus) providerKeyView {
+	p := st.Provider
+	v := providerKeyView{
+		Provider: p.ID, Name: p.Name, Kind: p.Kind, Format: p.Format, Fields: p.Fields, KeyHint: p.KeyHint,
+		Status: st.Status, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, LastUsedAt: st.LastUsedAt,
+	}
+	if st.Suffix != "" {
+		v.Suffix = &st.Suffix
+	}
+	return v
+}
+
+func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) {
+	p := ownkey.PrincipalFromContext(r.Context())
+	sts, err := s.cfg.Vault.List(r.Context(), p.Account.ID)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	views := make([]providerKeyView, len(sts))
+	for i := range sts {
+		views[i] = viewOf(&sts[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
+}
+
+type putKeyRequest struct {
+	Provider string          `json:"provider"`
+	Key      json.RawMessage `json:"key"`
+}
+
+func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
+	var req putKeyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		Error(w, r, err)
+		return
+	}
+	if req.Provider == "" {
+		Error(w, r, ownkey.FieldError("provider", "provider is required"))
+		return
+	}
+	p := ownkey.PrincipalFromContext(r.Context())
+	st, err := s.cfg.Vault.Put(r.Context(), p.Account.ID, req.Provider, req.Key)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	v := viewOf(st)
+	writeJSON(w, http.StatusOK, struct {
+		Success bool `json:"success"`
+		providerKeyView
+	}{true, v})
+}
+
+func (s *Server) handleDeleteProviderKey(w http.ResponseWriter, r *http.Request) {
+	provider := r.URL.Query().Get("provider")
+	if provider == "" {
+		Error(w, r, ownkey.FieldError("provider", "query parameter provider is required, e.g. ?provider=openai"))
+		return
+	}
+	p := ownkey.PrincipalFromContext(r.Context())
+	if err := s.cfg.Vault.Delete(r.Context(), p.Account.ID, provider); err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "provider": provider})
+}
+
+type validateKeyRequest struct {
+	Provider string          `json:"provider"`
+	Key      json.RawMessage `json:"key"`
+	Model    string          `json:"model,omitempty"`
+}
+
+type validateKeyResponse struct {
+	Valid    bool   `json:"valid"`
+	Provider string `json:"provider"`
+	Model    string `json:"model,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// Status is the provider's HTTP status when it answered.
+	Status int `json:"upstream_status,omitempty"`
+}
+
+// handleValidateProviderKey checks a key with the provider without storing
+// it. A key the provider refuses, or a provider that can't be reached, is a
+// 200 with valid:false: the request itself was fine.
+func (s *Server) handleValidateProviderKey(w http.ResponseWriter, r *http.Request) {
+	var req validateKeyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		Error(w, r, err)
+		return
+	}
+	prov, ok := ownkey.LookupProvider(req.Provider)
+	switch {
+	case req.Provider == "":
+		Error(w, r, ownkey.FieldError("provider", "provider is required"))
+		return
+	case !ok:
+		Error(w, r, ownkey.FieldError("provider", "unknown provider %q", req.Provider))
+		return
+	case s.cfg.Vault.Disabled(prov.ID):
+		Error(w, r, ownkey.FieldError("provider", "provider %s is disabled by the operator", prov.ID))
+		return
+	}
+	cred, err := ownkey.ParseCredential(prov, req.Key, s.cfg.AllowPrivate)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	resp := validateKeyResponse{Valid: true, Provider: prov.ID, Model: req.Model}
+	if err := s.cfg.Validator.ValidateKey(r.Context(), prov, cred, req.Model); err != nil {
+		resp.Valid = false
+		resp.Error = ownkey.ErrorMessage(err)
+		var e *ownkey.Error
+		if ok := asError(err, &e); ok {
+			resp.Status = e.Status
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,232 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ownkey/ownkey"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inflight prometheus.Gauge
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ownkey_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ownkey_http_request_duration_seconds",
+			Help:    "Time from request to the end of the response, by route pattern and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"route", "method", "status"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ownkey_http_requests_in_flight",
+			Help: "Requests being served.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inflight)
+	return m
+}
+
+// statusWriter records the status and size of a response. It keeps Flush
+// working (streaming) and exposes the original writer through Unwrap for
+// http.ResponseController.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type ctxKey struct{}
+
+// requestState travels in the request context so that inner handlers can
+// hand facts (who is calling) back to the outer access log.
+type requestState struct {
+	id        string
+	logger    *slog.Logger
+	principal *ownkey.Principal
+}
+
+// Request ids are a per-process random prefix and a counter: unique, cheap,
+// and not guessable across restarts.
+var (
+	ridPrefix  = newRIDPrefix()
+	ridCounter atomic.Uint64
+)
+
+func newRIDPrefix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}
+
+func newRequestID() string {
+	return ridPrefix + strconv.FormatUint(ridCounter.Add(1), 36)
+}
+
+// validRequestID accepts a client's X-Request-ID only if it is short and
+// plain, so it can't inject into logs.
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// observe is the outermost middleware: request id, panic recovery, metrics
+// and the access log. It logs the path only, never the query string.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-ID")
+		if !validRequestID(rid) {
+			rid = newRequestID()
+		}
+		w.Header().Set("X-Request-ID", rid)
+		st := &requestState{id: rid, logger: s.cfg.Logger}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		sw := &statusWriter{ResponseWriter: w}
+		s.metrics.inflight.Inc()
+		defer func() {
+			s.metrics.inflight.Dec()
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger(r).Error("panic serving request", "panic", fmt.Sprint(v))
+				if sw.status == 0 {
+					Error(sw, r, ownkey.Errorf(ownkey.EINTERNAL, "internal error (request id %s)", rid))
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			code := strconv.Itoa(status)
+			d := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, r.Method, code).Inc()
+			s.metrics.duration.WithLabelValues(route, r.Method, code).Observe(d.Seconds())
+			if s.cfg.AccessLog {
+				attrs := []slog.Attr{
+					slog.String("request_id", rid),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", status),
+					slog.Int64("bytes", sw.bytes),
+					slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				}
+				if p := st.principal; p != nil {
+					attrs = append(attrs, slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
+				}
+				s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// RequestID returns the id of the request being served.
+func RequestID(ctx context.Context) string {
+	if st, _ := ctx.Value(ctxKey{}).(*requestState); st != nil {
+		return st.id
+	}
+	return ""
+}
+
+// Logger returns the logger for the request being served, tagged with its id.
+func Logger(ctx context.Context) *slog.Logger {
+	st, _ := ctx.Value(ctxKey{}).(*requestState)
+	if st == nil {
+		return slog.Default()
+	}
+	return st.logger.With("request_id", st.id)
+}
+
+func logger(r *http.Request) *slog.Logger { return Logger(r.Context()) }
+
+// presentedKey finds the caller's ownkey key: Authorization: Bearer, or
+// x-api-key, as the product we reproduce accepts both.
+func presentedKey(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			return strings.TrimSpace(h[7:])
+		}
+		return "\x00malformed" // something other than Bearer: refuse, never echo
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+}
+
+// authenticate requires a valid ownkey API key and puts the principal in the
+// request context.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.cfg.Accounts.Authenticate(r.Context(), presentedKey(r))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ownkey"`)
+			Error(w, r, err)
+			return
+		}
+		if st, _ := r.Context().Value(ctxKey{}).(*requestState); st != nil {
+			st.principal = p
+		}
+		next.ServeHTTP(w, r.WithContext(ownkey.NewContextWithAccount(r.Context(), p.Account, p.APIKey)))
+	})
+}
+
+func byteCount(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,153 @@
+// Package httpapi is ownkey's HTTP surface: the OpenAI-compatible API, the
+// BYOK key management API, the admin API, health and metrics. It speaks
+// net/http only; the domain knows nothing of it.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/vault"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is what the server needs from the outside.
+type Config struct {
+	Store     ownkey.Store
+	Accounts  *accounts.Service
+	Vault     *vault.Service
+	Validator ownkey.KeyValidator
+	Logger    *slog.Logger
+	// Registry receives the HTTP metrics and is served on /metrics.
+	Registry *prometheus.Registry
+	// MaxBodyBytes bounds request bodies (chat requests carry images).
+	MaxBodyBytes int64
+	// AccessLog logs one line per request at Info.
+	AccessLog bool
+	// AllowPrivate lets user-supplied endpoints reach private addresses
+	// (OWNKEY_ALLOW_PRIVATE_UPSTREAMS; tests use it for local fakes).
+	AllowPrivate bool
+}
+
+// Server routes requests. Create with New; serve Handler().
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	handler  http.Handler
+	metrics  *httpMetrics
+	draining atomic.Bool
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 32 << 20
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.metrics = newHTTPMetrics(cfg.Registry)
+	s.routes()
+	s.handler = s.observe(s.mux)
+	return s
+}
+
+// Handler is the root handler with all middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Mux lets later features (the chat path) register routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Drain makes /readyz fail so that load balancers stop sending traffic
+// before shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", s.handleReady)
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+
+	small := int64(64 << 10) // key management bodies are tiny
+	user := func(pattern string, limit int64, h http.HandlerFunc) {
+		m.Handle(pattern, s.authenticate(limitBody(limit, h)))
+	}
+	admin := func(pattern string, h http.HandlerFunc) {
+		m.Handle(pattern, s.authenticate(limitBody(small, requireAdmin(h))))
+	}
+
+	user("GET /api/user/provider-keys", small, s.handleListProviderKeys)
+	user("POST /api/user/provider-keys", small, s.handlePutProviderKey)
+	user("DELETE /api/user/provider-keys", small, s.handleDeleteProviderKey)
+	user("POST /api/user/provider-keys/validate", small, s.handleValidateProviderKey)
+	user("GET /api/user/me", small, s.handleMe)
+	user("GET /api/user/api-keys", small, s.handleListOwnAPIKeys)
+	user("POST /api/user/api-keys", small, s.handleCreateOwnAPIKey)
+	user("DELETE /api/user/api-keys/{id}", small, s.handleRevokeOwnAPIKey)
+
+	admin("GET /api/admin/accounts", s.handleListAccounts)
+	admin("POST /api/admin/accounts", s.handleCreateAccount)
+	admin("GET /api/admin/accounts/{id}", s.handleGetAccount)
+	admin("GET /api/admin/accounts/{id}/api-keys", s.handleListAPIKeys)
+	admin("POST /api/admin/accounts/{id}/api-keys", s.handleCreateAPIKey)
+	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
+
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
+			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."})
+	})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		logger(r).Warn("readiness check failed", "err", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// limitBody caps the request body; decodeJSON turns an overrun into 413.
+func limitBody(n int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			Error(w, r, &ownkey.Error{Code: ownkey.ETOOLARGE, Reason: "request_too_large",
+				Message: "request body is larger than the limit of " + byteCount(n)})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// LimitBody is limitBody for routes registered by other packages.
+func (s *Server) LimitBody(h http.Handler) http.Handler { return limitBody(s.cfg.MaxBodyBytes, h) }
+
+func requireAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := ownkey.PrincipalFromContext(r.Context()); p == nil || !p.Account.IsAdmin() {
+			Error(w, r, &ownkey.Error{Code: ownkey.EFORBIDDEN, Reason: "admin_required",
+				Message: "this endpoint requires an admin account"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

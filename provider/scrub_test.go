@@ -1,0 +1,78 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ownkey/ownkey"
+)
+
+func TestScrubSecrets(t *testing.T) {
+	c := &ownkey.Credential{
+		APIKey:          ownkey.NewSecret("azure-key-0123456789"),
+		AccessKeyID:     ownkey.NewSecret("AKIAIOSFODNN7EXAMPLE"),
+		SecretAccessKey: ownkey.NewSecret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+		SessionToken:    ownkey.NewSecret("FwoGZXIvYXdzEXAMPLETOKEN"),
+	}
+	in := `key azure-key-0123456789, id AKIAIOSFODNN7EXAMPLE, secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, ` +
+		`json "wJalrXUtnFEMI\/K7MDENG+bPxRfiCYEXAMPLEKEY", query secret=wJalrXUtnFEMI%2FK7MDENG%2BbPxRfiCYEXAMPLEKEY, token FwoGZXIvYXdzEXAMPLETOKEN.`
+	want := `key [REDACTED], id [REDACTED], secret [REDACTED], json "[REDACTED]", query secret=[REDACTED], token [REDACTED].`
+	if got := ScrubSecrets(in, c); got != want {
+		t.Fatalf("ScrubSecrets =\n %s\nwant\n %s", got, want)
+	}
+	if got := ScrubSecrets("nothing to hide", nil); got != "nothing to hide" {
+		t.Fatalf("nil credential changed the text: %q", got)
+	}
+	if got := ScrubSecrets("nothing to hide", &ownkey.Credential{}); got != "nothing to hide" {
+		t.Fatalf("empty credential changed the text: %q", got)
+	}
+}
+
+func TestUpstreamMessage(t *testing.T) {
+	c := &ownkey.Credential{APIKey: ownkey.NewSecret("sk-live-abcdefgh12345678")}
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"openai", `{"error":{"message":"Incorrect API key provided: sk-live-abcdefgh12345678.","type":"invalid_request_error","code":"invalid_api_key"}}`,
+			"Incorrect API key provided: [REDACTED]."},
+		{"anthropic", `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`, "invalid x-api-key"},
+		{"gemini", `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}`,
+			"API key not valid. Please pass a valid API key."},
+		{"bedrock", `{"message":"The security token included in the request is invalid."}`, "The security token included in the request is invalid."},
+		{"kagi", `{"meta":{"id":"x"},"data":null,"error":[{"code":2,"msg":"Unauthorized","ref":null}]}`, "Unauthorized"},
+		{"fastapi detail", `{"detail":{"error":"Unauthorized: missing or invalid API key."}}`, "Unauthorized: missing or invalid API key."},
+		{"plain error string", `{"error":"Invalid API key"}`, "Invalid API key"},
+		{"text", "  upstream\nconnect error\r\n\tor disconnect  ", "upstream connect error or disconnect"},
+		{"html is dropped", "<html><body><h1>502 Bad Gateway</h1></body></html>", ""},
+		{"empty", "", ""},
+		{"json without a message", `{"status":"bad","key":"sk-live-abcdefgh12345678"}`, `{"status":"bad","key":"[REDACTED]"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := UpstreamMessage([]byte(tt.body), c); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUpstreamMessageScrubsBeforeTruncating(t *testing.T) {
+	key := "sk-live-abcdefgh12345678"
+	c := &ownkey.Credential{APIKey: ownkey.NewSecret(key)}
+	// The key straddles the cut: cutting first would leave "sk-live-abcd"
+	// that no longer matches the whole key.
+	msg := strings.Repeat("x", MaxMessageLen-12) + key + strings.Repeat("y", 50)
+	got := UpstreamMessage([]byte(`{"error":{"message":"`+msg+`"}}`), c)
+	if strings.Contains(got, "sk-live") {
+		t.Fatalf("key prefix survived: %q", got[len(got)-30:])
+	}
+	if n := utf8.RuneCountInString(got); n != MaxMessageLen {
+		t.Fatalf("length %d, want %d", n, MaxMessageLen)
+	}
+	if !strings.HasSuffix(got, "…") {
+		t.Fatal("a cut message does not say so")
+	}
+}

@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+const accountColumns = `id, name, role, balance_nano_usd, created_at`
+
+// CreateAccount validates a and inserts it with key, if any, in one
+// transaction. A zero CreatedAt means now. The IDs, and the times as
+// stored, are set only once the transaction has committed.
+func (db *DB) CreateAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if key != nil {
+		if err := checkAPIKey(key); err != nil {
+			return err
+		}
+	}
+	createdAt := nowIfZero(a.CreatedAt)
+	var accountID, keyID int64
+	var keyCreatedAt time.Time
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, db.q(`
+			INSERT INTO accounts (name, role, balance_nano_usd, created_at)
+			VALUES (?, ?, ?, ?) RETURNING id`),
+			a.Name, string(a.Role), int64(a.Balance), db.at(createdAt)).Scan(&accountID)
+		if err != nil {
+			return db.accountError(err)
+		}
+		if key == nil {
+			return nil
+		}
+		keyID, keyCreatedAt, err = db.insertAPIKey(ctx, tx, accountID, key)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.ID, a.CreatedAt = accountID, createdAt
+	if key != nil {
+		key.ID, key.AccountID = keyID, accountID
+		setStoredKeyTimes(key, keyCreatedAt)
+	}
+	return nil
+}
+
+func (db *DB) accountError(err error) error {
+	if db.dialect.classify(err) == violationCheck {
+		return ownkey.Errorf(ownkey.EINVALID, "account has an invalid field")
+	}
+	return fmt.Errorf("sqlstore: create account: %w", err)
+}
+
+// Account returns the account with id.
+func (db *DB) Account(ctx context.Context, id int64) (*ownkey.Account, error) {
+	row := db.read.QueryRowContext(ctx, db.q(`SELECT `+accountColumns+` FROM accounts WHERE id = ?`), id)
+	a, err := scanAccount(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound("account")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlstore: account: %w", err)
+	}
+	return a, nil
+}
+
+// Accounts returns every account in ID order.
+func (db *DB) Accounts(ctx context.Context) ([]*ownkey.Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+	}
+	defer rows.Close()
+	accounts := []*ownkey.Account{}
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+		}
+		accounts = append(accounts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+	}
+	return accounts, nil
+}
+
+// CountAccounts returns how many accounts exist.
+func (db *DB) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count accounts: %w", err)
+	}
+	return n, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAccount(s scanner) (*ownkey.Account, error) {
+	var a ownkey.Account
+	var role string
+	var balance int64
+	if err := s.Scan(&a.ID, &a.Name, &role, &balance, timeColumn{&a.CreatedAt}); err != nil {
+		return nil, err
+	}
+	a.Role, a.Balance = ownkey.Role(role), ownkey.NanoUSD(balance)
+	return &a, nil
+}

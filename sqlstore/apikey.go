@@ -1,0 +1,158 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+const apiKeyColumns = `k.id, k.account_id, k.name, k.hash, k.last4, k.created_at, k.last_used_at, k.revoked_at`
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func checkAPIKey(k *ownkey.APIKey) error {
+	if len(k.Hash) == 0 {
+		return ownkey.FieldError("hash", "API key hash is required")
+	}
+	return nil
+}
+
+// CreateAPIKey inserts k for k.AccountID, ENOTFOUND if there is no such
+// account and ECONFLICT if a key with the same hash exists.
+func (db *DB) CreateAPIKey(ctx context.Context, k *ownkey.APIKey) error {
+	if err := checkAPIKey(k); err != nil {
+		return err
+	}
+	id, createdAt, err := db.insertAPIKey(ctx, db.write, k.AccountID, k)
+	if err != nil {
+		return err
+	}
+	k.ID = id
+	setStoredKeyTimes(k, createdAt)
+	return nil
+}
+
+func (db *DB) insertAPIKey(ctx context.Context, q querier, accountID int64, k *ownkey.APIKey) (int64, time.Time, error) {
+	createdAt := nowIfZero(k.CreatedAt)
+	var id int64
+	err := q.QueryRowContext(ctx, db.q(`
+		INSERT INTO api_keys (account_id, name, hash, last4, created_at, last_used_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		accountID, k.Name, k.Hash, k.Last4, db.at(createdAt), db.atOrNull(k.LastUsedAt), db.atOrNull(k.RevokedAt),
+	).Scan(&id)
+	switch db.dialect.classify(err) {
+	case violationUnique:
+		return 0, time.Time{}, ownkey.Errorf(ownkey.ECONFLICT, "an API key with the same hash already exists")
+	case violationForeignKey:
+		return 0, time.Time{}, errNotFound("account")
+	case violationCheck:
+		return 0, time.Time{}, ownkey.Errorf(ownkey.EINVALID, "API key has an invalid field")
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("sqlstore: create API key: %w", err)
+	}
+	return id, createdAt, nil
+}
+
+// setStoredKeyTimes makes k's times what the database holds.
+func setStoredKeyTimes(k *ownkey.APIKey, createdAt time.Time) {
+	k.CreatedAt = createdAt
+	k.LastUsedAt = storedTimePtr(k.LastUsedAt)
+	k.RevokedAt = storedTimePtr(k.RevokedAt)
+}
+
+// APIKeys lists the account's keys, revoked ones included, oldest first.
+func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*ownkey.APIKey, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`
+		SELECT `+apiKeyColumns+` FROM api_keys k
+		WHERE k.account_id = ? ORDER BY k.created_at, k.id`), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: API keys: %w", err)
+	}
+	defer rows.Close()
+	keys := []*ownkey.APIKey{}
+	for rows.Next() {
+		var k ownkey.APIKey
+		if err := rows.Scan(apiKeyDest(&k)...); err != nil {
+			return nil, fmt.Errorf("sqlstore: API keys: %w", err)
+		}
+		keys = append(keys, &k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: API keys: %w", err)
+	}
+	return keys, nil
+}
+
+func apiKeyDest(k *ownkey.APIKey) []any {
+	return []any{&k.ID, &k.AccountID, &k.Name, &k.Hash, &k.Last4,
+		timeColumn{&k.CreatedAt}, nullTimeColumn{&k.LastUsedAt}, nullTimeColumn{&k.RevokedAt}}
+}
+
+// APIKeyByHash finds a key, revoked or not, and its account.
+func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (*ownkey.APIKey, *ownkey.Account, error) {
+	if len(hash) == 0 {
+		return nil, nil, errNotFound("API key")
+	}
+	var k ownkey.APIKey
+	var a ownkey.Account
+	var role string
+	var balance int64
+	dest := append(apiKeyDest(&k), &a.ID, &a.Name, &role, &balance, timeColumn{&a.CreatedAt})
+	err := db.read.QueryRowContext(ctx, db.q(`
+		SELECT `+apiKeyColumns+`, a.id, a.name, a.role, a.balance_nano_usd, a.created_at
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		WHERE k.hash = ?`), hash).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errNotFound("API key")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: API key by hash: %w", err)
+	}
+	a.Role, a.Balance = ownkey.Role(role), ownkey.NanoUSD(balance)
+	return &k, &a, nil
+}
+
+// RevokeAPIKey marks the key revoked, keeping the time of the first
+// revocation. A key of another account is ENOTFOUND, as a missing one is.
+func (db *DB) RevokeAPIKey(ctx context.Context, accountID, keyID int64) error {
+	res, err := db.write.ExecContext(ctx, db.q(`
+		UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?)
+		WHERE id = ? AND account_id = ?`),
+		db.at(ownkey.Now()), keyID, accountID)
+	return updatedOne(res, err, "revoke API key", "API key")
+}
+
+// TouchAPIKey records that the key was used at. Use times only move
+// forward, so batches flushed out of order cannot set an older time.
+func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, at time.Time) error {
+	t := db.at(at)
+	res, err := db.write.ExecContext(ctx, db.q(`
+		UPDATE api_keys SET last_used_at =
+			CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END
+		WHERE id = ?`),
+		t, t, keyID)
+	return updatedOne(res, err, "touch API key", "API key")
+}
+
+// updatedOne turns the result of an UPDATE or DELETE of one row into the
+// method's error: ENOTFOUND when no row matched.
+func updatedOne(res sql.Result, err error, op, what string) error {
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if n == 0 {
+		return errNotFound(what)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+const credentialColumns = `account_id, provider, key_version, sealed, suffix, created_at, updated_at, last_used_at`
+
+// PutCredential inserts or replaces the account's credential for
+// r.Provider; ENOTFOUND if the account does not exist. Zero CreatedAt and
+// UpdatedAt mean now. A replace keeps the stored CreatedAt, and takes
+// LastUsedAt from r (normally nil: the new key has not been used yet). On
+// success r holds the times as stored.
+func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) error {
+	if r.Provider == "" {
+		return ownkey.FieldError("provider", "provider is required")
+	}
+	if len(r.Sealed) == 0 {
+		return ownkey.FieldError("sealed", "sealed credential is required")
+	}
+	now := storedTime(ownkey.Now())
+	createdAt, updatedAt := now, now
+	if !r.CreatedAt.IsZero() {
+		createdAt = storedTime(r.CreatedAt)
+	}
+	if !r.UpdatedAt.IsZero() {
+		updatedAt = storedTime(r.UpdatedAt)
+	}
+	var storedCreatedAt time.Time
+	err := db.write.QueryRowContext(ctx, db.q(`
+		INSERT INTO provider_credentials (`+credentialColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, provider) DO UPDATE SET
+			key_version  = excluded.key_version,
+			sealed       = excluded.sealed,
+			suffix       = excluded.suffix,
+			updated_at   = excluded.updated_at,
+			last_used_at = excluded.last_used_at
+		RETURNING created_at`),
+		r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
+		db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
+	).Scan(timeColumn{&storedCreatedAt})
+	switch db.dialect.classify(err) {
+	case violationForeignKey:
+		return errNotFound("account")
+	case violationCheck:
+		return ownkey.Errorf(ownkey.EINVALID, "credential has an invalid field")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: put credential: %w", err)
+	}
+	r.CreatedAt, r.UpdatedAt, r.LastUsedAt = storedCreatedAt, updatedAt, storedTimePtr(r.LastUsedAt)
+	return nil
+}
+
+// Credential returns the account's credential for provider.
+func (db *DB) Credential(ctx context.Context, accountID int64, provider string) (*ownkey.CredentialRecord, error) {
+	row := db.read.QueryRowContext(ctx, db.q(`
+		SELECT `+credentialColumns+` FROM provider_credentials
+		WHERE account_id = ? AND provider = ?`), accountID, provider)
+	r, err := scanCredential(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound("credential")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlstore: credential: %w", err)
+	}
+	return r, nil
+}
+
+// Credentials returns the account's credentials ordered by provider.
+func (db *DB) Credentials(ctx context.Context, accountID int64) ([]*ownkey.CredentialRecord, error) {
+	return db.queryCredentials(ctx, "credentials", `
+		SELECT `+credentialColumns+` FROM provider_credentials
+		WHERE account_id = ? ORDER BY provider`, accountID)
+}
+
+// DeleteCredential removes the account's credential for provider.
+func (db *DB) DeleteCredential(ctx context.Context, accountID int64, provider string) error {
+	res, err := db.write.ExecContext(ctx, db.q(`
+		DELETE FROM provider_credentials WHERE account_id = ? AND provider = ?`),
+		accountID, provider)
+	return updatedOne(res, err, "delete credential", "credential")
+}
+
+// TouchCredential records that the credential was used at; like
+// TouchAPIKey, the time only moves forward.
+func (db *DB) TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error {
+	t := db.at(at)
+	res, err := db.write.ExecContext(ctx, db.q(`
+		UPDATE provider_credentials SET last_used_at =
+			CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END
+		WHERE account_id = ? AND provider = ?`),
+		t, t, accountID, provider)
+	return updatedOne(res, err, "touch credential", "credential")
+}
+
+// CredentialsNotAtVersion returns up to limit credentials sealed under
+// another master key version, in a stable order. limit must be positive:
+// an empty answer means rotation is done.
+func (db *DB) CredentialsNotAtVersion(ctx context.Context, version uint32, limit int) ([]*ownkey.CredentialRecord, error) {
+	if limit <= 0 {
+		return nil, ownkey.FieldError("limit", "limit must be positive")
+	}
+	return db.queryCredentials(ctx, "credentials not at version", `
+		SELECT `+credentialColumns+` FROM provider_credentials
+		WHERE key_version <> ? ORDER BY account_id, provider LIMIT ?`, int64(version), limit)
+}
+
+// RewrapCredential stores r.KeyVersion and r.Sealed if the row still holds
+// oldVersion and oldSealed. UpdatedAt is left alone: it tells the owner when
+// they last changed the key, and a rewrap does not change it.
+func (db *DB) RewrapCredential(ctx context.Context, r *ownkey.CredentialRecord, oldVersion uint32, oldSealed []byte) (bool, error) {
+	if len(r.Sealed) == 0 {
+		return false, ownkey.FieldError("sealed", "sealed credential is required")
+	}
+	res, err := db.write.ExecContext(ctx, db.q(`
+		UPDATE provider_credentials SET key_version = ?, sealed = ?
+		WHERE account_id = ? AND provider = ? AND key_version = ? AND sealed = ?`),
+		int64(r.KeyVersion), r.Sealed, r.AccountID, r.Provider, int64(oldVersion), oldSealed)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: rewrap credential: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: rewrap credential: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CredentialKeyVersions lists, ascending, the master key versions that seal
+// at least one credential.
+func (db *DB) CredentialKeyVersions(ctx context.Context) ([]uint32, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT key_version FROM provider_credentials ORDER BY key_version`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: credential key versions: %w", err)
+	}
+	defer rows.Close()
+	versions := []uint32{}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlstore: credential key versions: %w", err)
+		}
+		versions = append(versions, uint32(v))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: credential key versions: %w", err)
+	}
+	return versions, nil
+}
+
+func (db *DB) queryCredentials(ctx context.Context, op, query string, args ...any) ([]*ownkey.CredentialRecord, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer rows.Close()
+	records := []*ownkey.CredentialRecord{}
+	for rows.Next() {
+		r, err := scanCredential(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		records = append(records, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return records, nil
+}
+
+func scanCredential(s scanner) (*ownkey.CredentialRecord, error) {
+	var r ownkey.CredentialRecord
+	var version int64
+	err := s.Scan(&r.AccountID, &r.Provider, &version, &r.Sealed, &r.Suffix,
+		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, nullTimeColumn{&r.LastUsedAt})
+	if err != nil {
+		return nil, err
+	}
+	r.KeyVersion = uint32(version)
+	return &r, nil
+}

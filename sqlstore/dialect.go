@@ -1,0 +1,153 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything the two back ends disagree on. The queries
+// themselves are shared.
+type dialect interface {
+	name() string
+	// rebind turns ? placeholders into the dialect's.
+	rebind(query string) string
+	// timeValue is how a UTC, microsecond time is stored.
+	timeValue(t time.Time) any
+	// classify says which constraint, if any, err violated.
+	classify(err error) violation
+	// lockMigrations serialises migrations across processes for the rest of
+	// tx.
+	lockMigrations(ctx context.Context, tx *sql.Tx) error
+	// createMigrationsTable is the DDL of schema_migrations.
+	createMigrationsTable() string
+	// migrationsTableExists reports whether schema_migrations exists.
+	migrationsTableExists(ctx context.Context, db *sql.DB) (bool, error)
+}
+
+// violation is the kind of constraint a failed statement broke.
+type violation int
+
+const (
+	violationNone violation = iota
+	violationUnique
+	violationForeignKey
+	violationCheck // CHECK or NOT NULL
+)
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string               { return "sqlite" }
+func (sqliteDialect) rebind(query string) string { return query }
+
+func (sqliteDialect) timeValue(t time.Time) any { return t.UnixNano() }
+
+func (sqliteDialect) classify(err error) violation {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return violationNone
+	}
+	// The driver turns on extended result codes, which tell the
+	// constraints apart.
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return violationUnique
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return violationForeignKey
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_DATATYPE:
+		return violationCheck
+	}
+	return violationNone
+}
+
+// lockMigrations has nothing to do: write transactions begin IMMEDIATE,
+// which already holds the database's single write lock.
+func (sqliteDialect) lockMigrations(context.Context, *sql.Tx) error { return nil }
+
+func (sqliteDialect) createMigrationsTable() string {
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+) STRICT`
+}
+
+func (sqliteDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
+	return n > 0, err
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string { return "postgres" }
+
+// rebind numbers the placeholders: ? becomes $1, $2, ... Question marks in
+// string literals are left alone; the queries of this package have none in
+// identifiers or comments.
+func (postgresDialect) rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n, quoted := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func (postgresDialect) timeValue(t time.Time) any { return t }
+
+func (postgresDialect) classify(err error) violation {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return violationNone
+	}
+	switch e.Code {
+	case "23505": // unique_violation
+		return violationUnique
+	case "23503": // foreign_key_violation
+		return violationForeignKey
+	case "23514", "23502": // check_violation, not_null_violation
+		return violationCheck
+	}
+	return violationNone
+}
+
+// migrationLockID is the pg_advisory_xact_lock key that serialises
+// migrations of one database across replicas: "ownkey" in ASCII.
+const migrationLockID = 0x6f776e6b6579
+
+func (postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(migrationLockID)+`)`)
+	return err
+}
+
+func (postgresDialect) createMigrationsTable() string {
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    BIGINT PRIMARY KEY,
+	applied_at TIMESTAMPTZ NOT NULL
+)`
+}
+
+func (postgresDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (bool, error) {
+	var exists bool
+	err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+	return exists, err
+}

@@ -1,0 +1,578 @@
+package vault
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+const (
+	defaultCacheTTL = 30 * time.Second
+	// defaultFlushInterval bounds how stale a shown last-used time can be,
+	// and how much of it a crash loses.
+	defaultFlushInterval = 5 * time.Second
+	flushTimeout         = 10 * time.Second
+	rotateBatchSize      = 100
+	// rewrapAttempts bounds how often rotation retries a row that users keep
+	// replacing under it.
+	rewrapAttempts = 5
+	// minReloadInterval keeps a row naming a version that truly is missing
+	// from re-reading the keyring on every request.
+	minReloadInterval = time.Second
+)
+
+// Options configure a Service.
+type Options struct {
+	// AllowPrivate lets credential endpoints point at private addresses
+	// (tests with local fakes); see ownkey.CheckEndpoint.
+	AllowPrivate bool
+	// Disabled holds provider ids the operator has turned off.
+	Disabled map[string]bool
+	// CacheTTL is how long a decrypted credential is reused: 0 means 30s,
+	// negative disables the cache. Another replica's change shows up here
+	// within this time.
+	CacheTTL time.Duration
+	// Reload, if set, re-reads the keyring when a row names a version this
+	// one lacks, as happens when rotate-master-key runs while we serve.
+	Reload func() (*Keyring, error)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Service stores, lists and hands out the provider credentials of accounts,
+// encrypted at rest under the keyring.
+type Service struct {
+	store        ownkey.Store
+	keyring      atomic.Pointer[Keyring]
+	allowPrivate bool
+	disabled     map[string]bool
+	cacheTTL     time.Duration
+	reload       func() (*Keyring, error)
+	log          *slog.Logger
+	now          func() time.Time
+
+	cacheMu sync.RWMutex
+	cache   map[credentialKey]cachedCredential
+	// cacheEpoch changes (under cacheMu) on every local write, so that a
+	// load that read the store before the write does not cache what it read.
+	cacheEpoch atomic.Uint64
+
+	reloadMu   sync.Mutex
+	lastReload time.Time
+
+	usedMu sync.Mutex
+	used   map[credentialKey]time.Time
+
+	flushInterval time.Duration
+	stop          chan struct{}
+	done          chan struct{}
+	closeOnce     sync.Once
+	closeErr      error
+}
+
+type credentialKey struct {
+	accountID int64
+	provider  string
+}
+
+// cachedCredential is shared by every request that hits it: cred is never
+// modified after it is cached.
+type cachedCredential struct {
+	cred    *ownkey.Credential
+	expires time.Time
+}
+
+// NewService returns a Service and starts its last-used flush loop; Close
+// stops it. kr must not be nil.
+func NewService(store ownkey.Store, kr *Keyring, opts Options) *Service {
+	return newService(store, kr, opts, func() time.Time { return ownkey.Now() }, defaultFlushInterval)
+}
+
+// newService lets tests choose the clock and the flush interval.
+func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.Time, flushInterval time.Duration) *Service {
+	s := &Service{
+		store:         store,
+		allowPrivate:  opts.AllowPrivate,
+		disabled:      maps.Clone(opts.Disabled),
+		cacheTTL:      opts.CacheTTL,
+		reload:        opts.Reload,
+		log:           opts.Logger,
+		now:           now,
+		cache:         map[credentialKey]cachedCredential{},
+		used:          map[credentialKey]time.Time{},
+		flushInterval: flushInterval,
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
+	}
+	if s.cacheTTL == 0 {
+		s.cacheTTL = defaultCacheTTL
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.keyring.Store(kr)
+	go s.flushLoop()
+	return s
+}
+
+// Keyring returns the keyring in use, which Reload may have replaced.
+func (s *Service) Keyring() *Keyring { return s.keyring.Load() }
+
+// Disabled reports whether the operator has turned providerID off.
+func (s *Service) Disabled(providerID string) bool { return s.disabled[providerID] }
+
+var providerIDShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// provider looks up a catalog entry. The id is echoed only when it looks
+// like one: whatever else was sent there might be a pasted key.
+func provider(id string) (*ownkey.Provider, error) {
+	if p, ok := ownkey.LookupProvider(id); ok {
+		return p, nil
+	}
+	if id == "" {
+		return nil, ownkey.FieldError("provider", "provider is required")
+	}
+	if providerIDShape.MatchString(id) {
+		return nil, ownkey.FieldError("provider", "unknown provider %q", id)
+	}
+	return nil, ownkey.FieldError("provider", "unknown provider")
+}
+
+// Put validates raw as accountID's credential for providerID, encrypts it and
+// stores it, replacing any previous one. Nothing is stored on error.
+func (s *Service) Put(ctx context.Context, accountID int64, providerID string, raw json.RawMessage) (*ownkey.KeyStatus, error) {
+	p, err := provider(providerID)
+	if err != nil {
+		return nil, err
+	}
+	if s.disabled[p.ID] {
+		return nil, ownkey.FieldError("provider", "provider %s is disabled by the operator", p.ID)
+	}
+	cred, err := ownkey.ParseCredential(p, raw, s.allowPrivate)
+	if err != nil {
+		return nil, err
+	}
+	plaintext := cred.Plaintext()
+	version, sealed, err := s.Keyring().Seal(accountID, p.ID, plaintext)
+	clear(plaintext)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	rec := &ownkey.CredentialRecord{
+		AccountID:  accountID,
+		Provider:   p.ID,
+		KeyVersion: version,
+		Sealed:     sealed,
+		Suffix:     cred.Suffix(),
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	if err := s.store.PutCredential(ctx, rec); err != nil {
+		return nil, err
+	}
+	s.invalidate(credentialKey{accountID, p.ID})
+	// Read back: on replace the store keeps the original CreatedAt.
+	if stored, err := s.store.Credential(ctx, accountID, p.ID); err == nil {
+		rec = stored
+	}
+	st := s.status(p, rec, time.Time{})
+	return &st, nil
+}
+
+// Delete removes accountID's credential for providerID; ENOTFOUND if there
+// is none. Disabled providers' keys can still be deleted.
+func (s *Service) Delete(ctx context.Context, accountID int64, providerID string) error {
+	p, err := provider(providerID)
+	if err != nil {
+		return err
+	}
+	k := credentialKey{accountID, p.ID}
+	err = s.store.DeleteCredential(ctx, accountID, p.ID)
+	s.invalidate(k)
+	s.usedMu.Lock()
+	delete(s.used, k)
+	s.usedMu.Unlock()
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+		return ownkey.Errorf(ownkey.ENOTFOUND, "no %s key is configured", p.ID)
+	}
+	return err
+}
+
+// List returns one status per catalog provider, in catalog order.
+func (s *Service) List(ctx context.Context, accountID int64) ([]ownkey.KeyStatus, error) {
+	recs, err := s.store.Credentials(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	byProvider := make(map[string]*ownkey.CredentialRecord, len(recs))
+	for _, r := range recs {
+		if r.AccountID == accountID {
+			byProvider[r.Provider] = r
+		}
+	}
+	out := make([]ownkey.KeyStatus, len(ownkey.Catalog))
+	s.usedMu.Lock()
+	pending := make([]time.Time, len(ownkey.Catalog))
+	for i := range ownkey.Catalog {
+		pending[i] = s.used[credentialKey{accountID, ownkey.Catalog[i].ID}]
+	}
+	s.usedMu.Unlock()
+	for i := range ownkey.Catalog {
+		p := &ownkey.Catalog[i]
+		out[i] = s.status(p, byProvider[p.ID], pending[i])
+	}
+	return out, nil
+}
+
+// status describes rec (nil when there is none); pendingUse is a use not yet
+// flushed to the store.
+func (s *Service) status(p *ownkey.Provider, rec *ownkey.CredentialRecord, pendingUse time.Time) ownkey.KeyStatus {
+	st := ownkey.KeyStatus{Provider: p, Status: ownkey.StatusNotConfigured}
+	if rec != nil {
+		st.Status = ownkey.StatusConfigured
+		st.Suffix = rec.Suffix
+		st.CreatedAt = timePtr(rec.CreatedAt)
+		st.UpdatedAt = timePtr(rec.UpdatedAt)
+		if rec.LastUsedAt != nil {
+			st.LastUsedAt = timePtr(*rec.LastUsedAt)
+		}
+		if !pendingUse.IsZero() && (st.LastUsedAt == nil || pendingUse.After(*st.LastUsedAt)) {
+			st.LastUsedAt = timePtr(pendingUse)
+		}
+	}
+	if s.disabled[p.ID] {
+		st.Status = ownkey.StatusDisabled
+	}
+	return st
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Credential returns accountID's decrypted credential for providerID:
+// ENOTFOUND when there is none, EUNAVAILABLE when the operator disabled the
+// provider. The result is shared with other callers and must not be changed.
+func (s *Service) Credential(ctx context.Context, accountID int64, providerID string) (*ownkey.Credential, error) {
+	if s.disabled[providerID] {
+		return nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "provider %s is disabled by the operator", providerID)
+	}
+	k := credentialKey{accountID, providerID}
+	if s.cacheTTL > 0 {
+		s.cacheMu.RLock()
+		c, ok := s.cache[k]
+		s.cacheMu.RUnlock()
+		if ok && s.now().Before(c.expires) {
+			return c.cred, nil
+		}
+	}
+	return s.loadCredential(ctx, k)
+}
+
+func (s *Service) loadCredential(ctx context.Context, k credentialKey) (*ownkey.Credential, error) {
+	p, err := provider(k.provider)
+	if err != nil {
+		return nil, err
+	}
+	epoch := s.cacheEpoch.Load()
+	rec, err := s.store.Credential(ctx, k.accountID, p.ID)
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "no %s key is configured for this account; add one on the BYOK page", p.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	// The AAD comes from the request, not the row: a row that somehow
+	// belongs to someone else fails to open rather than being used.
+	plaintext, err := s.open(k.accountID, p.ID, rec.KeyVersion, rec.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := ownkey.ParseStoredCredential(p.ID, plaintext)
+	clear(plaintext)
+	if err != nil {
+		return nil, err
+	}
+	if s.cacheTTL > 0 {
+		s.cacheMu.Lock()
+		if s.cacheEpoch.Load() == epoch {
+			s.cache[k] = cachedCredential{cred: cred, expires: s.now().Add(s.cacheTTL)}
+		}
+		s.cacheMu.Unlock()
+	}
+	return cred, nil
+}
+
+func (s *Service) open(accountID int64, providerID string, version uint32, sealed []byte) ([]byte, error) {
+	plaintext, err := s.Keyring().Open(accountID, providerID, version, sealed)
+	if errors.Is(err, ErrUnknownKeyVersion) && s.reloadFor(version) {
+		plaintext, err = s.Keyring().Open(accountID, providerID, version, sealed)
+	}
+	return plaintext, err
+}
+
+// reloadFor re-reads the keyring to find version, and reports whether the
+// keyring now has it.
+func (s *Service) reloadFor(version uint32) bool {
+	if s.reload == nil {
+		return false
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if s.Keyring().Has(version) {
+		return true // another request reloaded while we waited
+	}
+	now := s.now()
+	if !s.lastReload.IsZero() && now.Sub(s.lastReload) < minReloadInterval {
+		return false
+	}
+	s.lastReload = now
+	kr, err := s.reload()
+	if err != nil {
+		s.log.Error("vault: reloading the keyring failed", "error", err)
+		return false
+	}
+	if kr == nil || !kr.Has(version) {
+		s.log.Error("vault: a stored credential names a master key version that the keyring does not hold",
+			"key_version", version, "keyring", kr)
+		return false
+	}
+	s.log.Info("vault: reloaded the keyring", "keyring", kr)
+	s.keyring.Store(kr)
+	return true
+}
+
+// Forget drops this process's cached copy of a credential, so that the next
+// Credential reads the store. Put and Delete do it themselves; Forget is for
+// changes made elsewhere (another replica, a direct store write).
+func (s *Service) Forget(accountID int64, providerID string) {
+	s.invalidate(credentialKey{accountID, providerID})
+}
+
+func (s *Service) invalidate(k credentialKey) {
+	s.cacheMu.Lock()
+	s.cacheEpoch.Add(1)
+	delete(s.cache, k)
+	s.cacheMu.Unlock()
+}
+
+// sweepCache drops expired entries, which lookups only replace.
+func (s *Service) sweepCache() {
+	now := s.now()
+	s.cacheMu.Lock()
+	maps.DeleteFunc(s.cache, func(_ credentialKey, c cachedCredential) bool { return !now.Before(c.expires) })
+	s.cacheMu.Unlock()
+}
+
+// MarkUsed records that a credential was just used. It only touches memory;
+// the flush loop writes the latest time per credential to the store.
+func (s *Service) MarkUsed(accountID int64, providerID string) {
+	now := s.now()
+	s.usedMu.Lock()
+	s.used[credentialKey{accountID, providerID}] = now
+	s.usedMu.Unlock()
+}
+
+func (s *Service) flushLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+			if err := s.flush(ctx); err != nil {
+				s.log.Warn("vault: recording credential last-used times failed; will retry", "error", err)
+			}
+			cancel()
+			s.sweepCache()
+		}
+	}
+}
+
+// flush writes pending last-used times. Those that fail are kept for the
+// next flush unless a newer use replaced them meanwhile.
+func (s *Service) flush(ctx context.Context) error {
+	s.usedMu.Lock()
+	pending := s.used
+	if len(pending) == 0 {
+		s.usedMu.Unlock()
+		return nil
+	}
+	s.used = make(map[credentialKey]time.Time, len(pending))
+	s.usedMu.Unlock()
+	var firstErr error
+	for k, at := range pending {
+		err := s.store.TouchCredential(ctx, k.accountID, k.provider, at)
+		if err == nil || ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+			continue
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		s.usedMu.Lock()
+		if _, newer := s.used[k]; !newer {
+			s.used[k] = at
+		}
+		s.usedMu.Unlock()
+	}
+	return firstErr
+}
+
+// Close stops the flush loop and writes pending last-used times. It does not
+// close the store.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		s.closeErr = s.flush(ctx)
+	})
+	return s.closeErr
+}
+
+// VerifyKeyring proves, before anything is decrypted or sealed, that the
+// keyring fits the store: each version's key must be the one whose check
+// value the store recorded, and every version the stored credentials use
+// must be present. Versions the store has never seen get their check value
+// recorded, but only when everything else matched.
+func (s *Service) VerifyKeyring(ctx context.Context) error {
+	kr := s.Keyring()
+	checks, err := s.store.MasterKeyChecks(ctx)
+	if err != nil {
+		return fmt.Errorf("vault: reading master key checks: %w", err)
+	}
+	fresh := map[uint32][]byte{}
+	for _, v := range kr.Versions() {
+		check, err := kr.Check(v)
+		if err != nil {
+			return err
+		}
+		stored, ok := checks[v]
+		if !ok {
+			fresh[v] = check
+		} else if !hmac.Equal(stored, check) {
+			return fmt.Errorf("vault: master key version %d does not match the key that sealed the stored credentials", v)
+		}
+	}
+	used, err := s.store.CredentialKeyVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("vault: reading master key versions in use: %w", err)
+	}
+	var missing []string
+	for _, v := range used {
+		if !kr.Has(v) {
+			missing = append(missing, fmt.Sprintf("v%d", v))
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("vault: stored credentials are sealed by master key version(s) %s, missing from %s; add them back to OWNKEY_MASTER_KEY or the key file",
+			strings.Join(missing, ", "), kr)
+	}
+	for _, v := range slices.Sorted(maps.Keys(fresh)) {
+		if err := s.store.PutMasterKeyCheck(ctx, v, fresh[v]); err != nil {
+			return fmt.Errorf("vault: recording the check value of master key version %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// Rotate re-wraps every credential not sealed by the active master key
+// version, batch by batch, and returns how many it re-wrapped. Each row is
+// updated on its own with a compare-and-swap, so it can be interrupted at
+// any point (every row stays readable while the keyring holds both versions)
+// and run again to finish.
+//
+// progress, if set, is called after each row with the rows handled so far
+// and the total known so far: the store cannot count ahead, so total grows
+// batch by batch until it equals done at the end.
+func (s *Service) Rotate(ctx context.Context, progress func(done, total int)) (rewrapped int, err error) {
+	if err := s.VerifyKeyring(ctx); err != nil {
+		return 0, err
+	}
+	kr := s.Keyring()
+	active := kr.Active()
+	handled := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return rewrapped, err
+		}
+		batch, err := s.store.CredentialsNotAtVersion(ctx, active, rotateBatchSize)
+		if err != nil {
+			return rewrapped, fmt.Errorf("vault: rotation: listing credentials to re-wrap: %w", err)
+		}
+		if len(batch) == 0 {
+			return rewrapped, nil
+		}
+		total := handled + len(batch)
+		for _, rec := range batch {
+			if err := ctx.Err(); err != nil {
+				return rewrapped, err
+			}
+			moved, err := s.rewrap(ctx, kr, active, rec)
+			if err != nil {
+				return rewrapped, err
+			}
+			if moved {
+				rewrapped++
+			}
+			handled++
+			if progress != nil {
+				progress(handled, total)
+			}
+		}
+	}
+}
+
+// rewrap moves one row to the active version. A row that changed since it
+// was read (a user replaced the key, or another rotation got there first)
+// is read again rather than overwritten.
+func (s *Service) rewrap(ctx context.Context, kr *Keyring, active uint32, rec *ownkey.CredentialRecord) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		if rec.KeyVersion == active {
+			return false, nil
+		}
+		version, sealed, err := kr.Rewrap(rec.AccountID, rec.Provider, rec.KeyVersion, rec.Sealed)
+		if err != nil {
+			return false, fmt.Errorf("vault: rotation: %w", err)
+		}
+		next := *rec
+		next.KeyVersion, next.Sealed = version, sealed
+		ok, err := s.store.RewrapCredential(ctx, &next, rec.KeyVersion, rec.Sealed)
+		if err != nil {
+			return false, fmt.Errorf("vault: rotation: storing the %s credential of account %d: %w", rec.Provider, rec.AccountID, err)
+		}
+		if ok {
+			return true, nil
+		}
+		if attempt == rewrapAttempts {
+			return false, fmt.Errorf("vault: rotation: the %s credential of account %d changed %d times while being re-wrapped; run the rotation again", rec.Provider, rec.AccountID, attempt)
+		}
+		accountID, providerID := rec.AccountID, rec.Provider
+		rec, err = s.store.Credential(ctx, accountID, providerID)
+		if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+			return false, nil // deleted meanwhile: nothing left to move
+		} else if err != nil {
+			return false, fmt.Errorf("vault: rotation: re-reading the %s credential of account %d: %w", providerID, accountID, err)
+		}
+	}
+}
