@@ -36,6 +36,8 @@ type Error struct {
 	Status int
 	// Reason is an OpenAI-style machine code such as "invalid_api_key".
 	Reason string
+	// RetryAfter is an upstream's Retry-After header, passed through.
+	RetryAfter string
 }
 
 func (e *Error) Error() string {

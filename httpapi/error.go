@@ -66,6 +66,9 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Type != "" {
 		typ = e.Type
 	}
+	if e.RetryAfter != "" {
+		w.Header().Set("Retry-After", e.RetryAfter)
+	}
 	body := errorBody{Error: errorDetail{Message: e.Message, Type: typ}}
 	if e.Param != "" {
 		body.Error.Param = &e.Param

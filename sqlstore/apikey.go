@@ -129,10 +129,11 @@ func (db *DB) RevokeAPIKey(ctx context.Context, accountID, keyID int64) error {
 	return updatedOne(res, err, "revoke API key", "API key")
 }
 
-// TouchAPIKey records that the key was used at. Use times only move
-// forward, so batches flushed out of order cannot set an older time.
+// TouchAPIKey records that the key was used at (zero means now). Use times
+// only move forward, so batches flushed out of order cannot set an older
+// time.
 func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, at time.Time) error {
-	t := db.at(at)
+	t := db.at(nowIfZero(at))
 	res, err := db.write.ExecContext(ctx, db.q(`
 		UPDATE api_keys SET last_used_at =
 			CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END

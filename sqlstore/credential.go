@@ -88,10 +88,10 @@ func (db *DB) DeleteCredential(ctx context.Context, accountID int64, provider st
 	return updatedOne(res, err, "delete credential", "credential")
 }
 
-// TouchCredential records that the credential was used at; like
-// TouchAPIKey, the time only moves forward.
+// TouchCredential records that the credential was used at (zero means
+// now); like TouchAPIKey, the time only moves forward.
 func (db *DB) TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error {
-	t := db.at(at)
+	t := db.at(nowIfZero(at))
 	res, err := db.write.ExecContext(ctx, db.q(`
 		UPDATE provider_credentials SET last_used_at =
 			CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END

@@ -51,9 +51,10 @@ func (db *DB) Dialect() string { return db.dialect.name() }
 // it only briefly and never while waiting on another query of this DB.
 func (db *DB) SQL() *sql.DB { return db.write }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers. It uses the read pool so that a
+// readiness probe does not queue behind SQLite's writer.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.write.PingContext(ctx); err != nil {
+	if err := db.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlstore: ping: %w", err)
 	}
 	return nil
@@ -72,13 +73,16 @@ func (db *DB) Close() error {
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlstore: begin transaction: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
 }
 
 // q adapts a query written with ? placeholders to the dialect.

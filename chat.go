@@ -1,0 +1,121 @@
+package ownkey
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// ChatRequest is one OpenAI Chat Completions request on its way to a
+// provider, after authentication and routing.
+type ChatRequest struct {
+	RequestID  string
+	Provider   *Provider
+	Credential *Credential
+	// BaseURL is the resolved upstream base (provider.Endpoint); Guarded
+	// says it came from the user's credential and must be dialled through
+	// the guarded client.
+	BaseURL string
+	Guarded bool
+	// Model is the model id as the provider must see it (prefix stripped).
+	Model string
+	// Body is the client's OpenAI JSON with only the routing edits applied:
+	// model rewritten, the byok field removed and, for streams,
+	// stream_options.include_usage forced on.
+	Body   []byte
+	Stream bool
+	// IncludeUsage is whether the client itself asked for the usage chunk.
+	IncludeUsage bool
+}
+
+// UsageSource says where token counts came from.
+type UsageSource string
+
+const (
+	UsageFromProvider UsageSource = "provider" // the provider reported them
+	UsageEstimated    UsageSource = "estimate" // the provider reported none; ownkey estimated conservatively
+	UsageNone         UsageSource = "none"     // nothing was consumed (the request never reached a model)
+)
+
+// Usage is token usage in OpenAI's meaning: PromptTokens includes cached and
+// cache-write tokens, CompletionTokens includes reasoning tokens. Adapters
+// for other wire formats convert to this meaning.
+type Usage struct {
+	PromptTokens     int64       `json:"prompt_tokens"`
+	CompletionTokens int64       `json:"completion_tokens"`
+	CachedTokens     int64       `json:"cached_tokens"`      // part of PromptTokens read from cache
+	CacheWriteTokens int64       `json:"cache_write_tokens"` // part of PromptTokens written to cache (priced apart)
+	ReasoningTokens  int64       `json:"reasoning_tokens"`   // part of CompletionTokens
+	Source           UsageSource `json:"source"`
+}
+
+// IsZero reports whether no tokens were counted; all-zero provider usage
+// counts as missing.
+func (u Usage) IsZero() bool { return u.PromptTokens == 0 && u.CompletionTokens == 0 }
+
+// ChatResult is what an adapter learned while serving a request.
+type ChatResult struct {
+	// Status is the HTTP status the client got (or, for an error returned
+	// before anything was written, the one the caller will send).
+	Status int
+	// Started is true once response headers went to the client: a failure
+	// after that was reported inside the stream, not as an error return.
+	Started      bool
+	ModelServed  string
+	FinishReason string
+	Usage        Usage
+	// OutputBytes counts content, reasoning and tool-argument bytes
+	// delivered, for estimating completion tokens when usage is missing.
+	OutputBytes int64
+	// OutputSample holds the start of that output (bounded), to estimate
+	// tokens with the tokenizer rather than a byte ratio.
+	OutputSample []byte
+	// TTFB is from sending the upstream request to its response headers;
+	// UpstreamLatency to the end of the upstream response.
+	TTFB            time.Duration
+	UpstreamLatency time.Duration
+	ClientGone      bool
+	// ErrorCode is set when the request failed: upstream_error,
+	// stream_error, stream_truncated, client_disconnected, …
+	ErrorCode string
+}
+
+// ChatAdapter speaks one provider wire family. Chat translates req into the
+// provider's API, sends it, and writes the answer to w in OpenAI's format —
+// a chat.completion object, or SSE chunks each flushed as it arrives, ending
+// in `data: [DONE]`. An error returned while result.Started is false has not
+// been written: the caller writes it in OpenAI's envelope. Cancelling ctx
+// (the client went away) must cancel the upstream request at once; what was
+// consumed so far is still reported in the result.
+type ChatAdapter interface {
+	Chat(ctx context.Context, req *ChatRequest, w http.ResponseWriter) (*ChatResult, error)
+}
+
+// UsageRecord is one request's usage as stored: exactly one per chat
+// request that passed authentication.
+type UsageRecord struct {
+	RequestID          string
+	AccountID          int64
+	APIKeyID           int64
+	Provider           string
+	ModelRequested     string
+	ModelServed        string
+	Usage              Usage
+	Stream             bool
+	Status             int
+	ErrorCode          string
+	UpstreamLatency    time.Duration
+	TTFB               time.Duration
+	ClientDisconnected bool
+	CreatedAt          time.Time
+}
+
+// UsageStore keeps usage records.
+type UsageStore interface {
+	// InsertUsage stores records in one transaction. A record whose
+	// RequestID is already stored is skipped, so a retried batch never
+	// double-counts.
+	InsertUsage(ctx context.Context, recs []*UsageRecord) error
+	// UsageRecords lists an account's records, newest first.
+	UsageRecords(ctx context.Context, accountID int64, limit int) ([]*UsageRecord, error)
+}
