@@ -65,6 +65,9 @@ type Service struct {
 
 	cacheMu sync.RWMutex
 	cache   map[credentialKey]cachedCredential
+	// configured caches, per account, which providers have a key: routing
+	// asks it on every auto-mapped request.
+	configured map[int64]cachedSet
 	// cacheEpoch changes (under cacheMu) on every local write, so that a
 	// load that read the store before the write does not cache what it read.
 	cacheEpoch atomic.Uint64
@@ -80,6 +83,11 @@ type Service struct {
 	done          chan struct{}
 	closeOnce     sync.Once
 	closeErr      error
+}
+
+type cachedSet struct {
+	set     map[string]bool
+	expires time.Time
 }
 
 type credentialKey struct {
@@ -111,6 +119,7 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 		log:           opts.Logger,
 		now:           now,
 		cache:         map[credentialKey]cachedCredential{},
+		configured:    map[int64]cachedSet{},
 		used:          map[credentialKey]time.Time{},
 		flushInterval: flushInterval,
 		stop:          make(chan struct{}),
@@ -368,7 +377,41 @@ func (s *Service) invalidate(k credentialKey) {
 	s.cacheMu.Lock()
 	s.cacheEpoch.Add(1)
 	delete(s.cache, k)
+	delete(s.configured, k.accountID)
 	s.cacheMu.Unlock()
+}
+
+// Configured returns the set of provider ids for which the account has a
+// key, disabled providers excluded. It is cached like credentials; the map is
+// shared and must not be changed.
+func (s *Service) Configured(ctx context.Context, accountID int64) (map[string]bool, error) {
+	if s.cacheTTL > 0 {
+		s.cacheMu.RLock()
+		c, ok := s.configured[accountID]
+		s.cacheMu.RUnlock()
+		if ok && s.now().Before(c.expires) {
+			return c.set, nil
+		}
+	}
+	epoch := s.cacheEpoch.Load()
+	recs, err := s.store.Credentials(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		if !s.disabled[r.Provider] {
+			set[r.Provider] = true
+		}
+	}
+	if s.cacheTTL > 0 {
+		s.cacheMu.Lock()
+		if s.cacheEpoch.Load() == epoch {
+			s.configured[accountID] = cachedSet{set: set, expires: s.now().Add(s.cacheTTL)}
+		}
+		s.cacheMu.Unlock()
+	}
+	return set, nil
 }
 
 // sweepCache drops expired entries, which lookups only replace.
@@ -376,6 +419,7 @@ func (s *Service) sweepCache() {
 	now := s.now()
 	s.cacheMu.Lock()
 	maps.DeleteFunc(s.cache, func(_ credentialKey, c cachedCredential) bool { return !now.Before(c.expires) })
+	maps.DeleteFunc(s.configured, func(_ int64, c cachedSet) bool { return !now.Before(c.expires) })
 	s.cacheMu.Unlock()
 }
 

@@ -799,3 +799,36 @@ func BenchmarkCredentialWarm(b *testing.B) {
 		}
 	})
 }
+
+func TestConfiguredSet(t *testing.T) {
+	f := newFixture(t, Options{CacheTTL: time.Minute, Disabled: map[string]bool{"together": true}})
+	ctx := context.Background()
+	mustPut(t, f.svc, 1, "openai", rawString(openaiKeyA))
+	mustPut(t, f.svc, 2, "groq", rawString(openaiKeyB))
+	set, err := f.svc.Configured(ctx, 1)
+	if err != nil || len(set) != 1 || !set["openai"] {
+		t.Fatalf("account 1: %v %v", set, err)
+	}
+	// A local put or delete shows at once; the set of account 2 is its own.
+	mustPut(t, f.svc, 1, "anthropic", rawString("sk-ant-0123456789"))
+	if set, _ := f.svc.Configured(ctx, 1); !set["anthropic"] || set["groq"] {
+		t.Fatalf("after put: %v", set)
+	}
+	reads := f.store.reads()
+	f.svc.Configured(ctx, 1)
+	if f.store.reads() != reads {
+		t.Fatal("warm Configured read the store")
+	}
+	if err := f.svc.Delete(ctx, 1, "openai"); err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := f.svc.Configured(ctx, 1); set["openai"] || !set["anthropic"] {
+		t.Fatalf("after delete: %v", set)
+	}
+	// A key stored before the operator disabled its provider is not offered.
+	f.store.PutCredential(ctx, &ownkey.CredentialRecord{AccountID: 1, Provider: "together", Sealed: []byte{1}, KeyVersion: 1})
+	f.svc.Forget(1, "together")
+	if set, _ := f.svc.Configured(ctx, 1); set["together"] {
+		t.Fatal("disabled provider offered")
+	}
+}

@@ -1,0 +1,169 @@
+package ownkey
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseCredentialAPIKey(t *testing.T) {
+	p, _ := LookupProvider("groq")
+	c, err := ParseCredential(p, json.RawMessage(`"gsk_abcdefgh1234"`), false)
+	if err != nil || c.APIKey.Reveal() != "gsk_abcdefgh1234" || c.Suffix() != "1234" {
+		t.Fatalf("got %v %v", c, err)
+	}
+	if string(c.Plaintext()) != "gsk_abcdefgh1234" {
+		t.Fatalf("plaintext %q", c.Plaintext())
+	}
+	for in, param := range map[string]string{`""`: "key", `"short"`: "key", `" gsk_abcdefgh1234"`: "key", `{"a":1}`: "key", `null`: "key", `"gsk abc defgh"`: "key"} {
+		_, err := ParseCredential(p, json.RawMessage(in), false)
+		var e *Error
+		if !asErr(err, &e) || e.Code != EINVALID || e.Param != param {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+}
+
+func TestParseCredentialJSONRoundTrip(t *testing.T) {
+	p, _ := LookupProvider("aws")
+	raw := `{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG","region":"eu-central-1","sessionToken":"tok-123456789"}`
+	c, err := ParseCredential(p, json.RawMessage(raw), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseStoredCredential("aws", c.Plaintext())
+	if err != nil || back.SecretAccessKey.Reveal() != "wJalrXUtnFEMI/K7MDENG" || back.Region != "eu-central-1" ||
+		back.SessionToken.Reveal() != "tok-123456789" || back.AccessKeyID.Reveal() != "AKIAIOSFODNN7EXAMPLE" {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	if c.Suffix() != "DENG" {
+		t.Fatalf("suffix %q", c.Suffix())
+	}
+	// A JSON string holding the object is the same credential.
+	quoted, _ := json.Marshal(raw)
+	c2, err := ParseCredential(p, quoted, false)
+	if err != nil || string(c2.Plaintext()) != string(c.Plaintext()) {
+		t.Fatalf("quoted form: %v", err)
+	}
+}
+
+func TestCheckEndpoint(t *testing.T) {
+	cases := []struct {
+		in           string
+		allowPrivate bool
+		ok           bool
+	}{
+		{"https://res.openai.azure.com/", false, true},
+		{"https://res.services.ai.azure.com/anthropic/", false, true},
+		{"http://res.openai.azure.com", false, false},
+		{"https://127.0.0.1", false, false},
+		{"http://127.0.0.1:8080", true, true},
+		{"http://example.com", true, false}, // http only for internal hosts
+		{"https://localhost", false, false},
+		{"https://169.254.169.254/latest", false, false},
+		{"https://[::1]/", false, false},
+		{"https://10.1.2.3", false, false},
+		{"https://100.64.0.1", false, false},
+		{"https://metadata.google.internal", false, false},
+		{"https://user:pw@res.openai.azure.com", false, false},
+		{"https://res.openai.azure.com?x=1", false, false},
+		{"ftp://res.openai.azure.com", false, false},
+		{"res.openai.azure.com", false, false},
+	}
+	for _, c := range cases {
+		got, err := CheckEndpoint(c.in, c.allowPrivate)
+		if (err == nil) != c.ok {
+			t.Errorf("%s (private=%v): err %v", c.in, c.allowPrivate, err)
+		}
+		if err == nil && strings.HasSuffix(got, "/") {
+			t.Errorf("%s: trailing slash kept: %s", c.in, got)
+		}
+	}
+	if !IsInternalAddr(netip.MustParseAddr("::ffff:127.0.0.1")) || IsInternalAddr(netip.MustParseAddr("8.8.8.8")) {
+		t.Fatal("IsInternalAddr")
+	}
+}
+
+func TestSecretRedactsEverywhere(t *testing.T) {
+	const canary = "sk-canary-Zq8Xw3Rt6Yv1"
+	s := NewSecret(canary)
+	c := &Credential{Provider: "openai", APIKey: s}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "secret", s, "cred", c)
+	j, _ := json.Marshal(c)
+	out := fmt.Sprintf("%v %+v %#v %s %q %x %d", s, c, c, s, s, s, s) + b.String() + string(j)
+	if strings.Contains(out, canary) || strings.Contains(out, "Zq8Xw3") {
+		t.Fatalf("secret leaked: %s", out)
+	}
+	if s.Reveal() != canary || s.Last4() != "6Yv1" {
+		t.Fatalf("reveal/last4: %q", s.Last4())
+	}
+}
+
+func TestAPIKeyGeneration(t *testing.T) {
+	plain, k, err := GenerateAPIKey(1, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plain.Reveal()
+	if !WellFormedAPIKey(p) || !strings.HasPrefix(p, APIKeyPrefix) || k.Last4 != p[len(p)-4:] {
+		t.Fatalf("key %q last4 %q", p, k.Last4)
+	}
+	if string(k.Hash) != string(HashAPIKey(p)) || strings.Contains(string(k.Hash), p) {
+		t.Fatal("hash")
+	}
+	plain2, _, _ := GenerateAPIKey(1, "x")
+	if plain2.Reveal() == p {
+		t.Fatal("keys repeat")
+	}
+	if WellFormedAPIKey(p[:len(p)-1]) || WellFormedAPIKey(p+"!") || WellFormedAPIKey("sk-other-"+p[10:]) {
+		t.Fatal("malformed keys accepted")
+	}
+}
+
+func TestCatalog(t *testing.T) {
+	if len(Catalog) != 30 {
+		t.Fatalf("%d providers", len(Catalog))
+	}
+	models, search := 0, 0
+	for _, p := range Catalog {
+		switch p.Kind {
+		case KindModel:
+			models++
+		case KindWebSearch:
+			search++
+		}
+		if p.BaseURL == "" && !p.UserEndpoint {
+			t.Errorf("%s has no base URL", p.ID)
+		}
+	}
+	if models != 26 || search != 4 {
+		t.Fatalf("%d model, %d search providers", models, search)
+	}
+	p, _ := LookupProvider("azure-anthropic-foundry")
+	if p.BaseURLEnv() != "OWNKEY_AZURE_ANTHROPIC_FOUNDRY_BASE_URL" {
+		t.Fatal(p.BaseURLEnv())
+	}
+	b := BaseURLsFromEnv(func(k string) string {
+		if k == "OWNKEY_GROQ_BASE_URL" {
+			return "http://127.0.0.1:9/openai/v1/"
+		}
+		return ""
+	})
+	g, _ := LookupProvider("groq")
+	if u, over := b.For(g); u != "http://127.0.0.1:9/openai/v1" || !over {
+		t.Fatalf("override %q %v", u, over)
+	}
+}
+
+func asErr(err error, e **Error) bool {
+	if err == nil {
+		return false
+	}
+	x, ok := err.(*Error)
+	*e = x
+	return ok
+}

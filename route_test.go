@@ -1,0 +1,64 @@
+package ownkey
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRouteModel(t *testing.T) {
+	has := func(ids ...string) func(string) bool {
+		return func(id string) bool {
+			for _, x := range ids {
+				if x == id {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	cases := []struct {
+		model, forced string
+		keys          []string
+		provider      string
+		upstream      string
+		how           string
+		errReason     string
+	}{
+		{"gpt-4o-mini", "", []string{"openai", "openrouter"}, "openai", "gpt-4o-mini", "maker", ""},
+		{"gpt-4o-mini", "groq", []string{"openai", "groq"}, "groq", "gpt-4o-mini", "forced", ""},
+		{"gpt-4o-mini", "groq", []string{"openai"}, "", "", "", "byok_no_key_for_provider"},
+		{"gpt-4o-mini", "tavily", []string{"tavily"}, "", "", "", "byok_unknown_provider"},
+		{"gpt-4o-mini", "nope", nil, "", "", "", "byok_unknown_provider"},
+		{"groq/llama-3.3-70b-versatile", "", []string{"groq", "openai"}, "groq", "llama-3.3-70b-versatile", "prefix", ""},
+		{"openai/gpt-oss-120b", "", []string{"groq"}, "groq", "openai/gpt-oss-120b", "catalog", ""},
+		{"openai/gpt-oss-120b", "", []string{"openai", "groq"}, "openai", "gpt-oss-120b", "prefix", ""},
+		{"o3-mini", "", []string{"openai"}, "openai", "o3-mini", "maker", ""},
+		{"o3x", "", []string{"openai"}, "", "", "", "byok_no_provider_for_model"},
+		{"claude-sonnet-4-5", "", []string{"anthropic"}, "anthropic", "claude-sonnet-4-5", "maker", ""},
+		{"gemini-2.5-flash", "", []string{"google"}, "google", "gemini-2.5-flash", "maker", ""},
+		{"glm-4.6", "", []string{"chutes", "zai"}, "zai", "glm-4.6", "maker", ""},
+		{"llama-3.3-70b", "", []string{"cerebras", "groq"}, "cerebras", "llama-3.3-70b", "catalog", ""},
+		{"deepseek-ai/DeepSeek-V3", "", []string{"together", "deepinfra"}, "deepinfra", "deepseek-ai/DeepSeek-V3", "catalog", ""},
+		{"anthropic/claude-sonnet-4.5", "", []string{"vercel", "openrouter"}, "openrouter", "anthropic/claude-sonnet-4.5", "aggregator", ""},
+		{"mistral-large", "", []string{"openrouter"}, "", "", "", "byok_no_provider_for_model"},
+	}
+	for _, c := range cases {
+		r, err := RouteModel(c.model, c.forced, has(c.keys...))
+		if c.errReason != "" {
+			e, ok := err.(*Error)
+			if !ok || e.Reason != c.errReason || e.Code != EINVALID {
+				t.Errorf("%s/%s: err %v, want %s", c.model, c.forced, err, c.errReason)
+			}
+			continue
+		}
+		if err != nil || r.Provider.ID != c.provider || r.Model != c.upstream || r.How != c.how {
+			t.Errorf("%s/%s: got %+v %v, want %s %s %s", c.model, c.forced, r, err, c.provider, c.upstream, c.how)
+		}
+	}
+	// The error names the model and what was tried.
+	_, err := RouteModel("claude-opus-4-5", "", has("groq"))
+	if e := err.(*Error); e.Param != "model" || !strings.Contains(e.Message, "claude-opus-4-5") || !strings.Contains(e.Message, "anthropic") || !strings.Contains(e.Message, "x-byok-provider") {
+		t.Fatalf("message: %s", e.Message)
+	}
+}
+
