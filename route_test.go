@@ -61,4 +61,3 @@ func TestRouteModel(t *testing.T) {
 		t.Fatalf("message: %s", e.Message)
 	}
 }
-
