@@ -30,6 +30,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// AccessLog logs one line per request at Info.
 	AccessLog bool
+	// Adapters serve chat requests, one per provider wire family.
+	Adapters map[ownkey.WireFamily]ownkey.ChatAdapter
+	// Usage receives one usage record per chat request.
+	Usage UsageRecorder
+	// BaseURLs are the operator's provider base URL overrides.
+	BaseURLs ownkey.BaseURLs
 	// AllowPrivate lets user-supplied endpoints reach private addresses
 	// (OWNKEY_ALLOW_PRIVATE_UPSTREAMS; tests use it for local fakes).
 	AllowPrivate bool
@@ -96,6 +102,13 @@ func (s *Server) routes() {
 	user("GET /api/user/api-keys", small, s.handleListOwnAPIKeys)
 	user("POST /api/user/api-keys", small, s.handleCreateOwnAPIKey)
 	user("DELETE /api/user/api-keys/{id}", small, s.handleRevokeOwnAPIKey)
+
+	// The OpenAI-compatible API, also under /v1 for SDKs configured with
+	// base_url=http://host/v1.
+	for _, prefix := range []string{"/api/v1", "/v1"} {
+		m.Handle("POST "+prefix+"/chat/completions", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleChat))))
+		user("GET "+prefix+"/models", small, s.handleModels)
+	}
 
 	admin("GET /api/admin/accounts", s.handleListAccounts)
 	admin("POST /api/admin/accounts", s.handleCreateAccount)

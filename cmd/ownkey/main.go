@@ -17,7 +17,7 @@ import (
 	"github.com/ownkey/ownkey/vault"
 )
 
-const usage = `ownkey — a self-hostable, bring-your-own-key LLM API gateway.
+const usageText = `ownkey — a self-hostable, bring-your-own-key LLM API gateway.
 
 Usage:
   ownkey [serve] [flags]           run the gateway (the default command)
@@ -59,7 +59,7 @@ func main() {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Print(usage)
+		fmt.Print(usageText)
 		return
 	}
 	var err error
@@ -77,9 +77,9 @@ func main() {
 	case "version":
 		fmt.Println("ownkey", version)
 	case "help":
-		fmt.Print(usage)
+		fmt.Print(usageText)
 	default:
-		fmt.Fprintf(os.Stderr, "ownkey: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(os.Stderr, "ownkey: unknown command %q\n\n%s", cmd, usageText)
 		os.Exit(2)
 	}
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/openaicompat"
+	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -102,10 +104,12 @@ func runServe(args []string) error {
 
 // app is the wired-up gateway.
 type app struct {
-	store    ownkey.Store
-	vault    *vault.Service
-	accounts *accounts.Service
-	server   *httpapi.Server
+	store      ownkey.Store
+	usageStore ownkey.UsageStore
+	vault      *vault.Service
+	accounts   *accounts.Service
+	usage      *usage.Recorder
+	server     *httpapi.Server
 }
 
 func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
@@ -137,15 +141,28 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec := usage.NewRecorder(db, usage.Options{Logger: log, Registerer: reg})
+	baseURLs := ownkey.BaseURLsFromEnv(nil)
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
-		Validator:    &provider.Validator{Clients: clients, BaseURLs: ownkey.BaseURLsFromEnv(nil)},
+		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs},
+		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
+			ownkey.WireOpenAI: &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
+		},
+		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 	})
-	return &app{store: db, vault: vs, accounts: acc, server: srv}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv}, nil
 }
 
+// Close stops the background writers, storing what they hold, then closes
+// the database. Call it after the HTTP server has stopped.
 func (a *app) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.usage.Close(ctx); err != nil {
+		slog.Error("usage records not all stored at shutdown", "err", err.Error())
+	}
 	a.accounts.Close()
 	a.vault.Close()
 	a.store.Close()

@@ -1,0 +1,307 @@
+// Package openaicompat is the chat adapter for providers that speak OpenAI
+// Chat Completions themselves (wire family ownkey.WireOpenAI: OpenAI,
+// OpenRouter, Groq, Together, …). The client already speaks that protocol, so
+// the adapter is a pass-through on the gateway's hottest path: request and
+// response bytes go through unchanged, read only where accounting needs a
+// value (usage, model, finish reason, output size) and edited only where
+// providers disagree on where usage goes in a stream.
+package openaicompat
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
+)
+
+// Values of ChatResult.ErrorCode set by this adapter.
+const (
+	CodeUpstreamError      = "upstream_error"       // the provider answered with an error
+	CodeUpstreamUnavail    = "upstream_unavailable" // no answer: connection failed
+	CodeUpstreamTimeout    = "upstream_timeout"     // no answer in time
+	CodeStreamError        = "stream_error"         // the provider reported an error mid-stream, or sent garbage
+	CodeStreamTruncated    = "stream_truncated"     // the stream ended before the response was complete
+	CodeClientDisconnected = "client_disconnected"  // the client went away
+)
+
+const (
+	// maxErrorBody bounds what is read of an error answer: plenty for any
+	// message, little enough that a hostile endpoint cannot make us buffer.
+	maxErrorBody = 1 << 20
+	// maxBody bounds a non-streaming answer, which is held whole.
+	maxBody = 64 << 20
+	// sampleLimit bounds ChatResult.OutputSample.
+	sampleLimit = 16 << 10
+	// drainLimit and drainTimeout bound the read past [DONE] that lets the
+	// upstream connection be reused.
+	drainLimit   = 64 << 10
+	drainTimeout = 5 * time.Second
+	// statusClientClosed is nginx's "client closed request": nobody reads
+	// it, but logs and usage records show why the request ended.
+	statusClientClosed = 499
+)
+
+// Adapter implements ownkey.ChatAdapter for every WireOpenAI provider.
+type Adapter struct {
+	// Clients carries the requests; nil uses egress defaults.
+	Clients *egress.Clients
+	// UserAgent is sent upstream; empty means "ownkey".
+	UserAgent string
+}
+
+var _ ownkey.ChatAdapter = (*Adapter)(nil)
+
+var defaultClients = sync.OnceValue(func() *egress.Clients { return egress.New(egress.Options{}) })
+
+func (a *Adapter) client(guarded bool) *http.Client {
+	if a.Clients != nil {
+		return a.Clients.For(guarded)
+	}
+	return defaultClients().For(guarded)
+}
+
+// Chat sends req to POST {req.BaseURL}/chat/completions and writes the answer
+// to w: a non-streaming body unchanged, a stream event by event (see
+// streamTo). Before anything is written, failures come back as errors: the
+// provider's own error (EUPSTREAM with its status, message, type, code and
+// Retry-After), EUNAVAILABLE or ETIMEOUT when it could not be reached. Once
+// the response has started, failures are reported inside it and in
+// ChatResult.ErrorCode, and the error is nil.
+func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.ResponseWriter) (*ownkey.ChatResult, error) {
+	res := &ownkey.ChatResult{}
+	p := req.Provider
+	if p == nil {
+		res.Status = http.StatusInternalServerError
+		return res, ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider")
+	}
+	// upstreamCtx is cancelled as soon as the client is found gone, even
+	// when that is noticed by a failed write rather than by ctx.
+	upstreamCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+"/chat/completions", bytes.NewReader(req.Body))
+	if err != nil {
+		// The URL may carry an operator's credentials: do not quote it.
+		res.Status = http.StatusInternalServerError
+		return res, ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if req.Stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	hreq.Header.Set("User-Agent", cmp.Or(a.UserAgent, "ownkey"))
+	if err := provider.Authorize(upstreamCtx, hreq, p, req.Credential, req.Body); err != nil {
+		res.Status = statusOf(err)
+		return res, err
+	}
+
+	start := time.Now()
+	resp, err := a.client(req.Guarded).Do(hreq)
+	if err != nil {
+		res.UpstreamLatency = time.Since(start)
+		return res, unreachable(ctx, req, res, err)
+	}
+	defer resp.Body.Close()
+	res.TTFB = time.Since(start)
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		res.UpstreamLatency = time.Since(start)
+		e := upstreamError(p, req.Credential, resp.StatusCode, body)
+		e.RetryAfter = resp.Header.Get("Retry-After")
+		res.Status, res.ErrorCode = e.Status, CodeUpstreamError
+		return res, e
+	}
+	x := getExchange(req, res)
+	defer putExchange(x)
+	if req.Stream {
+		return x.streamTo(ctx, cancel, w, resp, start)
+	}
+	return x.completeTo(ctx, w, resp, start)
+}
+
+// upstreamError builds the client's error from a provider's error answer.
+// The message is the provider's own, so that a client sees what it would see
+// talking to the provider directly, minus any echo of the key.
+func upstreamError(p *ownkey.Provider, c *ownkey.Credential, status int, body []byte) *ownkey.Error {
+	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c)}
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
+	}
+	if status < 400 {
+		// A redirect or an informational status is not something to
+		// relay: without its Location it means nothing to the client.
+		e.Status = http.StatusBadGateway
+	}
+	errObj := gjson.GetBytes(body, "error")
+	// OpenRouter's code is a number (the HTTP status again): only strings
+	// are OpenAI-style machine codes.
+	if t := errObj.Get("type"); t.Type == gjson.String {
+		e.Type = safeToken(t.Str, c)
+	}
+	if code := errObj.Get("code"); code.Type == gjson.String {
+		e.Reason = safeToken(code.Str, c)
+	}
+	return e
+}
+
+// safeToken makes an upstream identifier fit to relay: no secret, no control
+// characters, short.
+func safeToken(s string, c *ownkey.Credential) string {
+	s = provider.ScrubSecrets(s, c)
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 100; i++ {
+		if s[i] >= 0x20 && s[i] != 0x7f {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+// unreachable turns a failed round trip into the client's error. The message
+// names the provider and the kind of failure, never the URL (an operator's
+// override may hold credentials or internal addresses) nor the key.
+func unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
+	name := req.Provider.Name
+	var (
+		blocked *egress.BlockedAddressError
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		markClientGone(res)
+		res.Status = statusClientClosed
+		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed,
+			Message: "the client closed the request before " + name + " answered"}
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
+		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
+	}
+	why := "the connection failed"
+	switch {
+	case errors.As(err, &blocked):
+		why = blocked.Error()
+	case errors.As(err, &dnsErr):
+		why = "cannot resolve host " + dnsErr.Name
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		why = "connection reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		why = "no route to host"
+	case errors.As(err, &certErr):
+		why = "TLS certificate not accepted"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		why = "the connection closed before a response"
+	}
+	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
+	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, provider.ScrubSecrets(why, req.Credential))
+}
+
+func markClientGone(res *ownkey.ChatResult) {
+	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
+}
+
+// statusOf is the HTTP status the caller will send for err, for
+// ChatResult.Status.
+func statusOf(err error) int {
+	var e *ownkey.Error
+	if errors.As(err, &e) && e.Status != 0 {
+		return e.Status
+	}
+	switch ownkey.ErrorCode(err) {
+	case ownkey.EINVALID:
+		return http.StatusBadRequest
+	case ownkey.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ownkey.ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case ownkey.EUPSTREAM:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// completeTo relays a non-streaming answer. The body is read whole (it is
+// needed for accounting before the status is sent, and a provider's 200 with
+// an error object must still become an error) and written unchanged.
+func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
+	res, p := x.res, x.req.Provider
+	body, err := x.readBody(resp)
+	res.UpstreamLatency = time.Since(start)
+	if err != nil {
+		if ctx.Err() != nil {
+			markClientGone(res)
+			res.Status = statusClientClosed
+			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
+		}
+		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		if errors.Is(err, errTooLarge) {
+			return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
+		}
+		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name)
+	}
+	ci := x.inspect(body)
+	if ci.isError && ci.choices == 0 {
+		// Some providers answer 200 with only an error object.
+		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		return res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	res.Status, res.Started = http.StatusOK, true
+	if _, err := w.Write(body); err != nil {
+		markClientGone(res)
+	}
+	return res, nil
+}
+
+var errTooLarge = errors.New("response too large")
+
+// readBody reads resp's body into the exchange's reusable buffer.
+func (x *exchange) readBody(resp *http.Response) ([]byte, error) {
+	b := x.body[:0]
+	if n := resp.ContentLength; n > 0 && n <= maxBody && int(n) > cap(b) {
+		b = make([]byte, 0, n+1) // +1: reading EOF needs room for one more byte
+	}
+	r := io.LimitReader(resp.Body, maxBody+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			x.body = b
+			return nil, err
+		}
+	}
+	x.body = b
+	if len(b) > maxBody {
+		return nil, errTooLarge
+	}
+	return b, nil
+}

@@ -1,0 +1,307 @@
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/sse"
+)
+
+// streamTo relays an event stream to w, one event per Write. Chunks pass
+// through byte for byte except where usage is concerned: providers put it in
+// a separate last chunk (OpenAI), on the finish chunk (Groq, DeepSeek) or on
+// every chunk (Perplexity), and the client must get it exactly once, in
+// OpenAI's place (a last chunk with empty choices, before [DONE]) and only if
+// it asked. So usage is taken out of every chunk, the last non-zero one is
+// remembered, and end writes it.
+//
+// Events are flushed before every read from the provider that may block
+// (see clientFlusher), so none waits on the next one, while events that
+// arrived together go out in one flush, as a reverse proxy would send them.
+//
+// A stream that stops without [DONE] and without a finish reason, that
+// breaks off, or that sends an event over the size limit ends with an error
+// event and no [DONE]: the client must not mistake a cut answer for a whole
+// one.
+func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
+	res, name := x.res, x.req.Provider.Name
+	if isJSON(resp.Header.Get("Content-Type")) {
+		return x.jsonInsteadOfStream(resp, start)
+	}
+	sse.Headers(w.Header())
+	w.WriteHeader(http.StatusOK)
+	res.Status, res.Started = http.StatusOK, true
+	out := &x.client
+	*out = clientFlusher{w: w, rc: http.NewResponseController(w), body: resp.Body, done: ctx.Done(), batch: out.batch[:0]}
+	// Headers go out now: the first event of a reasoning model may be
+	// minutes away.
+	if !out.flush() {
+		return x.gone(cancel, start)
+	}
+	if x.rd == nil {
+		x.rd = sse.NewReader(out, sse.DefaultMaxEvent)
+	} else {
+		x.rd.Reset(out)
+	}
+	for {
+		ev, err := x.rd.Next()
+		if err != nil && ctx.Err() != nil || out.failed {
+			return x.gone(cancel, start)
+		}
+		if err != nil {
+			res.UpstreamLatency = time.Since(start)
+			var ok bool
+			switch {
+			case err == io.EOF && x.sawFinish:
+				// Some providers close without [DONE]; the answer is
+				// complete all the same.
+				ok = x.end(out)
+			case err == io.EOF:
+				ok = x.fail(out, CodeStreamTruncated, name+" ended the stream before the response was complete")
+			case errors.Is(err, sse.ErrEventTooLarge):
+				ok = x.fail(out, CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+			default:
+				ok = x.fail(out, CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
+			}
+			if !ok || !out.flush() {
+				return x.gone(cancel, start)
+			}
+			return res, nil
+		}
+		data := bytes.TrimSpace(ev.Data)
+		switch {
+		case len(data) == 0:
+			continue
+		case string(data) == "[DONE]":
+			res.UpstreamLatency = time.Since(start)
+			if !x.end(out) || !out.flush() {
+				return x.gone(cancel, start)
+			}
+			drain(cancel, resp.Body)
+			return res, nil
+		case data[0] != '{':
+			// Not a chunk: relayed, since the client may understand it.
+			if !out.event(data) {
+				return x.gone(cancel, start)
+			}
+			continue
+		}
+		ci := x.inspect(data)
+		switch {
+		case !ci.ok:
+			// Not JSON we can read: relayed untouched.
+		case ci.isError:
+			// OpenAI's (and OpenRouter's) mid-stream error: relayed as is,
+			// and it ends the stream.
+			res.UpstreamLatency = time.Since(start)
+			res.ErrorCode = CodeStreamError
+			if !out.event([]byte(provider.ScrubSecrets(string(data), x.req.Credential))) || !out.flush() {
+				return x.gone(cancel, start)
+			}
+			return res, nil
+		case ci.usageEnd > 0 && ci.choices == 0:
+			continue // a usage-only chunk: end writes the usage
+		case ci.usageEnd > 0:
+			data = x.withoutUsage(data, ci)
+		}
+		if !out.event(data) {
+			return x.gone(cancel, start)
+		}
+	}
+}
+
+// end finishes a complete stream: the one usage chunk if the client asked
+// for it and the provider gave usage, then [DONE].
+func (x *exchange) end(out *clientFlusher) bool {
+	if x.req.IncludeUsage && len(x.usage) > 0 {
+		b := append(x.out[:0], `{"id":`...)
+		b = appendOr(b, x.id, `""`)
+		b = append(b, `,"object":"chat.completion.chunk","created":`...)
+		if len(x.created) > 0 {
+			b = append(b, x.created...)
+		} else {
+			b = fmt.Appendf(b, "%d", time.Now().Unix())
+		}
+		b = append(b, `,"model":`...)
+		b = appendOr(b, x.model, `""`)
+		b = append(b, `,"choices":[],"usage":`...)
+		b = append(b, x.usage...)
+		b = append(b, '}')
+		x.out = b
+		if !out.event(b) {
+			return false
+		}
+	}
+	return out.raw(sse.Done)
+}
+
+func appendOr(b, v []byte, fallback string) []byte {
+	if len(v) == 0 {
+		return append(b, fallback...)
+	}
+	return append(b, v...)
+}
+
+// fail ends a stream with an error event in OpenAI's mid-stream form, and no
+// [DONE].
+func (x *exchange) fail(out *clientFlusher, code, message string) bool {
+	x.res.ErrorCode = code
+	b := append(x.out[:0], `{"error":{"message":`...)
+	b = gjson.AppendJSONString(b, message)
+	b = append(b, `,"type":"upstream_error","param":null,"code":"`...)
+	b = append(b, code...)
+	b = append(b, `"}}`...)
+	x.out = b
+	return out.event(b)
+}
+
+// withoutUsage returns data with its usage member removed, in x.out.
+func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
+	from, to := ci.usageKey, ci.usageEnd
+	i := from - 1
+	for i >= 0 && isSpace(data[i]) {
+		i--
+	}
+	if i >= 0 && data[i] == ',' {
+		from = i
+	} else {
+		// usage is the first member: take the comma after it instead.
+		j := to
+		for j < len(data) && isSpace(data[j]) {
+			j++
+		}
+		if j < len(data) && data[j] == ',' {
+			to = j + 1
+		}
+	}
+	x.out = append(append(x.out[:0], data[:from]...), data[to:]...)
+	return x.out
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// gone records that the client went away and stops the upstream request at
+// once, so the provider stops generating (and billing) for nobody.
+func (x *exchange) gone(cancel context.CancelFunc, start time.Time) (*ownkey.ChatResult, error) {
+	cancel()
+	if x.res.UpstreamLatency == 0 {
+		x.res.UpstreamLatency = time.Since(start)
+	}
+	markClientGone(x.res)
+	return x.res, nil
+}
+
+// drain reads what follows [DONE] (normally just the end of the body) so
+// that the connection to the provider can be reused. A provider that keeps
+// the body open past [DONE] is cut off after drainTimeout.
+func drain(cancel context.CancelFunc, body io.Reader) {
+	t := time.AfterFunc(drainTimeout, cancel)
+	_, _ = io.CopyN(io.Discard, body, drainLimit)
+	t.Stop()
+}
+
+// jsonInsteadOfStream handles a provider that answered a streaming request
+// with a JSON body, typically an error object with status 200. Nothing has
+// been written yet, so it becomes an ordinary error. Usage in the body, if
+// any, is still recorded: the tokens were spent.
+func (x *exchange) jsonInsteadOfStream(resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	x.res.UpstreamLatency = time.Since(start)
+	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+	p := x.req.Provider
+	if ci := x.inspect(body); ci.isError {
+		return x.res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
+	}
+	return x.res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name)
+}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+// clientFlusher writes events to the client and is the reader of the
+// upstream body the SSE reader pulls from. Events are framed into a batch,
+// and before each read from the body, which may block until the provider
+// sends more, the batch is written in one Write and flushed. So every event
+// reaches the client before ownkey waits for the next one, while a burst of
+// events that arrived in one read costs one write and one flush (one
+// syscall, one HTTP chunk) rather than one each, as with a reverse proxy.
+// Events are whole in every Write: none is ever split across two.
+type clientFlusher struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	body  io.Reader
+	done  <-chan struct{} // the client's context
+	batch []byte          // framed events not yet written
+	// pending: written since the last flush; failed: a write or flush to
+	// the client failed, so it is gone.
+	pending, failed bool
+}
+
+// maxBatch is how much is framed before it is written out, flush or not.
+const maxBatch = 32 << 10
+
+var errClientGone = errors.New("client gone")
+
+func (c *clientFlusher) Read(p []byte) (int, error) {
+	// The client's context is checked here, once per read rather than
+	// once per event: a read is where a stream for nobody would go on.
+	select {
+	case <-c.done:
+		c.failed = true
+		return 0, errClientGone
+	default:
+	}
+	if (c.pending || len(c.batch) > 0) && !c.flush() {
+		return 0, errClientGone
+	}
+	return c.body.Read(p)
+}
+
+// event frames data as one event; false means the client is gone.
+func (c *clientFlusher) event(data []byte) bool {
+	c.batch = sse.AppendData(c.batch, data)
+	return len(c.batch) < maxBatch || c.write()
+}
+
+func (c *clientFlusher) raw(b []byte) bool {
+	c.batch = append(c.batch, b...)
+	return len(c.batch) < maxBatch || c.write()
+}
+
+func (c *clientFlusher) write() bool {
+	if len(c.batch) == 0 || c.failed {
+		return !c.failed
+	}
+	_, err := c.w.Write(c.batch)
+	c.batch = c.batch[:0]
+	c.pending = true
+	if err != nil {
+		c.failed = true
+	}
+	return !c.failed
+}
+
+func (c *clientFlusher) flush() bool {
+	if !c.write() {
+		return false
+	}
+	c.pending = false
+	// A writer that cannot flush still delivers, later: not a lost client.
+	if err := c.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		c.failed = true
+		return false
+	}
+	return true
+}

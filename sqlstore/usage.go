@@ -1,0 +1,153 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ownkey/ownkey"
+)
+
+var _ ownkey.UsageStore = (*DB)(nil)
+
+const usageColumns = `request_id, account_id, api_key_id, provider, model_requested, model_served,
+	prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_source,
+	stream, status, error_code, upstream_latency_us, ttfb_us, client_disconnected, created_at`
+
+const usageColumnCount = 19
+
+// usageRowsPerInsert bounds one INSERT to 9,500 parameters: under SQLite's
+// limit (32,766 since 3.32) and PostgreSQL's (65,535), and few enough
+// statements per batch that parsing them costs little next to the writes.
+const usageRowsPerInsert = 500
+
+// InsertUsage stores recs in one transaction, skipping any whose RequestID
+// is already stored, so a retried batch never counts a request twice (within
+// recs, the first of two records with one RequestID wins). A zero CreatedAt
+// means now. Durations are stored in whole microseconds.
+//
+// Nothing is stored when an error is returned: EINVALID for a record that
+// fails validation, ENOTFOUND when a record names an account that does not
+// exist. Retrying those cannot succeed; any other error may be transient.
+func (db *DB) InsertUsage(ctx context.Context, recs []*ownkey.UsageRecord) error {
+	for i, r := range recs {
+		if err := validateUsage(i, r); err != nil {
+			return err
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	now := storedTime(ownkey.Now())
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, min(len(recs), usageRowsPerInsert)*usageColumnCount)
+		for chunk := range slices.Chunk(recs, usageRowsPerInsert) {
+			args = args[:0]
+			for _, r := range chunk {
+				createdAt := now
+				if !r.CreatedAt.IsZero() {
+					createdAt = storedTime(r.CreatedAt)
+				}
+				u := r.Usage
+				args = append(args,
+					r.RequestID, r.AccountID, r.APIKeyID, r.Provider, r.ModelRequested, r.ModelServed,
+					u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens, u.ReasoningTokens, string(u.Source),
+					r.Stream, r.Status, r.ErrorCode, r.UpstreamLatency.Microseconds(), r.TTFB.Microseconds(),
+					r.ClientDisconnected, db.at(createdAt))
+			}
+			if _, err := tx.ExecContext(ctx, db.q(insertUsageQuery(len(chunk))), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch db.dialect.classify(err) {
+	case violationForeignKey:
+		return errNotFound("account")
+	case violationCheck:
+		return ownkey.Errorf(ownkey.EINVALID, "usage record has an invalid field")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert usage: %w", err)
+	}
+	return nil
+}
+
+func validateUsage(i int, r *ownkey.UsageRecord) error {
+	if r == nil {
+		return ownkey.Errorf(ownkey.EINVALID, "usage record %d is missing", i)
+	}
+	if r.RequestID == "" {
+		return ownkey.FieldError("request_id", "usage record %d has no request id", i)
+	}
+	if r.AccountID <= 0 {
+		return ownkey.FieldError("account_id", "usage record %d has no account", i)
+	}
+	switch r.Usage.Source {
+	case ownkey.UsageFromProvider, ownkey.UsageEstimated, ownkey.UsageNone:
+	default:
+		return ownkey.FieldError("usage_source", "usage record %d has usage source %q; want provider, estimate or none", i, r.Usage.Source)
+	}
+	u := r.Usage
+	if u.PromptTokens < 0 || u.CompletionTokens < 0 || u.CachedTokens < 0 || u.CacheWriteTokens < 0 || u.ReasoningTokens < 0 {
+		return ownkey.FieldError("usage", "usage record %d has a negative token count", i)
+	}
+	return nil
+}
+
+// insertUsageQuery is a multi-row INSERT of n records.
+func insertUsageQuery(n int) string {
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.Grow(len(usageColumns) + 80 + n*(len(row)+2))
+	b.WriteString("INSERT INTO usage_records (")
+	b.WriteString(usageColumns)
+	b.WriteString(") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT (request_id) DO NOTHING")
+	return b.String()
+}
+
+// UsageRecords returns up to limit of the account's records, newest first
+// (ties in CreatedAt: last inserted first). limit must be positive.
+func (db *DB) UsageRecords(ctx context.Context, accountID int64, limit int) ([]*ownkey.UsageRecord, error) {
+	if limit <= 0 {
+		return nil, ownkey.FieldError("limit", "limit must be positive")
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`
+		SELECT `+usageColumns+` FROM usage_records
+		WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`), accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: usage records: %w", err)
+	}
+	defer rows.Close()
+	recs := []*ownkey.UsageRecord{}
+	for rows.Next() {
+		var r ownkey.UsageRecord
+		var source string
+		var latencyUS, ttfbUS int64
+		u := &r.Usage
+		err := rows.Scan(&r.RequestID, &r.AccountID, &r.APIKeyID, &r.Provider, &r.ModelRequested, &r.ModelServed,
+			&u.PromptTokens, &u.CompletionTokens, &u.CachedTokens, &u.CacheWriteTokens, &u.ReasoningTokens, &source,
+			&r.Stream, &r.Status, &r.ErrorCode, &latencyUS, &ttfbUS, &r.ClientDisconnected, timeColumn{&r.CreatedAt})
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: usage records: %w", err)
+		}
+		u.Source = ownkey.UsageSource(source)
+		r.UpstreamLatency = time.Duration(latencyUS) * time.Microsecond
+		r.TTFB = time.Duration(ttfbUS) * time.Microsecond
+		recs = append(recs, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: usage records: %w", err)
+	}
+	return recs, nil
+}
