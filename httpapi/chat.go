@@ -205,6 +205,14 @@ func (s *Server) recordUsage(r *http.Request, p *ownkey.Principal, req *ownkey.C
 			CompletionTokens: usage.EstimateCompletion(res.OutputSample, res.OutputBytes),
 			Source:           ownkey.UsageEstimated,
 		}
+		// The estimate counts with OpenAI's o200k tokenizer. Other makers'
+		// tokenizers (Llama, Claude, Gemini) split the same text into more
+		// tokens, so their estimate gets a 25% margin: an estimate must not
+		// undercount.
+		if ownkey.MakerOf(req.Model) != "openai" {
+			u.PromptTokens += (u.PromptTokens + 3) / 4
+			u.CompletionTokens += (u.CompletionTokens + 3) / 4
+		}
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}
