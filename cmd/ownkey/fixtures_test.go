@@ -158,4 +158,3 @@ func expectFromChunks(t *testing.T, lines []string) expected {
 	}
 	return e
 }
-

@@ -233,6 +233,19 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 	}
 }
 
+// A server that labels its event stream application/json is still read as
+// one.
+func TestStreamLabelledJSON(t *testing.T) {
+	up := newUpstream(t, jsonReply(200, "\n"+frames(oaHello, oaFinish, done)))
+	res, err, rec := run(t, chatRequest(t, up.base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := frames(oaHello, oaFinish, done); rec.Body.String() != want || res.ErrorCode != "" {
+		t.Fatalf("client got:\n%s\nresult %+v", rec.Body.String(), res)
+	}
+}
+
 func TestNonStreamBodyCut(t *testing.T) {
 	t.Run("cut", func(t *testing.T) {
 		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"sync"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/sse"
@@ -80,10 +79,6 @@ func putExchange(x *exchange) {
 	}
 	exchanges.Put(x)
 }
-
-// view is b as a string without a copy, for gjson. Results from it point into
-// b, so none may be kept past the event: whatever outlives it is copied.
-func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // output counts a JSON string's text as delivered and keeps the first
 // sampleLimit bytes of it, cut at a character boundary.

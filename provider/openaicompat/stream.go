@@ -1,6 +1,7 @@
 package openaicompat
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -17,17 +18,18 @@ import (
 	"github.com/ownkey/ownkey/sse"
 )
 
-// streamTo relays an event stream to w, one event per Write. Chunks pass
-// through byte for byte except where usage is concerned: providers put it in
+// streamTo relays an event stream to w. Chunks pass through byte for byte
+// except where usage is concerned: providers put it in
 // a separate last chunk (OpenAI), on the finish chunk (Groq, DeepSeek) or on
 // every chunk (Perplexity), and the client must get it exactly once, in
 // OpenAI's place (a last chunk with empty choices, before [DONE]) and only if
 // it asked. So usage is taken out of every chunk, the last non-zero one is
 // remembered, and end writes it.
 //
-// Events are flushed before every read from the provider that may block
-// (see clientFlusher), so none waits on the next one, while events that
-// arrived together go out in one flush, as a reverse proxy would send them.
+// Events are flushed before every read from the provider, which may block
+// (see clientFlusher): none waits for the next one, while events that
+// arrived together go out in one write and one flush, as a reverse proxy
+// would send them.
 //
 // A stream that stops without [DONE] and without a finish reason, that
 // breaks off, or that sends an event over the size limit ends with an error
@@ -35,14 +37,21 @@ import (
 // one.
 func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
 	res, name := x.res, x.req.Provider.Name
+	var body io.Reader = resp.Body
 	if isJSON(resp.Header.Get("Content-Type")) {
-		return x.jsonInsteadOfStream(resp, start)
+		// Usually an error with status 200; but some servers label their
+		// event stream application/json, so the body decides.
+		br := bufio.NewReaderSize(resp.Body, 64)
+		if c := firstNonSpace(br); c == '{' || c == '[' {
+			return x.jsonInsteadOfStream(br, start)
+		}
+		body = br
 	}
 	sse.Headers(w.Header())
 	w.WriteHeader(http.StatusOK)
 	res.Status, res.Started = http.StatusOK, true
 	out := &x.client
-	*out = clientFlusher{w: w, rc: http.NewResponseController(w), body: resp.Body, done: ctx.Done(), batch: out.batch[:0]}
+	*out = clientFlusher{w: w, rc: http.NewResponseController(w), body: body, done: ctx.Done(), batch: out.batch[:0]}
 	// Headers go out now: the first event of a reasoning model may be
 	// minutes away.
 	if !out.flush() {
@@ -214,8 +223,8 @@ func drain(cancel context.CancelFunc, body io.Reader) {
 // with a JSON body, typically an error object with status 200. Nothing has
 // been written yet, so it becomes an ordinary error. Usage in the body, if
 // any, is still recorded: the tokens were spent.
-func (x *exchange) jsonInsteadOfStream(resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+func (x *exchange) jsonInsteadOfStream(r io.Reader, start time.Time) (*ownkey.ChatResult, error) {
+	body, _ := io.ReadAll(io.LimitReader(r, maxErrorBody))
 	x.res.UpstreamLatency = time.Since(start)
 	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
 	p := x.req.Provider
@@ -223,6 +232,21 @@ func (x *exchange) jsonInsteadOfStream(resp *http.Response, start time.Time) (*o
 		return x.res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
 	}
 	return x.res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name)
+}
+
+// firstNonSpace skips leading white space in br and returns the byte after
+// it, 0 if there is none.
+func firstNonSpace(br *bufio.Reader) byte {
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return 0
+		}
+		if !isSpace(b[0]) {
+			return b[0]
+		}
+		_, _ = br.Discard(1)
+	}
 }
 
 func isJSON(contentType string) bool {

@@ -1,6 +1,8 @@
 package openaicompat
 
 import (
+	"unsafe"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
@@ -70,3 +72,7 @@ func count(v gjson.Result) int64 {
 	}
 	return max(v.Int(), 0)
 }
+
+// view is b as a string without a copy, for gjson, which otherwise copies
+// its input. Results from it point into b and must not outlive it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
