@@ -1,8 +1,9 @@
 // Package sse reads and writes Server-Sent Events
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html), the
 // framing of every streaming LLM API. Every chat adapter reads its upstream
-// with Reader and writes the client's OpenAI stream with WriteData, so the
-// framing rules live in one place and each adapter deals only in payloads.
+// with Reader and frames the client's OpenAI stream with AppendData or
+// WriteData, so the framing rules live in one place and each adapter deals
+// only in payloads.
 package sse
 
 import (
@@ -37,7 +38,8 @@ var bom = []byte("\xEF\xBB\xBF")
 // Event is one dispatched event. Type is what the last `event:` line set
 // (empty when there was none; the spec's default "message" is left to the
 // caller). Data is the `data:` lines joined by "\n". Both point into the
-// Reader's buffers and are valid only until the next call to Next or Reset.
+// Reader's buffers, its read buffer included: they are read-only, and valid
+// only until the next call to Next or Reset.
 type Event struct {
 	Type []byte
 	Data []byte
@@ -259,12 +261,14 @@ func (r *Reader) readLine() ([]byte, error) {
 		}
 		// Discard only moves bufio's read index: buf stays intact until the
 		// next Peek.
+		// The limit applies to every line, however it was buffered, so
+		// that what fails does not depend on how the input was split.
+		if len(r.line)+end > r.max+lineSlack {
+			return nil, ErrEventTooLarge
+		}
 		_, _ = r.br.Discard(consumed)
 		if len(r.line) == 0 {
 			return buf[:end], nil
-		}
-		if len(r.line)+end > r.max+lineSlack {
-			return nil, ErrEventTooLarge
 		}
 		r.line = append(r.line, buf[:end]...)
 		return r.line, nil

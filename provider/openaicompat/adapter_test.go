@@ -33,7 +33,7 @@ func TestRequestForwarded(t *testing.T) {
 			body := []byte(`{ "model":"gpt-x",  "messages":[{"role":"user","content":"h\u00e9 \"q\" <b>"}], "temperature":1e0, "stream":` + map[bool]string{true: "true", false: "false"}[stream] + `}`)
 			req := chatRequest(t, up.base())
 			req.Body, req.Stream = body, stream
-			if _, err, _ := run(t, req); err != nil {
+			if _, _, err := run(t, req); err != nil {
 				t.Fatal(err)
 			}
 			got := up.only(t)
@@ -102,7 +102,7 @@ func TestUpstreamErrors(t *testing.T) {
 				up := newUpstream(t, jsonReply(tc.status, tc.body, tc.header...))
 				req := chatRequest(t, up.base())
 				req.Stream = stream
-				res, err, rec := run(t, req)
+				res, rec, err := run(t, req)
 				var e *ownkey.Error
 				if !errors.As(err, &e) {
 					t.Fatalf("err = %v, want *ownkey.Error", err)
@@ -132,7 +132,7 @@ func TestConnectionRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res, err, rec := run(t, chatRequest(t, "http://"+addr+"/v1"))
+	res, rec, err := run(t, chatRequest(t, "http://"+addr+"/v1"))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach OpenAI: connection refused" {
 		t.Fatalf("err = %#v", err)
@@ -176,7 +176,7 @@ func TestGuardedClientRefusesInternalAddress(t *testing.T) {
 	up := newUpstream(t, jsonReply(200, `{}`))
 	req := chatRequest(t, up.base())
 	req.Guarded = true // as if the user had pasted this address
-	_, err, _ := run(t, req)
+	_, _, err := run(t, req)
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
 		t.Fatalf("err = %v", err)
@@ -195,7 +195,7 @@ func TestNonStream(t *testing.T) {
 		`{"index":1,"message":{"role":"assistant","content":"second"},"finish_reason":"length"}],` +
 		`"usage":{"prompt_tokens":20,"completion_tokens":9,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":10}}}`
 	up := newUpstream(t, jsonReply(200, body, "X-Other", "y"))
-	res, err, rec := run(t, chatRequest(t, up.base(), nonStream))
+	res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestNonStream(t *testing.T) {
 
 func TestNonStreamErrorWithStatus200(t *testing.T) {
 	up := newUpstream(t, jsonReply(200, `{"error":{"message":"model overloaded","type":"server_error","code":"overloaded"}}`))
-	res, err, rec := run(t, chatRequest(t, up.base(), nonStream))
+	res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Status != 502 || e.Message != "model overloaded" || e.Reason != "overloaded" {
 		t.Fatalf("err = %#v", err)
@@ -226,7 +226,7 @@ func TestNonStreamErrorWithStatus200(t *testing.T) {
 
 func TestStreamAnsweredWithJSON(t *testing.T) {
 	up := newUpstream(t, jsonReply(200, `{"error":{"message":"stream not supported","type":"invalid_request_error"}}`))
-	res, err, rec := run(t, chatRequest(t, up.base()))
+	res, rec, err := run(t, chatRequest(t, up.base()))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Message != "stream not supported" || res.Started || rec.Body.Len() != 0 {
 		t.Fatalf("err = %v, result %+v", err, res)
@@ -237,7 +237,7 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 // one.
 func TestStreamLabelledJSON(t *testing.T) {
 	up := newUpstream(t, jsonReply(200, "\n"+frames(oaHello, oaFinish, done)))
-	res, err, rec := run(t, chatRequest(t, up.base()))
+	res, rec, err := run(t, chatRequest(t, up.base()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestNonStreamBodyCut(t *testing.T) {
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
 		})
-		res, err, rec := run(t, chatRequest(t, up.base(), nonStream))
+		res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
 		var e *ownkey.Error
 		if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Message != "the OpenAI response broke off before its end" || res.Started || rec.Body.Len() != 0 {
 			t.Fatalf("err = %v, result %+v", err, res)

@@ -239,7 +239,7 @@ func replayStream(t *testing.T, path, providerID string) {
 	}
 
 	up := newUpstream(t, sseReply(frames(append(lines, "[DONE]")...)))
-	res, err, rec := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), withUsage))
+	res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestFixtureResponses(t *testing.T) {
 				var want transcript
 				want.add(t, c, false)
 				up := newUpstream(t, jsonReply(200, string(body)))
-				res, err, rec := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), nonStream))
+				res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), nonStream))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -126,12 +126,12 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 }
 
 // run sends req through a fresh adapter into a recorder.
-func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, error, *httptest.ResponseRecorder) {
+func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	res, err := testAdapter().Chat(context.Background(), req, rec)
 	if res == nil {
 		t.Fatal("Chat returned a nil result")
 	}
-	return res, err, rec
+	return res, rec, err
 }

@@ -45,7 +45,7 @@ func TestStreamOpenAIUsageChunk(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newUpstream(t, sseReply(upstream))
-			res, err, rec := run(t, chatRequest(t, up.base(), tc.opts...))
+			res, rec, err := run(t, chatRequest(t, up.base(), tc.opts...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestStreamGroqUsageOnFinishChunk(t *testing.T) {
 			up := newUpstream(t, sseReply(frames(first, text, finish, done)))
 			req := chatRequest(t, up.base(), withProvider(catalog(t, "groq")))
 			req.IncludeUsage = asked
-			res, err, rec := run(t, req)
+			res, rec, err := run(t, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestStreamPerplexityUsageOnEveryChunk(t *testing.T) {
 				events = append(events, done)
 			}
 			up := newUpstream(t, sseReply(frames(events...)))
-			res, err, rec := run(t, chatRequest(t, up.base(), withUsage))
+			res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +159,7 @@ func TestStreamOpenRouterCommentsAndCRLF(t *testing.T) {
 		"data: " + oaUsage + "\r\n\r\n" +
 		"data: [DONE]\r\n\r\n"
 	up := newUpstream(t, sseReply(upstream))
-	res, err, rec := run(t, chatRequest(t, up.base(), withProvider(catalog(t, "openrouter")), withUsage))
+	res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, "openrouter")), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestStreamOpenRouterCommentsAndCRLF(t *testing.T) {
 func TestStreamAzureEmptyChoicesFirstChunk(t *testing.T) {
 	const filter = `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}`
 	up := newUpstream(t, sseReply(frames(filter, oaHello, oaFinish, oaUsage, done)))
-	res, err, rec := run(t, chatRequest(t, up.base(), withUsage))
+	res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestStreamMidStreamError(t *testing.T) {
 	errChunk := `{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","error":{"code":502,"message":"provider failed for key ` + testKey + `"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}`
 	wantErr := strings.ReplaceAll(errChunk, testKey, ownkey.Redacted)
 	up := newUpstream(t, sseReply(frames(oaHello, errChunk, oaFinish, oaUsage, done)))
-	res, err, rec := run(t, chatRequest(t, up.base(), withUsage))
+	res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestStreamMidStreamError(t *testing.T) {
 func TestStreamTruncated(t *testing.T) {
 	t.Run("eof without finish", func(t *testing.T) {
 		up := newUpstream(t, sseReply(frames(oaRole, oaHello)))
-		res, err, rec := run(t, chatRequest(t, up.base(), withUsage))
+		res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestStreamTruncated(t *testing.T) {
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler) // drops the connection mid-chunk
 		})
-		res, err, rec := run(t, chatRequest(t, up.base()))
+		res, rec, err := run(t, chatRequest(t, up.base()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +239,7 @@ func TestStreamTruncated(t *testing.T) {
 	})
 	t.Run("eof after finish is a clean end", func(t *testing.T) {
 		up := newUpstream(t, sseReply(frames(oaHello, oaFinish, oaUsage)))
-		res, err, rec := run(t, chatRequest(t, up.base(), withUsage))
+		res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestStreamTruncated(t *testing.T) {
 func TestStreamOversizeEvent(t *testing.T) {
 	big := `{"id":"x","choices":[{"index":0,"delta":{"content":"` + strings.Repeat("a", sse.DefaultMaxEvent) + `"}}]}`
 	up := newUpstream(t, sseReply(frames(oaHello, big, oaFinish, done)))
-	res, err, rec := run(t, chatRequest(t, up.base()))
+	res, rec, err := run(t, chatRequest(t, up.base()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestStreamToolCallsPassThrough(t *testing.T) {
 	for name, chunks := range map[string][]string{"openai fragments": openai, "groq whole call": groq} {
 		t.Run(name, func(t *testing.T) {
 			up := newUpstream(t, sseReply(frames(append(chunks, done)...)))
-			res, err, rec := run(t, chatRequest(t, up.base()))
+			res, rec, err := run(t, chatRequest(t, up.base()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +303,7 @@ func TestStreamReasoningCountedOnce(t *testing.T) {
 		`{"id":"r","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}`,
 	}
 	up := newUpstream(t, sseReply(frames(append(chunks, done)...)))
-	res, err, _ := run(t, chatRequest(t, up.base()))
+	res, _, err := run(t, chatRequest(t, up.base()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestStreamOutputSampleBounded(t *testing.T) {
 	}
 	chunks = append(chunks, oaFinish, done)
 	up := newUpstream(t, sseReply(frames(chunks...)))
-	res, err, _ := run(t, chatRequest(t, up.base()))
+	res, _, err := run(t, chatRequest(t, up.base()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,389 @@
+// Package anthropic is the chat adapter for providers that speak the
+// Anthropic Messages API (wire family ownkey.WireAnthropic): Anthropic itself
+// and Azure AI Foundry's Claude endpoint, which differ only in address and
+// key header (both handled by provider.Endpoint and provider.Authorize).
+// Clients speak OpenAI Chat Completions, so the adapter translates the
+// request into a Messages request and the answer, a message or its event
+// stream, back into a chat.completion object or chat.completion.chunk events:
+// an OpenAI SDK must not be able to tell that Claude answered.
+//
+// # Request
+//
+// system and developer messages become the system prompt, wherever they
+// stand in the conversation. Consecutive messages of one role are merged into
+// one turn, as Anthropic requires alternating turns. User parts: text;
+// image_url (a data: URL becomes a base64 source, an http(s) URL a url
+// source); file with a PDF data: URL becomes a document. Assistant
+// tool_calls become tool_use blocks (their arguments must be a JSON object;
+// "" counts as {}); tool messages become tool_result blocks of a user turn,
+// placed before any text of that turn. cache_control on a text or image part
+// is passed through, so prompt caching works as on OpenRouter. Messages with
+// no content at all are left out.
+//
+// max_tokens is required by Anthropic: it is max_completion_tokens, else
+// max_tokens, else Adapter.DefaultMaxTokens (DefaultMaxTokens when zero),
+// plus the thinking budget when thinking is on and the client set no limit.
+//
+// temperature: Anthropic accepts 0–1 where OpenAI accepts 0–2. A value above
+// 1 is rejected (400, param temperature) rather than halved or clamped, since
+// either would silently change what a client tuned. top_p passes as is;
+// top_k, not an OpenAI field but one many clients send, passes too. stop
+// becomes stop_sequences.
+//
+// tools become Anthropic tools (parameters → input_schema; strict is
+// dropped). tool_choice: auto → auto, none → none, required → any, a named
+// function → tool. parallel_tool_calls:false sets disable_parallel_tool_use.
+//
+// reasoning_effort turns on extended thinking with this budget_tokens:
+//
+//	none           thinking off
+//	minimal        1024 (Anthropic's minimum)
+//	low            2048
+//	medium         8192
+//	high           16384
+//	xhigh, max     24576
+//
+// When the client sets a token limit, the budget is at most half of it (but
+// never under 1024), so that the answer keeps room; Anthropic needs the
+// budget below max_tokens, so a limit of 1024 or less with reasoning_effort
+// is rejected. Thinking is left off when the last assistant message holds
+// tool calls: Anthropic then demands that turn's signed thinking block, which
+// an OpenAI client cannot send back. Thinking comes back as
+// reasoning_content (on the message, and in deltas), as DeepSeek and
+// OpenRouter send it; signatures and redacted thinking are not relayed.
+//
+// response_format json_schema is served with a forced tool, the way that
+// works with every Claude model: a tool named "json" whose input_schema is
+// the schema (its root must be an object), and tool_choice that tool. Its
+// input comes back as the message content, streamed as content deltas, and
+// finish_reason is stop; text blocks (Anthropic sends none before a forced
+// tool call) are not relayed, so that the content is the JSON alone. json_object does the same with the schema
+// {"type":"object"}. When the client also passes tools, the json tool joins
+// them and tool_choice becomes any (a tool call or the JSON answer); a
+// required or named tool_choice is kept and the json tool left out, as that
+// turn's answer is a tool call anyway. A client tool named "json", or
+// reasoning_effort together with a JSON response_format (Anthropic forbids
+// forced tool use with thinking), is rejected.
+//
+// Unsupported fields are rejected with a 400 naming the field when ignoring
+// them would give the client something other than what it asked for: n > 1,
+// logprobs, top_logprobs, a non-empty logit_bias, audio output (audio,
+// modalities with "audio"), input_audio parts, file parts other than PDF
+// data, legacy functions/function_call, web_search_options, tools of a type
+// other than function, tool_choice allowed_tools. These are ignored, as
+// hints without an Anthropic equivalent whose absence does not change the
+// shape of the answer: frequency_penalty, presence_penalty, seed, store,
+// metadata, service_tier, prompt_cache_key, prompt_cache_retention,
+// verbosity, prediction, message names, image detail, and any field OpenAI
+// does not define. safety_identifier, else user, becomes metadata.user_id.
+//
+// # Response
+//
+// Text blocks are joined into content, tool_use blocks become tool_calls
+// (the id kept, the input re-serialized as the arguments string), thinking
+// becomes reasoning_content. stop_reason becomes finish_reason:
+//
+//	end_turn, stop_sequence, pause_turn             stop
+//	max_tokens, model_context_window_exceeded       length
+//	tool_use                                        tool_calls
+//	refusal                                         content_filter
+//
+// A stream becomes a role chunk, content, reasoning_content and tool-call
+// deltas (each tool_use block gets the next tool-call index; its id and name
+// come in its first delta, its input_json_delta fragments as arguments, and
+// "{}" when a tool has no arguments), a finish chunk, the usage chunk when
+// the client asked for it, and [DONE]. Pings are dropped. A repeated
+// message_start for the same message is ignored; one for another message, an
+// error event, or a stream that ends before message_stop ends the stream
+// with an OpenAI error event and no [DONE].
+//
+// Usage is converted to OpenAI's meaning: prompt_tokens = input_tokens +
+// cache_creation_input_tokens + cache_read_input_tokens (Anthropic's
+// input_tokens excludes both), cached_tokens = cache_read_input_tokens,
+// cache_write_tokens = cache_creation_input_tokens, completion_tokens =
+// output_tokens (thinking included). message_delta usage is cumulative and
+// overrides message_start's, input tokens included.
+//
+// # Errors
+//
+// An error answer ({"type":"error","error":{"type","message"}}) becomes an
+// EUPSTREAM error with the provider's status, its error type and its
+// message, any echo of the key scrubbed, and its Retry-After. 529
+// (overloaded_error) becomes 503 with type overloaded_error: 529 is not a
+// standard status, and proxies and HTTP clients treat unknown 5xx codes
+// inconsistently, while 503 is the one every client knows means "retry
+// later".
+package anthropic
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
+)
+
+// DefaultMaxTokens is the max_tokens sent when neither the client nor
+// Adapter.DefaultMaxTokens sets one. It is enough for a long answer and
+// within every Claude model's output limit.
+const DefaultMaxTokens = 4096
+
+// Values of ChatResult.ErrorCode set by this adapter (the same as the
+// OpenAI-compatible adapter's).
+const (
+	CodeUpstreamError      = "upstream_error"       // the provider answered with an error
+	CodeUpstreamUnavail    = "upstream_unavailable" // no answer: connection failed
+	CodeUpstreamTimeout    = "upstream_timeout"     // no answer in time
+	CodeStreamError        = "stream_error"         // the provider reported an error mid-stream, or sent garbage
+	CodeStreamTruncated    = "stream_truncated"     // the stream ended before the response was complete
+	CodeClientDisconnected = "client_disconnected"  // the client went away
+)
+
+const (
+	// maxErrorBody bounds what is read of an error answer: plenty for any
+	// message, little enough that a hostile endpoint cannot make us buffer.
+	maxErrorBody = 1 << 20
+	// maxBody bounds a non-streaming answer, which is held whole.
+	maxBody = 64 << 20
+	// sampleLimit bounds ChatResult.OutputSample.
+	sampleLimit = 16 << 10
+	// statusClientClosed is nginx's "client closed request": nobody reads
+	// it, but logs and usage records show why the request ended.
+	statusClientClosed = 499
+	// statusOverloaded is Anthropic's own "overloaded" status.
+	statusOverloaded = 529
+)
+
+// Adapter implements ownkey.ChatAdapter for every WireAnthropic provider.
+type Adapter struct {
+	// Clients carries the requests; nil uses egress defaults.
+	Clients *egress.Clients
+	// UserAgent is sent upstream; empty means "ownkey".
+	UserAgent string
+	// DefaultMaxTokens is max_tokens for requests that set none; zero
+	// means DefaultMaxTokens.
+	DefaultMaxTokens int64
+}
+
+var _ ownkey.ChatAdapter = (*Adapter)(nil)
+
+var defaultClients = sync.OnceValue(func() *egress.Clients { return egress.New(egress.Options{}) })
+
+func (a *Adapter) client(guarded bool) *http.Client {
+	if a.Clients != nil {
+		return a.Clients.For(guarded)
+	}
+	return defaultClients().For(guarded)
+}
+
+func (a *Adapter) defaultMaxTokens() int64 {
+	if a.DefaultMaxTokens > 0 {
+		return a.DefaultMaxTokens
+	}
+	return DefaultMaxTokens
+}
+
+// Chat translates req into POST {req.BaseURL}/v1/messages and writes the
+// answer to w in OpenAI's format. Before anything is written, failures come
+// back as errors: EINVALID for a request that cannot be translated, the
+// provider's own error (EUPSTREAM with its status, type, message and
+// Retry-After), EUNAVAILABLE or ETIMEOUT when it could not be reached. Once
+// the response has started, failures are reported inside it and in
+// ChatResult.ErrorCode, and the error is nil.
+func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.ResponseWriter) (*ownkey.ChatResult, error) {
+	res := &ownkey.ChatResult{}
+	p := req.Provider
+	if p == nil {
+		res.Status = http.StatusInternalServerError
+		return res, ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider")
+	}
+	tr, err := translateRequest(req, a.defaultMaxTokens())
+	if err != nil {
+		res.Status = statusOf(err)
+		return res, err
+	}
+	// upstreamCtx is cancelled as soon as the client is found gone, even
+	// when that is noticed by a failed write rather than by ctx.
+	upstreamCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+"/v1/messages", bytes.NewReader(tr.body))
+	if err != nil {
+		// The URL may carry an operator's credentials: do not quote it.
+		res.Status = http.StatusInternalServerError
+		return res, ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if req.Stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	hreq.Header.Set("User-Agent", cmp.Or(a.UserAgent, "ownkey"))
+	if err := provider.Authorize(upstreamCtx, hreq, p, req.Credential, tr.body); err != nil {
+		res.Status = statusOf(err)
+		return res, err
+	}
+
+	start := time.Now()
+	resp, err := a.client(req.Guarded).Do(hreq)
+	if err != nil {
+		res.UpstreamLatency = time.Since(start)
+		return res, unreachable(ctx, req, res, err)
+	}
+	defer resp.Body.Close()
+	res.TTFB = time.Since(start)
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		res.UpstreamLatency = time.Since(start)
+		e := upstreamError(p, req.Credential, resp.StatusCode, body)
+		e.RetryAfter = resp.Header.Get("Retry-After")
+		res.Status, res.ErrorCode = e.Status, CodeUpstreamError
+		return res, e
+	}
+	if req.Stream {
+		return streamTo(ctx, cancel, w, req, res, tr, resp, start)
+	}
+	return completeTo(ctx, w, req, res, tr, resp, start)
+}
+
+// upstreamError builds the client's error from a provider's error answer.
+// The message is the provider's own, so that a client sees what it would see
+// talking to Anthropic directly, minus any echo of the key.
+func upstreamError(p *ownkey.Provider, c *ownkey.Credential, status int, body []byte) *ownkey.Error {
+	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c)}
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
+	}
+	switch {
+	case status < 400:
+		// A redirect or an informational status is not something to
+		// relay: without its Location it means nothing to the client.
+		e.Status = http.StatusBadGateway
+	case status == statusOverloaded:
+		e.Status = http.StatusServiceUnavailable
+	}
+	errObj := gjson.GetBytes(body, "error")
+	if t := errObj.Get("type"); t.Type == gjson.String {
+		e.Type = safeToken(t.Str, c)
+	} else if status == statusOverloaded {
+		e.Type = "overloaded_error"
+	}
+	// Azure puts an OpenAI-style machine code next to the message.
+	if code := errObj.Get("code"); code.Type == gjson.String {
+		e.Reason = safeToken(code.Str, c)
+	}
+	return e
+}
+
+// safeToken makes an upstream identifier fit to relay: no secret, no control
+// characters, short.
+func safeToken(s string, c *ownkey.Credential) string {
+	s = provider.ScrubSecrets(s, c)
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 100; i++ {
+		if s[i] >= 0x20 && s[i] != 0x7f {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+// unreachable turns a failed round trip into the client's error. The message
+// names the provider and the kind of failure, never the URL (an operator's
+// override may hold credentials, a Foundry endpoint the user's resource) nor
+// the key.
+func unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
+	name := req.Provider.Name
+	var (
+		blocked *egress.BlockedAddressError
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		markClientGone(res)
+		res.Status = statusClientClosed
+		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed,
+			Message: "the client closed the request before " + name + " answered"}
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
+		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
+	}
+	why := "the connection failed"
+	switch {
+	case errors.As(err, &blocked):
+		why = blocked.Error()
+	case errors.As(err, &dnsErr):
+		why = "cannot resolve host " + dnsErr.Name
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		why = "connection reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		why = "no route to host"
+	case errors.As(err, &certErr):
+		why = "TLS certificate not accepted"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		why = "the connection closed before a response"
+	}
+	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
+	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, provider.ScrubSecrets(why, req.Credential))
+}
+
+func markClientGone(res *ownkey.ChatResult) {
+	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
+}
+
+// statusOf is the HTTP status the caller will send for err, for
+// ChatResult.Status.
+func statusOf(err error) int {
+	var e *ownkey.Error
+	if errors.As(err, &e) && e.Status != 0 {
+		return e.Status
+	}
+	switch ownkey.ErrorCode(err) {
+	case ownkey.EINVALID:
+		return http.StatusBadRequest
+	case ownkey.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ownkey.ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case ownkey.EUPSTREAM:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// finishReason maps Anthropic's stop_reason to OpenAI's finish_reason. An
+// unknown or missing reason is "stop": the message did end.
+func finishReason(stopReason string) string {
+	switch stopReason {
+	case "max_tokens", "model_context_window_exceeded":
+		return "length"
+	case "tool_use":
+		return "tool_calls"
+	case "refusal":
+		return "content_filter"
+	}
+	return "stop"
+}
+
+// view is b as a string without a copy, for gjson. Results from it point into
+// b, so none may be kept past the event: whatever outlives it is copied.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

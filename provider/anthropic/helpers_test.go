@@ -1,0 +1,300 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
+)
+
+const (
+	testKey = "sk-ant-api03-test-0123456789abcdefXYZ"
+	// testCreated is what ownkey.Now returns in these tests, so that the
+	// created field of every chunk is known.
+	testCreated = 1700000000
+)
+
+func TestMain(m *testing.M) {
+	ownkey.Now = func() time.Time { return time.Unix(testCreated, 0).UTC() }
+	os.Exit(m.Run())
+}
+
+// received is one request as the fake upstream saw it.
+type received struct {
+	method, path string
+	header       http.Header
+	body         []byte
+}
+
+// fakeAnthropic records every request and answers with the reply of its
+// turn (the last reply repeats).
+type fakeAnthropic struct {
+	*httptest.Server
+	mu      sync.Mutex
+	reqs    []received
+	replies []func(w http.ResponseWriter, r *http.Request)
+}
+
+func newUpstream(t testing.TB, replies ...func(w http.ResponseWriter, r *http.Request)) *fakeAnthropic {
+	t.Helper()
+	f := &fakeAnthropic{replies: replies}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		n := len(f.reqs)
+		f.reqs = append(f.reqs, received{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
+		f.mu.Unlock()
+		f.replies[min(n, len(f.replies)-1)](w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeAnthropic) requests() []received {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]received(nil), f.reqs...)
+}
+
+func (f *fakeAnthropic) only(t *testing.T) received {
+	t.Helper()
+	reqs := f.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(reqs))
+	}
+	return reqs[0]
+}
+
+// events frames Anthropic stream payloads as Anthropic does: an event line
+// naming the payload's type, then its data line. Payloads are written as
+// given, padding and all.
+func events(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		b.WriteString("event: " + gjson.Get(p, "type").Str + "\n")
+		b.WriteString("data: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// sseReply answers with status 200, an event-stream content type, and raw.
+func sseReply(raw string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = io.WriteString(w, raw)
+	}
+}
+
+func jsonReply(status int, body string, header ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func testAdapter() *Adapter {
+	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
+}
+
+func catalog(t testing.TB, id string) *ownkey.Provider {
+	t.Helper()
+	p, ok := ownkey.LookupProvider(id)
+	if !ok {
+		t.Fatalf("no provider %q", id)
+	}
+	return p
+}
+
+type reqOpt func(*ownkey.ChatRequest)
+
+func withUsage(r *ownkey.ChatRequest) { r.IncludeUsage = true }
+func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
+func withBody(body string) reqOpt {
+	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
+}
+
+// foundry makes the request an Azure AI Foundry one: a JSON credential whose
+// endpoint is the fake, reached through the guarded client.
+func foundry(t testing.TB, base string) reqOpt {
+	return func(r *ownkey.ChatRequest) {
+		p := catalog(t, "azure-anthropic-foundry")
+		c, err := ownkey.ParseCredential(p, json.RawMessage(`{"endpoint":"`+base+`/anthropic/","apiKey":"`+testKey+`"}`), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Provider, r.Credential = p, c
+		if r.BaseURL, r.Guarded, err = provider.Endpoint(p, c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const helloBody = `{"model":"claude-x","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
+
+func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest {
+	r := &ownkey.ChatRequest{
+		RequestID:  "req-1",
+		Provider:   catalog(t, "anthropic"),
+		Credential: &ownkey.Credential{Provider: "anthropic", APIKey: ownkey.NewSecret(testKey)},
+		BaseURL:    base,
+		Model:      "claude-x",
+		Body:       []byte(helloBody),
+		Stream:     true,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// run sends req through a fresh adapter into a recorder.
+func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	res, err := testAdapter().Chat(context.Background(), req, rec)
+	if res == nil {
+		t.Fatal("Chat returned a nil result")
+	}
+	return res, rec, err
+}
+
+// frames frames payloads as ownkey writes them to the client.
+func frames(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		b.WriteString("data: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// The chunks the adapter writes for a message with id msg_1 from model
+// claude-x-1.
+const chunkHead = `{"id":"msg_1","object":"chat.completion.chunk","created":1700000000,"model":"claude-x-1"`
+
+func delta(d string) string {
+	return chunkHead + `,"choices":[{"index":0,"delta":` + d + `,"logprobs":null,"finish_reason":null}]}`
+}
+
+func finishChunk(reason string) string {
+	return chunkHead + `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"` + reason + `"}]}`
+}
+
+func usageChunk(usage string) string {
+	return chunkHead + `,"choices":[],"usage":` + usage + `}`
+}
+
+var roleChunk = delta(`{"role":"assistant","content":""}`)
+
+const done = "[DONE]"
+
+// Anthropic payloads for message msg_1, with the inner padding real
+// traffic has.
+const (
+	msgStart = `{"type":"message_start","message":{"model":"claude-x-1","id":"msg_1","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}      }`
+	ping     = `{"type": "ping"}`
+	msgStop  = `{"type":"message_stop"  }`
+)
+
+func textStart(i int) string {
+	return `{"type":"content_block_start","index":` + itoa(i) + `,"content_block":{"type":"text","text":""}              }`
+}
+
+func textDelta(i int, text string) string {
+	return `{"type":"content_block_delta","index":` + itoa(i) + `,"delta":{"type":"text_delta","text":` + jsonString(text) + `}    }`
+}
+
+func blockStop(i int) string {
+	return `{"type":"content_block_stop","index":` + itoa(i) + `         }`
+}
+
+func toolStart(i int, id, name string) string {
+	return `{"type":"content_block_start","index":` + itoa(i) + `,"content_block":{"type":"tool_use","id":"` + id + `","name":"` + name + `","input":{}}             }`
+}
+
+func jsonDelta(i int, partial string) string {
+	return `{"type":"content_block_delta","index":` + itoa(i) + `,"delta":{"type":"input_json_delta","partial_json":` + jsonString(partial) + `}        }`
+}
+
+func msgDelta(stopReason, usage string) string {
+	return `{"type":"message_delta","delta":{"stop_reason":"` + stopReason + `","stop_sequence":null},"usage":` + usage + `           }`
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// jsonString encodes s as Anthropic does: no HTML escaping.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// dataPayloads splits what the client got into its data payloads.
+func dataPayloads(body string) []string {
+	var out []string
+	for _, ev := range strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n") {
+		out = append(out, strings.TrimPrefix(ev, "data: "))
+	}
+	return out
+}
+
+// compareFrames fails t with a payload-by-payload diff when got is not want.
+func compareFrames(t *testing.T, got, want string) {
+	t.Helper()
+	if got == want {
+		return
+	}
+	g, w := dataPayloads(got), dataPayloads(want)
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var gi, wi string
+		if i < len(g) {
+			gi = g[i]
+		}
+		if i < len(w) {
+			wi = w[i]
+		}
+		if gi != wi {
+			t.Errorf("event %d:\n got %s\nwant %s", i, gi, wi)
+		}
+	}
+	t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
+}
+
+// usageOf returns the usage object of a chat.completion, or of the last
+// chunk that carries one.
+func usageOf(t *testing.T, body string) string {
+	t.Helper()
+	if gjson.Get(body, "object").Str == "chat.completion" {
+		return gjson.Get(body, "usage").Raw
+	}
+	var usage string
+	for _, p := range dataPayloads(body) {
+		if u := gjson.Get(p, "usage"); u.IsObject() {
+			usage = u.Raw
+		}
+	}
+	if usage == "" {
+		t.Fatal("no usage in the response")
+	}
+	return usage
+}

@@ -1,0 +1,776 @@
+package anthropic
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ownkey/ownkey"
+)
+
+// jsonToolName is the forced tool that carries a JSON response_format.
+const jsonToolName = "json"
+
+// minThinkingBudget is Anthropic's smallest budget_tokens.
+const minThinkingBudget = 1024
+
+// thinkingBudgets maps reasoning_effort to budget_tokens (see the package
+// comment); "none" turns thinking off.
+var thinkingBudgets = map[string]int64{
+	"none":    0,
+	"minimal": minThinkingBudget,
+	"low":     2048,
+	"medium":  8192,
+	"high":    16384,
+	"xhigh":   24576,
+	"max":     24576,
+}
+
+// The OpenAI request, as far as the translation reads it. Fields the
+// package comment lists as ignored are not decoded at all.
+type openAIRequest struct {
+	Messages            []chatMessage              `json:"messages"`
+	MaxTokens           *int64                     `json:"max_tokens"`
+	MaxCompletionTokens *int64                     `json:"max_completion_tokens"`
+	Temperature         *float64                   `json:"temperature"`
+	TopP                *float64                   `json:"top_p"`
+	TopK                *int64                     `json:"top_k"`
+	Stop                json.RawMessage            `json:"stop"`
+	Tools               []chatTool                 `json:"tools"`
+	ToolChoice          json.RawMessage            `json:"tool_choice"`
+	ParallelToolCalls   *bool                      `json:"parallel_tool_calls"`
+	ResponseFormat      *responseFormat            `json:"response_format"`
+	ReasoningEffort     *string                    `json:"reasoning_effort"`
+	N                   *int64                     `json:"n"`
+	Logprobs            *bool                      `json:"logprobs"`
+	TopLogprobs         *int64                     `json:"top_logprobs"`
+	LogitBias           map[string]json.RawMessage `json:"logit_bias"`
+	Modalities          []string                   `json:"modalities"`
+	Audio               json.RawMessage            `json:"audio"`
+	Functions           json.RawMessage            `json:"functions"`
+	FunctionCall        json.RawMessage            `json:"function_call"`
+	WebSearchOptions    json.RawMessage            `json:"web_search_options"`
+	User                string                     `json:"user"`
+	SafetyIdentifier    string                     `json:"safety_identifier"`
+}
+
+type chatMessage struct {
+	Role         string          `json:"role"`
+	Content      json.RawMessage `json:"content"`
+	Refusal      *string         `json:"refusal"`
+	ToolCalls    []chatToolCall  `json:"tool_calls"`
+	ToolCallID   string          `json:"tool_call_id"`
+	FunctionCall json.RawMessage `json:"function_call"`
+}
+
+type chatToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type contentPart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Refusal  string `json:"refusal"`
+	ImageURL *struct {
+		URL string `json:"url"`
+	} `json:"image_url"`
+	File *struct {
+		FileData string `json:"file_data"`
+		FileID   string `json:"file_id"`
+	} `json:"file"`
+	CacheControl json.RawMessage `json:"cache_control"`
+}
+
+type chatTool struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+	CacheControl json.RawMessage `json:"cache_control"`
+}
+
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Schema      json.RawMessage `json:"schema"`
+	} `json:"json_schema"`
+}
+
+// The Anthropic Messages request.
+type messagesRequest struct {
+	Model         string      `json:"model"`
+	MaxTokens     int64       `json:"max_tokens"`
+	System        []block     `json:"system,omitempty"`
+	Messages      []turn      `json:"messages"`
+	Temperature   *float64    `json:"temperature,omitempty"`
+	TopP          *float64    `json:"top_p,omitempty"`
+	TopK          *int64      `json:"top_k,omitempty"`
+	StopSequences []string    `json:"stop_sequences,omitempty"`
+	Stream        bool        `json:"stream,omitempty"`
+	Tools         []tool      `json:"tools,omitempty"`
+	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
+	Thinking      *thinking   `json:"thinking,omitempty"`
+	Metadata      *metadata   `json:"metadata,omitempty"`
+}
+
+type turn struct {
+	Role    string  `json:"role"`
+	Content []block `json:"content"`
+}
+
+// block is every input content block kind in one struct; each kind sets
+// only its own fields.
+type block struct {
+	Type         string          `json:"type"`
+	Text         string          `json:"text,omitempty"`
+	Source       *source         `json:"source,omitempty"`
+	ID           string          `json:"id,omitempty"`
+	Name         string          `json:"name,omitempty"`
+	Input        json.RawMessage `json:"input,omitempty"`
+	ToolUseID    string          `json:"tool_use_id,omitempty"`
+	Content      any             `json:"content,omitempty"` // tool_result: string or []block
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+}
+
+type source struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type,omitempty"`
+	Data      string `json:"data,omitempty"`
+	URL       string `json:"url,omitempty"`
+}
+
+type tool struct {
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+}
+
+type toolChoice struct {
+	Type                   string `json:"type"`
+	Name                   string `json:"name,omitempty"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
+}
+
+type thinking struct {
+	Type         string `json:"type"`
+	BudgetTokens int64  `json:"budget_tokens"`
+}
+
+type metadata struct {
+	UserID string `json:"user_id"`
+}
+
+// translation is a translated request and what reading its answer needs.
+type translation struct {
+	body []byte
+	// jsonMode: a JSON response_format is served by the json tool, whose
+	// input is the answer's content.
+	jsonMode bool
+}
+
+// emptySchema is the input_schema of a tool that takes no parameters.
+var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
+
+// translateRequest turns the client's OpenAI request into a Messages
+// request. Every error is an EINVALID naming the field at fault.
+func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, error) {
+	var in openAIRequest
+	if err := json.Unmarshal(req.Body, &in); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := checkUnsupported(&in); err != nil {
+		return nil, err
+	}
+	out := messagesRequest{Model: req.Model, Stream: req.Stream}
+	var err error
+	if out.System, out.Messages, err = translateMessages(in.Messages); err != nil {
+		return nil, err
+	}
+	if len(out.Messages) == 0 {
+		return nil, ownkey.FieldError("messages", "messages needs at least one user or assistant message with content: Anthropic does not accept a conversation of system messages only")
+	}
+	if t := in.Temperature; t != nil && (*t < 0 || *t > 1) {
+		return nil, ownkey.FieldError("temperature", "temperature must be between 0 and 1 for Anthropic models (OpenAI allows up to 2; ownkey does not rescale it)")
+	}
+	if p := in.TopP; p != nil && (*p < 0 || *p > 1) {
+		return nil, ownkey.FieldError("top_p", "top_p must be between 0 and 1")
+	}
+	if k := in.TopK; k != nil && *k < 0 {
+		return nil, ownkey.FieldError("top_k", "top_k must not be negative")
+	}
+	out.Temperature, out.TopP, out.TopK = in.Temperature, in.TopP, in.TopK
+	if out.StopSequences, err = stopSequences(in.Stop); err != nil {
+		return nil, err
+	}
+	if id := cmp.Or(in.SafetyIdentifier, in.User); id != "" {
+		out.Metadata = &metadata{UserID: id}
+	}
+
+	maxParam, maxTokens := "", int64(0)
+	switch {
+	case in.MaxCompletionTokens != nil:
+		maxParam, maxTokens = "max_completion_tokens", *in.MaxCompletionTokens
+	case in.MaxTokens != nil:
+		maxParam, maxTokens = "max_tokens", *in.MaxTokens
+	}
+	if maxParam != "" && maxTokens < 1 {
+		return nil, ownkey.FieldError(maxParam, "%s must be at least 1", maxParam)
+	}
+
+	tr := &translation{}
+	if err := translateTools(&in, &out, tr); err != nil {
+		return nil, err
+	}
+
+	budget := int64(0)
+	if in.ReasoningEffort != nil {
+		b, ok := thinkingBudgets[*in.ReasoningEffort]
+		if !ok {
+			return nil, ownkey.FieldError("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high, xhigh")
+		}
+		budget = b
+	}
+	if budget > 0 && tr.jsonMode {
+		return nil, ownkey.FieldError("response_format", "a JSON response_format cannot be combined with reasoning_effort on Anthropic models: ownkey obtains JSON through a forced tool call, which Anthropic does not allow while thinking")
+	}
+	if budget > 0 && lastAssistantHasToolUse(out.Messages) {
+		budget = 0
+	}
+	switch {
+	case maxParam == "":
+		out.MaxTokens = defaultMax + budget
+	case budget > 0 && maxTokens <= minThinkingBudget:
+		return nil, ownkey.FieldError(maxParam, "%s must be above %d with reasoning_effort on Anthropic models: the thinking budget is at least %d tokens and must stay below it", maxParam, minThinkingBudget, minThinkingBudget)
+	case budget > 0:
+		out.MaxTokens = maxTokens
+		budget = min(budget, max(minThinkingBudget, maxTokens/2))
+	default:
+		out.MaxTokens = maxTokens
+	}
+	if budget > 0 {
+		out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+	}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&out); err != nil {
+		// Only a value the decoder accepted is here; a failure is ours.
+		return nil, ownkey.Errorf(ownkey.EINTERNAL, "encoding the Anthropic request: %v", err)
+	}
+	tr.body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return tr, nil
+}
+
+// decodeError names the field encoding/json could not decode.
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return ownkey.FieldError(typeErr.Field, "%s has the wrong type: expected %s", typeErr.Field, typeErr.Type.String())
+	}
+	return ownkey.Errorf(ownkey.EINVALID, "request body is not a valid chat completion request: %v", err)
+}
+
+// present reports whether a raw field was sent with a non-null value.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
+
+// checkUnsupported applies the rejection policy of the package comment.
+func checkUnsupported(in *openAIRequest) error {
+	switch {
+	case in.N != nil && *in.N != 1:
+		return ownkey.FieldError("n", "n must be 1: Anthropic models return one choice per request")
+	case in.Logprobs != nil && *in.Logprobs:
+		return ownkey.FieldError("logprobs", "logprobs are not available from Anthropic models")
+	case in.TopLogprobs != nil && *in.TopLogprobs > 0:
+		return ownkey.FieldError("top_logprobs", "logprobs are not available from Anthropic models")
+	case len(in.LogitBias) > 0:
+		return ownkey.FieldError("logit_bias", "logit_bias is not supported by Anthropic models (token ids are specific to OpenAI's tokenizer)")
+	case present(in.Audio) || slices.Contains(in.Modalities, "audio"):
+		return ownkey.FieldError("modalities", "audio output is not supported by Anthropic models")
+	case present(in.Functions) || present(in.FunctionCall):
+		return ownkey.FieldError("functions", "the legacy functions and function_call fields are not supported; use tools and tool_choice")
+	case present(in.WebSearchOptions):
+		return ownkey.FieldError("web_search_options", "web_search_options is not supported by ownkey's Anthropic adapter")
+	}
+	return nil
+}
+
+func stopSequences(raw json.RawMessage) ([]string, error) {
+	if !present(raw) {
+		return nil, nil
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		if one == "" {
+			return nil, nil
+		}
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, ownkey.FieldError("stop", "stop must be a string or an array of strings")
+	}
+	return slices.DeleteFunc(many, func(s string) bool { return s == "" }), nil
+}
+
+// translateMessages builds the system prompt and the alternating turns.
+func translateMessages(msgs []chatMessage) ([]block, []turn, error) {
+	var system []block
+	var turns []turn
+	for i := range msgs {
+		m := &msgs[i]
+		at := fmt.Sprintf("messages[%d]", i)
+		if present(m.FunctionCall) {
+			return nil, nil, ownkey.FieldError(at+".function_call", "the legacy function_call is not supported; use tool_calls")
+		}
+		var role string
+		var blocks []block
+		var err error
+		switch m.Role {
+		case "system", "developer":
+			parts, err := textParts(m.Content, at)
+			if err != nil {
+				return nil, nil, err
+			}
+			system = append(system, parts...)
+			continue
+		case "user":
+			role = "user"
+			blocks, err = userBlocks(m.Content, at)
+		case "assistant":
+			role = "assistant"
+			blocks, err = assistantBlocks(m, at)
+		case "tool":
+			role = "user"
+			blocks, err = toolResult(m, at)
+		case "function":
+			return nil, nil, ownkey.FieldError(at+".role", "the legacy function role is not supported; use tool messages")
+		default:
+			return nil, nil, ownkey.FieldError(at+".role", "role must be system, developer, user, assistant or tool")
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(blocks) == 0 {
+			continue
+		}
+		if n := len(turns); n > 0 && turns[n-1].Role == role {
+			turns[n-1].Content = append(turns[n-1].Content, blocks...)
+			continue
+		}
+		turns = append(turns, turn{Role: role, Content: blocks})
+	}
+	for i := range turns {
+		if turns[i].Role == "user" {
+			// Anthropic wants a turn's tool results before anything else
+			// in it; merging may have put a text first.
+			slices.SortStableFunc(turns[i].Content, func(a, b block) int {
+				return boolRank(b.Type == "tool_result") - boolRank(a.Type == "tool_result")
+			})
+		}
+	}
+	return system, turns, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// content reads an OpenAI content field: a string, an array of parts, or
+// nothing.
+func content(raw json.RawMessage, at string) (text string, parts []contentPart, err error) {
+	raw = bytes.TrimSpace(raw)
+	if !present(raw) {
+		return "", nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		err = json.Unmarshal(raw, &text)
+	case '[':
+		err = json.Unmarshal(raw, &parts)
+	default:
+		return "", nil, ownkey.FieldError(at+".content", "content must be a string or an array of content parts")
+	}
+	if err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return "", nil, ownkey.FieldError(at+".content", "content part field %s has the wrong type", typeErr.Field)
+		}
+		return "", nil, ownkey.FieldError(at+".content", "content must be a string or an array of content parts")
+	}
+	return text, parts, nil
+}
+
+func textBlock(text string, cacheControl json.RawMessage) block {
+	b := block{Type: "text", Text: text}
+	if present(cacheControl) {
+		b.CacheControl = cacheControl
+	}
+	return b
+}
+
+// textParts reads content that may hold only text: system, developer and
+// tool messages. Empty texts are left out, as Anthropic rejects them.
+func textParts(raw json.RawMessage, at string) ([]block, error) {
+	text, parts, err := content(raw, at)
+	if err != nil {
+		return nil, err
+	}
+	if text != "" {
+		return []block{{Type: "text", Text: text}}, nil
+	}
+	var out []block
+	for j, p := range parts {
+		if p.Type != "text" {
+			return nil, ownkey.FieldError(fmt.Sprintf("%s.content[%d].type", at, j), "only text parts are allowed here, not %q", p.Type)
+		}
+		if p.Text != "" {
+			out = append(out, textBlock(p.Text, p.CacheControl))
+		}
+	}
+	return out, nil
+}
+
+func userBlocks(raw json.RawMessage, at string) ([]block, error) {
+	text, parts, err := content(raw, at)
+	if err != nil {
+		return nil, err
+	}
+	if text != "" {
+		return []block{{Type: "text", Text: text}}, nil
+	}
+	var out []block
+	for j, p := range parts {
+		pat := fmt.Sprintf("%s.content[%d]", at, j)
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				out = append(out, textBlock(p.Text, p.CacheControl))
+			}
+		case "image_url":
+			if p.ImageURL == nil || p.ImageURL.URL == "" {
+				return nil, ownkey.FieldError(pat+".image_url.url", "image_url.url is required")
+			}
+			src, err := imageSource(p.ImageURL.URL, pat+".image_url.url")
+			if err != nil {
+				return nil, err
+			}
+			b := block{Type: "image", Source: src}
+			if present(p.CacheControl) {
+				b.CacheControl = p.CacheControl
+			}
+			out = append(out, b)
+		case "file":
+			b, err := documentBlock(&p, pat)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		case "input_audio":
+			return nil, ownkey.FieldError(pat, "audio input is not supported by Anthropic models")
+		default:
+			return nil, ownkey.FieldError(pat+".type", "unsupported content part type %q", p.Type)
+		}
+	}
+	return out, nil
+}
+
+// imageSource turns an image URL into an Anthropic image source: a base64
+// data: URL into a base64 source, an http(s) URL into a url source that
+// Anthropic fetches.
+func imageSource(url, param string) (*source, error) {
+	if strings.HasPrefix(url, "data:") {
+		mediaType, data, ok := parseDataURL(url)
+		if !ok {
+			return nil, ownkey.FieldError(param, "a data: URL must look like data:image/png;base64,<data>")
+		}
+		return &source{Type: "base64", MediaType: mediaType, Data: data}, nil
+	}
+	if lower := strings.ToLower(url); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
+		return &source{Type: "url", URL: url}, nil
+	}
+	return nil, ownkey.FieldError(param, "an image URL must be an http(s) URL or a base64 data: URL")
+}
+
+// parseDataURL splits a base64 data: URL ("data:<type>[;params];base64,<data>").
+func parseDataURL(url string) (mediaType, data string, ok bool) {
+	meta, data, found := strings.Cut(strings.TrimPrefix(url, "data:"), ",")
+	if !found || data == "" {
+		return "", "", false
+	}
+	params := strings.Split(meta, ";")
+	if len(params) < 2 || !strings.EqualFold(params[len(params)-1], "base64") || params[0] == "" {
+		return "", "", false
+	}
+	return strings.ToLower(params[0]), data, true
+}
+
+func documentBlock(p *contentPart, at string) (block, error) {
+	if p.File == nil || p.File.FileData == "" {
+		if p.File != nil && p.File.FileID != "" {
+			return block{}, ownkey.FieldError(at+".file.file_id", "OpenAI file ids mean nothing to Anthropic; send the file inline as file_data")
+		}
+		return block{}, ownkey.FieldError(at+".file.file_data", "file.file_data is required")
+	}
+	mediaType, data, ok := parseDataURL(p.File.FileData)
+	if !ok || mediaType != "application/pdf" {
+		return block{}, ownkey.FieldError(at+".file.file_data", "only PDF files are supported, as a data:application/pdf;base64,<data> URL")
+	}
+	b := block{Type: "document", Source: &source{Type: "base64", MediaType: mediaType, Data: data}}
+	if present(p.CacheControl) {
+		b.CacheControl = p.CacheControl
+	}
+	return b, nil
+}
+
+func assistantBlocks(m *chatMessage, at string) ([]block, error) {
+	text, parts, err := content(m.Content, at)
+	if err != nil {
+		return nil, err
+	}
+	var out []block
+	if text != "" {
+		out = append(out, block{Type: "text", Text: text})
+	}
+	for j, p := range parts {
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				out = append(out, textBlock(p.Text, p.CacheControl))
+			}
+		case "refusal":
+			if p.Refusal != "" {
+				out = append(out, block{Type: "text", Text: p.Refusal})
+			}
+		default:
+			return nil, ownkey.FieldError(fmt.Sprintf("%s.content[%d].type", at, j), "assistant content parts must be text or refusal, not %q", p.Type)
+		}
+	}
+	if len(out) == 0 && m.Refusal != nil && *m.Refusal != "" {
+		out = append(out, block{Type: "text", Text: *m.Refusal})
+	}
+	for j, tc := range m.ToolCalls {
+		tat := fmt.Sprintf("%s.tool_calls[%d]", at, j)
+		if tc.ID == "" {
+			return nil, ownkey.FieldError(tat+".id", "a tool call needs its id")
+		}
+		if tc.Function.Name == "" {
+			return nil, ownkey.FieldError(tat+".function.name", "a tool call needs its function name")
+		}
+		input, err := toolInput(tc.Function.Arguments, tat+".function.arguments")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
+	}
+	return out, nil
+}
+
+// toolInput parses a tool call's arguments string into the JSON object
+// Anthropic wants as input.
+func toolInput(args, param string) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace([]byte(args))
+	if len(trimmed) == 0 {
+		return json.RawMessage(`{}`), nil
+	}
+	if !json.Valid(trimmed) {
+		return nil, ownkey.FieldError(param, "tool call arguments are not valid JSON")
+	}
+	if trimmed[0] != '{' {
+		return nil, ownkey.FieldError(param, "tool call arguments must be a JSON object")
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, trimmed)
+	return compact.Bytes(), nil
+}
+
+func toolResult(m *chatMessage, at string) ([]block, error) {
+	if m.ToolCallID == "" {
+		return nil, ownkey.FieldError(at+".tool_call_id", "a tool message needs the tool_call_id it answers")
+	}
+	text, _, err := content(m.Content, at)
+	if err != nil {
+		return nil, err
+	}
+	b := block{Type: "tool_result", ToolUseID: m.ToolCallID}
+	if text != "" {
+		b.Content = text
+	} else {
+		parts, err := textParts(m.Content, at)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) > 0 {
+			b.Content = parts
+		}
+	}
+	return []block{b}, nil
+}
+
+func lastAssistantHasToolUse(turns []turn) bool {
+	for i := len(turns) - 1; i >= 0; i-- {
+		if turns[i].Role == "assistant" {
+			return slices.ContainsFunc(turns[i].Content, func(b block) bool { return b.Type == "tool_use" })
+		}
+	}
+	return false
+}
+
+// translateTools sets tools and tool_choice, and the json tool of a JSON
+// response_format (see the package comment).
+func translateTools(in *openAIRequest, out *messagesRequest, tr *translation) error {
+	for i, t := range in.Tools {
+		at := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return ownkey.FieldError(at+".type", "only function tools are supported, not %q", t.Type)
+		}
+		if t.Function == nil || t.Function.Name == "" {
+			return ownkey.FieldError(at+".function.name", "a function tool needs a name")
+		}
+		schema := emptySchema
+		if p := bytes.TrimSpace(t.Function.Parameters); present(p) {
+			if p[0] != '{' {
+				return ownkey.FieldError(at+".function.parameters", "parameters must be a JSON Schema object")
+			}
+			schema = p
+		}
+		tl := tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema}
+		if present(t.CacheControl) {
+			tl.CacheControl = t.CacheControl
+		}
+		out.Tools = append(out.Tools, tl)
+	}
+
+	choice, err := translateToolChoice(in.ToolChoice)
+	if err != nil {
+		return err
+	}
+	jsonTool, err := responseFormatTool(in.ResponseFormat)
+	if err != nil {
+		return err
+	}
+	if jsonTool != nil {
+		if slices.ContainsFunc(out.Tools, func(t tool) bool { return t.Name == jsonToolName }) {
+			return ownkey.FieldError("response_format", "a JSON response_format needs the tool name %q, which one of the tools already has", jsonToolName)
+		}
+		switch {
+		case len(out.Tools) == 0 || (choice != nil && choice.Type == "none"):
+			out.Tools = []tool{*jsonTool}
+			choice = &toolChoice{Type: "tool", Name: jsonToolName}
+			tr.jsonMode = true
+		case choice == nil || choice.Type == "auto":
+			out.Tools = append(out.Tools, *jsonTool)
+			choice = &toolChoice{Type: "any"}
+			tr.jsonMode = true
+		}
+		// A required or named tool_choice: the answer is a tool call, and
+		// the json tool would only be a way around it.
+	}
+	if len(out.Tools) == 0 {
+		// Anthropic rejects a tool_choice without tools; OpenAI clients
+		// send one by default.
+		return nil
+	}
+	if in.ParallelToolCalls != nil && !*in.ParallelToolCalls {
+		if choice == nil {
+			choice = &toolChoice{Type: "auto"}
+		}
+		if choice.Type != "none" {
+			choice.DisableParallelToolUse = true
+		}
+	}
+	out.ToolChoice = choice
+	return nil
+}
+
+func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
+	raw = bytes.TrimSpace(raw)
+	if !present(raw) {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		switch s {
+		case "auto", "none":
+			return &toolChoice{Type: s}, nil
+		case "required":
+			return &toolChoice{Type: "any"}, nil
+		}
+		return nil, ownkey.FieldError("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	var named struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil {
+		return nil, ownkey.FieldError("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	if named.Type != "function" {
+		return nil, ownkey.FieldError("tool_choice.type", "tool_choice of type %q is not supported; use auto, none, required or a function", named.Type)
+	}
+	if named.Function.Name == "" {
+		return nil, ownkey.FieldError("tool_choice.function.name", "tool_choice needs the function name")
+	}
+	return &toolChoice{Type: "tool", Name: named.Function.Name}, nil
+}
+
+// responseFormatTool returns the json tool for a JSON response_format, or
+// nil for text.
+func responseFormatTool(rf *responseFormat) (*tool, error) {
+	if rf == nil {
+		return nil, nil
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return &tool{Name: jsonToolName, Description: "Give your answer by calling this tool: its input is the answer, a JSON object.",
+			InputSchema: json.RawMessage(`{"type":"object"}`)}, nil
+	case "json_schema":
+	default:
+		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
+	}
+	js := rf.JSONSchema
+	if js == nil || !present(js.Schema) {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
+	}
+	var root struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(js.Schema, &root); err != nil || string(bytes.TrimSpace(root.Type)) != `"object"` {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", `the schema's root must be {"type":"object",…} for Anthropic models (ownkey passes it as a tool's input_schema)`)
+	}
+	desc := "Give your answer by calling this tool: its input is the answer, a JSON value matching the schema"
+	if js.Name != "" {
+		desc += " " + js.Name
+	}
+	desc += "."
+	if js.Description != "" {
+		desc += " " + js.Description
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, js.Schema)
+	return &tool{Name: jsonToolName, Description: desc, InputSchema: compact.Bytes()}, nil
+}
