@@ -19,6 +19,7 @@ import (
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/openaicompat"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
@@ -147,7 +148,8 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
 		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs},
 		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
-			ownkey.WireOpenAI: &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
+			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
+			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
 		},
 		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
