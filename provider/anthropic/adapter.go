@@ -119,14 +119,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -145,12 +141,12 @@ const DefaultMaxTokens = 4096
 // Values of ChatResult.ErrorCode set by this adapter (the same as the
 // OpenAI-compatible adapter's).
 const (
-	CodeUpstreamError      = "upstream_error"       // the provider answered with an error
-	CodeUpstreamUnavail    = "upstream_unavailable" // no answer: connection failed
-	CodeUpstreamTimeout    = "upstream_timeout"     // no answer in time
-	CodeStreamError        = "stream_error"         // the provider reported an error mid-stream, or sent garbage
-	CodeStreamTruncated    = "stream_truncated"     // the stream ended before the response was complete
-	CodeClientDisconnected = "client_disconnected"  // the client went away
+	CodeUpstreamError      = provider.CodeUpstreamError
+	CodeUpstreamUnavail    = provider.CodeUpstreamUnavail
+	CodeUpstreamTimeout    = provider.CodeUpstreamTimeout
+	CodeStreamError        = provider.CodeStreamError
+	CodeStreamTruncated    = provider.CodeStreamTruncated
+	CodeClientDisconnected = provider.CodeClientDisconnected
 )
 
 const (
@@ -163,7 +159,7 @@ const (
 	sampleLimit = 16 << 10
 	// statusClientClosed is nginx's "client closed request": nobody reads
 	// it, but logs and usage records show why the request ended.
-	statusClientClosed = 499
+	statusClientClosed = provider.StatusClientClosed
 	// statusOverloaded is Anthropic's own "overloaded" status.
 	statusOverloaded = 529
 )
@@ -213,7 +209,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	}
 	tr, err := translateRequest(req, a.defaultMaxTokens())
 	if err != nil {
-		res.Status = statusOf(err)
+		res.Status = provider.StatusOf(err)
 		return res, err
 	}
 	// upstreamCtx is cancelled as soon as the client is found gone, even
@@ -234,7 +230,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	}
 	hreq.Header.Set("User-Agent", cmp.Or(a.UserAgent, "ownkey"))
 	if err := provider.Authorize(upstreamCtx, hreq, p, req.Credential, tr.body); err != nil {
-		res.Status = statusOf(err)
+		res.Status = provider.StatusOf(err)
 		return res, err
 	}
 
@@ -242,7 +238,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	resp, err := a.client(req.Guarded).Do(hreq)
 	if err != nil {
 		res.UpstreamLatency = time.Since(start)
-		return res, unreachable(ctx, req, res, err)
+		return res, provider.Unreachable(ctx, req, res, err)
 	}
 	defer resp.Body.Close()
 	res.TTFB = time.Since(start)
@@ -279,95 +275,15 @@ func upstreamError(p *ownkey.Provider, c *ownkey.Credential, status int, body []
 	}
 	errObj := gjson.GetBytes(body, "error")
 	if t := errObj.Get("type"); t.Type == gjson.String {
-		e.Type = safeToken(t.Str, c)
+		e.Type = provider.SafeToken(t.Str, c)
 	} else if status == statusOverloaded {
 		e.Type = "overloaded_error"
 	}
 	// Azure puts an OpenAI-style machine code next to the message.
 	if code := errObj.Get("code"); code.Type == gjson.String {
-		e.Reason = safeToken(code.Str, c)
+		e.Reason = provider.SafeToken(code.Str, c)
 	}
 	return e
-}
-
-// safeToken makes an upstream identifier fit to relay: no secret, no control
-// characters, short.
-func safeToken(s string, c *ownkey.Credential) string {
-	s = provider.ScrubSecrets(s, c)
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s) && len(b) < 100; i++ {
-		if s[i] >= 0x20 && s[i] != 0x7f {
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
-}
-
-// unreachable turns a failed round trip into the client's error. The message
-// names the provider and the kind of failure, never the URL (an operator's
-// override may hold credentials, a Foundry endpoint the user's resource) nor
-// the key.
-func unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
-	name := req.Provider.Name
-	var (
-		blocked *egress.BlockedAddressError
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		netErr  net.Error
-	)
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		markClientGone(res)
-		res.Status = statusClientClosed
-		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed,
-			Message: "the client closed the request before " + name + " answered"}
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
-		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
-	}
-	why := "the connection failed"
-	switch {
-	case errors.As(err, &blocked):
-		why = blocked.Error()
-	case errors.As(err, &dnsErr):
-		why = "cannot resolve host " + dnsErr.Name
-	case errors.Is(err, syscall.ECONNREFUSED):
-		why = "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		why = "connection reset"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		why = "no route to host"
-	case errors.As(err, &certErr):
-		why = "TLS certificate not accepted"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		why = "the connection closed before a response"
-	}
-	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
-	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, provider.ScrubSecrets(why, req.Credential))
-}
-
-func markClientGone(res *ownkey.ChatResult) {
-	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
-}
-
-// statusOf is the HTTP status the caller will send for err, for
-// ChatResult.Status.
-func statusOf(err error) int {
-	var e *ownkey.Error
-	if errors.As(err, &e) && e.Status != 0 {
-		return e.Status
-	}
-	switch ownkey.ErrorCode(err) {
-	case ownkey.EINVALID:
-		return http.StatusBadRequest
-	case ownkey.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ownkey.ETIMEOUT:
-		return http.StatusGatewayTimeout
-	case ownkey.EUPSTREAM:
-		return http.StatusBadGateway
-	}
-	return http.StatusInternalServerError
 }
 
 // finishReason maps Anthropic's stop_reason to OpenAI's finish_reason. An

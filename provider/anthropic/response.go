@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // messageResponse is the part of an Anthropic message the translation reads.
@@ -81,7 +82,7 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 	res.UpstreamLatency = time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil {
-			markClientGone(res)
+			provider.MarkClientGone(res)
 			res.Status = statusClientClosed
 			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
 		}
@@ -119,7 +120,7 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 	w.WriteHeader(http.StatusOK)
 	res.Status, res.Started = http.StatusOK, true
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		markClientGone(res)
+		provider.MarkClientGone(res)
 	}
 	return res, nil
 }

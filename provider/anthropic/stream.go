@@ -440,7 +440,7 @@ func (s *streamer) upstreamError(data []byte) step {
 	}
 	typ := "upstream_error"
 	if t := gjson.Get(view(data), "error.type"); t.Type == gjson.String && t.Str != "" {
-		typ = safeToken(t.Str, c)
+		typ = provider.SafeToken(t.Str, c)
 	}
 	b := append(s.chunk[:0], `{"error":{"message":`...)
 	b = gjson.AppendJSONString(b, msg)
@@ -488,7 +488,7 @@ func (s *streamer) gone(cancel context.CancelFunc, start time.Time) (*ownkey.Cha
 		s.res.UpstreamLatency = time.Since(start)
 	}
 	s.settle()
-	markClientGone(s.res)
+	provider.MarkClientGone(s.res)
 	return s.res, nil
 }
 

@@ -206,7 +206,7 @@ func (x *exchange) gone(cancel context.CancelFunc, start time.Time) (*ownkey.Cha
 	if x.res.UpstreamLatency == 0 {
 		x.res.UpstreamLatency = time.Since(start)
 	}
-	markClientGone(x.res)
+	provider.MarkClientGone(x.res)
 	return x.res, nil
 }
 

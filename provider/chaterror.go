@@ -1,0 +1,107 @@
+package provider
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
+)
+
+// ChatResult.ErrorCode values every chat adapter reports.
+const (
+	CodeUpstreamError      = "upstream_error"       // the provider answered with an error
+	CodeUpstreamUnavail    = "upstream_unavailable" // no answer: connection failed
+	CodeUpstreamTimeout    = "upstream_timeout"     // no answer in time
+	CodeStreamError        = "stream_error"         // the provider reported an error mid-stream, or sent garbage
+	CodeStreamTruncated    = "stream_truncated"     // the stream ended before the response was complete
+	CodeClientDisconnected = "client_disconnected"  // the client went away
+)
+
+// StatusClientClosed is nginx's 499: the client closed the request before a
+// response; it never reaches a client, only records.
+const StatusClientClosed = 499
+
+// SafeToken makes an upstream identifier fit to relay: no secret, no control
+// characters, short.
+func SafeToken(s string, c *ownkey.Credential) string {
+	s = ScrubSecrets(s, c)
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 100; i++ {
+		if s[i] >= 0x20 && s[i] != 0x7f {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+// Unreachable turns a failed round trip into the client's error. The message
+// names the provider and the kind of failure, never the URL (an operator's
+// override may hold credentials or internal addresses) nor the key.
+func Unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
+	name := req.Provider.Name
+	var (
+		blocked *egress.BlockedAddressError
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		MarkClientGone(res)
+		res.Status = StatusClientClosed
+		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
+			Message: "the client closed the request before " + name + " answered"}
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
+		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
+	}
+	why := "the connection failed"
+	switch {
+	case errors.As(err, &blocked):
+		why = blocked.Error()
+	case errors.As(err, &dnsErr):
+		why = "cannot resolve host " + dnsErr.Name
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		why = "connection reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		why = "no route to host"
+	case errors.As(err, &certErr):
+		why = "TLS certificate not accepted"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		why = "the connection closed before a response"
+	}
+	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
+	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, ScrubSecrets(why, req.Credential))
+}
+
+func MarkClientGone(res *ownkey.ChatResult) {
+	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
+}
+
+// StatusOf is the HTTP status the caller will send for err, for
+// ChatResult.Status.
+func StatusOf(err error) int {
+	var e *ownkey.Error
+	if errors.As(err, &e) && e.Status != 0 {
+		return e.Status
+	}
+	switch ownkey.ErrorCode(err) {
+	case ownkey.EINVALID:
+		return http.StatusBadRequest
+	case ownkey.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ownkey.ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case ownkey.EUPSTREAM:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
