@@ -551,7 +551,7 @@ func (s *streamer) sampleOf(v string) {
 		s.sample.add(raw)
 		return
 	}
-	s.scratch = appendUnescaped(s.scratch[:0], raw)
+	s.scratch = provider.AppendUnescaped(s.scratch[:0], raw)
 	s.sample.add(view(s.scratch))
 }
 

@@ -3,6 +3,8 @@ package anthropic
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/ownkey/ownkey/provider"
 )
 
 func TestMemberRaw(t *testing.T) {
@@ -35,8 +37,8 @@ func TestAppendUnescaped(t *testing.T) {
 			// encoding/json rejects \uZZZZ; U+FFFD is what we promise.
 			want = "bad \ufffdZZZZ escape"
 		}
-		if got := string(appendUnescaped(nil, raw)); got != want {
-			t.Errorf("appendUnescaped(%s) = %q, want %q", raw, got, want)
+		if got := string(provider.AppendUnescaped(nil, raw)); got != want {
+			t.Errorf("provider.AppendUnescaped(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

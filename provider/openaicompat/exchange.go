@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/sse"
 )
 
@@ -88,7 +89,7 @@ func (x *exchange) output(raw []byte, escaped bool) {
 	}
 	text := raw
 	if escaped {
-		x.scratch = appendUnescaped(x.scratch[:0], raw)
+		x.scratch = provider.AppendUnescaped(x.scratch[:0], raw)
 		text = x.scratch
 	}
 	x.res.OutputBytes += int64(len(text))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/ownkey/ownkey/provider"
 )
 
 // chunkInfo is what inspect learned about one chunk or body.
@@ -403,6 +405,6 @@ func (x *exchange) decoded(raw []byte, escaped bool) string {
 	if !escaped {
 		return string(raw)
 	}
-	x.scratch = appendUnescaped(x.scratch[:0], raw)
+	x.scratch = provider.AppendUnescaped(x.scratch[:0], raw)
 	return string(x.scratch)
 }

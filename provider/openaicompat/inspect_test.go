@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // observed is everything inspect reports or records for one chunk.
@@ -179,18 +180,18 @@ func TestAppendUnescaped(t *testing.T) {
 		`\ud83d\ude00`, `\ud800`, `\ud800x`, `\udc00\ud800`, `\ud83d\u0041`, `x\u12`, `tail\`,
 	}
 	for _, raw := range cases {
-		got := string(appendUnescaped(nil, []byte(raw)))
+		got := string(provider.AppendUnescaped(nil, []byte(raw)))
 		var want string
 		if err := json.Unmarshal([]byte(`"`+raw+`"`), &want); err != nil {
 			// Not valid JSON: only required not to panic and to keep
 			// the plain text.
 			if !strings.HasPrefix(got, strings.SplitN(raw, `\`, 2)[0]) {
-				t.Errorf("appendUnescaped(%q) = %q", raw, got)
+				t.Errorf("provider.AppendUnescaped(%q) = %q", raw, got)
 			}
 			continue
 		}
 		if got != want {
-			t.Errorf("appendUnescaped(%q) = %q, want %q", raw, got, want)
+			t.Errorf("provider.AppendUnescaped(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }
