@@ -67,7 +67,7 @@ type streamer struct {
 	res *ownkey.ChatResult
 	tr  *translation
 	rd  *sse.Reader
-	out clientFlusher
+	out sse.Relay
 
 	// head opens every chunk: {"id":…,"object":"chat.completion.chunk",
 	// "created":…,"model":…
@@ -98,7 +98,7 @@ func getStreamer(req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translatio
 func putStreamer(s *streamer) {
 	s.res.OutputBytes = s.sample.bytes
 	s.res.OutputSample = bytes.Clone(s.sample.text)
-	if cap(s.head) > keepCap || cap(s.chunk) > keepCap || cap(s.scratch) > keepCap || cap(s.out.batch) > keepCap || cap(s.msgID) > keepCap {
+	if cap(s.head) > keepCap || cap(s.chunk) > keepCap || cap(s.scratch) > keepCap || s.out.BufferCap() > keepCap || cap(s.msgID) > keepCap {
 		return
 	}
 	if s.rd != nil {
@@ -107,7 +107,7 @@ func putStreamer(s *streamer) {
 	clear(s.blocks)
 	*s = streamer{
 		rd:      s.rd,
-		out:     clientFlusher{batch: s.out.batch[:0]},
+		out:     s.out.Released(),
 		head:    s.head[:0],
 		msgID:   s.msgID[:0],
 		chunk:   s.chunk[:0],
@@ -121,7 +121,7 @@ func putStreamer(s *streamer) {
 // streamTo translates an Anthropic event stream into OpenAI chunks, one
 // event per upstream event that has something for the client. Events are
 // flushed before every read from the provider that may block (see
-// clientFlusher), so none waits on the next one.
+// sse.Relay), so none waits on the next one.
 func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
 	if isJSON(resp.Header.Get("Content-Type")) {
 		return jsonInsteadOfStream(req, res, resp, start)
@@ -131,10 +131,10 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 	res.Status, res.Started = http.StatusOK, true
 	s := getStreamer(req, res, tr)
 	defer putStreamer(s)
-	s.out = clientFlusher{w: w, rc: http.NewResponseController(w), body: resp.Body, done: ctx.Done(), batch: s.out.batch[:0]}
+	s.out.Reset(w, resp.Body, ctx.Done())
 	// Headers go out now: with thinking on, the first event may be
 	// minutes away.
-	if !s.out.flush() {
+	if !s.out.Flush() {
 		return s.gone(cancel, start)
 	}
 	if s.rd == nil {
@@ -145,7 +145,7 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 	name := req.Provider.Name
 	for {
 		ev, err := s.rd.Next()
-		if err != nil && ctx.Err() != nil || s.out.failed {
+		if err != nil && ctx.Err() != nil || s.out.Failed() {
 			return s.gone(cancel, start)
 		}
 		var st step
@@ -167,7 +167,7 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 		case stepEnd:
 			res.UpstreamLatency = time.Since(start)
 			s.settle()
-			if !s.out.flush() {
+			if !s.out.Flush() {
 				return s.gone(cancel, start)
 			}
 			if res.ErrorCode == "" {
@@ -419,11 +419,11 @@ func (s *streamer) end() step {
 		b = appendUsageJSON(b, s.usage.toUsage())
 		b = append(b, '}')
 		s.chunk = b
-		if !s.out.event(b) {
+		if !s.out.Event(b) {
 			return stepGone
 		}
 	}
-	if !s.out.raw(sse.Done) {
+	if !s.out.Raw(sse.Done) {
 		return stepGone
 	}
 	return stepEnd
@@ -448,7 +448,7 @@ func (s *streamer) upstreamError(data []byte) step {
 	b = gjson.AppendJSONString(b, typ)
 	b = append(b, `,"param":null,"code":"`+CodeStreamError+`"}}`...)
 	s.chunk = b
-	if !s.out.event(b) {
+	if !s.out.Event(b) {
 		return stepGone
 	}
 	return stepEnd
@@ -464,7 +464,7 @@ func (s *streamer) fail(code, message string) step {
 	b = append(b, code...)
 	b = append(b, `"}}`...)
 	s.chunk = b
-	if !s.out.event(b) {
+	if !s.out.Event(b) {
 		return stepGone
 	}
 	return stepEnd
@@ -510,7 +510,7 @@ func (s *streamer) deltaClose(b []byte, finish string) step {
 	}
 	b = append(b, "}]}"...)
 	s.chunk = b
-	if !s.out.event(b) {
+	if !s.out.Event(b) {
 		return stepGone
 	}
 	return stepMore
@@ -587,77 +587,4 @@ func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *
 func isJSON(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
-}
-
-// clientFlusher writes chunks to the client and is the reader of the
-// upstream body the SSE reader pulls from. Chunks are framed into a batch,
-// and before each read from the body, which may block until the provider
-// sends more, the batch is written in one Write and flushed. So every chunk
-// reaches the client before the adapter waits for the next event, while
-// events that arrived together cost one write and one flush. A chunk is
-// never split across two writes.
-type clientFlusher struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	body  io.Reader
-	done  <-chan struct{} // the client's context
-	batch []byte          // framed chunks not yet written
-	// pending: written since the last flush; failed: a write or flush to
-	// the client failed, so it is gone.
-	pending, failed bool
-}
-
-// maxBatch is how much is framed before it is written out, flush or not.
-const maxBatch = 32 << 10
-
-var errClientGone = errors.New("client gone")
-
-func (c *clientFlusher) Read(p []byte) (int, error) {
-	select {
-	case <-c.done:
-		c.failed = true
-		return 0, errClientGone
-	default:
-	}
-	if (c.pending || len(c.batch) > 0) && !c.flush() {
-		return 0, errClientGone
-	}
-	return c.body.Read(p)
-}
-
-// event frames data as one event; false means the client is gone.
-func (c *clientFlusher) event(data []byte) bool {
-	c.batch = sse.AppendData(c.batch, data)
-	return len(c.batch) < maxBatch || c.write()
-}
-
-func (c *clientFlusher) raw(b []byte) bool {
-	c.batch = append(c.batch, b...)
-	return len(c.batch) < maxBatch || c.write()
-}
-
-func (c *clientFlusher) write() bool {
-	if len(c.batch) == 0 || c.failed {
-		return !c.failed
-	}
-	_, err := c.w.Write(c.batch)
-	c.batch = c.batch[:0]
-	c.pending = true
-	if err != nil {
-		c.failed = true
-	}
-	return !c.failed
-}
-
-func (c *clientFlusher) flush() bool {
-	if !c.write() {
-		return false
-	}
-	c.pending = false
-	// A writer that cannot flush still delivers, later: not a lost client.
-	if err := c.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		c.failed = true
-		return false
-	}
-	return true
 }

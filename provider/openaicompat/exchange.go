@@ -17,7 +17,7 @@ type exchange struct {
 	req    *ownkey.ChatRequest
 	res    *ownkey.ChatResult
 	rd     *sse.Reader
-	client clientFlusher
+	client sse.Relay
 
 	body    []byte // non-streaming body
 	out     []byte // scratch for chunks the adapter edits or writes itself
@@ -58,7 +58,7 @@ func getExchange(req *ownkey.ChatRequest, res *ownkey.ChatResult) *exchange {
 func putExchange(x *exchange) {
 	x.res.OutputSample = bytes.Clone(x.sample)
 	if cap(x.body) > keepCap || cap(x.out) > keepCap || cap(x.scratch) > keepCap || cap(x.usage) > keepCap || cap(x.resume) > keepCap || cap(x.tail) > keepCap ||
-		cap(x.client.batch) > keepCap {
+		x.client.BufferCap() > keepCap {
 		return
 	}
 	if x.rd != nil {
@@ -76,7 +76,7 @@ func putExchange(x *exchange) {
 		model:   x.model[:0],
 		resume:  x.resume[:0],
 		tail:    x.tail[:0],
-		client:  clientFlusher{batch: x.client.batch[:0]},
+		client:  x.client.Released(),
 	}
 	exchanges.Put(x)
 }

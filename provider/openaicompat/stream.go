@@ -27,7 +27,7 @@ import (
 // remembered, and end writes it.
 //
 // Events are flushed before every read from the provider, which may block
-// (see clientFlusher): none waits for the next one, while events that
+// (see sse.Relay): none waits for the next one, while events that
 // arrived together go out in one write and one flush, as a reverse proxy
 // would send them.
 //
@@ -51,10 +51,10 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 	w.WriteHeader(http.StatusOK)
 	res.Status, res.Started = http.StatusOK, true
 	out := &x.client
-	*out = clientFlusher{w: w, rc: http.NewResponseController(w), body: body, done: ctx.Done(), batch: out.batch[:0]}
+	out.Reset(w, body, ctx.Done())
 	// Headers go out now: the first event of a reasoning model may be
 	// minutes away.
-	if !out.flush() {
+	if !out.Flush() {
 		return x.gone(cancel, start)
 	}
 	if x.rd == nil {
@@ -64,7 +64,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 	}
 	for {
 		ev, err := x.rd.Next()
-		if err != nil && ctx.Err() != nil || out.failed {
+		if err != nil && ctx.Err() != nil || out.Failed() {
 			return x.gone(cancel, start)
 		}
 		if err != nil {
@@ -82,7 +82,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 			default:
 				ok = x.fail(out, CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
 			}
-			if !ok || !out.flush() {
+			if !ok || !out.Flush() {
 				return x.gone(cancel, start)
 			}
 			return res, nil
@@ -93,14 +93,14 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 			continue
 		case string(data) == "[DONE]":
 			res.UpstreamLatency = time.Since(start)
-			if !x.end(out) || !out.flush() {
+			if !x.end(out) || !out.Flush() {
 				return x.gone(cancel, start)
 			}
 			drain(cancel, resp.Body)
 			return res, nil
 		case data[0] != '{':
 			// Not a chunk: relayed, since the client may understand it.
-			if !out.event(data) {
+			if !out.Event(data) {
 				return x.gone(cancel, start)
 			}
 			continue
@@ -114,7 +114,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 			// and it ends the stream.
 			res.UpstreamLatency = time.Since(start)
 			res.ErrorCode = CodeStreamError
-			if !out.event([]byte(provider.ScrubSecrets(string(data), x.req.Credential))) || !out.flush() {
+			if !out.Event([]byte(provider.ScrubSecrets(string(data), x.req.Credential))) || !out.Flush() {
 				return x.gone(cancel, start)
 			}
 			return res, nil
@@ -123,7 +123,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 		case ci.usageEnd > 0:
 			data = x.withoutUsage(data, ci)
 		}
-		if !out.event(data) {
+		if !out.Event(data) {
 			return x.gone(cancel, start)
 		}
 	}
@@ -131,7 +131,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 
 // end finishes a complete stream: the one usage chunk if the client asked
 // for it and the provider gave usage, then [DONE].
-func (x *exchange) end(out *clientFlusher) bool {
+func (x *exchange) end(out *sse.Relay) bool {
 	if x.req.IncludeUsage && len(x.usage) > 0 {
 		b := append(x.out[:0], `{"id":`...)
 		b = appendOr(b, x.id, `""`)
@@ -147,11 +147,11 @@ func (x *exchange) end(out *clientFlusher) bool {
 		b = append(b, x.usage...)
 		b = append(b, '}')
 		x.out = b
-		if !out.event(b) {
+		if !out.Event(b) {
 			return false
 		}
 	}
-	return out.raw(sse.Done)
+	return out.Raw(sse.Done)
 }
 
 func appendOr(b, v []byte, fallback string) []byte {
@@ -163,7 +163,7 @@ func appendOr(b, v []byte, fallback string) []byte {
 
 // fail ends a stream with an error event in OpenAI's mid-stream form, and no
 // [DONE].
-func (x *exchange) fail(out *clientFlusher, code, message string) bool {
+func (x *exchange) fail(out *sse.Relay, code, message string) bool {
 	x.res.ErrorCode = code
 	b := append(x.out[:0], `{"error":{"message":`...)
 	b = gjson.AppendJSONString(b, message)
@@ -171,7 +171,7 @@ func (x *exchange) fail(out *clientFlusher, code, message string) bool {
 	b = append(b, code...)
 	b = append(b, `"}}`...)
 	x.out = b
-	return out.event(b)
+	return out.Event(b)
 }
 
 // withoutUsage returns data with its usage member removed, in x.out.
@@ -252,80 +252,4 @@ func firstNonSpace(br *bufio.Reader) byte {
 func isJSON(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
-}
-
-// clientFlusher writes events to the client and is the reader of the
-// upstream body the SSE reader pulls from. Events are framed into a batch,
-// and before each read from the body, which may block until the provider
-// sends more, the batch is written in one Write and flushed. So every event
-// reaches the client before ownkey waits for the next one, while a burst of
-// events that arrived in one read costs one write and one flush (one
-// syscall, one HTTP chunk) rather than one each, as with a reverse proxy.
-// Events are whole in every Write: none is ever split across two.
-type clientFlusher struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	body  io.Reader
-	done  <-chan struct{} // the client's context
-	batch []byte          // framed events not yet written
-	// pending: written since the last flush; failed: a write or flush to
-	// the client failed, so it is gone.
-	pending, failed bool
-}
-
-// maxBatch is how much is framed before it is written out, flush or not.
-const maxBatch = 32 << 10
-
-var errClientGone = errors.New("client gone")
-
-func (c *clientFlusher) Read(p []byte) (int, error) {
-	// The client's context is checked here, once per read rather than
-	// once per event: a read is where a stream for nobody would go on.
-	select {
-	case <-c.done:
-		c.failed = true
-		return 0, errClientGone
-	default:
-	}
-	if (c.pending || len(c.batch) > 0) && !c.flush() {
-		return 0, errClientGone
-	}
-	return c.body.Read(p)
-}
-
-// event frames data as one event; false means the client is gone.
-func (c *clientFlusher) event(data []byte) bool {
-	c.batch = sse.AppendData(c.batch, data)
-	return len(c.batch) < maxBatch || c.write()
-}
-
-func (c *clientFlusher) raw(b []byte) bool {
-	c.batch = append(c.batch, b...)
-	return len(c.batch) < maxBatch || c.write()
-}
-
-func (c *clientFlusher) write() bool {
-	if len(c.batch) == 0 || c.failed {
-		return !c.failed
-	}
-	_, err := c.w.Write(c.batch)
-	c.batch = c.batch[:0]
-	c.pending = true
-	if err != nil {
-		c.failed = true
-	}
-	return !c.failed
-}
-
-func (c *clientFlusher) flush() bool {
-	if !c.write() {
-		return false
-	}
-	c.pending = false
-	// A writer that cannot flush still delivers, later: not a lost client.
-	if err := c.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		c.failed = true
-		return false
-	}
-	return true
 }
