@@ -8,8 +8,6 @@
 package openaicompat
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,32 +88,11 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	// when that is noticed by a failed write rather than by ctx.
 	upstreamCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+"/chat/completions", bytes.NewReader(req.Body))
+	resp, start, err := provider.Send(ctx, upstreamCtx, a.client(req.Guarded), req, res, "/chat/completions", req.Body, a.UserAgent)
 	if err != nil {
-		// The URL may carry an operator's credentials: do not quote it.
-		res.Status = http.StatusInternalServerError
-		return res, ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if req.Stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	hreq.Header.Set("User-Agent", cmp.Or(a.UserAgent, "ownkey"))
-	if err := provider.Authorize(upstreamCtx, hreq, p, req.Credential, req.Body); err != nil {
-		res.Status = provider.StatusOf(err)
 		return res, err
 	}
-
-	start := time.Now()
-	resp, err := a.client(req.Guarded).Do(hreq)
-	if err != nil {
-		res.UpstreamLatency = time.Since(start)
-		return res, provider.Unreachable(ctx, req, res, err)
-	}
 	defer resp.Body.Close()
-	res.TTFB = time.Since(start)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
