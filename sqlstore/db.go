@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ownkey/ownkey"
@@ -29,6 +30,10 @@ type DB struct {
 	// and read are the same pool.
 	write *sql.DB
 	read  *sql.DB
+
+	// usageStmts are InsertUsage's prepared statements, by log2 of rows.
+	usageMu    sync.Mutex
+	usageStmts [usageInsertSizes]*sql.Stmt
 }
 
 var _ ownkey.Store = (*DB)(nil)
@@ -62,7 +67,16 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var err error
+	db.usageMu.Lock()
+	for i, stmt := range db.usageStmts {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+			db.usageStmts[i] = nil
+		}
+	}
+	db.usageMu.Unlock()
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

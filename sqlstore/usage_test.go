@@ -263,3 +263,35 @@ func BenchmarkInsertUsage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
 }
+
+// TestInsertUsageEveryChunkSize writes batches whose sizes need every
+// prepared chunk size (1 to 128 rows), in turn and again, so that each
+// reused statement stores every row of its chunk exactly once.
+func TestInsertUsageEveryChunkSize(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := createAccount(t, db, "a")
+		total := 0
+		for round := range 2 {
+			for _, n := range []int{1, 3, 255, 77, 2} {
+				batch := make([]*ownkey.UsageRecord, n)
+				for i := range batch {
+					batch[i] = usageRecord(a.ID, fmt.Sprintf("r%d-%d-%d", round, n, i), t0.Add(time.Duration(total+i)*time.Millisecond))
+				}
+				insertUsage(t, db, batch...)
+				total += n
+			}
+		}
+		got := usageRecords(t, db, a.ID, 2*total)
+		if len(got) != total {
+			t.Fatalf("stored %d records; want %d", len(got), total)
+		}
+		seen := map[string]bool{}
+		for _, r := range got {
+			if seen[r.RequestID] {
+				t.Fatalf("record %s stored twice", r.RequestID)
+			}
+			seen[r.RequestID] = true
+		}
+	})
+}
