@@ -122,9 +122,14 @@ func validRequestID(s string) bool {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rid := r.Header.Get("X-Request-ID")
-		if !validRequestID(rid) {
-			rid = newRequestID()
+		// The id is always ownkey's own, never the client's X-Request-ID:
+		// it keys the usage record, and a client that sent one id twice
+		// would otherwise have its second request go unrecorded and
+		// unbilled. A sane client id is kept in the access log instead.
+		rid := newRequestID()
+		clientRID := r.Header.Get("X-Request-ID")
+		if !validRequestID(clientRID) {
+			clientRID = ""
 		}
 		w.Header().Set("X-Request-ID", rid)
 		st := &requestState{id: rid, logger: s.cfg.Logger}
@@ -162,6 +167,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					slog.Int("status", status),
 					slog.Int64("bytes", sw.bytes),
 					slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				}
+				if clientRID != "" {
+					attrs = append(attrs, slog.String("client_request_id", clientRID))
 				}
 				if p := st.principal; p != nil {
 					attrs = append(attrs, slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))

@@ -308,19 +308,22 @@ func TestOperability(t *testing.T) {
 	if r := g.do("GET", "/readyz", "", nil); r.Status != 200 {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
-	// Request ids: honoured when sane, generated otherwise.
+	// Request ids are always ownkey's own (they key usage records), one
+	// per request even when the client sends the same X-Request-ID twice.
 	req, _ := http.NewRequest("GET", g.srv.URL+"/healthz", nil)
-	req.Header.Set("X-Request-ID", "client-id-123")
-	res, _ := http.DefaultClient.Do(req)
-	res.Body.Close()
-	if res.Header.Get("X-Request-ID") != "client-id-123" {
-		t.Fatalf("request id not honoured: %q", res.Header.Get("X-Request-ID"))
-	}
-	req.Header.Set("X-Request-ID", "evil\"id with spaces")
-	res, _ = http.DefaultClient.Do(req)
-	res.Body.Close()
-	if id := res.Header.Get("X-Request-ID"); !strings.HasPrefix(id, "req_") {
-		t.Fatalf("unsafe request id kept: %q", id)
+	ids := map[string]bool{}
+	for _, client := range []string{"client-id-123", "client-id-123", "evil\"id with spaces"} {
+		req.Header.Set("X-Request-ID", client)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		id := res.Header.Get("X-Request-ID")
+		if !strings.HasPrefix(id, "req_") || ids[id] {
+			t.Fatalf("request id %q for client id %q: want a fresh req_ id", id, client)
+		}
+		ids[id] = true
 	}
 	// Body limit: a clear 413 in the envelope.
 	big := `{"provider":"openai","key":"` + strings.Repeat("a", 70<<10) + `"}`
@@ -346,8 +349,13 @@ func TestOperability(t *testing.T) {
 		t.Fatalf("readyz while draining: %d", r.Status)
 	}
 	// Every request was logged as JSON with its request id.
-	if !strings.Contains(g.logs.String(), `"request_id":"client-id-123"`) {
-		t.Fatal("access log lacks the request id")
+	for id := range ids {
+		if !strings.Contains(g.logs.String(), `"request_id":"`+id+`"`) {
+			t.Fatalf("access log lacks request id %s", id)
+		}
+	}
+	if !strings.Contains(g.logs.String(), `"client_request_id":"client-id-123"`) || strings.Contains(g.logs.String(), `evil`) {
+		t.Fatal("access log should keep the sane client request id and only that one")
 	}
 }
 

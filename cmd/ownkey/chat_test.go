@@ -418,3 +418,41 @@ func TestChatRoutingErrors(t *testing.T) {
 		t.Fatalf("models: %v", m)
 	}
 }
+
+// TestChatRepeatedClientRequestIDRecordsEveryRequest: a client that sends
+// the same X-Request-ID twice made two upstream requests and must have two
+// usage records, each under ownkey's own request id.
+func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, completionJSON)
+	})
+	g, key, id := chatGateway(t, up.srv.URL, nil)
+	served := map[string]bool{}
+	for range 2 {
+		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
+			strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("x-use-byok", "true")
+		req.Header.Set("X-Request-ID", "retry-1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		served[res.Header.Get("X-Request-ID")] = true
+	}
+	recs := g.usageRecords(t, id, 2)
+	for _, r := range recs {
+		if !served[r.RequestID] || r.Usage.PromptTokens != 21 {
+			t.Fatalf("usage record %s (%d prompt tokens) does not match a served request id %v", r.RequestID, r.Usage.PromptTokens, served)
+		}
+	}
+	if recs[0].RequestID == recs[1].RequestID {
+		t.Fatalf("both records share request id %s", recs[0].RequestID)
+	}
+}
