@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
+	"time"
 )
 
 // Relay writes OpenAI-side events to the client and is the reader of the
@@ -23,7 +25,24 @@ type Relay struct {
 	// pending: written since the last flush; failed: a write or flush to
 	// the client failed, so it is gone.
 	pending, failed bool
+	// headers is armed by DelayHeaders until the first write.
+	headers *headerFlush
 }
+
+// headerFlush sends a response's headers on a timer if no event has been
+// written by then. The mutex orders the timer's flush before the relay's
+// first write; after that the relay alone touches the ResponseWriter.
+type headerFlush struct {
+	mu    sync.Mutex
+	done  bool
+	timer *time.Timer
+}
+
+// HeaderDelay is how long DelayHeaders holds a stream's headers back at
+// most. First tokens mostly come sooner, so the headers usually share their
+// write; a client waiting on a slow first event still sees the response
+// start within a second.
+const HeaderDelay = time.Second
 
 // maxBatch is how much is framed before it is written out, flush or not.
 const maxBatch = 32 << 10
@@ -34,11 +53,15 @@ var ErrClientGone = errors.New("client gone")
 // Reset points the relay at a new response and upstream body, keeping its
 // buffer.
 func (c *Relay) Reset(w http.ResponseWriter, body io.Reader, done <-chan struct{}) {
+	c.Finish()
 	*c = Relay{w: w, rc: http.NewResponseController(w), body: body, done: done, batch: c.batch[:0]}
 }
 
 // Released returns an empty relay that keeps only c's buffer, for pooling.
-func (c *Relay) Released() Relay { return Relay{batch: c.batch[:0]} }
+func (c *Relay) Released() Relay {
+	c.Finish()
+	return Relay{batch: c.batch[:0]}
+}
 
 // BufferCap is the capacity of the batch buffer (pools drop large ones).
 func (c *Relay) BufferCap() int { return cap(c.batch) }
@@ -73,7 +96,45 @@ func (c *Relay) Raw(b []byte) bool {
 	return len(c.batch) < maxBatch || c.write()
 }
 
+// DelayHeaders holds back a stream's headers, already set with WriteHeader,
+// so that they go out in the same write as the first event, as a reverse
+// proxy sends them, rather than in a system call of their own: at most for
+// d, after which they are flushed alone, so that a client whose first event
+// is far off (a reasoning model) still sees the response start. Call Finish
+// before the handler returns.
+func (c *Relay) DelayHeaders(d time.Duration) {
+	h := &headerFlush{}
+	rc := c.rc
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.timer = time.AfterFunc(d, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !h.done {
+			h.done = true
+			// A failure shows again on the relay's next write.
+			_ = rc.Flush()
+		}
+	})
+	c.headers = h
+}
+
+// Finish disarms DelayHeaders: once it returns, nothing but the caller
+// touches the ResponseWriter. Writing or flushing disarms it too.
+func (c *Relay) Finish() {
+	h := c.headers
+	if h == nil {
+		return
+	}
+	c.headers = nil
+	h.mu.Lock()
+	h.done = true
+	h.mu.Unlock()
+	h.timer.Stop()
+}
+
 func (c *Relay) write() bool {
+	c.Finish()
 	if len(c.batch) == 0 || c.failed {
 		return !c.failed
 	}

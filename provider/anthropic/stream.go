@@ -132,11 +132,11 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 	s := getStreamer(req, res, tr)
 	defer putStreamer(s)
 	s.out.Reset(w, resp.Body, ctx.Done())
-	// Headers go out now: with thinking on, the first event may be
-	// minutes away.
-	if !s.out.Flush() {
-		return s.gone(cancel, start)
-	}
+	// The headers go out with the first event, or alone within
+	// sse.HeaderDelay if it is slow (with thinking on, it may be minutes
+	// away).
+	s.out.DelayHeaders(sse.HeaderDelay)
+	defer s.out.Finish()
 	if s.rd == nil {
 		s.rd = sse.NewReader(&s.out, sse.DefaultMaxEvent)
 	} else {

@@ -52,11 +52,11 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 	res.Status, res.Started = http.StatusOK, true
 	out := &x.client
 	out.Reset(w, body, ctx.Done())
-	// Headers go out now: the first event of a reasoning model may be
-	// minutes away.
-	if !out.Flush() {
-		return x.gone(cancel, start)
-	}
+	// The headers go out with the first event, or alone within
+	// sse.HeaderDelay if it is slow (a reasoning model's may be minutes
+	// away).
+	out.DelayHeaders(sse.HeaderDelay)
+	defer out.Finish()
 	if x.rd == nil {
 		x.rd = sse.NewReader(out, sse.DefaultMaxEvent)
 	} else {
