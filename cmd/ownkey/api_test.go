@@ -338,8 +338,14 @@ func TestOperability(t *testing.T) {
 	if r := g.do("GET", "/nope", "", nil); r.Status != 404 {
 		t.Fatalf("unknown route %d", r.Status)
 	}
-	// Metrics count requests by route pattern and status.
+	// Metrics count requests by route pattern and status; a made-up method
+	// is counted as "other", not as a series of its own.
+	g.do("BREW", "/coffee", "", nil)
 	m := g.do("GET", "/metrics", "", nil)
+	if strings.Contains(string(m.Body), "BREW") ||
+		!strings.Contains(string(m.Body), `ownkey_http_requests_total{method="other",route="unmatched",status="404"}`) {
+		t.Fatalf("metrics for an unknown method:\n%s", m.Body)
+	}
 	if !strings.Contains(string(m.Body), `ownkey_http_requests_total{method="GET",route="GET /healthz",status="200"}`) {
 		t.Fatalf("metrics missing healthz counter:\n%s", m.Body)
 	}

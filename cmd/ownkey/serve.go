@@ -51,7 +51,9 @@ func runServe(args []string) error {
 			return fmt.Errorf("OWNKEY_DISABLED_PROVIDERS names unknown provider %q", id)
 		}
 	}
-	log := newLogger(c, os.Stderr)
+	logOut := newLogWriter(os.Stderr, logFlushAfter)
+	defer logOut.Close() // after app.Close, which logs
+	log := newLogger(c, logOut)
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
