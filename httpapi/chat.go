@@ -11,7 +11,6 @@ import (
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // UsageRecorder receives one record per chat request (usage.Recorder).
@@ -46,7 +45,7 @@ func truthy(s string) bool {
 
 // handleChat serves POST /api/v1/chat/completions: route, decrypt, hand to
 // the provider's adapter, record usage. The body travels as bytes; only the
-// routing fields are read (gjson) and only routing edits are made (sjson).
+// routing fields are read (gjson) and only routing edits are made, in place.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	p := ownkey.PrincipalFromContext(r.Context())
 	buf, err := readBody(r)
@@ -104,24 +103,33 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 	if !root.IsObject() {
 		return nil, "", ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
 	}
-	f := root.Get("model")
+	root.Index = skipSpace(body, 0) // gjson leaves it 0; edits need offsets
+	fields, err := scanChatBody(root)
+	if err != nil {
+		return nil, "", err
+	}
+	f := fields.model
 	if f.Type != gjson.String || f.Str == "" {
 		return nil, "", ownkey.FieldError("model", "model is required and must be a string, e.g. \"gpt-4o-mini\" or \"groq/llama-3.3-70b-versatile\"")
 	}
 	model := f.Str
-	if m := root.Get("messages"); !m.IsArray() || !m.Get("0").Exists() {
+	if m := fields.messages; !m.IsArray() || !hasElement(m) {
 		return nil, "", ownkey.FieldError("messages", "messages is required and must be a non-empty array")
 	}
 	stream := false
-	if st := root.Get("stream"); st.Exists() && st.Type != gjson.Null {
+	if st := fields.stream; st.Exists() && st.Type != gjson.Null {
 		if st.Type != gjson.True && st.Type != gjson.False {
 			return nil, "", ownkey.FieldError("stream", "stream must be a boolean")
 		}
 		stream = st.Bool()
 	}
-	includeUsage := root.Get("stream_options.include_usage").Bool()
+	so := fields.streamOptions
+	if so.Exists() && so.Type != gjson.Null && !so.IsObject() {
+		return nil, "", ownkey.FieldError("stream_options", "stream_options must be an object such as {\"include_usage\":true}")
+	}
+	includeUsage := so.Get("include_usage").Bool()
 
-	byok := root.Get("byok")
+	byok := fields.byok
 	if byok.Exists() && byok.Type != gjson.Null && !byok.IsObject() {
 		return nil, "", ownkey.FieldError("byok", "byok must be an object such as {\"enabled\":true,\"provider\":\"groq\"}")
 	}
@@ -167,23 +175,7 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 		return nil, "", err
 	}
 
-	// Routing edits, each only when needed, so that a request that needs
-	// none is forwarded byte for byte.
-	out := body
-	edit := func(b []byte, err error) {
-		if err == nil {
-			out = b
-		}
-	}
-	if route.Model != model {
-		edit(sjson.SetBytes(out, "model", route.Model))
-	}
-	if byok.Exists() {
-		edit(sjson.DeleteBytes(out, "byok"))
-	}
-	if stream && !includeUsage {
-		edit(sjson.SetBytes(out, "stream_options.include_usage", true))
-	}
+	out := routedBody(body, root, fields, route.Model, stream && !includeUsage)
 	return &ownkey.ChatRequest{
 		RequestID: RequestID(ctx), Provider: route.Provider, Credential: cred, BaseURL: base, Guarded: guarded,
 		Model: route.Model, Body: out, Stream: stream, IncludeUsage: includeUsage,

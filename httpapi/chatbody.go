@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/ownkey/ownkey"
+	"github.com/tidwall/gjson"
+)
+
+// chatFields are the top-level members of a chat request that routing reads,
+// found in one pass over the body. Each Result's Index is its value's offset
+// in the body (byokKey: the offset of byok's key), so that edits can be made
+// in place without re-parsing.
+type chatFields struct {
+	model, messages, stream, streamOptions, byok gjson.Result
+	byokKey                                      int
+}
+
+// scanChatBody reads the routing members of root, a JSON object whose Index
+// is its offset in the body. A member
+// named twice is refused: ownkey would route by one and the provider might
+// read the other.
+func scanChatBody(root gjson.Result) (chatFields, error) {
+	var f chatFields
+	var dup string
+	root.ForEach(func(key, value gjson.Result) bool {
+		var dst *gjson.Result
+		switch key.Str {
+		case "model":
+			dst = &f.model
+		case "messages":
+			dst = &f.messages
+		case "stream":
+			dst = &f.stream
+		case "stream_options":
+			dst = &f.streamOptions
+		case "byok":
+			dst = &f.byok
+			f.byokKey = key.Index
+		default:
+			return true
+		}
+		if dst.Exists() {
+			dup = key.Str
+			return false
+		}
+		*dst = value
+		return true
+	})
+	if dup != "" {
+		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
+	}
+	return f, nil
+}
+
+// routedBody is body with the routing edits made: model set to model, the
+// byok member removed and, if forceUsage, stream_options.include_usage set
+// to true. Each edit is made only when needed, so that a request that needs
+// none is forwarded byte for byte, and all of them in one copy.
+func routedBody(body []byte, root gjson.Result, fields chatFields, model string, forceUsage bool) []byte {
+	var edits []bodyEdit
+	if fields.model.Str != model {
+		edits = append(edits, replaceValue(fields.model, jsonString(model)))
+	}
+	if fields.byok.Exists() {
+		edits = append(edits, deleteMember(body, fields.byokKey, fields.byok))
+	}
+	if so := fields.streamOptions; forceUsage {
+		switch {
+		case so.IsObject():
+			if iu := so.Get("include_usage"); iu.Exists() {
+				edits = append(edits, replaceValue(iu, "true"))
+			} else {
+				edits = append(edits, addMember(so, "include_usage", "true"))
+			}
+		case so.Exists(): // null
+			edits = append(edits, replaceValue(so, `{"include_usage":true}`))
+		default:
+			edits = append(edits, addMember(root, "stream_options", `{"include_usage":true}`))
+		}
+	}
+	return applyEdits(body, edits)
+}
+
+// bodyEdit replaces body[start:end] with text; start == end inserts.
+type bodyEdit struct {
+	start, end int
+	text       string
+}
+
+// applyEdits makes non-overlapping edits in one copy of body (none: body
+// itself, byte for byte).
+func applyEdits(body []byte, edits []bodyEdit) []byte {
+	if len(edits) == 0 {
+		return body
+	}
+	slices.SortStableFunc(edits, func(a, b bodyEdit) int { return a.start - b.start })
+	size := len(body)
+	for _, e := range edits {
+		size += len(e.text) - (e.end - e.start)
+	}
+	out := make([]byte, 0, size)
+	at := 0
+	for _, e := range edits {
+		out = append(out, body[at:e.start]...)
+		out = append(out, e.text...)
+		at = e.end
+	}
+	return append(out, body[at:]...)
+}
+
+// replaceValue replaces a member's value.
+func replaceValue(v gjson.Result, text string) bodyEdit {
+	return bodyEdit{start: v.Index, end: v.Index + len(v.Raw), text: text}
+}
+
+// deleteMember removes the member whose key starts at keyAt and whose value
+// is v, with the comma that joined it to its neighbour.
+func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
+	start, end := keyAt, v.Index+len(v.Raw)
+	if i := skipSpace(body, end); i < len(body) && body[i] == ',' {
+		return bodyEdit{start: start, end: i + 1}
+	}
+	i := start - 1
+	for i >= 0 && isSpace(body[i]) {
+		i--
+	}
+	if i >= 0 && body[i] == ',' {
+		start = i
+	}
+	return bodyEdit{start: start, end: end}
+}
+
+// addMember adds `"name":value` to the object obj (an empty one too).
+func addMember(obj gjson.Result, name, value string) bodyEdit {
+	at := obj.Index + 1 // after the '{'
+	text := `"` + name + `":` + value
+	if hasMember(obj) {
+		text += ","
+	}
+	return bodyEdit{start: at, end: at, text: text}
+}
+
+// hasMember reports whether obj has at least one member.
+func hasMember(obj gjson.Result) bool {
+	found := false
+	obj.ForEach(func(_, _ gjson.Result) bool { found = true; return false })
+	return found
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// hasElement reports whether the array arr has at least one element.
+func hasElement(arr gjson.Result) bool { return hasMember(arr) }

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"testing"
+
+	"github.com/ownkey/ownkey"
+	"github.com/tidwall/gjson"
+)
+
+func TestRoutedBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, model string
+		forceUsage        bool
+		want              string
+	}{
+		{"nothing to change is forwarded as is", ` {"model":"gpt-4o", "messages":[{"role":"user","content":"hi"}]} `, "gpt-4o", false,
+			` {"model":"gpt-4o", "messages":[{"role":"user","content":"hi"}]} `},
+		{"prefix stripped, byok first", `{"byok":{"enabled":true,"provider":"groq"}, "model":"groq/llama","messages":[1]}`, "llama", false,
+			`{ "model":"llama","messages":[1]}`},
+		{"byok last, usage added", "{\r\n \"model\":\"m\",\r\n \"messages\":[1],\r\n \"stream\":true,\r\n \"byok\":{\"enabled\":true}\r\n}", "m", true,
+			"{\"stream_options\":{\"include_usage\":true},\r\n \"model\":\"m\",\r\n \"messages\":[1],\r\n \"stream\":true\r\n}"},
+		{"byok in the middle", `{"model":"m","byok":{"enabled":true} ,"messages":[1]}`, "m", false,
+			`{"model":"m","messages":[1]}`},
+		{"include_usage false becomes true", `{"model":"m","messages":[1],"stream_options":{"include_usage":false,"x":1}}`, "m", true,
+			`{"model":"m","messages":[1],"stream_options":{"include_usage":true,"x":1}}`},
+		{"stream_options without include_usage", `{"model":"m","messages":[1],"stream_options":{"x":1}}`, "m", true,
+			`{"model":"m","messages":[1],"stream_options":{"include_usage":true,"x":1}}`},
+		{"empty stream_options", `{"model":"m","messages":[1],"stream_options":{ }}`, "m", true,
+			`{"model":"m","messages":[1],"stream_options":{"include_usage":true }}`},
+		{"null stream_options", `{"model":"m","messages":[1],"stream_options":null}`, "m", true,
+			`{"model":"m","messages":[1],"stream_options":{"include_usage":true}}`},
+		{"model with characters to escape", `{"model":"together/a\"b<c","messages":[1]}`, "a\"b<c", false,
+			`{"model":"a\"b\u003cc","messages":[1]}`},
+		{"all three edits", `{"messages":[{"content":"byok model"}],"model":"groq/x","stream":true,"byok":{"provider":"groq"}}`, "x", true,
+			`{"stream_options":{"include_usage":true},"messages":[{"content":"byok model"}],"model":"x","stream":true}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			root := gjson.ParseBytes(body)
+			root.Index = skipSpace(body, 0)
+			fields, err := scanChatBody(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(routedBody(body, root, fields, tc.model, tc.forceUsage))
+			if got != tc.want {
+				t.Fatalf("routed body\n got %s\nwant %s", got, tc.want)
+			}
+			if !gjson.Valid(got) {
+				t.Fatalf("routed body is not valid JSON: %s", got)
+			}
+		})
+	}
+}
+
+func TestScanChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
+	root := gjson.Parse(`{"model":"a","messages":[1],"model":"b"}`)
+	_, err := scanChatBody(root)
+	if e, ok := err.(*ownkey.Error); !ok || e.Code != ownkey.EINVALID || e.Param != "model" || e.Message != "model appears more than once in the request body" {
+		t.Fatalf("err = %#v", err)
+	}
+	// Other members may repeat; they are not ownkey's to judge.
+	if _, err := scanChatBody(gjson.Parse(`{"model":"a","x":1,"x":2}`)); err != nil {
+		t.Fatal(err)
+	}
+}
