@@ -86,8 +86,8 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 }
 
 // statusWriter records the status and size of a response. It keeps Flush
-// working (streaming) and exposes the original writer through Unwrap for
-// http.ResponseController.
+// working (streaming), with its error (FlushError), and exposes the original
+// writer through Unwrap for http.ResponseController.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -110,11 +110,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+// FlushError flushes and reports a failure (a client gone);
+// http.ResponseController prefers it to Flush.
+func (w *statusWriter) FlushError() error {
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+func (w *statusWriter) Flush() { _ = w.FlushError() }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
