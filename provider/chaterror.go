@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"syscall"
+	"time"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
@@ -104,4 +105,21 @@ func StatusOf(err error) int {
 		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
+}
+
+// DefaultStreamIdleTimeout is how long a stream may go without a byte from
+// the provider before it is ended: long enough for a reasoning model that
+// thinks in silence, and a bound on one that hangs.
+const DefaultStreamIdleTimeout = 10 * time.Minute
+
+// StreamIdle resolves an adapter's StreamIdleTimeout setting: zero means
+// DefaultStreamIdleTimeout, negative no limit (0).
+func StreamIdle(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultStreamIdleTimeout
+	case d < 0:
+		return 0
+	}
+	return d
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,15 @@ type Relay struct {
 	pending, failed bool
 	// headers is armed by DelayHeaders until the first write.
 	headers *headerFlush
+	// idle, set by IdleTimeout, ends a stream whose provider went silent.
+	idle *idleTimer
+}
+
+// idleTimer cancels the upstream request when a read waits too long.
+type idleTimer struct {
+	after time.Duration
+	timer *time.Timer
+	fired atomic.Bool
 }
 
 // headerFlush sends a response's headers on a timer if no event has been
@@ -81,7 +91,38 @@ func (c *Relay) Read(p []byte) (int, error) {
 	if (c.pending || len(c.batch) > 0) && !c.Flush() {
 		return 0, ErrClientGone
 	}
-	return c.body.Read(p)
+	if c.idle == nil {
+		return c.body.Read(p)
+	}
+	c.idle.timer.Reset(c.idle.after)
+	n, err := c.body.Read(p)
+	if err != nil && c.idle.fired.Load() {
+		return n, &IdleError{After: c.idle.after}
+	}
+	return n, err
+}
+
+// IdleError is what Read returns when the provider sent nothing for After.
+type IdleError struct{ After time.Duration }
+
+func (e *IdleError) Error() string {
+	return "the provider sent nothing for " + e.After.String()
+}
+
+// IdleTimeout ends the stream if a read from the provider waits longer than
+// d: cancel, which must cancel the upstream request, is called, and the
+// waiting Read returns an *IdleError. Comments and keep-alive events count
+// as something. Zero or less means no limit. Finish stops the timer.
+func (c *Relay) IdleTimeout(d time.Duration, cancel func()) {
+	if d <= 0 {
+		return
+	}
+	t := &idleTimer{after: d}
+	t.timer = time.AfterFunc(d, func() {
+		t.fired.Store(true)
+		cancel()
+	})
+	c.idle = t
 }
 
 // Event frames data as one `data:` event; false means the client is gone.
@@ -119,9 +160,20 @@ func (c *Relay) DelayHeaders(d time.Duration) {
 	c.headers = h
 }
 
-// Finish disarms DelayHeaders: once it returns, nothing but the caller
-// touches the ResponseWriter. Writing or flushing disarms it too.
+// Finish disarms DelayHeaders and IdleTimeout: once it returns, nothing but
+// the caller touches the ResponseWriter. Writing or flushing disarms
+// DelayHeaders too.
 func (c *Relay) Finish() {
+	if c.idle != nil {
+		c.idle.timer.Stop()
+		c.idle = nil
+	}
+	c.sendHeadersNow()
+}
+
+// sendHeadersNow disarms DelayHeaders' timer: the caller is about to write
+// or flush, or is done.
+func (c *Relay) sendHeadersNow() {
 	h := c.headers
 	if h == nil {
 		return
@@ -134,7 +186,7 @@ func (c *Relay) Finish() {
 }
 
 func (c *Relay) write() bool {
-	c.Finish()
+	c.sendHeadersNow()
 	if len(c.batch) == 0 || c.failed {
 		return !c.failed
 	}

@@ -27,6 +27,9 @@ type config struct {
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
+	// StreamIdleTimeout ends a stream whose provider sends nothing for
+	// this long.
+	StreamIdleTimeout time.Duration
 	ShutdownTimeout       time.Duration
 }
 

@@ -49,6 +49,7 @@ Environment:
   OWNKEY_ACCESS_LOG                one log line per request (default true)
   OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
+  OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
 `
 
 var version = "dev"

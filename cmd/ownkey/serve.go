@@ -37,6 +37,7 @@ func runServe(args []string) error {
 	c.AccessLog = envBool("OWNKEY_ACCESS_LOG", true)
 	c.UpstreamDialTimeout = envDuration("OWNKEY_UPSTREAM_CONNECT_TIMEOUT", 10*time.Second)
 	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT", 10*time.Minute)
+	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.MaxBodyBytes = 32 << 20
 	if v := os.Getenv("OWNKEY_MAX_BODY_BYTES"); v != "" {
@@ -150,8 +151,8 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
 		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs},
 		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
-			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
-			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version},
+			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
+			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 		},
 		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,

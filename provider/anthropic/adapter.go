@@ -171,6 +171,10 @@ type Adapter struct {
 	// DefaultMaxTokens is max_tokens for requests that set none; zero
 	// means DefaultMaxTokens.
 	DefaultMaxTokens int64
+	// StreamIdleTimeout ends a stream whose provider sends nothing for
+	// this long (Anthropic's pings count); zero means
+	// provider.DefaultStreamIdleTimeout, negative no limit.
+	StreamIdleTimeout time.Duration
 }
 
 var _ ownkey.ChatAdapter = (*Adapter)(nil)
@@ -229,7 +233,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		return res, e
 	}
 	if req.Stream {
-		return streamTo(ctx, cancel, w, req, res, tr, resp, start)
+		return streamTo(ctx, cancel, w, req, res, tr, resp, start, provider.StreamIdle(a.StreamIdleTimeout))
 	}
 	return completeTo(ctx, w, req, res, tr, resp, start)
 }

@@ -47,7 +47,7 @@ func BenchmarkStreamTranslate(b *testing.B) {
 		resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(raw))}
 		w := &discardWriter{h: http.Header{}}
 		ctx, cancel := context.WithCancel(context.Background())
-		if _, err := streamTo(ctx, cancel, w, req, res, tr, resp, time.Now()); err != nil || res.ErrorCode != "" {
+		if _, err := streamTo(ctx, cancel, w, req, res, tr, resp, time.Now(), 0); err != nil || res.ErrorCode != "" {
 			b.Fatal(err, res.ErrorCode)
 		}
 		cancel()

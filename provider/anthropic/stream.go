@@ -122,7 +122,7 @@ func putStreamer(s *streamer) {
 // event per upstream event that has something for the client. Events are
 // flushed before every read from the provider that may block (see
 // sse.Relay), so none waits on the next one.
-func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
+func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation, resp *http.Response, start time.Time, idle time.Duration) (*ownkey.ChatResult, error) {
 	if isJSON(resp.Header.Get("Content-Type")) {
 		return jsonInsteadOfStream(req, res, resp, start)
 	}
@@ -136,6 +136,7 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 	// sse.HeaderDelay if it is slow (with thinking on, it may be minutes
 	// away).
 	s.out.DelayHeaders(sse.HeaderDelay)
+	s.out.IdleTimeout(idle, cancel)
 	defer s.out.Finish()
 	if s.rd == nil {
 		s.rd = sse.NewReader(&s.out, sse.DefaultMaxEvent)
@@ -153,6 +154,8 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 			switch {
 			case errors.Is(err, sse.ErrEventTooLarge):
 				st = s.fail(CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+			case errors.As(err, new(*sse.IdleError)):
+				st = s.fail(provider.CodeUpstreamTimeout, name+" sent nothing for "+idle.String()+"; the stream was ended before the response was complete")
 			case err == io.EOF:
 				st = s.fail(CodeStreamTruncated, name+" ended the stream before the response was complete")
 			default:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/openaicompat"
 )
 
@@ -417,5 +418,39 @@ func TestStreamClientDisconnect(t *testing.T) {
 	}
 	if string(res.OutputSample) != "Hello" || strings.Contains(rec.Body.String(), done) {
 		t.Fatalf("sample %q, body %q", res.OutputSample, rec.Body.String())
+	}
+}
+
+// A provider that goes silent mid-stream (not even a ping) is cut off after
+// the idle timeout with an upstream_timeout error event, and the upstream
+// request is cancelled; what was consumed is still reported.
+func TestStreamIdleTimeout(t *testing.T) {
+	upstreamCancelled := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hel")))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(upstreamCancelled)
+	})
+	a := testAdapter()
+	a.StreamIdleTimeout = 50 * time.Millisecond
+	rec := httptest.NewRecorder()
+	res, err := a.Chat(context.Background(), chatRequest(t, up.URL, withUsage), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"Hel"}`),
+		`{"error":{"message":"Anthropic sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`))
+	if res.ErrorCode != provider.CodeUpstreamTimeout || res.ClientGone || !res.Started {
+		t.Fatalf("result = %+v", res)
+	}
+	if want := (ownkey.Usage{PromptTokens: 12, CompletionTokens: 1, Source: ownkey.UsageFromProvider}); res.Usage != want {
+		t.Fatalf("usage = %+v, want %+v", res.Usage, want)
+	}
+	select {
+	case <-upstreamCancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled")
 	}
 }

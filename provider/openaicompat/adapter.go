@@ -57,6 +57,10 @@ type Adapter struct {
 	Clients *egress.Clients
 	// UserAgent is sent upstream; empty means "ownkey".
 	UserAgent string
+	// StreamIdleTimeout ends a stream whose provider sends nothing for
+	// this long (an error event, upstream_timeout); zero means
+	// provider.DefaultStreamIdleTimeout, negative no limit.
+	StreamIdleTimeout time.Duration
 }
 
 var _ ownkey.ChatAdapter = (*Adapter)(nil)
@@ -105,6 +109,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	x := getExchange(req, res)
 	defer putExchange(x)
 	if req.Stream {
+		x.idleTimeout = provider.StreamIdle(a.StreamIdleTimeout)
 		return x.streamTo(ctx, cancel, w, resp, start)
 	}
 	return x.completeTo(ctx, w, resp, start)

@@ -3,6 +3,7 @@ package openaicompat
 import (
 	"bytes"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
@@ -37,6 +38,8 @@ type exchange struct {
 	tail   []byte
 	marks  [maxMarks]mark
 	nMarks int
+	// idleTimeout is the stream's idle limit (Adapter.StreamIdleTimeout).
+	idleTimeout time.Duration
 	// noShortcuts makes inspect read every chunk whole: the reference
 	// the shortcuts are tested against.
 	noShortcuts bool

@@ -56,6 +56,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 	// sse.HeaderDelay if it is slow (a reasoning model's may be minutes
 	// away).
 	out.DelayHeaders(sse.HeaderDelay)
+	out.IdleTimeout(x.idleTimeout, cancel)
 	defer out.Finish()
 	if x.rd == nil {
 		x.rd = sse.NewReader(out, sse.DefaultMaxEvent)
@@ -79,6 +80,8 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 				ok = x.fail(out, CodeStreamTruncated, name+" ended the stream before the response was complete")
 			case errors.Is(err, sse.ErrEventTooLarge):
 				ok = x.fail(out, CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+			case errors.As(err, new(*sse.IdleError)):
+				ok = x.fail(out, CodeUpstreamTimeout, name+" sent nothing for "+x.idleTimeout.String()+"; the stream was ended before the response was complete")
 			default:
 				ok = x.fail(out, CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
 			}

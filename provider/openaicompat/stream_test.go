@@ -548,3 +548,39 @@ func TestWithoutUsage(t *testing.T) {
 		putExchange(x)
 	}
 }
+
+// A provider that goes silent mid-stream is cut off after the idle timeout:
+// an upstream_timeout error event, no [DONE], and the upstream request is
+// cancelled.
+func TestStreamIdleTimeout(t *testing.T) {
+	upstreamGone := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write([]byte(frames(oaRole, oaHello)))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			close(upstreamGone)
+		case <-time.After(30 * time.Second):
+		}
+	})
+	a := testAdapter()
+	a.StreamIdleTimeout = 50 * time.Millisecond
+	rec := httptest.NewRecorder()
+	res, err := a.Chat(context.Background(), chatRequest(t, up.base(), withUsage), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := frames(oaRole, oaHello, `{"error":{"message":"OpenAI sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`)
+	if rec.Body.String() != want {
+		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
+	}
+	if res.ErrorCode != CodeUpstreamTimeout || res.ClientGone || res.OutputBytes != 5 {
+		t.Fatalf("result = %+v", res)
+	}
+	select {
+	case <-upstreamGone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled at the idle timeout")
+	}
+}
