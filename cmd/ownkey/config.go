@@ -30,7 +30,7 @@ type config struct {
 	// StreamIdleTimeout ends a stream whose provider sends nothing for
 	// this long.
 	StreamIdleTimeout time.Duration
-	ShutdownTimeout       time.Duration
+	ShutdownTimeout   time.Duration
 }
 
 // envOr reads an environment variable with a default.
