@@ -21,7 +21,7 @@ import (
 //
 //	go test -run '^$' -bench InsertUsage -benchtime 20000x ./bench/
 func BenchmarkInsertUsageSQLite(b *testing.B) {
-	for _, batch := range []int{1, 16, 256} {
+	for _, batch := range []int{1, 16, 64, 256} {
 		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
 			ctx := context.Background()
 			db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "ownkey.db"))
