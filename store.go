@@ -14,6 +14,9 @@ type Store interface {
 	// CreateAccount inserts a and, when key is non-nil, key for it, in one
 	// transaction; it sets a.ID, key.ID and key.AccountID.
 	CreateAccount(ctx context.Context, a *Account, key *APIKey) error
+	// CreateFirstAccount is CreateAccount on an empty store only, atomic
+	// across processes sharing the store; it reports whether it created a.
+	CreateFirstAccount(ctx context.Context, a *Account, key *APIKey) (bool, error)
 	Account(ctx context.Context, id int64) (*Account, error)
 	Accounts(ctx context.Context) ([]*Account, error)
 	CountAccounts(ctx context.Context) (int, error)

@@ -87,6 +87,25 @@ func (s *Service) CreateAccount(ctx context.Context, a *ownkey.Account, keyName 
 	return plain, key, nil
 }
 
+// CreateFirstAccount is CreateAccount when no account exists yet, and
+// nothing (created false) otherwise: the bootstrap of a new deployment,
+// safe when several replicas start at once on one empty database.
+func (s *Service) CreateFirstAccount(ctx context.Context, a *ownkey.Account, keyName string) (plain ownkey.Secret, key *ownkey.APIKey, created bool, err error) {
+	if err := a.Validate(); err != nil {
+		return ownkey.Secret{}, nil, false, err
+	}
+	a.CreatedAt = ownkey.Now()
+	plain, key, err = ownkey.GenerateAPIKey(0, keyName)
+	if err != nil {
+		return ownkey.Secret{}, nil, false, err
+	}
+	created, err = s.store.CreateFirstAccount(ctx, a, key)
+	if err != nil || !created {
+		return ownkey.Secret{}, nil, false, err
+	}
+	return plain, key, true, nil
+}
+
 // CreateAPIKey adds a key to an existing account.
 func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string) (ownkey.Secret, *ownkey.APIKey, error) {
 	name = strings.TrimSpace(name)

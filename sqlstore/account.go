@@ -24,10 +24,47 @@ func (db *DB) CreateAccount(ctx context.Context, a *ownkey.Account, key *ownkey.
 			return err
 		}
 	}
+	return db.createAccount(ctx, a, key, false)
+}
+
+// CreateFirstAccount is CreateAccount on an empty database only: when any
+// account exists it stores nothing and returns false. Replicas that start
+// together on one empty database create one first account between them.
+func (db *DB) CreateFirstAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey) (bool, error) {
+	if err := a.Validate(); err != nil {
+		return false, err
+	}
+	if key != nil {
+		if err := checkAPIKey(key); err != nil {
+			return false, err
+		}
+	}
+	err := db.createAccount(ctx, a, key, true)
+	if errors.Is(err, errNotFirst) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+var errNotFirst = errors.New("an account exists")
+
+func (db *DB) createAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey, onlyFirst bool) error {
 	createdAt := nowIfZero(a.CreatedAt)
 	var accountID, keyID int64
 	var keyCreatedAt time.Time
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if onlyFirst {
+			if err := db.dialect.advisoryLock(ctx, tx, firstAccountLockID); err != nil {
+				return err
+			}
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM accounts)`).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return errNotFirst
+			}
+		}
 		err := tx.QueryRowContext(ctx, db.q(`
 			INSERT INTO accounts (name, role, balance_nano_usd, created_at)
 			VALUES (?, ?, ?, ?) RETURNING id`),

@@ -16,18 +16,7 @@ func TestConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	const writers, writes = 8, 50
 	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
-		var dbs []*sqlstore.DB
-		for range 2 {
-			db, err := sqlstore.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			dbs = append(dbs, db)
-		}
+		dbs := openHandles(t, dsn, 2, true)
 		a := createAccount(t, dbs[0], "a")
 
 		var wg sync.WaitGroup
@@ -71,4 +60,70 @@ func TestConcurrentWriters(t *testing.T) {
 			t.Fatalf("CountAccounts = %d, %v; want %d", n, err, 1+writers*writes/10)
 		}
 	})
+}
+
+// TestCreateFirstAccountOnce: replicas starting together on one empty
+// database (here, two handles and eight callers) create one first account
+// between them.
+func TestCreateFirstAccountOnce(t *testing.T) {
+	t.Parallel()
+	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
+		dbs := openHandles(t, dsn, 2, true)
+		const callers = 8
+		var wg sync.WaitGroup
+		results := make(chan error, callers)
+		var mu sync.Mutex
+		created := 0
+		for i := range callers {
+			wg.Go(func() {
+				_, key, err := ownkey.GenerateAPIKey(0, "bootstrap")
+				if err != nil {
+					results <- err
+					return
+				}
+				ok, err := dbs[i%2].CreateFirstAccount(ctx, &ownkey.Account{Name: "admin", Role: ownkey.RoleAdmin}, key)
+				if ok {
+					mu.Lock()
+					created++
+					mu.Unlock()
+				}
+				results <- err
+			})
+		}
+		wg.Wait()
+		close(results)
+		for err := range results {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := dbs[0].CountAccounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created != 1 || n != 1 {
+			t.Fatalf("%d callers reported creating the first account and %d accounts exist; want 1 and 1", created, n)
+		}
+	})
+}
+
+// openHandles opens n handles on one database, standing for replicas (or
+// the CLI and the server), migrated first if migrate is set.
+func openHandles(t *testing.T, dsn string, n int, migrate bool) []*sqlstore.DB {
+	t.Helper()
+	var dbs []*sqlstore.DB
+	for range n {
+		db, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if migrate {
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dbs = append(dbs, db)
+	}
+	return dbs
 }

@@ -23,9 +23,10 @@ type dialect interface {
 	timeValue(t time.Time) any
 	// classify says which constraint, if any, err violated.
 	classify(err error) violation
-	// lockMigrations serialises migrations across processes for the rest of
-	// tx.
-	lockMigrations(ctx context.Context, tx *sql.Tx) error
+	// advisoryLock serialises, across processes, the transactions that
+	// take the same lock id, until tx ends. SQLite needs no lock: its
+	// write transactions begin IMMEDIATE and so are serialised already.
+	advisoryLock(ctx context.Context, tx *sql.Tx, id int64) error
 	// createMigrationsTable is the DDL of schema_migrations.
 	createMigrationsTable() string
 	// migrationsTableExists reports whether schema_migrations exists.
@@ -69,7 +70,7 @@ func (sqliteDialect) classify(err error) violation {
 
 // lockMigrations has nothing to do: write transactions begin IMMEDIATE,
 // which already holds the database's single write lock.
-func (sqliteDialect) lockMigrations(context.Context, *sql.Tx) error { return nil }
+func (sqliteDialect) advisoryLock(context.Context, *sql.Tx, int64) error { return nil }
 
 func (sqliteDialect) createMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -130,12 +131,16 @@ func (postgresDialect) classify(err error) violation {
 	return violationNone
 }
 
-// migrationLockID is the pg_advisory_xact_lock key that serialises
-// migrations of one database across replicas: "ownkey" in ASCII.
-const migrationLockID = 0x6f776e6b6579
+// Advisory lock ids that serialise work across replicas of one database.
+const (
+	// migrationLockID: "ownkey" in ASCII.
+	migrationLockID = 0x6f776e6b6579
+	// firstAccountLockID: "ownkey1".
+	firstAccountLockID = 0x6f776e6b657931
+)
 
-func (postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(migrationLockID)+`)`)
+func (postgresDialect) advisoryLock(ctx context.Context, tx *sql.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.FormatInt(id, 10)+`)`)
 	return err
 }
 

@@ -68,7 +68,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// CREATE TABLE IF NOT EXISTS is not safe against a concurrent create on
 	// PostgreSQL, hence the lock here too.
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := db.dialect.lockMigrations(ctx, tx); err != nil {
+		if err := db.dialect.advisoryLock(ctx, tx, migrationLockID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, db.dialect.createMigrationsTable())
@@ -86,7 +86,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 }
 
 func (db *DB) applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
-	if err := db.dialect.lockMigrations(ctx, tx); err != nil {
+	if err := db.dialect.advisoryLock(ctx, tx, migrationLockID); err != nil {
 		return err
 	}
 	var applied int

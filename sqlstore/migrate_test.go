@@ -28,16 +28,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
-		// Two handles stand for two replicas (or the CLI and the server).
-		var dbs []*sqlstore.DB
-		for range 2 {
-			db, err := sqlstore.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dbs = append(dbs, db)
-		}
+		dbs := openHandles(t, dsn, 2, false)
 		pending, err := dbs[0].PendingMigrations(ctx)
 		if err != nil {
 			t.Fatal(err)

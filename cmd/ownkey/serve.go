@@ -182,12 +182,12 @@ func bootstrapAdmin(ctx context.Context, a *app, c *config, out io.Writer) error
 		return err
 	}
 	acct := &ownkey.Account{Name: "admin", Role: ownkey.RoleAdmin}
-	plain, _, err := a.accounts.CreateAccount(ctx, acct, "bootstrap")
+	plain, _, created, err := a.accounts.CreateFirstAccount(ctx, acct, "bootstrap")
 	if err != nil {
-		if ownkey.ErrorCode(err) == ownkey.ECONFLICT {
-			return nil // another replica bootstrapped first
-		}
 		return fmt.Errorf("creating the first admin account: %w", err)
+	}
+	if !created {
+		return nil // another replica bootstrapped first
 	}
 	fmt.Fprintf(out, `
 ================================================================
