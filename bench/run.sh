@@ -4,11 +4,17 @@
 # the same sitting, on loopback only. Every step is bounded; the script stops
 # by itself and stops everything it started.
 #
-# usage: bench/run.sh [--quick] [--profile]
+# usage: bench/run.sh [--quick] [--profile] [--paired N]
 #   (default)  build the kit and ownkey, run ../shared/bench/run_suite.sh for rp
 #              and then for ownkey, print a side-by-side table with the ratios
 #              and the targets
 #   --quick    D=5s (a smoke run; numbers are only indicative)
+#   --paired N no suite: N rounds of wrk c=50 non-stream and lg c=50
+#              streaming, D each (default 5s here), rp and ownkey back to
+#              back in alternating order; prints every round's ratio and
+#              the median. On a shared VM whose speed drifts by ±30 % from
+#              minute to minute, the ratio of neighbouring runs is the
+#              figure that holds still
 #   --profile  no suite: build ownkey with a pprof side port (bench/pprofhook,
 #              via go build -overlay); measure CPU time and read/write system
 #              calls per request of rp and ownkey at c=50; then put c=50
@@ -30,11 +36,20 @@ set -euo pipefail
 
 QUICK=0
 PROFILE=0
-for arg in "$@"; do
+PAIRED=0
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case $arg in
     --quick) QUICK=1 ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --paired)
+      PAIRED=${1:-}
+      shift || true
+      case $PAIRED in ''|*[!0-9]*|0) echo "run.sh: --paired needs a number of rounds" >&2; exit 2 ;; esac
+      [ -n "${D:-}" ] || D=5s
+      ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -120,6 +135,8 @@ wait_http() {
   die "$1 did not answer on $3 within 20s"
 }
 
+# ratio A B: A/B to two decimals; nothing if either is missing or B is 0.
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b }' || true; }
 rss_mib() { awk '/^VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 # check_chat NAME URL AUTH BODY STREAM_BODY: one non-stream and one streamed
@@ -209,7 +226,7 @@ if [ "$PROFILE" = 1 ]; then
     die "building the kit's rp (profiling build) failed"
 fi
 VEGETA=1
-if [ "$PROFILE" = 0 ]; then
+if [ "$PROFILE" = 0 ] && [ "$PAIRED" = 0 ]; then
   if ! (cd "$WORK" && GOBIN=$BIN GOFLAGS=-mod=mod timeout 300 go install github.com/tsenart/vegeta/v12@latest) >"$WORK/vegeta.log" 2>&1; then
     VEGETA=0
     echo "vegeta could not be installed ($(tail -1 "$WORK/vegeta.log")): the open-loop runs [3] and [4] are SKIPPED"
@@ -316,6 +333,58 @@ memstats() {
     END { if (n > 0) printf "%s: %.0f bytes and %.0f heap allocations per request, %d GCs\n", kind,
       (after["TotalAlloc"] - before["TotalAlloc"]) / n, (after["Mallocs"] - before["Mallocs"]) / n, after["NumGC"] - before["NumGC"] }' "$@"
 }
+
+# ---------------------------------------------------------------- paired mode
+
+# wrk_rps URL AUTH BODY: wrk c=50 for D; its requests per second (0 if any
+# answer was not a 200).
+wrk_rps() {
+  AUTH=$2 $LGP wrk -t1 -c50 -d"$D" -s "$KIT/post.lua" "$1" -- "$3" 2>&1 |
+    awk '/Non-2xx/ { bad = 1 } /Requests\/sec/ { r = $2 } END { print (bad ? 0 : r + 0) }'
+}
+# lg_sps URL AUTH BODY: lg c=50 streaming for D; streams per second (0 on
+# any error).
+lg_sps() {
+  $LGP "$BIN/lg" -url "$1" -auth "$2" -body "$3" -c 50 -d "$D" -warmup 1s 2>&1 |
+    sed -nE 's/^requests=[0-9]+ rps=([0-9.]+) errors=([0-9]+).*/\1 \2/p' | awk '{ print ($2 > 0 ? 0 : $1) }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [ "$PAIRED" -gt 0 ]; then
+  warm rp "$RP_URL" sk-mock "$KIT/direct.json" "$KIT/direct_stream.json"
+  warm ownkey "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" "$HERE/ownkey_stream.json"
+  log "paired: $PAIRED rounds, D=$D per run, the gateways alternating which goes first"
+  {
+    echo "| round | first | rp wrk c=50 req/s | ownkey wrk c=50 req/s | ratio | rp lg c=50 streams/s | ownkey lg c=50 streams/s | ratio |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  } | tee "$RESULTS/paired.md"
+  : >"$WORK/ns-ratios"
+  : >"$WORK/s-ratios"
+  for i in $(seq "$PAIRED"); do
+    declare -A NS S
+    if [ $((i % 2)) = 1 ]; then order="rp ownkey"; else order="ownkey rp"; fi
+    for g in $order; do
+      if [ "$g" = rp ]; then
+        NS[rp]=$(wrk_rps "$RP_URL" sk-mock "$KIT/direct.json")
+        S[rp]=$(lg_sps "$RP_URL" sk-mock "$KIT/direct_stream.json")
+      else
+        NS[ownkey]=$(wrk_rps "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json")
+        S[ownkey]=$(lg_sps "$OK_URL" "$OK_AUTH" "$HERE/ownkey_stream.json")
+      fi
+    done
+    nr=$(ratio "${NS[ownkey]}" "${NS[rp]}")
+    sr=$(ratio "${S[ownkey]}" "${S[rp]}")
+    echo "${nr:-0}" >>"$WORK/ns-ratios"
+    echo "${sr:-0}" >>"$WORK/s-ratios"
+    echo "| $i | ${order%% *} | ${NS[rp]} | ${NS[ownkey]} | $nr | ${S[rp]} | ${S[ownkey]} | $sr |" | tee -a "$RESULTS/paired.md"
+  done
+  {
+    echo
+    echo "median ownkey/rp over $PAIRED rounds: non-stream $(median <"$WORK/ns-ratios") (range $(sort -g "$WORK/ns-ratios" | head -1)–$(sort -g "$WORK/ns-ratios" | tail -1)), streaming $(median <"$WORK/s-ratios") (range $(sort -g "$WORK/s-ratios" | head -1)–$(sort -g "$WORK/s-ratios" | tail -1)); target ≥ 0.9 for both"
+    echo "ownkey RSS after the rounds: $(rss_mib "$OK_PID") MiB (VmHWM $(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$OK_PID/status") MiB); a ratio of 0 means that run had errors"
+  } | tee -a "$RESULTS/paired.md"
+  exit 0
+fi
 
 if [ "$PROFILE" = 1 ]; then
   PSEC=$DSEC
@@ -431,7 +500,6 @@ veg() { # FILE N FIELD(p50|p99|tput|success)
 }
 hwm() { rssl "$1" "$2" | awk '{ print $2 }'; }
 rss() { rssl "$1" "$2" | awk '{ print $5 }'; }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b }' || true; }
 percall() { # CPU microseconds per request: cpu_s / (rps * seconds)
   [ -n "$1" ] && [ -n "$2" ] && awk -v c="$1" -v r="$2" -v s="$3" 'BEGIN { if (r * s > 0) printf "%.0f", c * 1e6 / (r * s) }' || true
 }
