@@ -136,17 +136,6 @@ import (
 // within every Claude model's output limit.
 const DefaultMaxTokens = 4096
 
-// Values of ChatResult.ErrorCode set by this adapter (the same as the
-// OpenAI-compatible adapter's).
-const (
-	CodeUpstreamError      = provider.CodeUpstreamError
-	CodeUpstreamUnavail    = provider.CodeUpstreamUnavail
-	CodeUpstreamTimeout    = provider.CodeUpstreamTimeout
-	CodeStreamError        = provider.CodeStreamError
-	CodeStreamTruncated    = provider.CodeStreamTruncated
-	CodeClientDisconnected = provider.CodeClientDisconnected
-)
-
 const (
 	// maxErrorBody bounds what is read of an error answer: plenty for any
 	// message, little enough that a hostile endpoint cannot make us buffer.
@@ -229,7 +218,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		res.UpstreamLatency = time.Since(start)
 		e := upstreamError(p, req.Credential, resp.StatusCode, body)
 		e.RetryAfter = resp.Header.Get("Retry-After")
-		res.Status, res.ErrorCode = e.Status, CodeUpstreamError
+		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
 		return res, e
 	}
 	if req.Stream {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 func TestUpstreamErrors(t *testing.T) {
@@ -74,7 +75,7 @@ func TestUpstreamErrors(t *testing.T) {
 				if strings.Contains(err.Error(), testKey) {
 					t.Fatal("the key leaked into the error")
 				}
-				if res.Started || res.Status != tc.wantStatus || res.ErrorCode != CodeUpstreamError || !res.Usage.IsZero() {
+				if res.Started || res.Status != tc.wantStatus || res.ErrorCode != provider.CodeUpstreamError || !res.Usage.IsZero() {
 					t.Fatalf("result = %+v", res)
 				}
 				if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" {
@@ -107,7 +108,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach Anthropic: connection refused" {
 		t.Fatalf("err = %#v", err)
 	}
-	if res.Status != 503 || res.ErrorCode != CodeUpstreamUnavail || res.Started {
+	if res.Status != 503 || res.ErrorCode != provider.CodeUpstreamUnavail || res.Started {
 		t.Fatalf("result = %+v", res)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // translate runs the request translation on an OpenAI body.
@@ -370,7 +371,7 @@ func TestFoundryUsesGuardedClient(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
 		t.Fatalf("err = %v, want the guarded client's refusal", err)
 	}
-	if len(up.requests()) != 0 || res.Started || res.ErrorCode != CodeUpstreamUnavail {
+	if len(up.requests()) != 0 || res.Started || res.ErrorCode != provider.CodeUpstreamUnavail {
 		t.Fatalf("upstream reached, or result %+v", res)
 	}
 }

@@ -86,16 +86,16 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 			res.Status = statusClientClosed
 			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
 		}
-		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name)
 	}
 	if len(body) > maxBody {
-		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
 	}
 	var msg messageResponse
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "message" {
-		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if err == nil && msg.Type == "error" {
 			return res, upstreamError(p, req.Credential, http.StatusBadGateway, body)
 		}

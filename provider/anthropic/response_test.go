@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/openaicompat"
 )
 
@@ -116,7 +117,7 @@ func TestCompletionErrorBodyWith200(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Status != 502 || e.Type != "api_error" || e.Message != "Internal server error" {
 		t.Fatalf("err = %#v", err)
 	}
-	if res.Started || res.Status != 502 || res.ErrorCode != CodeUpstreamError || rec.Body.Len() != 0 {
+	if res.Started || res.Status != 502 || res.ErrorCode != provider.CodeUpstreamError || rec.Body.Len() != 0 {
 		t.Fatalf("result %+v, body %q", res, rec.Body.String())
 	}
 }

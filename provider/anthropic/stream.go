@@ -153,13 +153,13 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 		if err != nil {
 			switch {
 			case errors.Is(err, sse.ErrEventTooLarge):
-				st = s.fail(CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+				st = s.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
 			case errors.As(err, new(*sse.IdleError)):
 				st = s.fail(provider.CodeUpstreamTimeout, name+" sent nothing for "+idle.String()+"; the stream was ended before the response was complete")
 			case err == io.EOF:
-				st = s.fail(CodeStreamTruncated, name+" ended the stream before the response was complete")
+				st = s.fail(provider.CodeStreamTruncated, name+" ended the stream before the response was complete")
 			default:
-				st = s.fail(CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
+				st = s.fail(provider.CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
 			}
 		} else if data := bytes.TrimSpace(ev.Data); len(data) > 0 {
 			st = s.event(ev.Type, data)
@@ -185,7 +185,7 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 func (s *streamer) event(evType, data []byte) step {
 	name := s.req.Provider.Name
 	if !gjson.Valid(view(data)) {
-		return s.fail(CodeStreamError, name+" sent a stream event that is not valid JSON")
+		return s.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
 	}
 	root := gjson.Parse(view(data))
 	typ := root.Get("type").Str
@@ -193,7 +193,7 @@ func (s *streamer) event(evType, data []byte) step {
 		typ = view(evType)
 	}
 	if !s.started && typ != "message_start" && typ != "ping" && typ != "error" {
-		return s.fail(CodeStreamError, name+" sent "+safeEventType(typ)+" before message_start")
+		return s.fail(provider.CodeStreamError, name+" sent "+safeEventType(typ)+" before message_start")
 	}
 	switch typ {
 	case "message_start":
@@ -237,7 +237,7 @@ func (s *streamer) messageStart(msg gjson.Result) step {
 		if id.Raw == string(s.msgID) {
 			return stepMore
 		}
-		return s.fail(CodeStreamError, s.req.Provider.Name+" started a second message in the same stream")
+		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" started a second message in the same stream")
 	}
 	s.started = true
 	s.msgID = append(s.msgID[:0], id.Raw...)
@@ -279,7 +279,7 @@ func (s *streamer) block(idx gjson.Result, starting bool) *blockState {
 func (s *streamer) blockStart(idx, cb gjson.Result) step {
 	st := s.block(idx, true)
 	if st == nil {
-		return s.fail(CodeStreamError, s.req.Provider.Name+" sent a content block with an invalid index")
+		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" sent a content block with an invalid index")
 	}
 	*st = blockState{open: true}
 	switch cb.Get("type").Str {
@@ -341,7 +341,7 @@ func hasMembers(v gjson.Result) bool {
 func (s *streamer) blockDelta(idx, d gjson.Result) step {
 	st := s.block(idx, false)
 	if st == nil || !st.open {
-		return s.fail(CodeStreamError, s.req.Provider.Name+" sent a delta for a content block it had not started")
+		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" sent a delta for a content block it had not started")
 	}
 	switch d.Get("type").Str {
 	case "text_delta":
@@ -381,7 +381,7 @@ func (s *streamer) blockDelta(idx, d gjson.Result) step {
 func (s *streamer) blockStop(idx gjson.Result) step {
 	st := s.block(idx, false)
 	if st == nil || !st.open {
-		return s.fail(CodeStreamError, s.req.Provider.Name+" ended a content block it had not started")
+		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" ended a content block it had not started")
 	}
 	st.open = false
 	switch {
@@ -435,7 +435,7 @@ func (s *streamer) end() step {
 // upstreamError relays Anthropic's mid-stream error event (overloaded,
 // api_error, …) in OpenAI's mid-stream form, and ends the stream.
 func (s *streamer) upstreamError(data []byte) step {
-	s.res.ErrorCode = CodeStreamError
+	s.res.ErrorCode = provider.CodeStreamError
 	c := s.req.Credential
 	msg := provider.UpstreamMessage(data, c)
 	if msg == "" {
@@ -449,7 +449,7 @@ func (s *streamer) upstreamError(data []byte) step {
 	b = gjson.AppendJSONString(b, msg)
 	b = append(b, `,"type":`...)
 	b = gjson.AppendJSONString(b, typ)
-	b = append(b, `,"param":null,"code":"`+CodeStreamError+`"}}`...)
+	b = append(b, `,"param":null,"code":"`+provider.CodeStreamError+`"}}`...)
 	s.chunk = b
 	if !s.out.Event(b) {
 		return stepGone
@@ -573,7 +573,7 @@ func drain(cancel context.CancelFunc, body io.Reader) {
 func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	res.UpstreamLatency = time.Since(start)
-	res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+	res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := req.Provider
 	if gjson.GetBytes(body, "type").Str == "error" {
 		return res, upstreamError(p, req.Credential, http.StatusBadGateway, body)

@@ -209,7 +209,7 @@ func TestStreamMidStreamError(t *testing.T) {
 	want := frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"Overloaded (key [REDACTED])","type":"overloaded_error","param":null,"code":"stream_error"}}`)
 	compareFrames(t, rec.Body.String(), want)
-	if res.ErrorCode != CodeStreamError || res.Status != 200 || !res.Started || res.ClientGone {
+	if res.ErrorCode != provider.CodeStreamError || res.Status != 200 || !res.Started || res.ClientGone {
 		t.Fatalf("result = %+v", res)
 	}
 	// What was consumed is still reported: message_start's counts.
@@ -230,20 +230,20 @@ func TestStreamBroken(t *testing.T) {
 			upstream: events(msgStart, textStart(0), textDelta(0, "Hel")),
 			want: []string{roleChunk, delta(`{"content":"Hel"}`),
 				`{"error":{"message":"Anthropic ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`},
-			code: CodeStreamTruncated,
+			code: provider.CodeStreamTruncated,
 		},
 		{
 			name:     "ends without message_stop",
 			upstream: events(msgStart, textStart(0), textDelta(0, "Hello"), blockStop(0), msgDelta("end_turn", `{"output_tokens":2}`)),
 			want: []string{roleChunk, delta(`{"content":"Hello"}`),
 				`{"error":{"message":"Anthropic ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`},
-			code: CodeStreamTruncated,
+			code: provider.CodeStreamTruncated,
 		},
 		{
 			name:     "empty stream",
 			upstream: "",
 			want:     []string{`{"error":{"message":"Anthropic ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`},
-			code:     CodeStreamTruncated,
+			code:     provider.CodeStreamTruncated,
 		},
 		{
 			name:     "duplicate message_start is ignored",
@@ -256,33 +256,33 @@ func TestStreamBroken(t *testing.T) {
 			upstream: events(msgStart, textStart(0), textDelta(0, "ok"), strings.Replace(msgStart, `"msg_1"`, `"msg_2"`, 1), textStart(0), textDelta(0, "other")),
 			want: []string{roleChunk, delta(`{"content":"ok"}`),
 				`{"error":{"message":"Anthropic started a second message in the same stream","type":"upstream_error","param":null,"code":"stream_error"}}`},
-			code: CodeStreamError,
+			code: provider.CodeStreamError,
 		},
 		{
 			name:     "content before message_start",
 			upstream: events(textStart(0), textDelta(0, "ok")),
 			want:     []string{`{"error":{"message":"Anthropic sent content_block_start before message_start","type":"upstream_error","param":null,"code":"stream_error"}}`},
-			code:     CodeStreamError,
+			code:     provider.CodeStreamError,
 		},
 		{
 			name:     "not JSON",
 			upstream: events(msgStart) + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\n\n",
 			want:     []string{roleChunk, `{"error":{"message":"Anthropic sent a stream event that is not valid JSON","type":"upstream_error","param":null,"code":"stream_error"}}`},
-			code:     CodeStreamError,
+			code:     provider.CodeStreamError,
 		},
 		{
 			name:     "delta for a block never started",
 			upstream: events(msgStart, textDelta(3, "ok")),
 			want: []string{roleChunk,
 				`{"error":{"message":"Anthropic sent a delta for a content block it had not started","type":"upstream_error","param":null,"code":"stream_error"}}`},
-			code: CodeStreamError,
+			code: provider.CodeStreamError,
 		},
 		{
 			name:     "hostile block index",
 			upstream: events(msgStart, textStart(1<<30)),
 			want: []string{roleChunk,
 				`{"error":{"message":"Anthropic sent a content block with an invalid index","type":"upstream_error","param":null,"code":"stream_error"}}`},
-			code: CodeStreamError,
+			code: provider.CodeStreamError,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -410,7 +410,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the upstream request was not cancelled")
 	}
-	if !res.ClientGone || res.ErrorCode != CodeClientDisconnected || !res.Started || res.Status != 200 {
+	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started || res.Status != 200 {
 		t.Fatalf("result = %+v", res)
 	}
 	if want := (ownkey.Usage{PromptTokens: 12, CompletionTokens: 1, Source: ownkey.UsageFromProvider}); res.Usage != want {

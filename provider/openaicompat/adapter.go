@@ -24,16 +24,6 @@ import (
 	"github.com/ownkey/ownkey/provider"
 )
 
-// Values of ChatResult.ErrorCode set by this adapter.
-const (
-	CodeUpstreamError      = provider.CodeUpstreamError
-	CodeUpstreamUnavail    = provider.CodeUpstreamUnavail
-	CodeUpstreamTimeout    = provider.CodeUpstreamTimeout
-	CodeStreamError        = provider.CodeStreamError
-	CodeStreamTruncated    = provider.CodeStreamTruncated
-	CodeClientDisconnected = provider.CodeClientDisconnected
-)
-
 const (
 	// maxErrorBody bounds what is read of an error answer: plenty for any
 	// message, little enough that a hostile endpoint cannot make us buffer.
@@ -103,7 +93,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		res.UpstreamLatency = time.Since(start)
 		e := upstreamError(p, req.Credential, resp.StatusCode, body)
 		e.RetryAfter = resp.Header.Get("Retry-After")
-		res.Status, res.ErrorCode = e.Status, CodeUpstreamError
+		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
 		return res, e
 	}
 	x := getExchange(req, res)
@@ -153,7 +143,7 @@ func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *
 			res.Status = statusClientClosed
 			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
 		}
-		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if errors.Is(err, errTooLarge) {
 			return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
 		}
@@ -162,7 +152,7 @@ func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *
 	ci := x.inspect(body)
 	if ci.isError && ci.choices == 0 {
 		// Some providers answer 200 with only an error object.
-		res.Status, res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		return res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
 	}
 	h := w.Header()

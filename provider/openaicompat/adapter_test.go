@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
 )
 
 func TestRequestForwarded(t *testing.T) {
@@ -114,7 +115,7 @@ func TestUpstreamErrors(t *testing.T) {
 				if strings.Contains(err.Error(), testKey) {
 					t.Fatal("the key leaked into the error")
 				}
-				if res.Started || res.Status != tc.status || res.ErrorCode != CodeUpstreamError {
+				if res.Started || res.Status != tc.status || res.ErrorCode != provider.CodeUpstreamError {
 					t.Fatalf("result = %+v", res)
 				}
 				if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" {
@@ -137,7 +138,7 @@ func TestConnectionRefused(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach OpenAI: connection refused" {
 		t.Fatalf("err = %#v", err)
 	}
-	if res.Started || res.Status != http.StatusServiceUnavailable || res.ErrorCode != CodeUpstreamUnavail || rec.Body.Len() != 0 {
+	if res.Started || res.Status != http.StatusServiceUnavailable || res.ErrorCode != provider.CodeUpstreamUnavail || rec.Body.Len() != 0 {
 		t.Fatalf("result = %+v", res)
 	}
 	if strings.Contains(e.Message, addr) {
@@ -153,7 +154,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.ETIMEOUT || e.Message != "OpenAI did not answer in time" {
 		t.Fatalf("err = %#v", err)
 	}
-	if res.Status != http.StatusGatewayTimeout || res.ErrorCode != CodeUpstreamTimeout {
+	if res.Status != http.StatusGatewayTimeout || res.ErrorCode != provider.CodeUpstreamTimeout {
 		t.Fatalf("result = %+v", res)
 	}
 }
@@ -167,7 +168,7 @@ func TestClientGoneBeforeResponse(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
 	res, err := testAdapter().Chat(ctx, chatRequest(t, up.base()), httptest.NewRecorder())
-	if err == nil || !res.ClientGone || res.ErrorCode != CodeClientDisconnected || res.Started {
+	if err == nil || !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || res.Started {
 		t.Fatalf("result = %+v, err %v", res, err)
 	}
 }

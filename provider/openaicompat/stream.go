@@ -77,13 +77,13 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 				// complete all the same.
 				ok = x.end(out)
 			case err == io.EOF:
-				ok = x.fail(out, CodeStreamTruncated, name+" ended the stream before the response was complete")
+				ok = x.fail(out, provider.CodeStreamTruncated, name+" ended the stream before the response was complete")
 			case errors.Is(err, sse.ErrEventTooLarge):
-				ok = x.fail(out, CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+				ok = x.fail(out, provider.CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
 			case errors.As(err, new(*sse.IdleError)):
-				ok = x.fail(out, CodeUpstreamTimeout, name+" sent nothing for "+x.idleTimeout.String()+"; the stream was ended before the response was complete")
+				ok = x.fail(out, provider.CodeUpstreamTimeout, name+" sent nothing for "+x.idleTimeout.String()+"; the stream was ended before the response was complete")
 			default:
-				ok = x.fail(out, CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
+				ok = x.fail(out, provider.CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
 			}
 			if !ok || !out.Flush() {
 				return x.gone(cancel, start)
@@ -116,7 +116,7 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 			// OpenAI's (and OpenRouter's) mid-stream error: relayed as is,
 			// and it ends the stream.
 			res.UpstreamLatency = time.Since(start)
-			res.ErrorCode = CodeStreamError
+			res.ErrorCode = provider.CodeStreamError
 			if !out.Event([]byte(provider.ScrubSecrets(string(data), x.req.Credential))) || !out.Flush() {
 				return x.gone(cancel, start)
 			}
@@ -229,7 +229,7 @@ func drain(cancel context.CancelFunc, body io.Reader) {
 func (x *exchange) jsonInsteadOfStream(r io.Reader, start time.Time) (*ownkey.ChatResult, error) {
 	body, _ := io.ReadAll(io.LimitReader(r, maxErrorBody))
 	x.res.UpstreamLatency = time.Since(start)
-	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, CodeUpstreamError
+	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := x.req.Provider
 	if ci := x.inspect(body); ci.isError {
 		return x.res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)

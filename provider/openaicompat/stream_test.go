@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/sse"
 )
 
@@ -201,7 +202,7 @@ func TestStreamMidStreamError(t *testing.T) {
 	if want := frames(oaHello, wantErr); rec.Body.String() != want {
 		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 	}
-	if res.ErrorCode != CodeStreamError || !res.Started {
+	if res.ErrorCode != provider.CodeStreamError || !res.Started {
 		t.Fatalf("result = %+v", res)
 	}
 }
@@ -217,7 +218,7 @@ func TestStreamTruncated(t *testing.T) {
 		if rec.Body.String() != want {
 			t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 		}
-		if res.ErrorCode != CodeStreamTruncated || res.OutputBytes != 5 {
+		if res.ErrorCode != provider.CodeStreamTruncated || res.OutputBytes != 5 {
 			t.Fatalf("result = %+v", res)
 		}
 	})
@@ -233,7 +234,7 @@ func TestStreamTruncated(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := frames(oaHello, `{"error":{"message":"the OpenAI stream broke off before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`)
-		if rec.Body.String() != want || res.ErrorCode != CodeStreamTruncated {
+		if rec.Body.String() != want || res.ErrorCode != provider.CodeStreamTruncated {
 			t.Fatalf("client got:\n%s\nresult %+v", rec.Body.String(), res)
 		}
 	})
@@ -257,7 +258,7 @@ func TestStreamOversizeEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := frames(oaHello, `{"error":{"message":"OpenAI sent a stream event larger than 16 MiB","type":"upstream_error","param":null,"code":"stream_error"}}`)
-	if rec.Body.String() != want || res.ErrorCode != CodeStreamError {
+	if rec.Body.String() != want || res.ErrorCode != provider.CodeStreamError {
 		t.Fatalf("client got %d bytes:\n%.300s\nresult %+v", rec.Body.Len(), rec.Body.String(), res)
 	}
 }
@@ -472,7 +473,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the adapter did not return after the client left")
 	}
-	if !res.ClientGone || res.ErrorCode != CodeClientDisconnected || !res.Started {
+	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started {
 		t.Fatalf("result = %+v", res)
 	}
 	if res.Usage.PromptTokens != 11 || res.Usage.CompletionTokens != 3 || res.OutputBytes != 3 {
@@ -499,7 +500,7 @@ func TestStreamWriteFailureStopsUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.ClientGone || res.ErrorCode != CodeClientDisconnected || res.OutputBytes != 5 {
+	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || res.OutputBytes != 5 {
 		t.Fatalf("result = %+v", res)
 	}
 	select {
@@ -575,7 +576,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if rec.Body.String() != want {
 		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 	}
-	if res.ErrorCode != CodeUpstreamTimeout || res.ClientGone || res.OutputBytes != 5 {
+	if res.ErrorCode != provider.CodeUpstreamTimeout || res.ClientGone || res.OutputBytes != 5 {
 		t.Fatalf("result = %+v", res)
 	}
 	select {
