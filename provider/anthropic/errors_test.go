@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 func TestUpstreamErrors(t *testing.T) {
@@ -60,7 +61,7 @@ func TestUpstreamErrors(t *testing.T) {
 	for _, tc := range cases {
 		for _, stream := range []bool{true, false} {
 			t.Run(tc.name+map[bool]string{true: "/stream", false: "/non-stream"}[stream], func(t *testing.T) {
-				up := newUpstream(t, jsonReply(tc.status, tc.body, tc.header...))
+				up := providertest.NewUpstream(t, providertest.JSONReply(tc.status, tc.body, tc.header...))
 				req := chatRequest(t, up.URL)
 				req.Stream = stream
 				res, rec, err := run(t, req)
@@ -88,7 +89,7 @@ func TestUpstreamErrors(t *testing.T) {
 
 // Foundry answers some errors in Azure's shape rather than Anthropic's.
 func TestFoundryAzureErrorShape(t *testing.T) {
-	up := newUpstream(t, jsonReply(404, `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(404, `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}`))
 	_, _, err := run(t, chatRequest(t, up.URL, foundry(t, up.URL)))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Status != 404 || e.Reason != "DeploymentNotFound" || e.Message != "The API deployment for this resource does not exist." {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 // The recorded provider traffic in /work/shared/fixtures (see the README
@@ -377,7 +378,7 @@ func TestVercelFixtures(t *testing.T) {
 			body, jsonMode := fixtureBody(name, true)
 			// Each line is one event's data; Anthropic names the event
 			// after the payload's type.
-			up := newUpstream(t, sseReply(events(lines...)))
+			up := providertest.NewUpstream(t, sseReply(events(lines...)))
 			res, rec, err := run(t, chatRequest(t, up.URL, withBody(body), withUsage))
 			if err != nil || res.ErrorCode != "" {
 				t.Fatalf("err %v, result %+v, body:\n%s", err, res, rec.Body.String())
@@ -397,7 +398,7 @@ func TestVercelFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, jsonMode := fixtureBody(name, false)
-			up := newUpstream(t, jsonReply(200, string(raw)))
+			up := providertest.NewUpstream(t, providertest.JSONReply(200, string(raw)))
 			res, rec, err := run(t, chatRequest(t, up.URL, withBody(body), nonStream))
 			if err != nil {
 				t.Fatal(err)
@@ -588,9 +589,9 @@ func TestAnthropicSDKCassettes(t *testing.T) {
 					}
 					reply = sseReply(it.response)
 				} else {
-					reply = jsonReply(200, it.response)
+					reply = providertest.JSONReply(200, it.response)
 				}
-				up := newUpstream(t, reply)
+				up := providertest.NewUpstream(t, reply)
 				req := chatRequest(t, up.URL, withBody(body), withUsage)
 				req.Model, req.Stream = gjsonString(t, body, "model"), stream
 				res, rec, err := run(t, req)
@@ -598,7 +599,7 @@ func TestAnthropicSDKCassettes(t *testing.T) {
 					t.Fatalf("interaction %d: err %v, result %+v", i, err, res)
 				}
 				// What ownkey sent is what Anthropic's SDK sent.
-				if sent := up.only(t).body; !sameJSON(t, string(sent), it.request) {
+				if sent := up.Only(t).Body; !sameJSON(t, string(sent), it.request) {
 					t.Fatalf("interaction %d: ownkey sent\n%s\nthe SDK sent\n%s", i, sent, it.request)
 				}
 				var want expectation

@@ -1,14 +1,11 @@
 package anthropic
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 const (
@@ -31,52 +29,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// received is one request as the fake upstream saw it.
-type received struct {
-	method, path string
-	header       http.Header
-	body         []byte
-}
-
-// fakeAnthropic records every request and answers with the reply of its
-// turn (the last reply repeats).
-type fakeAnthropic struct {
-	*httptest.Server
-	mu      sync.Mutex
-	reqs    []received
-	replies []func(w http.ResponseWriter, r *http.Request)
-}
-
-func newUpstream(t testing.TB, replies ...func(w http.ResponseWriter, r *http.Request)) *fakeAnthropic {
-	t.Helper()
-	f := &fakeAnthropic{replies: replies}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		n := len(f.reqs)
-		f.reqs = append(f.reqs, received{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
-		f.mu.Unlock()
-		f.replies[min(n, len(f.replies)-1)](w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeAnthropic) requests() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.reqs...)
-}
-
-func (f *fakeAnthropic) only(t *testing.T) received {
-	t.Helper()
-	reqs := f.requests()
-	if len(reqs) != 1 {
-		t.Fatalf("upstream saw %d requests, want 1", len(reqs))
-	}
-	return reqs[0]
-}
-
 // events frames Anthropic stream payloads as Anthropic does: an event line
 // naming the payload's type, then its data line. Payloads are written as
 // given, padding and all.
@@ -89,39 +41,13 @@ func events(payloads ...string) string {
 	return b.String()
 }
 
-// sseReply answers with status 200, an event-stream content type, and raw.
+// sseReply answers with an event stream, with the headers Anthropic sends.
 func sseReply(raw string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = io.WriteString(w, raw)
-	}
-}
-
-func jsonReply(status int, body string, header ...string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
+	return providertest.SSEReply(raw, "Content-Type", "text/event-stream; charset=utf-8", "Cache-Control", "no-cache")
 }
 
 func testAdapter() *Adapter {
 	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
-}
-
-func catalog(t testing.TB, id string) *ownkey.Provider {
-	t.Helper()
-	p, ok := ownkey.LookupProvider(id)
-	if !ok {
-		t.Fatalf("no provider %q", id)
-	}
-	return p
 }
 
 type reqOpt func(*ownkey.ChatRequest)
@@ -136,7 +62,7 @@ func withBody(body string) reqOpt {
 // endpoint is the fake, reached through the guarded client.
 func foundry(t testing.TB, base string) reqOpt {
 	return func(r *ownkey.ChatRequest) {
-		p := catalog(t, "azure-anthropic-foundry")
+		p := providertest.Catalog(t, "azure-anthropic-foundry")
 		c, err := ownkey.ParseCredential(p, json.RawMessage(`{"endpoint":"`+base+`/anthropic/","apiKey":"`+testKey+`"}`), true)
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +79,7 @@ const helloBody = `{"model":"claude-x","messages":[{"role":"user","content":"hi"
 func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest {
 	r := &ownkey.ChatRequest{
 		RequestID:  "req-1",
-		Provider:   catalog(t, "anthropic"),
+		Provider:   providertest.Catalog(t, "anthropic"),
 		Credential: &ownkey.Credential{Provider: "anthropic", APIKey: ownkey.NewSecret(testKey)},
 		BaseURL:    base,
 		Model:      "claude-x",
@@ -169,21 +95,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 // run sends req through a fresh adapter into a recorder.
 func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	res, err := testAdapter().Chat(context.Background(), req, rec)
-	if res == nil {
-		t.Fatal("Chat returned a nil result")
-	}
-	return res, rec, err
-}
-
-// frames frames payloads as ownkey writes them to the client.
-func frames(payloads ...string) string {
-	var b strings.Builder
-	for _, p := range payloads {
-		b.WriteString("data: " + p + "\n\n")
-	}
-	return b.String()
+	return providertest.Run(t, testAdapter(), req)
 }
 
 // The chunks the adapter writes for a message with id msg_1 from model

@@ -9,6 +9,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 // translate runs the request translation on an OpenAI body.
@@ -320,11 +321,11 @@ func TestRequestSentUpstream(t *testing.T) {
 		{"foundry", true, false, "/anthropic/v1/messages"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if tc.stream {
 					sseReply(events(msgStart, msgDelta("end_turn", `{"output_tokens":1}`), msgStop))(w, r)
 				} else {
-					jsonReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`)(w, r)
+					providertest.JSONReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`)(w, r)
 				}
 			})
 			opts := []reqOpt{withBody(`{"model":"claude-x","messages":[{"role":"user","content":"hi"}],"max_tokens":10,"stream":` + map[bool]string{true: "true", false: "false"}[tc.stream] + `}`)}
@@ -338,17 +339,17 @@ func TestRequestSentUpstream(t *testing.T) {
 			if _, _, err := run(t, req); err != nil {
 				t.Fatal(err)
 			}
-			got := up.only(t)
-			if got.method != http.MethodPost || got.path != tc.wantPath {
-				t.Fatalf("request = %s %s", got.method, got.path)
+			got := up.Only(t)
+			if got.Method != http.MethodPost || got.Path != tc.wantPath {
+				t.Fatalf("request = %s %s", got.Method, got.Path)
 			}
 			wantBody := `{"model":"claude-x","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]` +
 				map[bool]string{true: `,"stream":true}`, false: `}`}[tc.stream]
-			if string(got.body) != wantBody {
-				t.Fatalf("body\n%s\nwant\n%s", got.body, wantBody)
+			if string(got.Body) != wantBody {
+				t.Fatalf("body\n%s\nwant\n%s", got.Body, wantBody)
 			}
 			accept := map[bool]string{true: "text/event-stream", false: "application/json"}[tc.stream]
-			h := got.header
+			h := got.Header
 			if h.Get("X-Api-Key") != testKey || h.Get("Anthropic-Version") != "2023-06-01" || h.Get("Content-Type") != "application/json" ||
 				h.Get("Accept") != accept || h.Get("User-Agent") != "ownkey-test/1" || h.Get("Authorization") != "" {
 				t.Fatalf("headers = %v", h)
@@ -363,7 +364,7 @@ func TestRequestSentUpstream(t *testing.T) {
 // A Foundry endpoint comes from the user, so it must go through the guarded
 // client, which refuses internal addresses.
 func TestFoundryUsesGuardedClient(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{}`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{}`))
 	req := chatRequest(t, up.URL, foundry(t, up.URL))
 	a := &Adapter{Clients: egress.New(egress.Options{})}
 	res, err := a.Chat(t.Context(), req, nil)
@@ -371,20 +372,20 @@ func TestFoundryUsesGuardedClient(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
 		t.Fatalf("err = %v, want the guarded client's refusal", err)
 	}
-	if len(up.requests()) != 0 || res.Started || res.ErrorCode != provider.CodeUpstreamUnavail {
+	if len(up.Requests()) != 0 || res.Started || res.ErrorCode != provider.CodeUpstreamUnavail {
 		t.Fatalf("upstream reached, or result %+v", res)
 	}
 }
 
 func TestInvalidRequestNotSent(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{}`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{}`))
 	req := chatRequest(t, up.URL, withBody(`{"model":"claude-x","messages":[{"role":"user","content":"hi"}],"temperature":1.7}`))
 	res, rec, err := run(t, req)
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Param != "temperature" || res.Status != 400 || res.Started || rec.Body.Len() != 0 {
 		t.Fatalf("err = %v, result %+v", err, res)
 	}
-	if len(up.requests()) != 0 {
+	if len(up.Requests()) != 0 {
 		t.Fatal("an invalid request reached the provider")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/openaicompat"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 func TestCompletion(t *testing.T) {
@@ -79,7 +80,7 @@ func TestCompletion(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, jsonReply(200, tc.message))
+			up := providertest.NewUpstream(t, providertest.JSONReply(200, tc.message))
 			body := tc.body
 			if body == "" {
 				body = `{"model":"claude-x","messages":[{"role":"user","content":"hi"}]}`
@@ -111,7 +112,7 @@ func TestCompletion(t *testing.T) {
 }
 
 func TestCompletionErrorBodyWith200(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`))
 	res, rec, err := run(t, chatRequest(t, up.URL, nonStream))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Status != 502 || e.Type != "api_error" || e.Message != "Internal server error" {
@@ -123,7 +124,7 @@ func TestCompletionErrorBodyWith200(t *testing.T) {
 }
 
 func TestCompletionNotAMessage(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `<html>gateway</html>`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `<html>gateway</html>`))
 	res, _, err := run(t, chatRequest(t, up.URL, nonStream))
 	if ownkey.ErrorCode(err) != ownkey.EUPSTREAM || res.Status != 502 || res.Started {
 		t.Fatalf("err = %v, result %+v", err, res)

@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 // sdkGateway is a minimal stand-in for the gateway's chat handler: it reads
@@ -24,7 +25,7 @@ type sdkGateway struct {
 	results chan *ownkey.ChatResult
 }
 
-func newSDKGateway(t *testing.T, upstream *fakeAnthropic, providerID string) *sdkGateway {
+func newSDKGateway(t *testing.T, upstream *providertest.Upstream, providerID string) *sdkGateway {
 	t.Helper()
 	g := &sdkGateway{results: make(chan *ownkey.ChatResult, 10)}
 	a := testAdapter()
@@ -79,7 +80,7 @@ var weatherTools = []openai.ChatCompletionToolUnionParam{
 func TestSDKText(t *testing.T) {
 	for _, providerID := range []string{"anthropic", "azure-anthropic-foundry"} {
 		t.Run(providerID+"/non-stream", func(t *testing.T) {
-			up := newUpstream(t, jsonReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"Hello from Claude"}],`+
+			up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"Hello from Claude"}],`+
 				`"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":4}}`))
 			g := newSDKGateway(t, up, providerID)
 			client := g.client()
@@ -96,16 +97,16 @@ func TestSDKText(t *testing.T) {
 				resp.Usage.PromptTokensDetails.CachedTokens != 20 || resp.Usage.PromptTokensDetails.CacheWriteTokens != 5 {
 				t.Fatalf("response: %s", resp.RawJSON())
 			}
-			got := up.only(t)
-			if want := `{"model":"claude-x","max_tokens":4096,"system":[{"type":"text","text":"Be brief."}],"messages":[{"role":"user","content":[{"type":"text","text":"Say hello"}]}]}`; string(got.body) != want {
-				t.Fatalf("upstream got %s\nwant %s", got.body, want)
+			got := up.Only(t)
+			if want := `{"model":"claude-x","max_tokens":4096,"system":[{"type":"text","text":"Be brief."}],"messages":[{"role":"user","content":[{"type":"text","text":"Say hello"}]}]}`; string(got.Body) != want {
+				t.Fatalf("upstream got %s\nwant %s", got.Body, want)
 			}
 			if res := <-g.results; res.Usage != (ownkey.Usage{PromptTokens: 35, CompletionTokens: 4, CachedTokens: 20, CacheWriteTokens: 5, Source: ownkey.UsageFromProvider}) {
 				t.Fatalf("result %+v", res)
 			}
 		})
 		t.Run(providerID+"/stream", func(t *testing.T) {
-			up := newUpstream(t, sseReply(events(msgStart, ping, textStart(0), textDelta(0, "Hello"), textDelta(0, " from Claude"), blockStop(0),
+			up := providertest.NewUpstream(t, sseReply(events(msgStart, ping, textStart(0), textDelta(0, "Hello"), textDelta(0, " from Claude"), blockStop(0),
 				msgDelta("end_turn", `{"output_tokens":30}`), msgStop)))
 			g := newSDKGateway(t, up, providerID)
 			client := g.client()
@@ -130,7 +131,7 @@ func TestSDKText(t *testing.T) {
 				acc.Usage.PromptTokens != 12 || acc.Usage.CompletionTokens != 30 {
 				t.Fatalf("accumulated %+v, %d usage chunks", acc.ChatCompletion, usageChunks)
 			}
-			if h := up.only(t).header; providerID == "azure-anthropic-foundry" && h.Get("Api-Key") != testKey {
+			if h := up.Only(t).Header; providerID == "azure-anthropic-foundry" && h.Get("Api-Key") != testKey {
 				t.Fatalf("foundry request without api-key: %v", h)
 			}
 		})
@@ -140,10 +141,10 @@ func TestSDKText(t *testing.T) {
 // A tool round trip through the SDK: the model calls a tool, the client
 // runs it and sends the result back, the model answers.
 func TestSDKToolRoundTrip(t *testing.T) {
-	up := newUpstream(t,
-		jsonReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"Let me look."},`+
+	up := providertest.NewUpstream(t,
+		providertest.JSONReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"Let me look."},`+
 			`{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}}],"stop_reason":"tool_use","usage":{"input_tokens":50,"output_tokens":20}}`),
-		jsonReply(200, `{"id":"msg_2","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"It is 18°C in Paris."}],`+
+		providertest.JSONReply(200, `{"id":"msg_2","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"It is 18°C in Paris."}],`+
 			`"stop_reason":"end_turn","usage":{"input_tokens":90,"output_tokens":9}}`))
 	g := newSDKGateway(t, up, "anthropic")
 	client := g.client()
@@ -172,7 +173,7 @@ func TestSDKToolRoundTrip(t *testing.T) {
 	if second.Choices[0].Message.Content != "It is 18°C in Paris." || second.Choices[0].FinishReason != "stop" {
 		t.Fatalf("second answer: %s", second.RawJSON())
 	}
-	reqs := up.requests()
+	reqs := up.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d upstream requests", len(reqs))
 	}
@@ -182,13 +183,13 @@ func TestSDKToolRoundTrip(t *testing.T) {
 		`{"role":"user","content":[{"type":"text","text":"Weather in Paris?"}]},` +
 		`{"role":"assistant","content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}}]},` +
 		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"18°C, sunny"}]}],` + tools + `}`
-	if string(reqs[1].body) != want {
-		t.Fatalf("second request translated as\n%s\nwant\n%s", reqs[1].body, want)
+	if string(reqs[1].Body) != want {
+		t.Fatalf("second request translated as\n%s\nwant\n%s", reqs[1].Body, want)
 	}
 }
 
 func TestSDKStreamingTools(t *testing.T) {
-	up := newUpstream(t, sseReply(events(msgStart,
+	up := providertest.NewUpstream(t, sseReply(events(msgStart,
 		textStart(0), textDelta(0, "Checking both."), blockStop(0),
 		toolStart(1, "toolu_a", "get_weather"), jsonDelta(1, ""), jsonDelta(1, `{"city":`), ping, jsonDelta(1, ` "Paris"}`), blockStop(1),
 		toolStart(2, "toolu_b", "get_time"), jsonDelta(2, ""), blockStop(2),
@@ -231,7 +232,7 @@ func TestSDKStreamingTools(t *testing.T) {
 
 func TestSDKErrors(t *testing.T) {
 	t.Run("429", func(t *testing.T) {
-		up := newUpstream(t, jsonReply(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`, "Retry-After", "3"))
+		up := providertest.NewUpstream(t, providertest.JSONReply(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`, "Retry-After", "3"))
 		g := newSDKGateway(t, up, "anthropic")
 		client := g.client()
 		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
@@ -244,7 +245,7 @@ func TestSDKErrors(t *testing.T) {
 		}
 	})
 	t.Run("mid-stream", func(t *testing.T) {
-		up := newUpstream(t, sseReply(events(msgStart, textStart(0), textDelta(0, "Hel"),
+		up := providertest.NewUpstream(t, sseReply(events(msgStart, textStart(0), textDelta(0, "Hel"),
 			`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)))
 		g := newSDKGateway(t, up, "anthropic")
 		client := g.client()

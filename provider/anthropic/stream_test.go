@@ -13,6 +13,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/openaicompat"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 const usage12x30 = `{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0}}`
@@ -28,12 +29,12 @@ func TestStreamText(t *testing.T) {
 		want string
 	}{
 		{"client asked for usage", []reqOpt{withUsage},
-			frames(roleChunk, delta(`{"content":"Hello"}`), delta(`{"content":" wörld\n<&>"}`), finishChunk("stop"), usageChunk(usage12x30), done)},
+			providertest.Frames(roleChunk, delta(`{"content":"Hello"}`), delta(`{"content":" wörld\n<&>"}`), finishChunk("stop"), usageChunk(usage12x30), done)},
 		{"client did not ask", nil,
-			frames(roleChunk, delta(`{"content":"Hello"}`), delta(`{"content":" wörld\n<&>"}`), finishChunk("stop"), done)},
+			providertest.Frames(roleChunk, delta(`{"content":"Hello"}`), delta(`{"content":" wörld\n<&>"}`), finishChunk("stop"), done)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, sseReply(upstream))
+			up := providertest.NewUpstream(t, sseReply(upstream))
 			res, rec, err := run(t, chatRequest(t, up.URL, tc.opts...))
 			if err != nil {
 				t.Fatal(err)
@@ -60,12 +61,12 @@ func TestStreamTools(t *testing.T) {
 		toolStart(2, "toolu_b", "get_time"), jsonDelta(2, ""), blockStop(2),
 		toolStart(3, "toolu_c", "get_weather"), jsonDelta(3, `{"city": "Rome"}`), blockStop(3),
 		msgDelta("tool_use", `{"output_tokens":89}`), msgStop)
-	up := newUpstream(t, sseReply(upstream))
+	up := providertest.NewUpstream(t, sseReply(upstream))
 	res, rec, err := run(t, chatRequest(t, up.URL, withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := frames(roleChunk,
+	want := providertest.Frames(roleChunk,
 		delta(`{"content":"I'll check."}`),
 		delta(`{"tool_calls":[{"index":0,"id":"toolu_a","type":"function","function":{"name":"get_weather","arguments":""}}]}`),
 		delta(`{"tool_calls":[{"index":0,"function":{"arguments":"{\"city"}}]}`),
@@ -98,12 +99,12 @@ func TestStreamThinking(t *testing.T) {
 		blockStop(1),
 		textStart(2), textDelta(2, "42"), blockStop(2),
 		msgDelta("end_turn", `{"output_tokens":30}`), msgStop)
-	up := newUpstream(t, sseReply(upstream))
+	up := providertest.NewUpstream(t, sseReply(upstream))
 	res, rec, err := run(t, chatRequest(t, up.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := frames(roleChunk,
+	want := providertest.Frames(roleChunk,
 		delta(`{"reasoning_content":"Let me think"}`),
 		delta(`{"reasoning_content":" about \"it\"."}`),
 		delta(`{"content":"42"}`),
@@ -127,12 +128,12 @@ func TestStreamStopReasons(t *testing.T) {
 		t.Run(tc.stop, func(t *testing.T) {
 			upstream := events(msgStart, ping, textStart(0), textDelta(0, "Partial"), blockStop(0),
 				`{"type":"message_delta","delta":{"stop_reason":"`+tc.stop+`","stop_sequence":null,"stop_details":{"type":"refusal","category":"cyber"}},"usage":{"output_tokens":5}}`, msgStop)
-			up := newUpstream(t, sseReply(upstream))
+			up := providertest.NewUpstream(t, sseReply(upstream))
 			res, rec, err := run(t, chatRequest(t, up.URL))
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"Partial"}`), finishChunk(tc.finish), done))
+			compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Partial"}`), finishChunk(tc.finish), done))
 			if res.FinishReason != tc.finish {
 				t.Fatalf("FinishReason = %q", res.FinishReason)
 			}
@@ -145,22 +146,22 @@ func TestStreamJSONResponseFormat(t *testing.T) {
 	upstream := events(msgStart, textStart(0), textDelta(0, "Here:"), blockStop(0),
 		toolStart(1, "toolu_j", "json"), jsonDelta(1, ""), ping, jsonDelta(1, `{"elements": [`), jsonDelta(1, `1]}`), blockStop(1),
 		msgDelta("tool_use", `{"output_tokens":47}`), msgStop)
-	up := newUpstream(t, sseReply(upstream))
+	up := providertest.NewUpstream(t, sseReply(upstream))
 	res, rec, err := run(t, chatRequest(t, up.URL, withBody(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"{\"elements\": ["}`), delta(`{"content":"1]}"}`), finishChunk("stop"), done))
+	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{\"elements\": ["}`), delta(`{"content":"1]}"}`), finishChunk("stop"), done))
 	if res.FinishReason != "stop" {
 		t.Fatalf("result = %+v", res)
 	}
 	// An empty input still answers with a JSON object.
-	up = newUpstream(t, sseReply(events(msgStart, toolStart(0, "toolu_j", "json"), jsonDelta(0, ""), blockStop(0), msgDelta("tool_use", `{"output_tokens":4}`), msgStop)))
+	up = providertest.NewUpstream(t, sseReply(events(msgStart, toolStart(0, "toolu_j", "json"), jsonDelta(0, ""), blockStop(0), msgDelta("tool_use", `{"output_tokens":4}`), msgStop)))
 	_, rec, err = run(t, chatRequest(t, up.URL, withBody(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"{}"}`), finishChunk("stop"), done))
+	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{}"}`), finishChunk("stop"), done))
 }
 
 func TestStreamUsage(t *testing.T) {
@@ -180,7 +181,7 @@ func TestStreamUsage(t *testing.T) {
 			ownkey.Usage{PromptTokens: 43 + 100 + 2000, CompletionTokens: 9, CachedTokens: 2000, CacheWriteTokens: 100, Source: ownkey.UsageFromProvider}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, sseReply(events(start, textStart(0), textDelta(0, "pong"), blockStop(0), msgDelta("end_turn", tc.deltaUsage), msgStop)))
+			up := providertest.NewUpstream(t, sseReply(events(start, textStart(0), textDelta(0, "pong"), blockStop(0), msgDelta("end_turn", tc.deltaUsage), msgStop)))
 			res, rec, err := run(t, chatRequest(t, up.URL, withUsage))
 			if err != nil {
 				t.Fatal(err)
@@ -201,12 +202,12 @@ func TestStreamUsage(t *testing.T) {
 func TestStreamMidStreamError(t *testing.T) {
 	upstream := events(msgStart, textStart(0), textDelta(0, "Hel"),
 		`{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (key `+testKey+`)"}   }`)
-	up := newUpstream(t, sseReply(upstream))
+	up := providertest.NewUpstream(t, sseReply(upstream))
 	res, rec, err := run(t, chatRequest(t, up.URL, withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := frames(roleChunk, delta(`{"content":"Hel"}`),
+	want := providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"Overloaded (key [REDACTED])","type":"overloaded_error","param":null,"code":"stream_error"}}`)
 	compareFrames(t, rec.Body.String(), want)
 	if res.ErrorCode != provider.CodeStreamError || res.Status != 200 || !res.Started || res.ClientGone {
@@ -286,12 +287,12 @@ func TestStreamBroken(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, sseReply(tc.upstream))
+			up := providertest.NewUpstream(t, sseReply(tc.upstream))
 			res, rec, err := run(t, chatRequest(t, up.URL))
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), frames(tc.want...))
+			compareFrames(t, rec.Body.String(), providertest.Frames(tc.want...))
 			if res.ErrorCode != tc.code || res.Status != 200 || !res.Started {
 				t.Fatalf("result = %+v", res)
 			}
@@ -305,16 +306,16 @@ func TestStreamBroken(t *testing.T) {
 // Events arriving without event lines (as some compatible servers and the
 // vercel fixtures send them) are read by their type field.
 func TestStreamWithoutEventLines(t *testing.T) {
-	up := newUpstream(t, sseReply(frames(msgStart, textStart(0), textDelta(0, "hi"), blockStop(0), msgDelta("end_turn", `{"output_tokens":30}`), msgStop)))
+	up := providertest.NewUpstream(t, sseReply(providertest.Frames(msgStart, textStart(0), textDelta(0, "hi"), blockStop(0), msgDelta("end_turn", `{"output_tokens":30}`), msgStop)))
 	_, rec, err := run(t, chatRequest(t, up.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"hi"}`), finishChunk("stop"), done))
+	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"hi"}`), finishChunk("stop"), done))
 }
 
 func TestStreamAnsweredWithJSON(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"type":"error","error":{"type":"invalid_request_error","message":"stream is not supported here"}}`))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"type":"error","error":{"type":"invalid_request_error","message":"stream is not supported here"}}`))
 	res, rec, err := run(t, chatRequest(t, up.URL))
 	if ownkey.ErrorCode(err) != ownkey.EUPSTREAM || res.Started || res.Status != 502 || rec.Body.Len() != 0 {
 		t.Fatalf("err = %v, result %+v", err, res)
@@ -350,7 +351,7 @@ func (f *flushRecorder) Flush() {
 // client has the first text.
 func TestStreamFlushesEachEvent(t *testing.T) {
 	clientHasHello := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hello")))
 		w.(http.Flusher).Flush()
@@ -376,14 +377,14 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 	if err != nil || res.ErrorCode != "" {
 		t.Fatalf("err %v, result %+v (a chunk waited for the next event?)", err, res)
 	}
-	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"Hello"}`), finishChunk("stop"), done))
+	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hello"}`), finishChunk("stop"), done))
 }
 
 // A client that goes away cancels the upstream request at once, and the
 // usage reported so far is kept.
 func TestStreamClientDisconnect(t *testing.T) {
 	upstreamCancelled := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hello")))
 		w.(http.Flusher).Flush()
@@ -426,7 +427,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 // request is cancelled; what was consumed is still reported.
 func TestStreamIdleTimeout(t *testing.T) {
 	upstreamCancelled := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hel")))
 		w.(http.Flusher).Flush()
@@ -440,7 +441,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), frames(roleChunk, delta(`{"content":"Hel"}`),
+	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"Anthropic sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`))
 	if res.ErrorCode != provider.CodeUpstreamTimeout || res.ClientGone || !res.Started {
 		t.Fatalf("result = %+v", res)

@@ -13,6 +13,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 func TestRequestForwarded(t *testing.T) {
@@ -22,29 +23,29 @@ func TestRequestForwarded(t *testing.T) {
 			name, accept = "non-stream", "application/json"
 		}
 		t.Run(name, func(t *testing.T) {
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if stream {
-					sseReply(frames(oaFinish, done))(w, r)
+					providertest.SSEReply(providertest.Frames(oaFinish, done))(w, r)
 				} else {
-					jsonReply(200, `{"choices":[]}`)(w, r)
+					providertest.JSONReply(200, `{"choices":[]}`)(w, r)
 				}
 			})
 			// Bytes that a re-encoding would change: spacing, key order,
 			// escapes, a number with an exponent.
 			body := []byte(`{ "model":"gpt-x",  "messages":[{"role":"user","content":"h\u00e9 \"q\" <b>"}], "temperature":1e0, "stream":` + map[bool]string{true: "true", false: "false"}[stream] + `}`)
-			req := chatRequest(t, up.base())
+			req := chatRequest(t, base(up))
 			req.Body, req.Stream = body, stream
 			if _, _, err := run(t, req); err != nil {
 				t.Fatal(err)
 			}
-			got := up.only(t)
-			if got.method != http.MethodPost || got.path != "/v1/chat/completions" {
-				t.Fatalf("request = %s %s", got.method, got.path)
+			got := up.Only(t)
+			if got.Method != http.MethodPost || got.Path != "/v1/chat/completions" {
+				t.Fatalf("request = %s %s", got.Method, got.Path)
 			}
-			if string(got.body) != string(body) {
-				t.Fatalf("body forwarded as\n%s\nwant\n%s", got.body, body)
+			if string(got.Body) != string(body) {
+				t.Fatalf("body forwarded as\n%s\nwant\n%s", got.Body, body)
 			}
-			h := got.header
+			h := got.Header
 			if h.Get("Authorization") != "Bearer "+testKey || h.Get("Content-Type") != "application/json" ||
 				h.Get("Accept") != accept || h.Get("User-Agent") != "ownkey-test/1" {
 				t.Fatalf("headers = %v", h)
@@ -100,8 +101,8 @@ func TestUpstreamErrors(t *testing.T) {
 	for _, tc := range cases {
 		for _, stream := range []bool{true, false} {
 			t.Run(tc.name+map[bool]string{true: "/stream", false: "/non-stream"}[stream], func(t *testing.T) {
-				up := newUpstream(t, jsonReply(tc.status, tc.body, tc.header...))
-				req := chatRequest(t, up.base())
+				up := providertest.NewUpstream(t, providertest.JSONReply(tc.status, tc.body, tc.header...))
+				req := chatRequest(t, base(up))
 				req.Stream = stream
 				res, rec, err := run(t, req)
 				var e *ownkey.Error
@@ -147,9 +148,9 @@ func TestConnectionRefused(t *testing.T) {
 }
 
 func TestResponseHeaderTimeout(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	a := &Adapter{Clients: egress.New(egress.Options{ResponseHeaderTimeout: 50 * time.Millisecond})}
-	res, err := a.Chat(context.Background(), chatRequest(t, up.base()), httptest.NewRecorder())
+	res, err := a.Chat(context.Background(), chatRequest(t, base(up)), httptest.NewRecorder())
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.ETIMEOUT || e.Message != "OpenAI did not answer in time" {
 		t.Fatalf("err = %#v", err)
@@ -161,30 +162,28 @@ func TestResponseHeaderTimeout(t *testing.T) {
 
 func TestClientGoneBeforeResponse(t *testing.T) {
 	arrived := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		close(arrived)
 		<-r.Context().Done()
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
-	res, err := testAdapter().Chat(ctx, chatRequest(t, up.base()), httptest.NewRecorder())
+	res, err := testAdapter().Chat(ctx, chatRequest(t, base(up)), httptest.NewRecorder())
 	if err == nil || !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || res.Started {
 		t.Fatalf("result = %+v, err %v", res, err)
 	}
 }
 
 func TestGuardedClientRefusesInternalAddress(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{}`))
-	req := chatRequest(t, up.base())
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{}`))
+	req := chatRequest(t, base(up))
 	req.Guarded = true // as if the user had pasted this address
 	_, _, err := run(t, req)
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
 		t.Fatalf("err = %v", err)
 	}
-	up.mu.Lock()
-	defer up.mu.Unlock()
-	if len(up.reqs) != 0 {
+	if len(up.Requests()) != 0 {
 		t.Fatal("the guarded request reached the internal address")
 	}
 }
@@ -195,8 +194,8 @@ func TestNonStream(t *testing.T) {
 		`"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"},` +
 		`{"index":1,"message":{"role":"assistant","content":"second"},"finish_reason":"length"}],` +
 		`"usage":{"prompt_tokens":20,"completion_tokens":9,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":10}}}`
-	up := newUpstream(t, jsonReply(200, body, "X-Other", "y"))
-	res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, body, "X-Other", "y"))
+	res, rec, err := run(t, chatRequest(t, base(up), nonStream))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,8 +213,8 @@ func TestNonStream(t *testing.T) {
 }
 
 func TestNonStreamErrorWithStatus200(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"error":{"message":"model overloaded","type":"server_error","code":"overloaded"}}`))
-	res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"error":{"message":"model overloaded","type":"server_error","code":"overloaded"}}`))
+	res, rec, err := run(t, chatRequest(t, base(up), nonStream))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Status != 502 || e.Message != "model overloaded" || e.Reason != "overloaded" {
 		t.Fatalf("err = %#v", err)
@@ -226,8 +225,8 @@ func TestNonStreamErrorWithStatus200(t *testing.T) {
 }
 
 func TestStreamAnsweredWithJSON(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"error":{"message":"stream not supported","type":"invalid_request_error"}}`))
-	res, rec, err := run(t, chatRequest(t, up.base()))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"error":{"message":"stream not supported","type":"invalid_request_error"}}`))
+	res, rec, err := run(t, chatRequest(t, base(up)))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Message != "stream not supported" || res.Started || rec.Body.Len() != 0 {
 		t.Fatalf("err = %v, result %+v", err, res)
@@ -237,25 +236,25 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 // A server that labels its event stream application/json is still read as
 // one.
 func TestStreamLabelledJSON(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, "\n"+frames(oaHello, oaFinish, done)))
-	res, rec, err := run(t, chatRequest(t, up.base()))
+	up := providertest.NewUpstream(t, providertest.JSONReply(200, "\n"+providertest.Frames(oaHello, oaFinish, done)))
+	res, rec, err := run(t, chatRequest(t, base(up)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := frames(oaHello, oaFinish, done); rec.Body.String() != want || res.ErrorCode != "" {
+	if want := providertest.Frames(oaHello, oaFinish, done); rec.Body.String() != want || res.ErrorCode != "" {
 		t.Fatalf("client got:\n%s\nresult %+v", rec.Body.String(), res)
 	}
 }
 
 func TestNonStreamBodyCut(t *testing.T) {
 	t.Run("cut", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "1000")
 			_, _ = w.Write([]byte(`{"choices":[`))
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
 		})
-		res, rec, err := run(t, chatRequest(t, up.base(), nonStream))
+		res, rec, err := run(t, chatRequest(t, base(up), nonStream))
 		var e *ownkey.Error
 		if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Message != "the OpenAI response broke off before its end" || res.Started || rec.Body.Len() != 0 {
 			t.Fatalf("err = %v, result %+v", err, res)

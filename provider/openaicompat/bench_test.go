@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 // The benchmarks compare the adapter with the floor it must stay near: a bare
@@ -56,11 +57,11 @@ func (d *discardWriter) WriteHeader(int)             {}
 func (d *discardWriter) Flush()                      {}
 func (d *discardWriter) Write(p []byte) (int, error) { d.n += int64(len(p)); return len(p), nil }
 
-func benchUpstream(b *testing.B, stream bool) *fakeUpstream {
+func benchUpstream(b *testing.B, stream bool) *providertest.Upstream {
 	if stream {
-		return newUpstream(b, sseReply(string(benchStream)))
+		return providertest.NewUpstream(b, providertest.SSEReply(string(benchStream)))
 	}
-	return newUpstream(b, jsonReply(200, string(benchBody)))
+	return providertest.NewUpstream(b, providertest.JSONReply(200, string(benchBody)))
 }
 
 func benchClients() *egress.Clients {
@@ -81,7 +82,7 @@ func benchAdapter(b *testing.B, stream bool) {
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
 		for pb.Next() {
-			req := chatRequest(b, up.base())
+			req := chatRequest(b, base(up))
 			req.Stream, req.IncludeUsage = stream, true
 			clear(w.h)
 			res, err := a.Chat(context.Background(), req, w)
@@ -97,7 +98,7 @@ func benchAdapter(b *testing.B, stream bool) {
 
 func benchReverseProxy(b *testing.B, stream bool) {
 	up := benchUpstream(b, stream)
-	target, _ := url.Parse(up.base())
+	target, _ := url.Parse(base(up))
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
@@ -106,7 +107,7 @@ func benchReverseProxy(b *testing.B, stream bool) {
 		},
 		Transport: benchClients().Trusted.Transport,
 	}
-	body := chatRequest(b, up.base()).Body
+	body := chatRequest(b, base(up)).Body
 	size := benchBody
 	if stream {
 		size = benchStream
@@ -135,9 +136,9 @@ func BenchmarkNonStreamReverseProxy(b *testing.B) { benchReverseProxy(b, false) 
 // upstream and a write and flush to the client, for the proxy as for the
 // adapter, which is the comparison that matters in production.
 
-func pacedUpstream(b *testing.B) *fakeUpstream {
+func pacedUpstream(b *testing.B) *providertest.Upstream {
 	events := bytes.SplitAfter(benchStream, []byte("\n\n"))
-	return newUpstream(b, func(w http.ResponseWriter, r *http.Request) {
+	return providertest.NewUpstream(b, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		f := w.(http.Flusher)
 		for _, ev := range events {
@@ -149,7 +150,7 @@ func pacedUpstream(b *testing.B) *fakeUpstream {
 
 func benchEndToEnd(b *testing.B, handler func(base string) http.Handler) {
 	up := pacedUpstream(b)
-	gw := httptest.NewServer(handler(up.base()))
+	gw := httptest.NewServer(handler(base(up)))
 	b.Cleanup(gw.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.SetBytes(int64(len(benchStream)))

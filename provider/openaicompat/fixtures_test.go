@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/sse"
 )
 
@@ -238,8 +239,8 @@ func replayStream(t *testing.T, path, providerID string) {
 		}
 	}
 
-	up := newUpstream(t, sseReply(frames(append(lines, "[DONE]")...)))
-	res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), withUsage))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(append(lines, "[DONE]")...)))
+	res, rec, err := run(t, chatRequest(t, base(up), withProvider(providertest.Catalog(t, providerID)), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,8 +340,8 @@ func TestFixtureResponses(t *testing.T) {
 			t.Run(sub+"/"+filepath.Base(path), func(t *testing.T) {
 				var want transcript
 				want.add(t, c, false)
-				up := newUpstream(t, jsonReply(200, string(body)))
-				res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, providerID)), nonStream))
+				up := providertest.NewUpstream(t, providertest.JSONReply(200, string(body)))
+				res, rec, err := run(t, chatRequest(t, base(up), withProvider(providertest.Catalog(t, providerID)), nonStream))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/sse"
 )
 
@@ -34,19 +35,19 @@ const (
 )
 
 func TestStreamOpenAIUsageChunk(t *testing.T) {
-	upstream := frames(oaRole, oaHello, oaWorld, oaFinish, oaUsage, done)
+	upstream := providertest.Frames(oaRole, oaHello, oaWorld, oaFinish, oaUsage, done)
 	cases := []struct {
 		name  string
 		opts  []reqOpt
 		wantW string
 	}{
-		{"client asked for usage", []reqOpt{withUsage}, frames(oaRole, oaHello, oaWorld, oaFinish, oaUsageOut, done)},
-		{"client did not ask", nil, frames(oaRole, oaHello, oaWorld, oaFinish, done)},
+		{"client asked for usage", []reqOpt{withUsage}, providertest.Frames(oaRole, oaHello, oaWorld, oaFinish, oaUsageOut, done)},
+		{"client did not ask", nil, providertest.Frames(oaRole, oaHello, oaWorld, oaFinish, done)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, sseReply(upstream))
-			res, rec, err := run(t, chatRequest(t, up.base(), tc.opts...))
+			up := providertest.NewUpstream(t, providertest.SSEReply(upstream))
+			res, rec, err := run(t, chatRequest(t, base(up), tc.opts...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,16 +86,16 @@ func TestStreamGroqUsageOnFinishChunk(t *testing.T) {
 	)
 	for _, asked := range []bool{true, false} {
 		t.Run(fmt.Sprint("usage asked ", asked), func(t *testing.T) {
-			up := newUpstream(t, sseReply(frames(first, text, finish, done)))
-			req := chatRequest(t, up.base(), withProvider(catalog(t, "groq")))
+			up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(first, text, finish, done)))
+			req := chatRequest(t, base(up), withProvider(providertest.Catalog(t, "groq")))
 			req.IncludeUsage = asked
 			res, rec, err := run(t, req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := frames(first, text, finishNo, usageOut, done)
+			want := providertest.Frames(first, text, finishNo, usageOut, done)
 			if !asked {
-				want = frames(first, text, finishNo, done)
+				want = providertest.Frames(first, text, finishNo, done)
 			}
 			if got := rec.Body.String(); got != want {
 				t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
@@ -131,14 +132,14 @@ func TestStreamPerplexityUsageOnEveryChunk(t *testing.T) {
 			if withDone {
 				events = append(events, done)
 			}
-			up := newUpstream(t, sseReply(frames(events...)))
-			res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
+			up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(events...)))
+			res, rec, err := run(t, chatRequest(t, base(up), withUsage))
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Without [DONE] the stream still ended with a finish reason:
 			// a clean end, with [DONE] written by ownkey.
-			want := frames(stripped("Eco", "chat.completion.chunk", ""), stripped("Vista", "chat.completion.chunk", ""),
+			want := providertest.Frames(stripped("Eco", "chat.completion.chunk", ""), stripped("Vista", "chat.completion.chunk", ""),
 				stripped("", "chat.completion.done", "stop"), lastUsage, done)
 			if got := rec.Body.String(); got != want {
 				t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
@@ -159,12 +160,12 @@ func TestStreamOpenRouterCommentsAndCRLF(t *testing.T) {
 		"data: " + oaFinish + "\r\n\r\n" +
 		"data: " + oaUsage + "\r\n\r\n" +
 		"data: [DONE]\r\n\r\n"
-	up := newUpstream(t, sseReply(upstream))
-	res, rec, err := run(t, chatRequest(t, up.base(), withProvider(catalog(t, "openrouter")), withUsage))
+	up := providertest.NewUpstream(t, providertest.SSEReply(upstream))
+	res, rec, err := run(t, chatRequest(t, base(up), withProvider(providertest.Catalog(t, "openrouter")), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := frames(oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want {
+	if want := providertest.Frames(oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want {
 		t.Fatalf("client got:\n%q\nwant:\n%q", rec.Body.String(), want)
 	}
 	if res.Usage.PromptTokens != 16 {
@@ -176,12 +177,12 @@ func TestStreamOpenRouterCommentsAndCRLF(t *testing.T) {
 // chunk and must reach the client.
 func TestStreamAzureEmptyChoicesFirstChunk(t *testing.T) {
 	const filter = `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}`
-	up := newUpstream(t, sseReply(frames(filter, oaHello, oaFinish, oaUsage, done)))
-	res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(filter, oaHello, oaFinish, oaUsage, done)))
+	res, rec, err := run(t, chatRequest(t, base(up), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := frames(filter, oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want {
+	if want := providertest.Frames(filter, oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want {
 		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 	}
 	if res.ModelServed != "gpt-x-2025" {
@@ -194,12 +195,12 @@ func TestStreamMidStreamError(t *testing.T) {
 	// that finishes with "error". The message echoes the key.
 	errChunk := `{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","error":{"code":502,"message":"provider failed for key ` + testKey + `"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}`
 	wantErr := strings.ReplaceAll(errChunk, testKey, ownkey.Redacted)
-	up := newUpstream(t, sseReply(frames(oaHello, errChunk, oaFinish, oaUsage, done)))
-	res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaHello, errChunk, oaFinish, oaUsage, done)))
+	res, rec, err := run(t, chatRequest(t, base(up), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := frames(oaHello, wantErr); rec.Body.String() != want {
+	if want := providertest.Frames(oaHello, wantErr); rec.Body.String() != want {
 		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 	}
 	if res.ErrorCode != provider.CodeStreamError || !res.Started {
@@ -209,12 +210,12 @@ func TestStreamMidStreamError(t *testing.T) {
 
 func TestStreamTruncated(t *testing.T) {
 	t.Run("eof without finish", func(t *testing.T) {
-		up := newUpstream(t, sseReply(frames(oaRole, oaHello)))
-		res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
+		up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaRole, oaHello)))
+		res, rec, err := run(t, chatRequest(t, base(up), withUsage))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := frames(oaRole, oaHello, `{"error":{"message":"OpenAI ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`)
+		want := providertest.Frames(oaRole, oaHello, `{"error":{"message":"OpenAI ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`)
 		if rec.Body.String() != want {
 			t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 		}
@@ -223,28 +224,28 @@ func TestStreamTruncated(t *testing.T) {
 		}
 	})
 	t.Run("connection cut mid-body", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write([]byte(frames(oaHello) + "data: {\"id\":\"chatcmpl-1\",\"cho"))
+			_, _ = w.Write([]byte(providertest.Frames(oaHello) + "data: {\"id\":\"chatcmpl-1\",\"cho"))
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler) // drops the connection mid-chunk
 		})
-		res, rec, err := run(t, chatRequest(t, up.base()))
+		res, rec, err := run(t, chatRequest(t, base(up)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := frames(oaHello, `{"error":{"message":"the OpenAI stream broke off before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`)
+		want := providertest.Frames(oaHello, `{"error":{"message":"the OpenAI stream broke off before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`)
 		if rec.Body.String() != want || res.ErrorCode != provider.CodeStreamTruncated {
 			t.Fatalf("client got:\n%s\nresult %+v", rec.Body.String(), res)
 		}
 	})
 	t.Run("eof after finish is a clean end", func(t *testing.T) {
-		up := newUpstream(t, sseReply(frames(oaHello, oaFinish, oaUsage)))
-		res, rec, err := run(t, chatRequest(t, up.base(), withUsage))
+		up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaHello, oaFinish, oaUsage)))
+		res, rec, err := run(t, chatRequest(t, base(up), withUsage))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := frames(oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want || res.ErrorCode != "" {
+		if want := providertest.Frames(oaHello, oaFinish, oaUsageOut, done); rec.Body.String() != want || res.ErrorCode != "" {
 			t.Fatalf("client got:\n%s\nresult %+v", rec.Body.String(), res)
 		}
 	})
@@ -252,12 +253,12 @@ func TestStreamTruncated(t *testing.T) {
 
 func TestStreamOversizeEvent(t *testing.T) {
 	big := `{"id":"x","choices":[{"index":0,"delta":{"content":"` + strings.Repeat("a", sse.DefaultMaxEvent) + `"}}]}`
-	up := newUpstream(t, sseReply(frames(oaHello, big, oaFinish, done)))
-	res, rec, err := run(t, chatRequest(t, up.base()))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaHello, big, oaFinish, done)))
+	res, rec, err := run(t, chatRequest(t, base(up)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := frames(oaHello, `{"error":{"message":"OpenAI sent a stream event larger than 16 MiB","type":"upstream_error","param":null,"code":"stream_error"}}`)
+	want := providertest.Frames(oaHello, `{"error":{"message":"OpenAI sent a stream event larger than 16 MiB","type":"upstream_error","param":null,"code":"stream_error"}}`)
 	if rec.Body.String() != want || res.ErrorCode != provider.CodeStreamError {
 		t.Fatalf("client got %d bytes:\n%.300s\nresult %+v", rec.Body.Len(), rec.Body.String(), res)
 	}
@@ -279,12 +280,12 @@ func TestStreamToolCallsPassThrough(t *testing.T) {
 	}
 	for name, chunks := range map[string][]string{"openai fragments": openai, "groq whole call": groq} {
 		t.Run(name, func(t *testing.T) {
-			up := newUpstream(t, sseReply(frames(append(chunks, done)...)))
-			res, rec, err := run(t, chatRequest(t, up.base()))
+			up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(append(chunks, done)...)))
+			res, rec, err := run(t, chatRequest(t, base(up)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := frames(append(chunks, done)...); rec.Body.String() != want {
+			if want := providertest.Frames(append(chunks, done)...); rec.Body.String() != want {
 				t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 			}
 			args := `{"city":"Paris"}`
@@ -303,8 +304,8 @@ func TestStreamReasoningCountedOnce(t *testing.T) {
 		`{"id":"r","choices":[{"index":0,"delta":{"reasoning":"more"}}]}`,
 		`{"id":"r","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}`,
 	}
-	up := newUpstream(t, sseReply(frames(append(chunks, done)...)))
-	res, _, err := run(t, chatRequest(t, up.base()))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(append(chunks, done)...)))
+	res, _, err := run(t, chatRequest(t, base(up)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,8 +322,8 @@ func TestStreamOutputSampleBounded(t *testing.T) {
 		chunks = append(chunks, `{"choices":[{"index":0,"delta":{"content":"`+piece+`"}}]}`)
 	}
 	chunks = append(chunks, oaFinish, done)
-	up := newUpstream(t, sseReply(frames(chunks...)))
-	res, _, err := run(t, chatRequest(t, up.base()))
+	up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(chunks...)))
+	res, _, err := run(t, chatRequest(t, base(up)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,19 +340,19 @@ func TestStreamOutputSampleBounded(t *testing.T) {
 // without usage after one with usage gets no usage chunk.
 func TestStreamNoStateCarriedOver(t *testing.T) {
 	a := testAdapter()
-	up1 := newUpstream(t, sseReply(frames(oaHello, oaFinish, oaUsage, done)))
-	up2 := newUpstream(t, sseReply(frames(`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, done)))
+	up1 := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaHello, oaFinish, oaUsage, done)))
+	up2 := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, done)))
 	for i := 0; i < 3; i++ {
 		rec := httptest.NewRecorder()
-		if _, err := a.Chat(context.Background(), chatRequest(t, up1.base(), withUsage), rec); err != nil {
+		if _, err := a.Chat(context.Background(), chatRequest(t, base(up1), withUsage), rec); err != nil {
 			t.Fatal(err)
 		}
 		rec = httptest.NewRecorder()
-		res, err := a.Chat(context.Background(), chatRequest(t, up2.base(), withUsage), rec)
+		res, err := a.Chat(context.Background(), chatRequest(t, base(up2), withUsage), rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := frames(`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, done)
+		want := providertest.Frames(`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, done)
 		if rec.Body.String() != want || !res.Usage.IsZero() || res.ModelServed != "" || res.Usage.Source != "" {
 			t.Fatalf("second request got:\n%s\nresult %+v", rec.Body.String(), res)
 		}
@@ -362,18 +363,18 @@ func TestStreamNoStateCarriedOver(t *testing.T) {
 // sends its first event and then waits until the client has read it.
 func TestStreamFlushesEachEvent(t *testing.T) {
 	release := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(frames(oaHello)))
+		_, _ = w.Write([]byte(providertest.Frames(oaHello)))
 		w.(http.Flusher).Flush()
 		select {
 		case <-release:
 		case <-r.Context().Done():
 			return
 		}
-		_, _ = w.Write([]byte(frames(oaFinish, done)))
+		_, _ = w.Write([]byte(providertest.Frames(oaFinish, done)))
 	})
-	gw := gateway(t, up.base(), nil)
+	gw := gateway(t, base(up), nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a safety net, not an assertion
 	defer cancel()
@@ -440,9 +441,9 @@ func (g *gatewayServer) post(t *testing.T, ctx context.Context) *http.Response {
 func TestStreamClientDisconnect(t *testing.T) {
 	const withUsageChunk = `{"id":"pp","model":"sonar","usage":{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14},"choices":[{"index":0,"delta":{"content":"Eco"}}]}`
 	upstreamGone := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(frames(withUsageChunk)))
+		_, _ = w.Write([]byte(providertest.Frames(withUsageChunk)))
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
@@ -450,7 +451,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 		case <-time.After(30 * time.Second):
 		}
 	})
-	gw := gateway(t, up.base(), []reqOpt{withUsage})
+	gw := gateway(t, base(up), []reqOpt{withUsage})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	resp := gw.post(t, ctx)
@@ -485,9 +486,9 @@ func TestStreamClientDisconnect(t *testing.T) {
 // stops the stream and cancels upstream just the same.
 func TestStreamWriteFailureStopsUpstream(t *testing.T) {
 	upstreamGone := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(frames(oaHello)))
+		_, _ = w.Write([]byte(providertest.Frames(oaHello)))
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
@@ -496,7 +497,7 @@ func TestStreamWriteFailureStopsUpstream(t *testing.T) {
 		}
 	})
 	w := &failingWriter{ResponseRecorder: httptest.NewRecorder(), failAfter: 0}
-	res, err := testAdapter().Chat(context.Background(), chatRequest(t, up.base()), w)
+	res, err := testAdapter().Chat(context.Background(), chatRequest(t, base(up)), w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,9 +556,9 @@ func TestWithoutUsage(t *testing.T) {
 // cancelled.
 func TestStreamIdleTimeout(t *testing.T) {
 	upstreamGone := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(frames(oaRole, oaHello)))
+		_, _ = w.Write([]byte(providertest.Frames(oaRole, oaHello)))
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
@@ -568,11 +569,11 @@ func TestStreamIdleTimeout(t *testing.T) {
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
 	rec := httptest.NewRecorder()
-	res, err := a.Chat(context.Background(), chatRequest(t, up.base(), withUsage), rec)
+	res, err := a.Chat(context.Background(), chatRequest(t, base(up), withUsage), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := frames(oaRole, oaHello, `{"error":{"message":"OpenAI sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`)
+	want := providertest.Frames(oaRole, oaHello, `{"error":{"message":"OpenAI sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`)
 	if rec.Body.String() != want {
 		t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 	}

@@ -1,0 +1,128 @@
+// Package providertest is the test kit the chat adapters share: a fake
+// provider on 127.0.0.1 that records what it was sent and answers with
+// canned replies in the provider's own framing, and the OpenAI-side framing
+// that adapters write. Like net/http/httptest, it is for tests only.
+package providertest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ownkey/ownkey"
+)
+
+// Received is one request as the fake provider saw it.
+type Received struct {
+	Method, Path string // Path is escaped, as sent
+	Header       http.Header
+	Body         []byte
+}
+
+// Upstream is a fake provider: it records every request and answers the
+// n-th with the n-th reply (the last reply repeats).
+type Upstream struct {
+	*httptest.Server
+	mu      sync.Mutex
+	reqs    []Received
+	replies []func(w http.ResponseWriter, r *http.Request)
+}
+
+// NewUpstream starts a fake provider, closed when the test ends.
+func NewUpstream(t testing.TB, replies ...func(w http.ResponseWriter, r *http.Request)) *Upstream {
+	t.Helper()
+	if len(replies) == 0 {
+		t.Fatal("providertest.NewUpstream needs at least one reply")
+	}
+	u := &Upstream{replies: replies}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		u.mu.Lock()
+		n := len(u.reqs)
+		u.reqs = append(u.reqs, Received{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
+		u.mu.Unlock()
+		u.replies[min(n, len(u.replies)-1)](w, r)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+// Requests returns what the fake has been sent so far.
+func (u *Upstream) Requests() []Received {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.reqs)
+}
+
+// Only returns the one request the fake was sent, failing the test if it
+// saw another number.
+func (u *Upstream) Only(t testing.TB) Received {
+	t.Helper()
+	reqs := u.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(reqs))
+	}
+	return reqs[0]
+}
+
+// SSEReply answers 200 with raw as the body, an event stream: Content-Type
+// text/event-stream unless header (name, value pairs) sets another.
+func SSEReply(raw string, header ...string) func(http.ResponseWriter, *http.Request) {
+	return reply(http.StatusOK, "text/event-stream", raw, header)
+}
+
+// JSONReply answers status with body: Content-Type application/json unless
+// header (name, value pairs) sets another.
+func JSONReply(status int, body string, header ...string) func(http.ResponseWriter, *http.Request) {
+	return reply(status, "application/json", body, header)
+}
+
+func reply(status int, contentType, body string, header []string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", contentType)
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// Frames frames each payload as one SSE event, as ownkey writes them to the
+// client.
+func Frames(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		b.WriteString("data: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// Catalog returns the catalog's provider id, failing the test if there is
+// none.
+func Catalog(t testing.TB, id string) *ownkey.Provider {
+	t.Helper()
+	p, ok := ownkey.LookupProvider(id)
+	if !ok {
+		t.Fatalf("no provider %q", id)
+	}
+	return p
+}
+
+// Run sends req through a into a recorder.
+func Run(t testing.TB, a ownkey.ChatAdapter, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	res, err := a.Chat(context.Background(), req, rec)
+	if res == nil {
+		t.Fatal("Chat returned a nil result")
+	}
+	return res, rec, err
+}
