@@ -205,22 +205,27 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.metrics.observe(route, methodLabel(r.Method), status, d)
-			if s.cfg.AccessLog {
-				attrs := []slog.Attr{
+			if h := s.cfg.Logger.Handler(); s.cfg.AccessLog && h.Enabled(r.Context(), slog.LevelInfo) {
+				// The record is built here rather than with LogAttrs, which
+				// walks the stack for a source line the access log has no
+				// use for. The duration is whole microseconds: slog writes
+				// floats through encoding/json.
+				rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				rec.AddAttrs(
 					slog.String("request_id", rid),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int64("bytes", sw.bytes),
-					slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-				}
+					slog.Int64("duration_us", d.Microseconds()),
+				)
 				if clientRID != "" {
-					attrs = append(attrs, slog.String("client_request_id", clientRID))
+					rec.AddAttrs(slog.String("client_request_id", clientRID))
 				}
 				if p := st.principal; p != nil {
-					attrs = append(attrs, slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
+					rec.AddAttrs(slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
 				}
-				s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+				_ = h.Handle(r.Context(), rec)
 			}
 		}()
 		next.ServeHTTP(sw, r)

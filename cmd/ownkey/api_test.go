@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -359,6 +360,9 @@ func TestOperability(t *testing.T) {
 		if !strings.Contains(g.logs.String(), `"request_id":"`+id+`"`) {
 			t.Fatalf("access log lacks request id %s", id)
 		}
+	}
+	if !regexp.MustCompile(`"msg":"request","request_id":"req_[0-9a-z_]+","method":"GET","path":"/healthz","status":200,"bytes":\d+,"duration_us":\d+[,}]`).MatchString(g.logs.String()) {
+		t.Fatalf("access log line not in the expected shape:\n%s", g.logs.String())
 	}
 	if !strings.Contains(g.logs.String(), `"client_request_id":"client-id-123"`) || strings.Contains(g.logs.String(), `evil`) {
 		t.Fatal("access log should keep the sane client request id and only that one")
