@@ -96,15 +96,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // prepareChat validates the request, routes it and applies the routing
 // edits to a copy of the body.
 func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) (*ownkey.ChatRequest, string, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, "", ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, "", ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
-	}
-	root.Index = skipSpace(body, 0) // gjson leaves it 0; edits need offsets
-	fields, err := scanChatBody(root)
+	fields, err := parseChatBody(body)
 	if err != nil {
 		return nil, "", err
 	}
@@ -113,7 +105,7 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 		return nil, "", ownkey.FieldError("model", "model is required and must be a string, e.g. \"gpt-4o-mini\" or \"groq/llama-3.3-70b-versatile\"")
 	}
 	model := f.Str
-	if m := fields.messages; !m.IsArray() || !hasElement(m) {
+	if m := fields.messages; !m.IsArray() || !nonEmpty(m) {
 		return nil, "", ownkey.FieldError("messages", "messages is required and must be a non-empty array")
 	}
 	stream := false
@@ -123,11 +115,10 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 		}
 		stream = st.Bool()
 	}
-	so := fields.streamOptions
-	if so.Exists() && so.Type != gjson.Null && !so.IsObject() {
+	if so := fields.streamOptions; so.Exists() && so.Type != gjson.Null && !so.IsObject() {
 		return nil, "", ownkey.FieldError("stream_options", "stream_options must be an object such as {\"include_usage\":true}")
 	}
-	includeUsage := so.Get("include_usage").Bool()
+	includeUsage := fields.includeUsage.Bool()
 
 	byok := fields.byok
 	if byok.Exists() && byok.Type != gjson.Null && !byok.IsObject() {
@@ -175,7 +166,7 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 		return nil, "", err
 	}
 
-	out := routedBody(body, root, fields, route.Model, stream && !includeUsage)
+	out := routedBody(body, fields, route.Model, stream && !includeUsage)
 	return &ownkey.ChatRequest{
 		RequestID: RequestID(ctx), Provider: route.Provider, Credential: cred, BaseURL: base, Guarded: guarded,
 		Model: route.Model, Body: out, Stream: stream, IncludeUsage: includeUsage,

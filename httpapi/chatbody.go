@@ -5,24 +5,37 @@ import (
 	"slices"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/tidwall/gjson"
 )
 
-// chatFields are the top-level members of a chat request that routing reads,
-// found in one pass over the body. Each Result's Index is its value's offset
-// in the body (byokKey: the offset of byok's key), so that edits can be made
-// in place without re-parsing.
+// chatFields are the members of a chat request that routing reads, found in
+// one pass over the body's top level. Each Result's Index is its value's
+// offset in the body (byokKey: the offset of byok's key), so that edits can
+// be made in place without parsing again.
 type chatFields struct {
+	root                                         gjson.Result
 	model, messages, stream, streamOptions, byok gjson.Result
+	includeUsage                                 gjson.Result // stream_options.include_usage
 	byokKey                                      int
 }
 
-// scanChatBody reads the routing members of root, a JSON object whose Index
-// is its offset in the body. A member
-// named twice is refused: ownkey would route by one and the provider might
-// read the other.
-func scanChatBody(root gjson.Result) (chatFields, error) {
+// parseChatBody checks that body is a JSON object and reads its routing
+// members. A member named twice is refused: ownkey would route by one and
+// the provider might read the other.
+func parseChatBody(body []byte) (chatFields, error) {
 	var f chatFields
+	if !gjson.ValidBytes(body) {
+		return f, ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
+	}
+	// gjson leaves a parsed document's Index at 0 even after leading
+	// space; the member offsets below are relative to it.
+	root.Index = provider.SkipJSONSpace(body, 0)
+	f.root = root
 	var dup string
 	root.ForEach(func(key, value gjson.Result) bool {
 		var dst *gjson.Result
@@ -51,6 +64,9 @@ func scanChatBody(root gjson.Result) (chatFields, error) {
 	if dup != "" {
 		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
 	}
+	if f.streamOptions.IsObject() {
+		f.includeUsage = f.streamOptions.Get("include_usage")
+	}
 	return f, nil
 }
 
@@ -58,7 +74,7 @@ func scanChatBody(root gjson.Result) (chatFields, error) {
 // byok member removed and, if forceUsage, stream_options.include_usage set
 // to true. Each edit is made only when needed, so that a request that needs
 // none is forwarded byte for byte, and all of them in one copy.
-func routedBody(body []byte, root gjson.Result, fields chatFields, model string, forceUsage bool) []byte {
+func routedBody(body []byte, fields chatFields, model string, forceUsage bool) []byte {
 	var edits []bodyEdit
 	if fields.model.Str != model {
 		edits = append(edits, replaceValue(fields.model, jsonString(model)))
@@ -69,7 +85,7 @@ func routedBody(body []byte, root gjson.Result, fields chatFields, model string,
 	if so := fields.streamOptions; forceUsage {
 		switch {
 		case so.IsObject():
-			if iu := so.Get("include_usage"); iu.Exists() {
+			if iu := fields.includeUsage; iu.Exists() {
 				edits = append(edits, replaceValue(iu, "true"))
 			} else {
 				edits = append(edits, addMember(so, "include_usage", "true"))
@@ -77,7 +93,7 @@ func routedBody(body []byte, root gjson.Result, fields chatFields, model string,
 		case so.Exists(): // null
 			edits = append(edits, replaceValue(so, `{"include_usage":true}`))
 		default:
-			edits = append(edits, addMember(root, "stream_options", `{"include_usage":true}`))
+			edits = append(edits, addMember(fields.root, "stream_options", `{"include_usage":true}`))
 		}
 	}
 	return applyEdits(body, edits)
@@ -119,11 +135,11 @@ func replaceValue(v gjson.Result, text string) bodyEdit {
 // is v, with the comma that joined it to its neighbour.
 func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
 	start, end := keyAt, v.Index+len(v.Raw)
-	if i := skipSpace(body, end); i < len(body) && body[i] == ',' {
+	if i := provider.SkipJSONSpace(body, end); i < len(body) && body[i] == ',' {
 		return bodyEdit{start: start, end: i + 1}
 	}
 	i := start - 1
-	for i >= 0 && isSpace(body[i]) {
+	for i >= 0 && provider.IsJSONSpace(body[i]) {
 		i--
 	}
 	if i >= 0 && body[i] == ',' {
@@ -136,16 +152,16 @@ func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
 func addMember(obj gjson.Result, name, value string) bodyEdit {
 	at := obj.Index + 1 // after the '{'
 	text := `"` + name + `":` + value
-	if hasMember(obj) {
+	if nonEmpty(obj) {
 		text += ","
 	}
 	return bodyEdit{start: at, end: at, text: text}
 }
 
-// hasMember reports whether obj has at least one member.
-func hasMember(obj gjson.Result) bool {
+// nonEmpty reports whether the object or array v has a member or element.
+func nonEmpty(v gjson.Result) bool {
 	found := false
-	obj.ForEach(func(_, _ gjson.Result) bool { found = true; return false })
+	v.ForEach(func(_, _ gjson.Result) bool { found = true; return false })
 	return found
 }
 
@@ -153,15 +169,3 @@ func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// hasElement reports whether the array arr has at least one element.
-func hasElement(arr gjson.Result) bool { return hasMember(arr) }

@@ -36,13 +36,11 @@ func TestRoutedBody(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := []byte(tc.body)
-			root := gjson.ParseBytes(body)
-			root.Index = skipSpace(body, 0)
-			fields, err := scanChatBody(root)
+			fields, err := parseChatBody(body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := string(routedBody(body, root, fields, tc.model, tc.forceUsage))
+			got := string(routedBody(body, fields, tc.model, tc.forceUsage))
 			if got != tc.want {
 				t.Fatalf("routed body\n got %s\nwant %s", got, tc.want)
 			}
@@ -53,14 +51,13 @@ func TestRoutedBody(t *testing.T) {
 	}
 }
 
-func TestScanChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
-	root := gjson.Parse(`{"model":"a","messages":[1],"model":"b"}`)
-	_, err := scanChatBody(root)
+func TestParseChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
+	_, err := parseChatBody([]byte(`{"model":"a","messages":[1],"model":"b"}`))
 	if e, ok := err.(*ownkey.Error); !ok || e.Code != ownkey.EINVALID || e.Param != "model" || e.Message != "model appears more than once in the request body" {
 		t.Fatalf("err = %#v", err)
 	}
 	// Other members may repeat; they are not ownkey's to judge.
-	if _, err := scanChatBody(gjson.Parse(`{"model":"a","x":1,"x":2}`)); err != nil {
+	if _, err := parseChatBody([]byte(`{"model":"a","x":1,"x":2}`)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,45 +1,40 @@
 package anthropic
 
+import "github.com/ownkey/ownkey/provider"
+
 // memberRaw returns the raw JSON text of the member key of the object obj,
 // or "" when obj has no such member. obj must be valid JSON (the stream
 // validates each event first). It exists because gjson unescapes every
 // string it returns, an allocation per text delta that the adapter does not
 // need: a delta's JSON string is copied to the client as it came.
 func memberRaw(obj, key string) string {
-	i := skipSpace(obj, 0)
+	i := provider.SkipJSONSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return ""
 	}
 	i++
 	for {
-		i = skipSpace(obj, i)
+		i = provider.SkipJSONSpace(obj, i)
 		if i >= len(obj) || obj[i] != '"' {
 			return ""
 		}
 		end := stringEnd(obj, i)
 		name := obj[i+1 : end-1]
-		i = skipSpace(obj, end)
+		i = provider.SkipJSONSpace(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
 			return ""
 		}
-		i = skipSpace(obj, i+1)
+		i = provider.SkipJSONSpace(obj, i+1)
 		vend := valueEnd(obj, i)
 		if name == key {
 			return obj[i:vend]
 		}
-		i = skipSpace(obj, vend)
+		i = provider.SkipJSONSpace(obj, vend)
 		if i >= len(obj) || obj[i] != ',' {
 			return ""
 		}
 		i++
 	}
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // stringEnd returns the index just past the string that opens at s[i].

@@ -181,7 +181,7 @@ func (x *exchange) fail(out *sse.Relay, code, message string) bool {
 func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
 	from, to := ci.usageKey, ci.usageEnd
 	i := from - 1
-	for i >= 0 && isSpace(data[i]) {
+	for i >= 0 && provider.IsJSONSpace(data[i]) {
 		i--
 	}
 	if i >= 0 && data[i] == ',' {
@@ -189,7 +189,7 @@ func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
 	} else {
 		// usage is the first member: take the comma after it instead.
 		j := to
-		for j < len(data) && isSpace(data[j]) {
+		for j < len(data) && provider.IsJSONSpace(data[j]) {
 			j++
 		}
 		if j < len(data) && data[j] == ',' {
@@ -199,8 +199,6 @@ func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
 	x.out = append(append(x.out[:0], data[:from]...), data[to:]...)
 	return x.out
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // gone records that the client went away and stops the upstream request at
 // once, so the provider stops generating (and billing) for nobody.
@@ -245,7 +243,7 @@ func firstNonSpace(br *bufio.Reader) byte {
 		if err != nil {
 			return 0
 		}
-		if !isSpace(b[0]) {
+		if !provider.IsJSONSpace(b[0]) {
 			return b[0]
 		}
 		_, _ = br.Discard(1)
