@@ -70,8 +70,20 @@ func New(store ownkey.Store, opts Options) *Service {
 // CreateAccount creates an account and its first API key in one transaction,
 // returning the key's plaintext, which is never available again.
 func (s *Service) CreateAccount(ctx context.Context, a *ownkey.Account, keyName string) (ownkey.Secret, *ownkey.APIKey, error) {
+	plain, key, _, err := s.createAccount(ctx, a, keyName, false)
+	return plain, key, err
+}
+
+// CreateFirstAccount is CreateAccount when no account exists yet, and
+// nothing (created false) otherwise: the bootstrap of a new deployment,
+// safe when several replicas start at once on one empty database.
+func (s *Service) CreateFirstAccount(ctx context.Context, a *ownkey.Account, keyName string) (plain ownkey.Secret, key *ownkey.APIKey, created bool, err error) {
+	return s.createAccount(ctx, a, keyName, true)
+}
+
+func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName string, onlyFirst bool) (ownkey.Secret, *ownkey.APIKey, bool, error) {
 	if err := a.Validate(); err != nil {
-		return ownkey.Secret{}, nil, err
+		return ownkey.Secret{}, nil, false, err
 	}
 	if keyName == "" {
 		keyName = "default"
@@ -79,27 +91,14 @@ func (s *Service) CreateAccount(ctx context.Context, a *ownkey.Account, keyName 
 	a.CreatedAt = ownkey.Now()
 	plain, key, err := ownkey.GenerateAPIKey(0, keyName)
 	if err != nil {
-		return ownkey.Secret{}, nil, err
-	}
-	if err := s.store.CreateAccount(ctx, a, key); err != nil {
-		return ownkey.Secret{}, nil, err
-	}
-	return plain, key, nil
-}
-
-// CreateFirstAccount is CreateAccount when no account exists yet, and
-// nothing (created false) otherwise: the bootstrap of a new deployment,
-// safe when several replicas start at once on one empty database.
-func (s *Service) CreateFirstAccount(ctx context.Context, a *ownkey.Account, keyName string) (plain ownkey.Secret, key *ownkey.APIKey, created bool, err error) {
-	if err := a.Validate(); err != nil {
 		return ownkey.Secret{}, nil, false, err
 	}
-	a.CreatedAt = ownkey.Now()
-	plain, key, err = ownkey.GenerateAPIKey(0, keyName)
-	if err != nil {
-		return ownkey.Secret{}, nil, false, err
+	created := true
+	if onlyFirst {
+		created, err = s.store.CreateFirstAccount(ctx, a, key)
+	} else {
+		err = s.store.CreateAccount(ctx, a, key)
 	}
-	created, err = s.store.CreateFirstAccount(ctx, a, key)
 	if err != nil || !created {
 		return ownkey.Secret{}, nil, false, err
 	}

@@ -16,14 +16,6 @@ const accountColumns = `id, name, role, balance_nano_usd, created_at`
 // transaction. A zero CreatedAt means now. The IDs, and the times as
 // stored, are set only once the transaction has committed.
 func (db *DB) CreateAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	if key != nil {
-		if err := checkAPIKey(key); err != nil {
-			return err
-		}
-	}
 	return db.createAccount(ctx, a, key, false)
 }
 
@@ -31,14 +23,6 @@ func (db *DB) CreateAccount(ctx context.Context, a *ownkey.Account, key *ownkey.
 // account exists it stores nothing and returns false. Replicas that start
 // together on one empty database create one first account between them.
 func (db *DB) CreateFirstAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey) (bool, error) {
-	if err := a.Validate(); err != nil {
-		return false, err
-	}
-	if key != nil {
-		if err := checkAPIKey(key); err != nil {
-			return false, err
-		}
-	}
 	err := db.createAccount(ctx, a, key, true)
 	if errors.Is(err, errNotFirst) {
 		return false, nil
@@ -49,6 +33,14 @@ func (db *DB) CreateFirstAccount(ctx context.Context, a *ownkey.Account, key *ow
 var errNotFirst = errors.New("an account exists")
 
 func (db *DB) createAccount(ctx context.Context, a *ownkey.Account, key *ownkey.APIKey, onlyFirst bool) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if key != nil {
+		if err := checkAPIKey(key); err != nil {
+			return err
+		}
+	}
 	createdAt := nowIfZero(a.CreatedAt)
 	var accountID, keyID int64
 	var keyCreatedAt time.Time

@@ -37,7 +37,7 @@ func chunkSize(n int) int {
 // indexed by log2 of their row count, preparing the missing ones first. It
 // must run outside any transaction: on SQLite the writer pool has one
 // connection, which a transaction holds.
-func (db *DB) usageInserts(ctx context.Context, n int) (*[usageInsertSizes]*sql.Stmt, error) {
+func (db *DB) usageInserts(ctx context.Context, n int) ([usageInsertSizes]*sql.Stmt, error) {
 	db.usageMu.Lock()
 	defer db.usageMu.Unlock()
 	for n > 0 {
@@ -49,11 +49,12 @@ func (db *DB) usageInserts(ctx context.Context, n int) (*[usageInsertSizes]*sql.
 		}
 		stmt, err := db.write.PrepareContext(ctx, db.q(insertUsageQuery(size)))
 		if err != nil {
-			return nil, err
+			return db.usageStmts, err
 		}
 		db.usageStmts[i] = stmt
 	}
-	return &db.usageStmts, nil
+	// A copy: Close may clear the array while this batch is written.
+	return db.usageStmts, nil
 }
 
 // InsertUsage stores recs in one transaction, skipping any whose RequestID
