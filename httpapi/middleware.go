@@ -150,6 +150,17 @@ func newRequestID() string {
 	return ridPrefix + strconv.FormatUint(ridCounter.Add(1), 36)
 }
 
+// carriesKey reports whether a client-chosen header value holds an ownkey
+// key, the caller's or any other (a key pasted into the wrong header), which
+// must not reach the log.
+func carriesKey(r *http.Request, v string) bool {
+	if strings.Contains(v, ownkey.APIKeyPrefix) {
+		return true
+	}
+	k := presentedKey(r)
+	return len(k) >= 8 && strings.Contains(v, k)
+}
+
 // validRequestID accepts a client's X-Request-ID only if it is short and
 // plain, so it can't inject into logs.
 func validRequestID(s string) bool {
@@ -176,7 +187,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		// unbilled. A sane client id is kept in the access log instead.
 		rid := newRequestID()
 		clientRID := r.Header.Get("X-Request-ID")
-		if !validRequestID(clientRID) {
+		if !validRequestID(clientRID) || carriesKey(r, clientRID) {
 			clientRID = ""
 		}
 		w.Header().Set("X-Request-ID", rid)

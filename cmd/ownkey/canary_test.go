@@ -107,6 +107,17 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		g.transcript.Write(r.Body)
 	}
+	// An ownkey key pasted into X-Request-ID, which is otherwise logged.
+	for _, rid := range []string{key, canaryAPIKey} {
+		req, _ := http.NewRequest("GET", g.srv.URL+"/api/user/me", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Request-ID", rid)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.transcript.Write(readResponse(t, res).Body)
+	}
 	g.do("GET", "/api/user/provider-keys", key, nil)
 	g.do("DELETE", "/api/user/provider-keys?provider=tavily", key, nil)
 	g.do("GET", "/api/user/me", key, nil)
