@@ -146,8 +146,6 @@ func (c *Relay) Raw(b []byte) bool {
 func (c *Relay) DelayHeaders(d time.Duration) {
 	h := &headerFlush{}
 	rc := c.rc
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.timer = time.AfterFunc(d, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()

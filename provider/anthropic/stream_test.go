@@ -383,14 +383,8 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 // A client that goes away cancels the upstream request at once, and the
 // usage reported so far is kept.
 func TestStreamClientDisconnect(t *testing.T) {
-	upstreamCancelled := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hello")))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done() // generating forever, until cancelled
-		close(upstreamCancelled)
-	})
+	reply, upstreamCancelled := providertest.StallAfter(events(msgStart, textStart(0), textDelta(0, "Hello")))
+	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
@@ -426,14 +420,8 @@ func TestStreamClientDisconnect(t *testing.T) {
 // the idle timeout with an upstream_timeout error event, and the upstream
 // request is cancelled; what was consumed is still reported.
 func TestStreamIdleTimeout(t *testing.T) {
-	upstreamCancelled := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hel")))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		close(upstreamCancelled)
-	})
+	reply, upstreamCancelled := providertest.StallAfter(events(msgStart, textStart(0), textDelta(0, "Hel")))
+	up := providertest.NewUpstream(t, reply)
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
 	rec := httptest.NewRecorder()

@@ -440,17 +440,8 @@ func (g *gatewayServer) post(t *testing.T, ctx context.Context) *http.Response {
 // request is cancelled and what was consumed so far is reported.
 func TestStreamClientDisconnect(t *testing.T) {
 	const withUsageChunk = `{"id":"pp","model":"sonar","usage":{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14},"choices":[{"index":0,"delta":{"content":"Eco"}}]}`
-	upstreamGone := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(providertest.Frames(withUsageChunk)))
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-			close(upstreamGone)
-		case <-time.After(30 * time.Second):
-		}
-	})
+	reply, upstreamGone := providertest.StallAfter(providertest.Frames(withUsageChunk))
+	up := providertest.NewUpstream(t, reply)
 	gw := gateway(t, base(up), []reqOpt{withUsage})
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -485,17 +476,8 @@ func TestStreamClientDisconnect(t *testing.T) {
 // A write that fails (the client is gone but ctx has not noticed yet)
 // stops the stream and cancels upstream just the same.
 func TestStreamWriteFailureStopsUpstream(t *testing.T) {
-	upstreamGone := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(providertest.Frames(oaHello)))
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-			close(upstreamGone)
-		case <-time.After(30 * time.Second):
-		}
-	})
+	reply, upstreamGone := providertest.StallAfter(providertest.Frames(oaHello))
+	up := providertest.NewUpstream(t, reply)
 	w := &failingWriter{ResponseRecorder: httptest.NewRecorder(), failAfter: 0}
 	res, err := testAdapter().Chat(context.Background(), chatRequest(t, base(up)), w)
 	if err != nil {
@@ -555,17 +537,8 @@ func TestWithoutUsage(t *testing.T) {
 // an upstream_timeout error event, no [DONE], and the upstream request is
 // cancelled.
 func TestStreamIdleTimeout(t *testing.T) {
-	upstreamGone := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write([]byte(providertest.Frames(oaRole, oaHello)))
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-			close(upstreamGone)
-		case <-time.After(30 * time.Second):
-		}
-	})
+	reply, upstreamGone := providertest.StallAfter(providertest.Frames(oaRole, oaHello))
+	up := providertest.NewUpstream(t, reply)
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
 	rec := httptest.NewRecorder()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ownkey/ownkey"
 )
@@ -93,6 +94,23 @@ func reply(status int, contentType, body string, header []string) func(http.Resp
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 	}
+}
+
+// StallAfter answers 200 with raw as an event stream, flushed, and then
+// sends nothing more: a provider that hangs mid-answer. cancelled is closed
+// once ownkey cancels the request (the reply gives up after 30 s).
+func StallAfter(raw string) (reply func(http.ResponseWriter, *http.Request), cancelled <-chan struct{}) {
+	gone := make(chan struct{})
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, raw)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			close(gone)
+		case <-time.After(30 * time.Second):
+		}
+	}, gone
 }
 
 // Frames frames each payload as one SSE event, as ownkey writes them to the
