@@ -78,6 +78,23 @@ func TestUpstreamErrors(t *testing.T) {
 			wantMsg: "Rate limit reached", wantType: "requests", wantReason: "rate_limit_exceeded", wantRetry: "7",
 		},
 		{
+			// A provider that echoes the key in Retry-After must not
+			// hand it to the client: only seconds or a date pass.
+			name: "429 echoing the key in Retry-After", status: 429, header: []string{"Retry-After", "Bearer " + testKey},
+			body:    `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`,
+			wantMsg: "Rate limit reached", wantType: "requests", wantReason: "rate_limit_exceeded",
+		},
+		{
+			name: "429 with an HTTP-date Retry-After", status: 429, header: []string{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"},
+			body:    `{"error":{"message":"Rate limit reached"}}`,
+			wantMsg: "Rate limit reached", wantRetry: "Wed, 21 Oct 2015 07:28:00 GMT",
+		},
+		{
+			name: "503 with a Retry-After past the cap", status: 503, header: []string{"Retry-After", "31536000"},
+			body:    `{"error":{"message":"Down for maintenance"}}`,
+			wantMsg: "Down for maintenance", wantRetry: "86400",
+		},
+		{
 			name: "500 HTML page", status: 500, header: []string{"Content-Type", "text/html"},
 			body:    "<html><body><h1>500 Internal Server Error</h1></body></html>",
 			wantMsg: "OpenAI returned HTTP 500",
