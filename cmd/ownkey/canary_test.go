@@ -118,6 +118,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		g.transcript.Write(readResponse(t, res).Body)
 	}
+	// Keys pasted into the URL path or sent as the method, which the access
+	// log and the unknown-URL message would otherwise echo.
+	for _, path := range []string{"/v1/" + canaryAPIKey, "/v1/" + key, "/api/v1/models/" + canaryOpenAI,
+		"/" + canaryGroq + "/chat/completions", "/v1/" + canaryAzure, "/v1/Bearer%20" + canaryAPIKey} {
+		for _, auth := range []string{"", "Bearer " + key} {
+			for _, method := range []string{"GET", canaryAPIKey} {
+				req, _ := http.NewRequest(method, g.srv.URL+path, nil)
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := readResponse(t, res)
+				if r.Status < 400 {
+					t.Fatalf("%s %s: %d", method[:3], path[:5], r.Status)
+				}
+				g.transcript.Write(r.Body)
+			}
+		}
+	}
 	g.do("GET", "/api/user/provider-keys", key, nil)
 	g.do("DELETE", "/api/user/provider-keys?provider=tavily", key, nil)
 	g.do("GET", "/api/user/me", key, nil)
