@@ -197,7 +197,7 @@ func TestGuardedClientRefusesInternalAddress(t *testing.T) {
 	req.Guarded = true // as if the user had pasted this address
 	_, _, err := run(t, req)
 	var e *ownkey.Error
-	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
+	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach OpenAI: "+provider.EndpointNotAllowed {
 		t.Fatalf("err = %v", err)
 	}
 	if len(up.Requests()) != 0 {
@@ -277,4 +277,26 @@ func TestNonStreamBodyCut(t *testing.T) {
 			t.Fatalf("err = %v, result %+v", err, res)
 		}
 	})
+}
+
+// A chat to a user-supplied endpoint that fails says the same whatever the
+// cause (closed port, a port speaking something else, silence), so a stored
+// Azure credential cannot be used to scan ports, and names no address.
+func TestGuardedFailuresReadTheSame(t *testing.T) {
+	babble := providertest.NotHTTP(t, func(c net.Conn) { _, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")) })
+	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(time.Second) })
+	a := &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true, ResponseHeaderTimeout: 200 * time.Millisecond})}
+	want := "could not reach OpenAI: " + provider.EndpointUnreachable
+	for _, addr := range []string{providertest.ClosedAddr(t), babble, silent} {
+		req := chatRequest(t, "http://"+addr+"/v1")
+		req.Guarded = true
+		res, _, err := providertest.Run(t, a, req)
+		var e *ownkey.Error
+		if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != want {
+			t.Errorf("%s: err = %v, want %q", addr, err, want)
+		}
+		if res.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s: status %d, want 503", addr, res.Status)
+		}
+	}
 }
