@@ -75,7 +75,7 @@ func TestValidateUserEndpointSaysNoMore(t *testing.T) {
 	t.Run("closed and open-but-wrong ports", func(t *testing.T) {
 		g := newTestGateway(t, map[string]string{"OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
 		_, key := g.createAccount("bob")
-		babble := providertest.NotHTTP(t, func(c net.Conn) { _, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")) })
+		babble := providertest.NotHTTP(t, providertest.Babble)
 		hangup := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(10 * time.Millisecond) })
 		closed := validateAzure(t, g, key, "http://"+providertest.ClosedAddr(t))
 		for _, addr := range []string{babble, hangup} {

@@ -283,7 +283,7 @@ func TestNonStreamBodyCut(t *testing.T) {
 // cause (closed port, a port speaking something else, silence), so a stored
 // Azure credential cannot be used to scan ports, and names no address.
 func TestGuardedFailuresReadTheSame(t *testing.T) {
-	babble := providertest.NotHTTP(t, func(c net.Conn) { _, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")) })
+	babble := providertest.NotHTTP(t, providertest.Babble)
 	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(time.Second) })
 	a := &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true, ResponseHeaderTimeout: 200 * time.Millisecond})}
 	want := "could not reach OpenAI: " + provider.EndpointUnreachable

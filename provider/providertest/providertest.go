@@ -168,6 +168,17 @@ func NotHTTP(t testing.TB, serve func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
+// Babble is a NotHTTP service that reads what it is sent and answers in a
+// protocol that is not HTTP, as a Redis or SMTP port would.
+func Babble(c net.Conn) {
+	buf := make([]byte, 4096)
+	if _, err := c.Read(buf); err != nil {
+		return
+	}
+	_, _ = io.WriteString(c, "-ERR unknown command 'GET'\r\n")
+	time.Sleep(time.Second) // let the client read it before the close
+}
+
 // ClosedAddr returns a loopback host:port nothing listens on.
 func ClosedAddr(t testing.TB) string {
 	t.Helper()
