@@ -32,6 +32,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key"))
 		w.WriteHeader(401)
 		io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key")+` body `+string(b)+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
 	}))
@@ -91,6 +92,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 		r := g.do("POST", "/api/user/provider-keys/validate", key, v)
 		if r.Status != 200 || r.json(t)["valid"] != false {
 			t.Fatalf("validate %v: %d %s", v["provider"], r.Status, r.Body)
+		}
+	}
+	// Chat through both adapters to the provider that echoes the key, in
+	// its message and in Retry-After.
+	for _, p := range []string{"openai", "azure-anthropic-foundry"} {
+		r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "claude-sonnet-4-5",
+			"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "byok": map[string]any{"enabled": true, "provider": p}})
+		if r.Status != 401 {
+			t.Fatalf("chat via %s: %d %s", p, r.Status, r.Body)
 		}
 	}
 	// The canary as an ownkey key, in both headers, and in odd places.
