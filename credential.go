@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -257,48 +256,6 @@ func CheckEndpoint(raw string, allowPrivate bool) (string, error) {
 		return "", FieldError("key.endpoint", "endpoint must use https")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-// IsInternalHost reports whether host (a name or an IP literal) is one that
-// user-supplied endpoints may not reach: localhost names and the addresses
-// IsInternalAddr rejects.
-func IsInternalHost(host string) bool {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "metadata.google.internal" || strings.HasSuffix(h, ".internal") {
-		return true
-	}
-	if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
-		return IsInternalAddr(a)
-	}
-	return false
-}
-
-// IsInternalAddr reports whether a is loopback, private, link-local
-// (including the 169.254.169.254 metadata service), unspecified, CGNAT, or
-// another address that is not on the public internet.
-func IsInternalAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
-		return true
-	}
-	for _, p := range internalPrefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-var internalPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("0.0.0.0/8"),     // this network
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved
-	netip.MustParsePrefix("fd00:ec2::/32"), // AWS IMDS over IPv6 (also in fc00::/7)
-	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64 can map to internal IPv4
-	netip.MustParsePrefix("::ffff:0:0/96"), // mapped, if Unmap missed it
 }
 
 // CredentialRecord is a credential as stored: sealed by the vault, bound to

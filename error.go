@@ -36,7 +36,8 @@ type Error struct {
 	Status int
 	// Reason is an OpenAI-style machine code such as "invalid_api_key".
 	Reason string
-	// RetryAfter is an upstream's Retry-After header, passed through.
+	// RetryAfter is an upstream's Retry-After header as provider.RetryAfter
+	// accepts it (a delay in seconds or an HTTP date, nothing else).
 	RetryAfter string
 }
 

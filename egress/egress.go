@@ -21,7 +21,9 @@ import (
 var ErrBlockedAddress = errors.New("address is loopback, private, link-local or otherwise internal")
 
 // BlockedAddressError names the address a Guarded dial refused. Its text holds
-// only that address, never a URL or a header, so it is safe to show.
+// only that address, never a URL or a header, so it is safe to log; it is not
+// shown to users, who would learn from it what an internal name resolves to
+// (provider.EndpointNotAllowed is what they see).
 type BlockedAddressError struct {
 	Addr string // ip:port as resolved
 }

@@ -178,3 +178,29 @@ func TestForPicksClient(t *testing.T) {
 		t.Fatal("For returned the wrong client")
 	}
 }
+
+// The dial-time check refuses the special-purpose blocks that embed or relay
+// to another address (issue 8 finding 13), not only the obvious ones.
+func TestRefuseInternalSpecialPurpose(t *testing.T) {
+	for _, addr := range []string{
+		"[::7f00:1]:443",        // IPv4-compatible 127.0.0.1
+		"[::ffff:a9fe:a9fe]:80", // IPv4-mapped 169.254.169.254
+		"[64:ff9b::a00:1]:443",  // NAT64 of 10.0.0.1
+		"[64:ff9b:1::1]:443",    // local-use NAT64
+		"[2002:7f00:1::1]:443",  // 6to4 of 127.0.0.1
+		"[2001:0:4136::1]:443",  // Teredo
+		"192.88.99.1:443",       // 6to4 relay anycast
+		"[fe80::1%lo]:443",      // link-local with a zone
+		"not-an-address:443",
+	} {
+		err := refuseInternal(context.Background(), "tcp", addr, nil)
+		if !errors.Is(err, ErrBlockedAddress) {
+			t.Errorf("%s: err = %v, want ErrBlockedAddress", addr, err)
+		}
+	}
+	for _, addr := range []string{"8.8.8.8:443", "[2606:4700::1]:443", "[64:ff9b::808:808]:443", "[::ffff:8.8.8.8]:443"} {
+		if err := refuseInternal(context.Background(), "tcp", addr, nil); err != nil {
+			t.Errorf("%s: refused: %v", addr, err)
+		}
+	}
+}

@@ -177,7 +177,8 @@ func validRequestID(s string) bool {
 }
 
 // observe is the outermost middleware: request id, panic recovery, metrics
-// and the access log. It logs the path only, never the query string.
+// and the access log. It logs the path only, never the query string, with
+// key-shaped segments redacted.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -224,8 +225,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 				rec.AddAttrs(
 					slog.String("request_id", rid),
-					slog.String("method", r.Method),
-					slog.String("path", r.URL.Path),
+					slog.String("method", safeMethod(r.Method)),
+					slog.String("path", redactPath(r.URL.Path)),
 					slog.Int("status", status),
 					slog.Int64("bytes", sw.bytes),
 					slog.Int64("duration_us", d.Microseconds()),

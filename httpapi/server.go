@@ -119,7 +119,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
-			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."})
+			Message: "Unknown request URL: " + safeMethod(r.Method) + " " + redactPath(r.URL.Path) + "."})
 	})
 }
 

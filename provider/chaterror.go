@@ -2,16 +2,11 @@ package provider
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"io"
-	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/egress"
 )
 
 // ChatResult.ErrorCode values every chat adapter reports.
@@ -43,44 +38,30 @@ func SafeToken(s string, c *ownkey.Credential) string {
 
 // Unreachable turns a failed round trip into the client's error. The message
 // names the provider and the kind of failure, never the URL (an operator's
-// override may hold credentials or internal addresses) nor the key.
+// override may hold credentials or internal addresses) nor the key. For a
+// user-supplied endpoint (req.Guarded) every failure reads the same, bar a
+// refused internal address: see EndpointUnreachable. The cause goes to the
+// debug log.
 func Unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
 	name := req.Provider.Name
-	var (
-		blocked *egress.BlockedAddressError
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		netErr  net.Error
-	)
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
+	if errors.Is(ctx.Err(), context.Canceled) {
 		MarkClientGone(res)
 		res.Status = StatusClientClosed
 		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
 			Message: "the client closed the request before " + name + " answered"}
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+	}
+	logTransportError(ctx, nil, req.Provider, req.Credential, req.Guarded, err)
+	timeout := isTimeout(err)
+	if timeout && !req.Guarded {
 		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
 		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
 	}
-	why := "the connection failed"
-	switch {
-	case errors.As(err, &blocked):
-		why = blocked.Error()
-	case errors.As(err, &dnsErr):
-		why = "cannot resolve host " + dnsErr.Name
-	case errors.Is(err, syscall.ECONNREFUSED):
-		why = "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		why = "connection reset"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		why = "no route to host"
-	case errors.As(err, &certErr):
-		why = "TLS certificate not accepted"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		why = "the connection closed before a response"
-	}
 	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
-	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, ScrubSecrets(why, req.Credential))
+	if timeout {
+		// The record keeps the truth; the client gets the one message.
+		res.ErrorCode = CodeUpstreamTimeout
+	}
+	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, transportReason(err, req.Guarded))
 }
 
 func MarkClientGone(res *ownkey.ChatResult) {

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ownkey/ownkey"
@@ -45,6 +43,9 @@ type Validator struct {
 	// Timeout bounds the whole check: connect, request, and reading the
 	// answer. Zero means DefaultValidateTimeout.
 	Timeout time.Duration
+	// Logger receives, at debug level, why a provider could not be
+	// reached (the caller is told less); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 var _ ownkey.KeyValidator = (*Validator)(nil)
@@ -56,7 +57,7 @@ type keyCheck struct {
 	method string
 	url    string
 	body   []byte
-	// origin is the address named when the provider cannot be reached.
+	// origin is the address named when it is not a valid URL.
 	origin string
 	// authOnly: only 401/403 say anything about the key; any other 4xx means
 	// the key got past authentication and the request failed for another
@@ -108,8 +109,18 @@ func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownk
 	}
 	resp, err := clients.For(guarded).Do(req)
 	if err != nil {
-		return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s at %s: %s",
-			p.Name, redactURL(chk.origin), ScrubSecrets(describeTransportError(err, timeout), c))
+		// Neither the URL nor the resolved address is quoted: the first
+		// may be an operator's internal override, and for a user's own
+		// endpoint a finer answer would make this a port scanner.
+		logTransportError(ctx, v.Logger, p, c, guarded, err)
+		why := transportReason(err, guarded)
+		switch {
+		case errors.Is(err, context.Canceled):
+			why = "the check was canceled"
+		case isTimeout(err) && !guarded:
+			why = fmt.Sprintf("no answer within %s", timeout)
+		}
+		return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", p.Name, why)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -201,44 +212,6 @@ func (chk keyCheck) judge(p *ownkey.Provider, c *ownkey.Credential, status int, 
 		e.Message += ": " + msg
 	}
 	return e
-}
-
-// describeTransportError says why a request got no answer, in words fit for
-// the key's owner. Go's own text starts with the method and full URL; the
-// parts that matter are deeper down.
-func describeTransportError(err error, timeout time.Duration) string {
-	var (
-		blocked *egress.BlockedAddressError
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		netErr  net.Error
-	)
-	switch {
-	case errors.As(err, &blocked):
-		return blocked.Error()
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return fmt.Sprintf("no answer within %s", timeout)
-	case errors.Is(err, context.Canceled):
-		return "the check was canceled"
-	case errors.As(err, &dnsErr):
-		if dnsErr.IsNotFound {
-			return "cannot resolve host " + dnsErr.Name + ": no such host"
-		}
-		return "cannot resolve host " + dnsErr.Name + ": " + dnsErr.Err
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "no route to host"
-	case errors.As(err, &certErr):
-		return "TLS certificate not accepted: " + certErr.Err.Error()
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }
 
 // redactURL drops any user:password an operator may have put in a base URL.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider/providertest"
 )
 
 // received is one request as the fake upstream saw it.
@@ -377,7 +379,7 @@ func TestValidateKeyUnreachable(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE {
 		t.Fatalf("err = %v, want EUNAVAILABLE", err)
 	}
-	if want := "could not reach Groq at " + base + ": connection refused"; e.Message != want {
+	if want := "could not reach Groq: connection refused"; e.Message != want {
 		t.Errorf("message = %q, want %q", e.Message, want)
 	}
 }
@@ -411,7 +413,7 @@ func TestValidateKeyUnresolvableHost(t *testing.T) {
 	if ownkey.ErrorCode(err) != ownkey.EUNAVAILABLE {
 		t.Fatalf("err = %v, want EUNAVAILABLE", err)
 	}
-	if msg := ownkey.ErrorMessage(err); !strings.HasPrefix(msg, "could not reach Groq at https://api.groq.invalid/openai/v1: ") {
+	if msg := ownkey.ErrorMessage(err); !strings.HasPrefix(msg, "could not reach Groq: ") || strings.Contains(msg, "invalid") {
 		t.Errorf("message = %q", msg)
 	}
 }
@@ -427,7 +429,7 @@ func TestValidateKeyAzureGuardedEndpoint(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE {
 		t.Fatalf("err = %v, want EUNAVAILABLE", err)
 	}
-	if !strings.Contains(e.Message, "refusing to connect to 127.0.0.1:") || strings.Contains(e.Message, fc.key()) {
+	if e.Message != "could not reach Azure: "+EndpointNotAllowed {
 		t.Errorf("message = %q", e.Message)
 	}
 	if n := f.count(); n != 0 {
@@ -476,5 +478,76 @@ func TestBedrockControlPlaneURL(t *testing.T) {
 	chk, _ = v.keyCheck(p, c, base, bedrockModel)
 	if chk.url != "https://bedrock-runtime.ap-southeast-2.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse" {
 		t.Fatalf("runtime check = %s", chk.url)
+	}
+}
+
+// addrOrPort matches anything that looks like an IP address or a :port.
+var addrOrPort = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+|\[?[0-9a-fA-F]*::[0-9a-fA-F:]*\]?|:\d{2,5}\b`)
+
+// A user-supplied endpoint must not turn the key check into a scanner: a
+// name that resolves to an internal address is "not allowed" without the
+// address, and every network failure - closed port, open port speaking
+// something else, silence, TLS, DNS - reads the same, with no address, port
+// or resolver detail. The operator gets the cause at debug level.
+func TestValidateKeyUserEndpointErrorsSayNoMore(t *testing.T) {
+	const apiKey = "canaryAZUREvalidate-Xq3Lm8Tz2Rw7Vn4Kb9Jh"
+	p := mustProvider(t, "azure")
+	cred := func(endpoint string) *ownkey.Credential {
+		return &ownkey.Credential{Provider: "azure", Endpoint: endpoint, APIKey: ownkey.NewSecret(apiKey),
+			Deployment: "gpt-4o-mini", APIVersion: "2024-10-21"}
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	check := func(v *Validator, endpoint string) string {
+		t.Helper()
+		err := v.ValidateKey(context.Background(), p, cred(endpoint), "")
+		if ownkey.ErrorCode(err) != ownkey.EUNAVAILABLE {
+			t.Fatalf("%s: err = %v, want EUNAVAILABLE", endpoint, err)
+		}
+		msg := ownkey.ErrorMessage(err)
+		if m := addrOrPort.FindString(msg); m != "" || strings.Contains(msg, "localhost") || strings.Contains(msg, apiKey[:12]) {
+			t.Errorf("%s: message %q names an address, port, host or the key", endpoint, msg)
+		}
+		return msg
+	}
+
+	// A host name that resolves to loopback, through the guarded client.
+	up := newFakeUpstream(t)
+	port := up.URL[strings.LastIndexByte(up.URL, ':'):]
+	guarded := &Validator{Clients: egress.New(egress.Options{}), Timeout: 2 * time.Second, Logger: logger}
+	if msg := check(guarded, "http://localhost"+port); msg != "could not reach Azure: "+EndpointNotAllowed {
+		t.Errorf("internal name: message = %q", msg)
+	}
+	if up.count() != 0 {
+		t.Fatal("the internal address was reached")
+	}
+
+	// Every other failure, on hosts the clients may reach.
+	babble := providertest.NotHTTP(t, providertest.Babble)
+	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
+	tlsBad := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	t.Cleanup(tlsBad.Close)
+	// Failures are immediate but for silence; the generous timeout is for
+	// a loaded machine, the short one for the silent port.
+	open := &Validator{Clients: egress.New(egress.Options{AllowPrivate: true}), Timeout: 10 * time.Second, Logger: logger}
+	impatient := &Validator{Clients: open.Clients, Timeout: 300 * time.Millisecond, Logger: logger}
+	want := "could not reach Azure: " + EndpointUnreachable
+	for _, endpoint := range []string{"http://" + providertest.ClosedAddr(t), "http://" + babble, tlsBad.URL, "https://no-such-host.invalid"} {
+		if msg := check(open, endpoint); msg != want {
+			t.Errorf("%s: message = %q, want %q", endpoint, msg, want)
+		}
+	}
+	if msg := check(impatient, "http://"+silent); msg != want {
+		t.Errorf("silent port: message = %q, want %q", msg, want)
+	}
+
+	// The operator can tell them apart, without the key.
+	for _, cause := range []string{"connection refused", "malformed HTTP", "certificate", "refusing to connect to 127.0.0.1"} {
+		if !strings.Contains(logs.String(), cause) {
+			t.Errorf("debug log lacks %q:\n%s", cause, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), apiKey[:12]) {
+		t.Error("the key reached the log")
 	}
 }

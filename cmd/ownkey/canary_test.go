@@ -32,6 +32,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key"))
 		w.WriteHeader(401)
 		io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key")+` body `+string(b)+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
 	}))
@@ -93,6 +94,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Fatalf("validate %v: %d %s", v["provider"], r.Status, r.Body)
 		}
 	}
+	// Chat through both adapters to the provider that echoes the key, in
+	// its message and in Retry-After.
+	for _, p := range []string{"openai", "azure-anthropic-foundry"} {
+		r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "claude-sonnet-4-5",
+			"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "byok": map[string]any{"enabled": true, "provider": p}})
+		if r.Status != 401 {
+			t.Fatalf("chat via %s: %d %s", p, r.Status, r.Body)
+		}
+	}
 	// The canary as an ownkey key, in both headers, and in odd places.
 	for _, h := range [][2]string{{"Authorization", "Bearer " + canaryAPIKey}, {"x-api-key", canaryAPIKey}, {"Authorization", canaryOpenAI}} {
 		req, _ := http.NewRequest("GET", g.srv.URL+"/api/user/provider-keys?provider="+canaryOpenAI, nil)
@@ -117,6 +127,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		g.transcript.Write(readResponse(t, res).Body)
+	}
+	// Keys pasted into the URL path or sent as the method, which the access
+	// log and the unknown-URL message would otherwise echo.
+	for _, path := range []string{"/v1/" + canaryAPIKey, "/v1/" + key, "/api/v1/models/" + canaryOpenAI,
+		"/" + canaryGroq + "/chat/completions", "/v1/" + canaryAzure, "/v1/Bearer%20" + canaryAPIKey} {
+		for _, auth := range []string{"", "Bearer " + key} {
+			for _, method := range []string{"GET", canaryAPIKey} {
+				req, _ := http.NewRequest(method, g.srv.URL+path, nil)
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := readResponse(t, res)
+				if r.Status < 400 {
+					t.Fatalf("%s %s: %d", method[:3], path[:5], r.Status)
+				}
+				g.transcript.Write(r.Body)
+			}
+		}
 	}
 	g.do("GET", "/api/user/provider-keys", key, nil)
 	g.do("DELETE", "/api/user/provider-keys?provider=tavily", key, nil)

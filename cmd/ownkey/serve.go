@@ -149,7 +149,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	baseURLs := ownkey.BaseURLsFromEnv(nil)
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
-		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs},
+		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs, Logger: log},
 		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
 			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},

@@ -39,6 +39,18 @@ func TestUpstreamErrors(t *testing.T) {
 			wantStatus: 429, wantMsg: "Number of request tokens has exceeded your per-minute rate limit", wantType: "rate_limit_error", wantRetry: "17",
 		},
 		{
+			// A provider that echoes the key in Retry-After must not
+			// hand it to the client: only seconds or a date pass.
+			name: "429 echoing the key in Retry-After", status: 429, header: []string{"Retry-After", testKey},
+			body:       `{"type":"error","error":{"type":"rate_limit_error","message":"Slow down"}}`,
+			wantStatus: 429, wantMsg: "Slow down", wantType: "rate_limit_error",
+		},
+		{
+			name: "529 with an HTTP-date Retry-After", status: 529, header: []string{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"},
+			body:       `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			wantStatus: 503, wantMsg: "Overloaded", wantType: "overloaded_error", wantRetry: "Wed, 21 Oct 2015 07:28:00 GMT",
+		},
+		{
 			name: "529 overloaded becomes 503", status: 529,
 			body:       `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
 			wantStatus: 503, wantMsg: "Overloaded", wantType: "overloaded_error",

@@ -369,7 +369,7 @@ func TestFoundryUsesGuardedClient(t *testing.T) {
 	a := &Adapter{Clients: egress.New(egress.Options{})}
 	res, err := a.Chat(t.Context(), req, nil)
 	var e *ownkey.Error
-	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
+	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach Azure Anthropic: "+provider.EndpointNotAllowed {
 		t.Fatalf("err = %v, want the guarded client's refusal", err)
 	}
 	if len(up.Requests()) != 0 || res.Started || res.ErrorCode != provider.CodeUpstreamUnavail {

@@ -92,7 +92,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		res.UpstreamLatency = time.Since(start)
 		e := upstreamError(p, req.Credential, resp.StatusCode, body)
-		e.RetryAfter = resp.Header.Get("Retry-After")
+		e.RetryAfter = provider.RetryAfter(resp.Header)
 		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
 		return res, e
 	}

@@ -78,6 +78,23 @@ func TestUpstreamErrors(t *testing.T) {
 			wantMsg: "Rate limit reached", wantType: "requests", wantReason: "rate_limit_exceeded", wantRetry: "7",
 		},
 		{
+			// A provider that echoes the key in Retry-After must not
+			// hand it to the client: only seconds or a date pass.
+			name: "429 echoing the key in Retry-After", status: 429, header: []string{"Retry-After", "Bearer " + testKey},
+			body:    `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`,
+			wantMsg: "Rate limit reached", wantType: "requests", wantReason: "rate_limit_exceeded",
+		},
+		{
+			name: "429 with an HTTP-date Retry-After", status: 429, header: []string{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"},
+			body:    `{"error":{"message":"Rate limit reached"}}`,
+			wantMsg: "Rate limit reached", wantRetry: "Wed, 21 Oct 2015 07:28:00 GMT",
+		},
+		{
+			name: "503 with a Retry-After past the cap", status: 503, header: []string{"Retry-After", "31536000"},
+			body:    `{"error":{"message":"Down for maintenance"}}`,
+			wantMsg: "Down for maintenance", wantRetry: "86400",
+		},
+		{
 			name: "500 HTML page", status: 500, header: []string{"Content-Type", "text/html"},
 			body:    "<html><body><h1>500 Internal Server Error</h1></body></html>",
 			wantMsg: "OpenAI returned HTTP 500",
@@ -180,7 +197,7 @@ func TestGuardedClientRefusesInternalAddress(t *testing.T) {
 	req.Guarded = true // as if the user had pasted this address
 	_, _, err := run(t, req)
 	var e *ownkey.Error
-	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || !strings.Contains(e.Message, "refusing to connect") {
+	if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != "could not reach OpenAI: "+provider.EndpointNotAllowed {
 		t.Fatalf("err = %v", err)
 	}
 	if len(up.Requests()) != 0 {
@@ -260,4 +277,26 @@ func TestNonStreamBodyCut(t *testing.T) {
 			t.Fatalf("err = %v, result %+v", err, res)
 		}
 	})
+}
+
+// A chat to a user-supplied endpoint that fails says the same whatever the
+// cause (closed port, a port speaking something else, silence), so a stored
+// Azure credential cannot be used to scan ports, and names no address.
+func TestGuardedFailuresReadTheSame(t *testing.T) {
+	babble := providertest.NotHTTP(t, providertest.Babble)
+	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(time.Second) })
+	a := &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true, ResponseHeaderTimeout: 200 * time.Millisecond})}
+	want := "could not reach OpenAI: " + provider.EndpointUnreachable
+	for _, addr := range []string{providertest.ClosedAddr(t), babble, silent} {
+		req := chatRequest(t, "http://"+addr+"/v1")
+		req.Guarded = true
+		res, _, err := providertest.Run(t, a, req)
+		var e *ownkey.Error
+		if !errors.As(err, &e) || e.Code != ownkey.EUNAVAILABLE || e.Message != want {
+			t.Errorf("%s: err = %v, want %q", addr, err, want)
+		}
+		if res.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s: status %d, want 503", addr, res.Status)
+		}
+	}
 }

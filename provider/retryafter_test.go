@@ -1,0 +1,36 @@
+package provider
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"0", "0"},
+		{"17", "17"},
+		{" 120 ", "120"},
+		{"007", "7"},
+		{"86400", "86400"},
+		{"86401", "86400"},
+		{"99999999999999999999999999", "86400"},
+		{"Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT"},
+		{"Wednesday, 21-Oct-15 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT"}, // RFC 850
+		{"Wed Oct 21 07:28:00 2015", "Wed, 21 Oct 2015 07:28:00 GMT"},          // ANSI C
+		{"-1", ""},
+		{"1.5", ""},
+		{"17 sk-test-0123456789abcdef", ""},
+		{"sk-test-0123456789abcdef", ""},
+		{"Bearer sk-ant-api03-0123456789", ""},
+		{"Wed, 21 Oct 2015 07:28:00 GMT sk-test-0123456789abcdef", ""},
+	} {
+		h := http.Header{}
+		if tc.in != "" {
+			h.Set("Retry-After", tc.in)
+		}
+		if got := RetryAfter(h); got != tc.want {
+			t.Errorf("RetryAfter(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
