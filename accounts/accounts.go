@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -118,6 +117,10 @@ func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName 
 	if err := a.Validate(); err != nil {
 		return ownkey.Secret{}, nil, false, err
 	}
+	keyName, err := ownkey.ValidateName("key_name", keyName)
+	if err != nil {
+		return ownkey.Secret{}, nil, false, err
+	}
 	if keyName == "" {
 		keyName = "default"
 	}
@@ -140,11 +143,12 @@ func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName 
 
 // CreateAPIKey adds a key to an existing account.
 func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string) (ownkey.Secret, *ownkey.APIKey, error) {
-	name = strings.TrimSpace(name)
+	name, err := ownkey.ValidateName("name", name)
+	if err != nil {
+		return ownkey.Secret{}, nil, err
+	}
 	if name == "" {
 		name = "default"
-	} else if len(name) > 200 {
-		return ownkey.Secret{}, nil, ownkey.FieldError("name", "name must be at most 200 characters")
 	}
 	if _, err := s.store.Account(ctx, accountID); err != nil {
 		return ownkey.Secret{}, nil, err

@@ -121,7 +121,7 @@ func runAccounts(args []string) error {
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBALANCE (nano-USD)\tCREATED")
 		for _, a := range as {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, a.Name, a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		}
 		tw.Flush()
 	}
@@ -178,7 +178,9 @@ func runAPIKeys(args []string) error {
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tLAST USED\tREVOKED")
 		for _, k := range ks {
-			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\n", k.ID, k.Name, ownkey.APIKeyPrefix, k.Last4,
+			// Names stored before they were checked may hold escape
+			// sequences: never hand them to the terminal raw.
+			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\n", k.ID, ownkey.EscapeHidden(k.Name), ownkey.APIKeyPrefix, k.Last4,
 				k.CreatedAt.Format("2006-01-02 15:04:05Z"), fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt))
 		}
 		tw.Flush()

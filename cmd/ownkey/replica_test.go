@@ -213,3 +213,21 @@ func TestProviderKeyChangeReachesOtherReplica(t *testing.T) {
 	d := until(t, "B stops using the deleted key", func() bool { st, _ := chatOnB(); return st != 200 })
 	t.Logf("provider key deleted on A, delay until B refuses: %v", d)
 }
+
+// TestCLIRevocationReachesServerOnSQLite: on SQLite the CLI and the server
+// share a file; the server notices the CLI's commit (PRAGMA data_version)
+// and drops its caches within the poll interval.
+func TestCLIRevocationReachesServerOnSQLite(t *testing.T) {
+	env := map[string]string{"OWNKEY_DATA_DIR": t.TempDir()}
+	p := mustStartOwnkey(t, env)
+	acct, owner := createUser(t, p, "tenant")
+	id, key := newOwnKey(t, p, owner)
+	if !authenticates(t, p, key) {
+		t.Fatal("new key refused")
+	}
+	if out, err := runOwnkey(t, env, "apikeys", "revoke", "--account", itoa(acct), "--key", itoa(id)); err != nil {
+		t.Fatalf("apikeys revoke: %v\n%s", err, out)
+	}
+	d := until(t, "key revoked by the CLI refused by the server", func() bool { return !authenticates(t, p, key) })
+	t.Logf("SQLite: revocation by the CLI, delay until the server refuses: %v", d)
+}
