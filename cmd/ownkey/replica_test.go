@@ -123,7 +123,9 @@ func authenticates(t *testing.T, p *ownkeyProc, key string) bool {
 
 func summary(ds []time.Duration) string {
 	slices.Sort(ds)
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms" }
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+	}
 	return "n=" + strconv.Itoa(len(ds)) + " median=" + ms(ds[len(ds)/2]) + " max=" + ms(ds[len(ds)-1])
 }
 
