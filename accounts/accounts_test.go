@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/changetest"
 	"github.com/ownkey/ownkey/sqlstore/sqltest"
 )
 
@@ -28,18 +29,6 @@ func (g *gatedStore) APIKeyByHash(ctx context.Context, hash []byte) (*ownkey.API
 		g.hold(n)
 	}
 	return k, a, err
-}
-
-type recordedChanges struct {
-	mu      sync.Mutex
-	changes []ownkey.Change
-}
-
-func (r *recordedChanges) Publish(_ context.Context, c ownkey.Change) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changes = append(r.changes, c)
-	return nil
 }
 
 func newService(t *testing.T, opts accounts.Options) (*accounts.Service, *gatedStore, int64, *ownkey.APIKey, string) {
@@ -65,12 +54,12 @@ func wantRefused(t *testing.T, svc *accounts.Service, key, when string) {
 	}
 }
 
-// TestRevocationRacingALookupIsNotCached replays finding 9's interleaving:
-// a lookup reads the key (still valid), the key is revoked through this
-// service, then the lookup fills the cache. The revoked key must not keep
-// authenticating from that cache entry.
-func TestRevocationRacingALookupIsNotCached(t *testing.T) {
-	svc, st, acct, key, plain := newService(t, accounts.Options{})
+// revokeDuringLookup starts authenticating plain with the store lookup held
+// after it read the key (still valid), revokes the key through svc, and
+// returns a function that lets the lookup return and gives that racing
+// request's error.
+func revokeDuringLookup(t *testing.T, svc *accounts.Service, st *gatedStore, acct, keyID int64, plain string) (finish func() error) {
+	t.Helper()
 	read, release := make(chan struct{}), make(chan struct{})
 	st.hold = func(n int32) {
 		if n == 1 {
@@ -84,12 +73,21 @@ func TestRevocationRacingALookupIsNotCached(t *testing.T) {
 		done <- err
 	}()
 	<-read
-	if err := svc.RevokeAPIKey(context.Background(), acct, key.ID); err != nil {
+	if err := svc.RevokeAPIKey(context.Background(), acct, keyID); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
+	return func() error { close(release); return <-done }
+}
+
+// TestRevocationRacingALookupIsNotCached replays finding 9's interleaving:
+// a lookup reads the key (still valid), the key is revoked through this
+// service, then the lookup fills the cache. The revoked key must not keep
+// authenticating from that cache entry.
+func TestRevocationRacingALookupIsNotCached(t *testing.T) {
+	svc, st, acct, key, plain := newService(t, accounts.Options{})
+	finish := revokeDuringLookup(t, svc, st, acct, key.ID, plain)
 	// The racing request itself may pass: it began before the revocation.
-	if err := <-done; err != nil {
+	if err := finish(); err != nil {
 		t.Fatalf("racing Authenticate: %v", err)
 	}
 	wantRefused(t, svc, plain, "after the revocation")
@@ -135,29 +133,13 @@ func TestConcurrentMissesShareOneLookup(t *testing.T) {
 // key up again and be refused.
 func TestRequestAfterRevocationDoesNotJoinOlderLookup(t *testing.T) {
 	svc, st, acct, key, plain := newService(t, accounts.Options{})
-	read, release := make(chan struct{}), make(chan struct{})
-	st.hold = func(n int32) {
-		if n == 1 {
-			close(read)
-			<-release
-		}
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := svc.Authenticate(context.Background(), plain)
-		done <- err
-	}()
-	<-read
-	if err := svc.RevokeAPIKey(context.Background(), acct, key.ID); err != nil {
-		t.Fatal(err)
-	}
+	finish := revokeDuringLookup(t, svc, st, acct, key.ID, plain)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if _, err := svc.Authenticate(ctx, plain); ownkey.ErrorCode(err) != ownkey.EUNAUTHORIZED {
 		t.Fatalf("request after the revocation: %v, want EUNAUTHORIZED without waiting for the older lookup", err)
 	}
-	close(release)
-	<-done
+	_ = finish()
 	wantRefused(t, svc, plain, "after the older lookup finished")
 }
 
@@ -165,7 +147,7 @@ func TestRequestAfterRevocationDoesNotJoinOlderLookup(t *testing.T) {
 // other processes, and a change heard from another process drops the
 // cached key here at once.
 func TestRevocationIsPublishedAndChangesApply(t *testing.T) {
-	pub := &recordedChanges{}
+	pub := &changetest.Recorder{}
 	svc, st, acct, key, plain := newService(t, accounts.Options{Changes: pub})
 	ctx := context.Background()
 	if _, err := svc.Authenticate(ctx, plain); err != nil {
@@ -204,7 +186,7 @@ func TestRevocationIsPublishedAndChangesApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ownkey.Change{Kind: ownkey.ChangeAPIKey, AccountID: acct, KeyID: key.ID}
-	if len(pub.changes) != 1 || pub.changes[0] != want {
-		t.Fatalf("published %+v, want [%+v]", pub.changes, want)
+	if got := pub.Changes(); len(got) != 1 || got[0] != want {
+		t.Fatalf("published %+v, want [%+v]", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/changetest"
 )
 
 // holdingStore counts the credential reads that reach the store and lets a
@@ -37,18 +38,6 @@ func (h *holdingStore) Credentials(ctx context.Context, accountID int64) ([]*own
 	return rs, err
 }
 
-type recordedChanges struct {
-	mu      sync.Mutex
-	changes []ownkey.Change
-}
-
-func (r *recordedChanges) Publish(_ context.Context, c ownkey.Change) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changes = append(r.changes, c)
-	return nil
-}
-
 func newHoldingService(t *testing.T, opts Options) (*Service, *holdingStore) {
 	t.Helper()
 	st := &holdingStore{fakeStore: newFakeStore()}
@@ -60,16 +49,24 @@ func newHoldingService(t *testing.T, opts Options) (*Service, *holdingStore) {
 	return s, st
 }
 
-// holdOnce returns a hold function that blocks the first call made while
-// armed until release is closed, closing held when it starts blocking.
-func holdOnce(armed *atomic.Bool) (hold func(), held, release chan struct{}) {
-	held, release = make(chan struct{}), make(chan struct{})
-	return func() {
+// heldLoad runs load on a goroutine of its own with the store read it
+// makes held after reading (setHold installs the hold), waits until the
+// read happened, and returns a function that lets the read return and waits
+// for load to finish.
+func heldLoad(setHold func(func()), load func()) (finish func()) {
+	var armed atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	setHold(func() {
 		if armed.CompareAndSwap(true, false) {
 			close(held)
 			<-release
 		}
-	}, held, release
+	})
+	armed.Store(true)
+	done := make(chan struct{})
+	go func() { defer close(done); load() }()
+	<-held
+	return func() { close(release); <-done }
 }
 
 // waitForSecond waits until reads shows a second store read, or long
@@ -130,16 +127,8 @@ func TestRequestAfterWriteDoesNotJoinOlderLoad(t *testing.T) {
 	s, st := newHoldingService(t, Options{})
 	ctx := context.Background()
 	mustPut(t, s, 1, "openai", rawString(openaiKeyA))
-	var armed atomic.Bool
-	hold, held, release := holdOnce(&armed)
-	st.holdCred = hold
-	armed.Store(true)
-	old := make(chan *ownkey.Credential, 1)
-	go func() {
-		c, _ := s.Credential(ctx, 1, "openai")
-		old <- c
-	}()
-	<-held
+	var old *ownkey.Credential
+	finish := heldLoad(func(h func()) { st.holdCred = h }, func() { old, _ = s.Credential(ctx, 1, "openai") })
 	mustPut(t, s, 1, "openai", rawString(openaiKeyB))
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -147,8 +136,8 @@ func TestRequestAfterWriteDoesNotJoinOlderLoad(t *testing.T) {
 	if err != nil || c.APIKey.Reveal() != openaiKeyB {
 		t.Fatalf("request after the replacement: %v (err %v), want the new key without waiting for the older load", c, err)
 	}
-	close(release)
-	if c := <-old; c == nil || c.APIKey.Reveal() != openaiKeyA {
+	finish()
+	if old == nil || old.APIKey.Reveal() != openaiKeyA {
 		t.Fatal("the older load should return what it read")
 	}
 	if c := mustCredential(t, s, 1, "openai"); c.APIKey.Reveal() != openaiKeyB {
@@ -162,16 +151,7 @@ func TestConfiguredAfterDeleteDoesNotJoinOlderLoad(t *testing.T) {
 	s, st := newHoldingService(t, Options{})
 	ctx := context.Background()
 	mustPut(t, s, 1, "openai", rawString(openaiKeyA))
-	var armed atomic.Bool
-	hold, held, release := holdOnce(&armed)
-	st.holdSet = hold
-	armed.Store(true)
-	old := make(chan map[string]bool, 1)
-	go func() {
-		set, _ := s.Configured(ctx, 1)
-		old <- set
-	}()
-	<-held
+	finish := heldLoad(func(h func()) { st.holdSet = h }, func() { _, _ = s.Configured(ctx, 1) })
 	if err := s.Delete(ctx, 1, "openai"); err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +161,7 @@ func TestConfiguredAfterDeleteDoesNotJoinOlderLoad(t *testing.T) {
 	if err != nil || set["openai"] {
 		t.Fatalf("Configured after the delete = %v (err %v), want no openai without waiting for the older load", set, err)
 	}
-	close(release)
-	<-old
+	finish()
 	if set, _ := s.Configured(ctx, 1); set["openai"] {
 		t.Fatal("the older load's set was cached")
 	}
@@ -192,7 +171,7 @@ func TestConfiguredAfterDeleteDoesNotJoinOlderLoad(t *testing.T) {
 // (ids and provider only), and changes heard from other processes drop the
 // cached copies.
 func TestCredentialChangesArePublishedAndApplied(t *testing.T) {
-	pub := &recordedChanges{}
+	pub := &changetest.Recorder{}
 	s, st := newHoldingService(t, Options{Changes: pub})
 	ctx := context.Background()
 	mustPut(t, s, 1, "openai", rawString(openaiKeyA))
@@ -200,8 +179,8 @@ func TestCredentialChangesArePublishedAndApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ownkey.Change{Kind: ownkey.ChangeCredential, AccountID: 1, Provider: "openai"}
-	if len(pub.changes) != 2 || pub.changes[0] != want || pub.changes[1] != want {
-		t.Fatalf("published %+v, want Put and Delete each to announce %+v", pub.changes, want)
+	if got := pub.Changes(); len(got) != 2 || got[0] != want || got[1] != want {
+		t.Fatalf("published %+v, want Put and Delete each to announce %+v", got, want)
 	}
 
 	// Another process replaces the key behind this one's cache.
