@@ -221,6 +221,15 @@ func (s *Service) lookup(ctx context.Context, h [32]byte, epoch uint64) (cacheEn
 	copy(key[:], h[:])
 	binary.BigEndian.PutUint64(key[32:], epoch)
 	return s.lookups.Do(ctx, string(key[:]), func(ctx context.Context) (cacheEntry, error) {
+		// A request that missed just before the previous lookup filled the
+		// cache finds the entry here instead of querying again. Whatever
+		// the cache holds is current: invalidations delete entries.
+		s.mu.RLock()
+		e, ok := s.cache[h]
+		s.mu.RUnlock()
+		if ok && time.Now().Before(e.expires) {
+			return e, nil
+		}
 		e, err := s.load(ctx, h)
 		if err != nil {
 			return cacheEntry{}, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,45 +14,31 @@ func TestDefaultTimeout(t *testing.T) {
 	}
 }
 
-// TestWaiterLeavesLoadGoesOn: the caller that started a load goes away; a
-// caller that joined still gets the result, and the load's context was not
-// cancelled with the first caller's.
+// TestWaiterLeavesLoadGoesOn: the caller that started a load goes away; it
+// gets its context's error at once, and the load, which others may be
+// waiting for, is not cancelled with it.
 func TestWaiterLeavesLoadGoesOn(t *testing.T) {
 	var g Group[string]
-	started, release := make(chan struct{}), make(chan struct{})
-	var loads atomic.Int32
-	load := func(ctx context.Context) (string, error) {
-		if loads.Add(1) == 1 {
-			close(started)
-		}
-		<-release
-		return "v", ctx.Err()
-	}
+	started, release, loaded := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	first, cancelFirst := context.WithCancel(context.Background())
 	firstErr := make(chan error, 1)
 	go func() {
-		_, err := g.Do(first, "k", load)
+		_, err := g.Do(first, "k", func(ctx context.Context) (string, error) {
+			close(started)
+			<-release
+			loaded <- ctx.Err()
+			return "v", nil
+		})
 		firstErr <- err
 	}()
 	<-started
-	secondVal := make(chan string, 1)
-	go func() {
-		v, err := g.Do(context.Background(), "k", load)
-		if err != nil {
-			v = err.Error()
-		}
-		secondVal <- v
-	}()
 	cancelFirst()
 	if err := <-firstErr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first caller: %v, want context.Canceled", err)
 	}
 	close(release)
-	if v := <-secondVal; v != "v" {
-		t.Fatalf("second caller got %q, want the shared load's value", v)
-	}
-	if n := loads.Load(); n != 1 {
-		t.Fatalf("%d loads, want 1", n)
+	if err := <-loaded; err != nil {
+		t.Fatalf("the shared load's context ended with its first caller: %v", err)
 	}
 }
 

@@ -306,13 +306,8 @@ func (s *Service) Credential(ctx context.Context, accountID int64, providerID st
 		return nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "provider %s is disabled by the operator", providerID)
 	}
 	k := credentialKey{accountID, providerID}
-	if s.cacheTTL > 0 {
-		s.cacheMu.RLock()
-		c, ok := s.cache[k]
-		s.cacheMu.RUnlock()
-		if ok && s.now().Before(c.expires) {
-			return c.cred, nil
-		}
+	if c, ok := s.fromCache(k); ok {
+		return c, nil
 	}
 	epoch := s.cacheEpoch.Load()
 	flightKey := strconv.AppendInt(nil, k.accountID, 10)
@@ -321,8 +316,29 @@ func (s *Service) Credential(ctx context.Context, accountID int64, providerID st
 	flightKey = append(flightKey, '/')
 	flightKey = strconv.AppendUint(flightKey, epoch, 10)
 	return s.credentialLoads.Do(ctx, string(flightKey), func(ctx context.Context) (*ownkey.Credential, error) {
+		// A caller that missed just before the previous load filled
+		// the cache finds it here instead of querying again.
+		if c, ok := s.fromCache(k); ok {
+			return c, nil
+		}
 		return s.loadCredential(ctx, k, epoch)
 	})
+}
+
+// fromCache returns the cached credential for k unless it expired. Whatever
+// the cache holds is current: invalidations delete entries, and a load
+// caches nothing once one happened while it ran.
+func (s *Service) fromCache(k credentialKey) (*ownkey.Credential, bool) {
+	if s.cacheTTL <= 0 {
+		return nil, false
+	}
+	s.cacheMu.RLock()
+	c, ok := s.cache[k]
+	s.cacheMu.RUnlock()
+	if ok && s.now().Before(c.expires) {
+		return c.cred, true
+	}
+	return nil, false
 }
 
 // loadCredential reads and opens a credential, and caches it unless the
@@ -444,21 +460,33 @@ func (s *Service) drop(k credentialKey) {
 // key, disabled providers excluded. It is cached like credentials; the map is
 // shared and must not be changed.
 func (s *Service) Configured(ctx context.Context, accountID int64) (map[string]bool, error) {
-	if s.cacheTTL > 0 {
-		s.cacheMu.RLock()
-		c, ok := s.configured[accountID]
-		s.cacheMu.RUnlock()
-		if ok && s.now().Before(c.expires) {
-			return c.set, nil
-		}
+	if set, ok := s.setFromCache(accountID); ok {
+		return set, nil
 	}
 	epoch := s.cacheEpoch.Load()
 	flightKey := strconv.AppendInt(nil, accountID, 10)
 	flightKey = append(flightKey, '/')
 	flightKey = strconv.AppendUint(flightKey, epoch, 10)
 	return s.configuredLoads.Do(ctx, string(flightKey), func(ctx context.Context) (map[string]bool, error) {
+		if set, ok := s.setFromCache(accountID); ok {
+			return set, nil
+		}
 		return s.loadConfigured(ctx, accountID, epoch)
 	})
+}
+
+// setFromCache is fromCache for Configured's sets.
+func (s *Service) setFromCache(accountID int64) (map[string]bool, bool) {
+	if s.cacheTTL <= 0 {
+		return nil, false
+	}
+	s.cacheMu.RLock()
+	c, ok := s.configured[accountID]
+	s.cacheMu.RUnlock()
+	if ok && s.now().Before(c.expires) {
+		return c.set, true
+	}
+	return nil, false
 }
 
 // loadConfigured reads the set Configured returns, and caches it unless the
