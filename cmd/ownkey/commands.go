@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
@@ -47,9 +50,37 @@ func (e *cliEnv) Close() {
 }
 
 func printJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+	_, _ = w.Write(escapeHiddenJSON(b.Bytes()))
+}
+
+// escapeHiddenJSON writes the hidden runes (ownkey.HiddenRune) that
+// encoding/json leaves raw (DEL, C1 controls, bidi overrides...) as \u
+// escapes, so that JSON printed to a terminal cannot act on it either. JSON's
+// own syntax is ASCII, so such runes can only be inside strings, where the
+// escape means the same text.
+func escapeHiddenJSON(b []byte) []byte {
+	if !bytes.ContainsFunc(b, ownkey.HiddenRune) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if ownkey.HiddenRune(r) {
+			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 func runMigrate(args []string) error {

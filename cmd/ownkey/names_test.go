@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -62,9 +63,14 @@ func TestCLIListsEscapeStoredNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := []string{"--data-dir", g.cfg.DataDir}
+	list := func(run func([]string) error, args ...string) string {
+		return captureStdout(t, func() error { return run(append(args, dir...)) })
+	}
 	for what, out := range map[string]string{
-		"apikeys list":  captureStdout(t, func() error { return runAPIKeys(append([]string{"list", "--account", itoa(a.ID)}, dir...)) }),
-		"accounts list": captureStdout(t, func() error { return runAccounts(append([]string{"list"}, dir...)) }),
+		"apikeys list":         list(runAPIKeys, "list", "--account", itoa(a.ID)),
+		"accounts list":        list(runAccounts, "list"),
+		"apikeys list --json":  list(runAPIKeys, "list", "--account", itoa(a.ID), "--json"),
+		"accounts list --json": list(runAccounts, "list", "--json"),
 	} {
 		for _, r := range out {
 			if r != '\n' && ownkey.HiddenRune(r) {
@@ -72,8 +78,18 @@ func TestCLIListsEscapeStoredNames(t *testing.T) {
 				break
 			}
 		}
-		if !strings.Contains(out, `\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\x7f`) {
+		if strings.HasSuffix(what, "--json") {
+			// The JSON escapes decode to the very name stored.
+			if !strings.Contains(out, `\u001b]0;pwned\u0007\u001b[2J\u009b31m\u202eevil\u007f`) {
+				t.Errorf("%s does not show the escaped name:\n%s", what, out)
+			}
+		} else if !strings.Contains(out, `\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\x7f`) {
 			t.Errorf("%s does not show the escaped name:\n%s", what, out)
 		}
+	}
+	// JSON escapes of hidden runes outside the BMP use surrogate pairs.
+	var back string
+	if err := json.Unmarshal(escapeHiddenJSON([]byte("\"tag\U000e0001\"")), &back); err != nil || back != "tag\U000e0001" {
+		t.Errorf("escaped astral rune decodes to %q, %v", back, err)
 	}
 }
