@@ -2,7 +2,6 @@ package ownkey
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -27,12 +26,13 @@ type Account struct {
 
 // Validate checks the fields a caller can set.
 func (a *Account) Validate() error {
-	a.Name = strings.TrimSpace(a.Name)
-	if a.Name == "" {
+	name, err := ValidateName("name", a.Name)
+	if err != nil {
+		return err
+	} else if name == "" {
 		return FieldError("name", "name is required")
-	} else if len(a.Name) > 200 {
-		return FieldError("name", "name must be at most 200 characters")
 	}
+	a.Name = name
 	switch a.Role {
 	case "":
 		a.Role = RoleUser

@@ -6,13 +6,26 @@ package accounts
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/flight"
+)
+
+const (
+	defaultCacheTTL = 30 * time.Second
+	// negativeTTL bounds how long an unknown key stays refused after it is
+	// created elsewhere (keys are created before they are handed out, so
+	// this only matters for floods of bogus keys, which it absorbs).
+	negativeTTL = 5 * time.Second
+	// publishTimeout bounds announcing a revocation to other replicas.
+	publishTimeout = 5 * time.Second
+	// maxCacheEntries bounds memory against floods of bogus keys.
+	maxCacheEntries = 100_000
 )
 
 // Service is the account and API-key service.
@@ -23,6 +36,14 @@ type Service struct {
 
 	mu    sync.RWMutex
 	cache map[[32]byte]cacheEntry
+	// epoch changes (under mu) at every invalidation. A lookup caches what
+	// it read only if the epoch it started in is still current, and the
+	// epoch is part of the single-flight key, so a request that arrives
+	// after an invalidation never shares a lookup that started before it.
+	epoch uint64
+	// lookups coalesces concurrent misses for one key into one store query.
+	lookups flight.Group[cacheEntry]
+	changes ownkey.ChangePublisher
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time // key id → last use, flushed in the background
@@ -43,14 +64,23 @@ type Options struct {
 	CacheTTL time.Duration
 	// FlushEvery is how often last-used times are written.
 	FlushEvery time.Duration
-	Logger     *slog.Logger
+	// LookupTimeout bounds a store lookup of a key, which is shared by the
+	// requests waiting for it (flight.DefaultTimeout when 0).
+	LookupTimeout time.Duration
+	// Changes, if set, is told of every revocation once it is stored, so
+	// that other processes drop their cached copy (see ownkey.ChangeFeed).
+	Changes ownkey.ChangePublisher
+	Logger  *slog.Logger
 }
 
 // New returns a service over store and starts its background flusher; Close
 // stops it.
 func New(store ownkey.Store, opts Options) *Service {
 	if opts.CacheTTL == 0 {
-		opts.CacheTTL = 30 * time.Second
+		opts.CacheTTL = defaultCacheTTL
+	}
+	if opts.Changes == nil {
+		opts.Changes = ownkey.NoChanges{}
 	}
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = 5 * time.Second
@@ -60,9 +90,11 @@ func New(store ownkey.Store, opts Options) *Service {
 	}
 	s := &Service{
 		store: store, ttl: opts.CacheTTL, logger: opts.Logger,
-		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{},
+		changes: opts.Changes,
+		cache:   map[[32]byte]cacheEntry{}, used: map[int64]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	s.lookups.Timeout = opts.LookupTimeout
 	go s.flushLoop(opts.FlushEvery)
 	return s
 }
@@ -83,6 +115,10 @@ func (s *Service) CreateFirstAccount(ctx context.Context, a *ownkey.Account, key
 
 func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName string, onlyFirst bool) (ownkey.Secret, *ownkey.APIKey, bool, error) {
 	if err := a.Validate(); err != nil {
+		return ownkey.Secret{}, nil, false, err
+	}
+	keyName, err := ownkey.ValidateName("key_name", keyName)
+	if err != nil {
 		return ownkey.Secret{}, nil, false, err
 	}
 	if keyName == "" {
@@ -107,11 +143,12 @@ func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName 
 
 // CreateAPIKey adds a key to an existing account.
 func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string) (ownkey.Secret, *ownkey.APIKey, error) {
-	name = strings.TrimSpace(name)
+	name, err := ownkey.ValidateName("name", name)
+	if err != nil {
+		return ownkey.Secret{}, nil, err
+	}
 	if name == "" {
 		name = "default"
-	} else if len(name) > 200 {
-		return ownkey.Secret{}, nil, ownkey.FieldError("name", "name must be at most 200 characters")
 	}
 	if _, err := s.store.Account(ctx, accountID); err != nil {
 		return ownkey.Secret{}, nil, err
@@ -127,18 +164,19 @@ func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string
 }
 
 // RevokeAPIKey revokes one of the account's keys; it stops authenticating in
-// this process at once.
+// this process at once, and in the others that share the store as soon as
+// they hear of it through the change feed (the cache TTL at worst).
 func (s *Service) RevokeAPIKey(ctx context.Context, accountID, keyID int64) error {
 	if err := s.store.RevokeAPIKey(ctx, accountID, keyID); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	for h, e := range s.cache {
-		if e.principal != nil && e.principal.APIKey.ID == keyID {
-			delete(s.cache, h)
-		}
+	s.drop(func(p *ownkey.Principal) bool { return p.APIKey.ID == keyID })
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := s.changes.Publish(pctx, ownkey.Change{Kind: ownkey.ChangeAPIKey, AccountID: accountID, KeyID: keyID}); err != nil {
+		s.logger.Warn("announcing an API key revocation to other replicas failed; they notice within the cache TTL",
+			"api_key_id", keyID, "ttl", s.ttl.String(), "err", err.Error())
 	}
-	s.mu.Unlock()
 	return nil
 }
 
@@ -158,25 +196,13 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (*ownkey.P
 
 	s.mu.RLock()
 	e, ok := s.cache[h]
+	epoch := s.epoch
 	s.mu.RUnlock()
 	if !ok || now.After(e.expires) {
-		key, acct, err := s.store.APIKeyByHash(ctx, h[:])
-		switch {
-		case ownkey.ErrorCode(err) == ownkey.ENOTFOUND:
-			e = cacheEntry{expires: now.Add(min(s.ttl, 5*time.Second))}
-		case err != nil:
+		var err error
+		if e, err = s.lookup(ctx, h, epoch); err != nil {
 			return nil, err
-		case key.Revoked() || subtle.ConstantTimeCompare(key.Hash, h[:]) != 1:
-			e = cacheEntry{expires: now.Add(s.ttl)}
-		default:
-			e = cacheEntry{principal: &ownkey.Principal{Account: acct, APIKey: key}, expires: now.Add(s.ttl)}
 		}
-		s.mu.Lock()
-		if len(s.cache) > 100_000 { // bound memory against floods of bogus keys
-			clear(s.cache)
-		}
-		s.cache[h] = e
-		s.mu.Unlock()
 	}
 	if e.principal == nil {
 		return nil, invalidKey()
@@ -187,6 +213,54 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (*ownkey.P
 	return e.principal, nil
 }
 
+// lookup reads a key from the store, once for all the requests that miss
+// it at the same time in the same epoch, and caches the answer unless an
+// invalidation happened meanwhile.
+func (s *Service) lookup(ctx context.Context, h [32]byte, epoch uint64) (cacheEntry, error) {
+	var key [40]byte
+	copy(key[:], h[:])
+	binary.BigEndian.PutUint64(key[32:], epoch)
+	return s.lookups.Do(ctx, string(key[:]), func(ctx context.Context) (cacheEntry, error) {
+		// A request that missed just before the previous lookup filled the
+		// cache finds the entry here instead of querying again. Whatever
+		// the cache holds is current: invalidations delete entries.
+		s.mu.RLock()
+		e, ok := s.cache[h]
+		s.mu.RUnlock()
+		if ok && time.Now().Before(e.expires) {
+			return e, nil
+		}
+		e, err := s.load(ctx, h)
+		if err != nil {
+			return cacheEntry{}, err
+		}
+		s.mu.Lock()
+		if s.epoch == epoch {
+			if len(s.cache) >= maxCacheEntries {
+				clear(s.cache)
+			}
+			s.cache[h] = e
+		}
+		s.mu.Unlock()
+		return e, nil
+	})
+}
+
+// load turns the store's answer for a key hash into a cache entry.
+func (s *Service) load(ctx context.Context, h [32]byte) (cacheEntry, error) {
+	key, acct, err := s.store.APIKeyByHash(ctx, h[:])
+	now := time.Now()
+	switch {
+	case ownkey.ErrorCode(err) == ownkey.ENOTFOUND:
+		return cacheEntry{expires: now.Add(min(s.ttl, negativeTTL))}, nil
+	case err != nil:
+		return cacheEntry{}, err
+	case key.Revoked() || subtle.ConstantTimeCompare(key.Hash, h[:]) != 1:
+		return cacheEntry{expires: now.Add(s.ttl)}, nil
+	}
+	return cacheEntry{principal: &ownkey.Principal{Account: acct, APIKey: key}, expires: now.Add(s.ttl)}, nil
+}
+
 func invalidKey() error {
 	return &ownkey.Error{Code: ownkey.EUNAUTHORIZED, Reason: "invalid_api_key",
 		Message: "Incorrect API key provided: the key is malformed, unknown or revoked."}
@@ -195,10 +269,33 @@ func invalidKey() error {
 // Forget drops cached authentications of an account, e.g. after its role
 // changed.
 func (s *Service) Forget(accountID int64) {
+	s.drop(func(p *ownkey.Principal) bool { return p.Account.ID == accountID })
+}
+
+// Changed applies a change made by another process (see ownkey.ChangeFeed):
+// a revoked key stops authenticating here at once.
+func (s *Service) Changed(c ownkey.Change) {
+	switch c.Kind {
+	case ownkey.ChangeAPIKey:
+		s.drop(func(p *ownkey.Principal) bool { return p.APIKey.ID == c.KeyID })
+	case ownkey.ChangeAll:
+		s.drop(nil)
+	}
+}
+
+// drop removes the cached authentications whose principal matches (all
+// entries when match is nil) and starts a new epoch, so that no lookup
+// already under way caches what it read before.
+func (s *Service) drop(match func(*ownkey.Principal) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++
+	if match == nil {
+		clear(s.cache)
+		return
+	}
 	for h, e := range s.cache {
-		if e.principal != nil && e.principal.Account.ID == accountID {
+		if e.principal != nil && match(e.principal) {
 			delete(s.cache, h)
 		}
 	}

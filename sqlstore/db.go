@@ -30,6 +30,9 @@ type DB struct {
 	// and read are the same pool.
 	write *sql.DB
 	read  *sql.DB
+	// dsn is what Open was given: the change feed's listener opens a
+	// connection of its own with it.
+	dsn string
 
 	// usageStmts are InsertUsage's prepared statements, by log2 of rows.
 	usageMu    sync.Mutex
@@ -43,10 +46,16 @@ var _ ownkey.Store = (*DB)(nil)
 // directory of a plain SQLite path is created. Open checks the connection
 // but does not migrate: call Migrate.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	open := openSQLite
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return openPostgres(ctx, dsn)
+		open = openPostgres
 	}
-	return openSQLite(ctx, dsn)
+	db, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.dsn = dsn
+	return db, nil
 }
 
 // Dialect is "sqlite" or "postgres".

@@ -10,12 +10,14 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/flight"
 )
 
 const (
@@ -31,6 +33,9 @@ const (
 	// minReloadInterval keeps a row naming a version that truly is missing
 	// from re-reading the keyring on every request.
 	minReloadInterval = time.Second
+	// publishTimeout bounds announcing a credential change to other
+	// replicas.
+	publishTimeout = 5 * time.Second
 )
 
 // Options configure a Service.
@@ -47,6 +52,12 @@ type Options struct {
 	// Reload, if set, re-reads the keyring when a row names a version this
 	// one lacks, as happens when rotate-master-key runs while we serve.
 	Reload func() (*Keyring, error)
+	// Changes, if set, is told of every credential stored or deleted, so
+	// that other processes drop their cached copy (see ownkey.ChangeFeed).
+	Changes ownkey.ChangePublisher
+	// LookupTimeout bounds a store load shared by the requests waiting for
+	// it (flight.DefaultTimeout when 0).
+	LookupTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -68,9 +79,15 @@ type Service struct {
 	// configured caches, per account, which providers have a key: routing
 	// asks it on every auto-mapped request.
 	configured map[int64]cachedSet
-	// cacheEpoch changes (under cacheMu) on every local write, so that a
-	// load that read the store before the write does not cache what it read.
+	// cacheEpoch changes (under cacheMu) on every invalidation, so that a
+	// load that read the store before it does not cache what it read. It is
+	// part of the single-flight keys, so that a request arriving after an
+	// invalidation never shares a load that started before it.
 	cacheEpoch atomic.Uint64
+	// credentialLoads and configuredLoads coalesce concurrent misses.
+	credentialLoads flight.Group[*ownkey.Credential]
+	configuredLoads flight.Group[map[string]bool]
+	changes         ownkey.ChangePublisher
 
 	reloadMu   sync.Mutex
 	lastReload time.Time
@@ -116,6 +133,7 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 		disabled:      maps.Clone(opts.Disabled),
 		cacheTTL:      opts.CacheTTL,
 		reload:        opts.Reload,
+		changes:       opts.Changes,
 		log:           opts.Logger,
 		now:           now,
 		cache:         map[credentialKey]cachedCredential{},
@@ -131,6 +149,11 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.changes == nil {
+		s.changes = ownkey.NoChanges{}
+	}
+	s.credentialLoads.Timeout = opts.LookupTimeout
+	s.configuredLoads.Timeout = opts.LookupTimeout
 	s.keyring.Store(kr)
 	go s.flushLoop()
 	return s
@@ -283,23 +306,48 @@ func (s *Service) Credential(ctx context.Context, accountID int64, providerID st
 		return nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "provider %s is disabled by the operator", providerID)
 	}
 	k := credentialKey{accountID, providerID}
-	if s.cacheTTL > 0 {
-		s.cacheMu.RLock()
-		c, ok := s.cache[k]
-		s.cacheMu.RUnlock()
-		if ok && s.now().Before(c.expires) {
-			return c.cred, nil
-		}
+	if c, ok := s.fromCache(k); ok {
+		return c, nil
 	}
-	return s.loadCredential(ctx, k)
+	epoch := s.cacheEpoch.Load()
+	flightKey := strconv.AppendInt(nil, k.accountID, 10)
+	flightKey = append(flightKey, '/')
+	flightKey = append(flightKey, k.provider...)
+	flightKey = append(flightKey, '/')
+	flightKey = strconv.AppendUint(flightKey, epoch, 10)
+	return s.credentialLoads.Do(ctx, string(flightKey), func(ctx context.Context) (*ownkey.Credential, error) {
+		// A caller that missed just before the previous load filled
+		// the cache finds it here instead of querying again.
+		if c, ok := s.fromCache(k); ok {
+			return c, nil
+		}
+		return s.loadCredential(ctx, k, epoch)
+	})
 }
 
-func (s *Service) loadCredential(ctx context.Context, k credentialKey) (*ownkey.Credential, error) {
+// fromCache returns the cached credential for k unless it expired. Whatever
+// the cache holds is current: invalidations delete entries, and a load
+// caches nothing once one happened while it ran.
+func (s *Service) fromCache(k credentialKey) (*ownkey.Credential, bool) {
+	if s.cacheTTL <= 0 {
+		return nil, false
+	}
+	s.cacheMu.RLock()
+	c, ok := s.cache[k]
+	s.cacheMu.RUnlock()
+	if ok && s.now().Before(c.expires) {
+		return c.cred, true
+	}
+	return nil, false
+}
+
+// loadCredential reads and opens a credential, and caches it unless the
+// cache was invalidated since epoch.
+func (s *Service) loadCredential(ctx context.Context, k credentialKey, epoch uint64) (*ownkey.Credential, error) {
 	p, err := provider(k.provider)
 	if err != nil {
 		return nil, err
 	}
-	epoch := s.cacheEpoch.Load()
 	rec, err := s.store.Credential(ctx, k.accountID, p.ID)
 	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
 		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "no %s key is configured for this account; add one on the BYOK page", p.ID)
@@ -367,13 +415,40 @@ func (s *Service) reloadFor(version uint32) bool {
 }
 
 // Forget drops this process's cached copy of a credential, so that the next
-// Credential reads the store. Put and Delete do it themselves; Forget is for
-// changes made elsewhere (another replica, a direct store write).
+// Credential reads the store. Put and Delete do it themselves (and announce
+// the change to other processes); Forget is for changes made elsewhere.
 func (s *Service) Forget(accountID int64, providerID string) {
-	s.invalidate(credentialKey{accountID, providerID})
+	s.drop(credentialKey{accountID, providerID})
 }
 
+// Changed applies a change made by another process (see ownkey.ChangeFeed):
+// a replaced or deleted credential is not used here any more.
+func (s *Service) Changed(c ownkey.Change) {
+	switch c.Kind {
+	case ownkey.ChangeCredential:
+		s.drop(credentialKey{c.AccountID, c.Provider})
+	case ownkey.ChangeAll:
+		s.cacheMu.Lock()
+		s.cacheEpoch.Add(1)
+		clear(s.cache)
+		clear(s.configured)
+		s.cacheMu.Unlock()
+	}
+}
+
+// invalidate follows a change this process stored: it drops the cached
+// copy and tells the other processes sharing the store.
 func (s *Service) invalidate(k credentialKey) {
+	s.drop(k)
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if err := s.changes.Publish(ctx, ownkey.Change{Kind: ownkey.ChangeCredential, AccountID: k.accountID, Provider: k.provider}); err != nil {
+		s.log.Warn("vault: announcing a credential change to other replicas failed; they notice within the cache TTL",
+			"account_id", k.accountID, "provider", k.provider, "ttl", s.cacheTTL.String(), "error", err.Error())
+	}
+}
+
+func (s *Service) drop(k credentialKey) {
 	s.cacheMu.Lock()
 	s.cacheEpoch.Add(1)
 	delete(s.cache, k)
@@ -385,15 +460,38 @@ func (s *Service) invalidate(k credentialKey) {
 // key, disabled providers excluded. It is cached like credentials; the map is
 // shared and must not be changed.
 func (s *Service) Configured(ctx context.Context, accountID int64) (map[string]bool, error) {
-	if s.cacheTTL > 0 {
-		s.cacheMu.RLock()
-		c, ok := s.configured[accountID]
-		s.cacheMu.RUnlock()
-		if ok && s.now().Before(c.expires) {
-			return c.set, nil
-		}
+	if set, ok := s.setFromCache(accountID); ok {
+		return set, nil
 	}
 	epoch := s.cacheEpoch.Load()
+	flightKey := strconv.AppendInt(nil, accountID, 10)
+	flightKey = append(flightKey, '/')
+	flightKey = strconv.AppendUint(flightKey, epoch, 10)
+	return s.configuredLoads.Do(ctx, string(flightKey), func(ctx context.Context) (map[string]bool, error) {
+		if set, ok := s.setFromCache(accountID); ok {
+			return set, nil
+		}
+		return s.loadConfigured(ctx, accountID, epoch)
+	})
+}
+
+// setFromCache is fromCache for Configured's sets.
+func (s *Service) setFromCache(accountID int64) (map[string]bool, bool) {
+	if s.cacheTTL <= 0 {
+		return nil, false
+	}
+	s.cacheMu.RLock()
+	c, ok := s.configured[accountID]
+	s.cacheMu.RUnlock()
+	if ok && s.now().Before(c.expires) {
+		return c.set, true
+	}
+	return nil, false
+}
+
+// loadConfigured reads the set Configured returns, and caches it unless the
+// cache was invalidated since epoch.
+func (s *Service) loadConfigured(ctx context.Context, accountID int64, epoch uint64) (map[string]bool, error) {
 	recs, err := s.store.Credentials(ctx, accountID)
 	if err != nil {
 		return nil, err

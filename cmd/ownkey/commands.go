@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +13,12 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/vault"
 )
 
@@ -34,7 +38,10 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliEnv{c: c, db: db, st: db, acc: accounts.New(db, accounts.Options{Logger: log})}, nil
+	// Revocations are published so that running servers apply them at
+	// once (PostgreSQL; on SQLite they notice the write to the file).
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log})})
+	return &cliEnv{c: c, db: db, st: db, acc: acc}, nil
 }
 
 func (e *cliEnv) Close() {
@@ -43,9 +50,37 @@ func (e *cliEnv) Close() {
 }
 
 func printJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+	_, _ = w.Write(escapeHiddenJSON(b.Bytes()))
+}
+
+// escapeHiddenJSON writes the hidden runes (ownkey.HiddenRune) that
+// encoding/json leaves raw (DEL, C1 controls, bidi overrides...) as \u
+// escapes, so that JSON printed to a terminal cannot act on it either. JSON's
+// own syntax is ASCII, so such runes can only be inside strings, where the
+// escape means the same text.
+func escapeHiddenJSON(b []byte) []byte {
+	if !bytes.ContainsFunc(b, ownkey.HiddenRune) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if ownkey.HiddenRune(r) {
+			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 func runMigrate(args []string) error {
@@ -117,7 +152,7 @@ func runAccounts(args []string) error {
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBALANCE (nano-USD)\tCREATED")
 		for _, a := range as {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, a.Name, a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		}
 		tw.Flush()
 	}
@@ -174,7 +209,9 @@ func runAPIKeys(args []string) error {
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tLAST USED\tREVOKED")
 		for _, k := range ks {
-			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\n", k.ID, k.Name, ownkey.APIKeyPrefix, k.Last4,
+			// Names stored before they were checked may hold escape
+			// sequences: never hand them to the terminal raw.
+			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\n", k.ID, ownkey.EscapeHidden(k.Name), ownkey.APIKeyPrefix, k.Last4,
 				k.CreatedAt.Format("2006-01-02 15:04:05Z"), fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt))
 		}
 		tw.Flush()
@@ -185,7 +222,7 @@ func runAPIKeys(args []string) error {
 		if err := e.acc.RevokeAPIKey(ctx, *account, *keyID); err != nil {
 			return cliError(err)
 		}
-		fmt.Printf("revoked API key %d of account %d (a running server notices within 30s; at once if revoked through its API)\n", *keyID, *account)
+		fmt.Printf("revoked API key %d of account %d (running servers stop accepting it within about a second)\n", *keyID, *account)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/openaicompat"
+	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,6 +115,8 @@ type app struct {
 	accounts   *accounts.Service
 	usage      *usage.Recorder
 	server     *httpapi.Server
+	// stopFeed stops the change feed's listener and waits for it.
+	stopFeed func()
 }
 
 func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
@@ -131,15 +134,19 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		// rotate-master-key may add a version to the file while we serve.
 		reload = func() (*vault.Keyring, error) { return loadKeyring(c, log, false) }
 	}
+	// The change feed tells the other replicas (and hears from them, and
+	// from CLI commands) which cached keys went stale.
+	feed := db.ChangeFeed(sqlstore.FeedOptions{Logger: log})
 	vs := vault.NewService(db, kr, vault.Options{
-		AllowPrivate: c.AllowPrivate, Disabled: c.Disabled, Reload: reload, Logger: log,
+		AllowPrivate: c.AllowPrivate, Disabled: c.Disabled, Reload: reload, Logger: log, Changes: feed,
 	})
 	if err := vs.VerifyKeyring(ctx); err != nil {
 		vs.Close()
 		db.Close()
 		return nil, err
 	}
-	acc := accounts.New(db, accounts.Options{Logger: log})
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	stopFeed := listenForChanges(feed, acc, vs)
 	clients := egress.New(egress.Options{
 		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
 	})
@@ -157,7 +164,24 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
+}
+
+// listenForChanges applies the changes other processes publish to this
+// process's caches until the returned function is called. It runs until
+// Close rather than until the shutdown signal, so that revocations still
+// apply while in-flight requests drain.
+func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.Service) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feed.Listen(ctx, func(c ownkey.Change) {
+			acc.Changed(c)
+			vs.Changed(c)
+		})
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Close stops the background writers, storing what they hold, then closes
@@ -168,6 +192,7 @@ func (a *app) Close() {
 	if err := a.usage.Close(ctx); err != nil {
 		slog.Error("usage records not all stored at shutdown", "err", err.Error())
 	}
+	a.stopFeed()
 	a.accounts.Close()
 	a.vault.Close()
 	a.store.Close()

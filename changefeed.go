@@ -1,0 +1,57 @@
+package ownkey
+
+import "context"
+
+// ChangeKind names what a Change is about.
+type ChangeKind string
+
+const (
+	// ChangeAPIKey: an API key was revoked (AccountID, KeyID).
+	ChangeAPIKey ChangeKind = "apikey"
+	// ChangeCredential: a provider credential was stored, replaced or
+	// deleted (AccountID, Provider).
+	ChangeCredential ChangeKind = "cred"
+	// ChangeAll: changes may have been missed (the listener connected or
+	// reconnected, or the store was written by a process that cannot
+	// publish): drop everything cached.
+	ChangeAll ChangeKind = "all"
+)
+
+// Change tells the processes that share a store that cached state went
+// stale. It never carries a secret: ids and provider names only.
+type Change struct {
+	Kind      ChangeKind
+	AccountID int64
+	KeyID     int64
+	Provider  string
+}
+
+// ChangePublisher announces a change after the store committed it.
+// Publishing is best effort: a change whose announcement is lost still
+// reaches every cache when its TTL expires.
+type ChangePublisher interface {
+	Publish(ctx context.Context, c Change) error
+}
+
+// ChangeFeed carries cache invalidations between the processes (replicas,
+// CLI commands) sharing one store, so that a revocation made in one applies
+// in the others within about a second instead of a cache TTL.
+type ChangeFeed interface {
+	ChangePublisher
+	// Listen calls fn with each change published by any process, this one
+	// included, and with a ChangeAll whenever changes may have been missed
+	// (at each (re)connection). It reconnects on its own and returns only
+	// when ctx ends. fn runs on the listening goroutine and must not block.
+	Listen(ctx context.Context, fn func(Change)) error
+}
+
+// NoChanges is the ChangeFeed of a store that no other process shares: it
+// publishes nothing and hears nothing.
+type NoChanges struct{}
+
+func (NoChanges) Publish(context.Context, Change) error { return nil }
+
+func (NoChanges) Listen(ctx context.Context, _ func(Change)) error {
+	<-ctx.Done()
+	return nil
+}
