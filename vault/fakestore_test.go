@@ -18,8 +18,8 @@ import (
 type fakeStore struct {
 	ownkey.Store
 
-	mu     sync.Mutex
-	creds  map[credentialKey]*ownkey.CredentialRecord
+	mu      sync.Mutex
+	creds   map[credentialKey]*ownkey.CredentialRecord
 	checks  map[uint32][]byte
 	retired map[uint32]bool
 	keyLock sync.Mutex

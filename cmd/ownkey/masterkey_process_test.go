@@ -78,17 +78,25 @@ type credRef struct {
 	provider  string
 }
 
-// seedCredentials stores n OpenAI keys, one per new account, through the
-// vault as a server would, with the world's key file (created if missing).
-func seedCredentials(t *testing.T, w keyWorld, n int) map[credRef]string {
+// worldVault opens the world's database and a vault service on its key file
+// (created if missing), closed when the caller is done.
+func worldVault(t *testing.T, w keyWorld, opts vault.Options) (*sqlstore.DB, *vault.Service) {
 	t.Helper()
-	ctx := context.Background()
 	db := openWorldDB(t, w)
 	kr, _, err := vault.LoadOrCreateKeyFile(w.keyFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := vault.NewService(db, kr, vault.Options{Logger: slog.New(slog.DiscardHandler)})
+	opts.Logger = slog.New(slog.DiscardHandler)
+	return db, vault.NewService(db, kr, opts)
+}
+
+// seedCredentials stores n OpenAI keys, one per new account, through the
+// vault as a server would, with the world's key file (created if missing).
+func seedCredentials(t *testing.T, w keyWorld, n int) map[credRef]string {
+	t.Helper()
+	ctx := context.Background()
+	db, vs := worldVault(t, w, vault.Options{})
 	defer vs.Close()
 	if err := vs.VerifyKeyring(ctx); err != nil {
 		t.Fatal(err)
@@ -115,12 +123,7 @@ func seedCredentials(t *testing.T, w keyWorld, n int) map[credRef]string {
 func lostCredentials(t *testing.T, w keyWorld, want map[credRef]string) int {
 	t.Helper()
 	ctx := context.Background()
-	db := openWorldDB(t, w)
-	kr, _, err := vault.LoadOrCreateKeyFile(w.keyFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs := vault.NewService(db, kr, vault.Options{CacheTTL: -1, Logger: slog.New(slog.DiscardHandler)})
+	_, vs := worldVault(t, w, vault.Options{CacheTTL: -1})
 	defer vs.Close()
 	if err := vs.VerifyKeyring(ctx); err != nil {
 		t.Logf("the keyring does not verify: %v", err)
