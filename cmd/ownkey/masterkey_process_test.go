@@ -364,6 +364,9 @@ func TestReplicasBootstrapWithDifferentKeys(t *testing.T) {
 	wg.Wait()
 	var winner, loser int = -1, -1
 	for i, p := range procs {
+		if p == nil {
+			t.FailNow() // startOwnkey failed the test (it timed out)
+		}
 		if p.Addr != "" {
 			winner = i
 		} else {
