@@ -2,8 +2,21 @@ package ownkey
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrKeyVersionRetired is returned by PutCredential for a row sealed under a
+// retired master key version: the sealer must seal again under the newest.
+var ErrKeyVersionRetired = errors.New("master key version is retired")
+
+// MasterKeyCheck is what the store records about one master key version.
+type MasterKeyCheck struct {
+	// Check identifies the key without revealing it (see vault.Keyring.Check).
+	Check []byte
+	// Retired versions seal no new credential; see Store.RetireMasterKey.
+	Retired bool
+}
 
 // Store is the durable state of the gateway. Two implementations (SQLite and
 // PostgreSQL, package sqlstore) pass one contract test suite. Every method is
@@ -34,7 +47,9 @@ type Store interface {
 	TouchAPIKey(ctx context.Context, keyID int64, at time.Time) error
 
 	// PutCredential inserts or replaces the account's credential for
-	// r.Provider. On replace, CreatedAt is kept and UpdatedAt set.
+	// r.Provider. On replace, CreatedAt is kept and UpdatedAt set. It fails
+	// with ErrKeyVersionRetired, storing nothing, when r.KeyVersion is
+	// retired.
 	PutCredential(ctx context.Context, r *CredentialRecord) error
 	Credential(ctx context.Context, accountID int64, provider string) (*CredentialRecord, error)
 	Credentials(ctx context.Context, accountID int64) ([]*CredentialRecord, error)
@@ -53,11 +68,24 @@ type Store interface {
 	// CredentialKeyVersions lists the distinct master key versions in use.
 	CredentialKeyVersions(ctx context.Context) ([]uint32, error)
 
-	// MasterKeyChecks returns, per master key version, a check value that
-	// proves a key presented at start is the one that sealed the data.
-	MasterKeyChecks(ctx context.Context) (map[uint32][]byte, error)
-	// PutMasterKeyCheck records the check value for a version if it has none.
-	PutMasterKeyCheck(ctx context.Context, version uint32, check []byte) error
+	// MasterKeyChecks returns, per master key version, the check value that
+	// proves a key presented at start is the one that sealed the data, and
+	// whether the version is retired.
+	MasterKeyChecks(ctx context.Context) (map[uint32]MasterKeyCheck, error)
+	// PutMasterKeyChecks records the check value of each version that has
+	// none, in one transaction serialised across processes. When a version
+	// already has a different value it records nothing and returns an
+	// ECONFLICT error naming the version: of two replicas starting with
+	// different keys, the first to record wins and the other learns it.
+	PutMasterKeyChecks(ctx context.Context, checks map[uint32][]byte) error
+	// RetireMasterKey marks a recorded version retired (ENOTFOUND if it has
+	// no check value). Once it returns, PutCredential refuses that version,
+	// and every PutCredential that was storing it has committed.
+	RetireMasterKey(ctx context.Context, version uint32) error
+	// LockMasterKeys takes the lock that makes master key rotation and
+	// pruning exclusive across processes, waiting until it is free or ctx
+	// ends. The lock dies with the process that holds it.
+	LockMasterKeys(ctx context.Context) (unlock func(), err error)
 
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -1,9 +1,12 @@
 package sqlstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/sqlstore"
@@ -126,4 +129,108 @@ func openHandles(t *testing.T, dsn string, n int, migrate bool) []*sqlstore.DB {
 		dbs = append(dbs, db)
 	}
 	return dbs
+}
+
+// TestMasterKeyChecksFirstRecordWins: replicas starting on one empty
+// database with different keys all try to record their check value at once;
+// exactly one succeeds and the others get a conflict.
+func TestMasterKeyChecksFirstRecordWins(t *testing.T) {
+	t.Parallel()
+	const replicas = 6
+	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
+		dbs := openHandles(t, dsn, replicas, true)
+		var wg sync.WaitGroup
+		errs := make([]error, replicas)
+		for i, db := range dbs {
+			wg.Go(func() {
+				errs[i] = db.PutMasterKeyChecks(ctx, map[uint32][]byte{1: fmt.Appendf(nil, "check-%d", i)})
+			})
+		}
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && won >= 0:
+				t.Fatalf("replicas %d and %d both recorded their check value", won, i)
+			case err == nil:
+				won = i
+			default:
+				wantCode(t, err, ownkey.ECONFLICT)
+			}
+		}
+		checks, err := dbs[0].MasterKeyChecks(ctx)
+		if err != nil || won < 0 {
+			t.Fatalf("no replica won (%v)", err)
+		}
+		wantEqual(t, "recorded check", string(checks[1].Check), fmt.Sprintf("check-%d", won))
+	})
+}
+
+// TestLockMasterKeysExcludesOtherHandles: the master key lock is held across
+// handles (processes) until released.
+func TestLockMasterKeysExcludesOtherHandles(t *testing.T) {
+	t.Parallel()
+	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
+		dbs := openHandles(t, dsn, 2, true)
+		unlock, err := dbs[0].LockMasterKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		if _, err := dbs[1].LockMasterKeys(short); err == nil {
+			t.Fatal("a second handle took the master key lock while the first held it")
+		}
+		unlock()
+		unlock2, err := dbs[1].LockMasterKeys(ctx)
+		if err != nil {
+			t.Fatalf("taking the lock after release: %v", err)
+		}
+		unlock2()
+	})
+}
+
+// TestRetireWaitsForPutCredential: once RetireMasterKey returns, every
+// PutCredential under that version has either committed (and is visible)
+// or is refused. Otherwise prune could see no row under the version, remove
+// it, and a row stored a moment later would be sealed by a lost key.
+func TestRetireWaitsForPutCredential(t *testing.T) {
+	t.Parallel()
+	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
+		dbs := openHandles(t, dsn, 2, true)
+		a := createAccount(t, dbs[0], "a")
+		if err := dbs[0].PutMasterKeyChecks(ctx, map[uint32][]byte{1: []byte("c1")}); err != nil {
+			t.Fatal(err)
+		}
+		const writers, writes = 4, 40
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range writes {
+					p := fmt.Sprintf("p%d-%d", w, i)
+					err := dbs[1].PutCredential(ctx, &ownkey.CredentialRecord{AccountID: a.ID, Provider: p, KeyVersion: 1, Sealed: []byte(p), Suffix: "abcd"})
+					if err != nil && !errors.Is(err, ownkey.ErrKeyVersionRetired) {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err := dbs[0].RetireMasterKey(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		before, err := dbs[0].Credentials(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		after, err := dbs[0].Credentials(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before) {
+			t.Fatalf("%d rows under the retired version were stored after RetireMasterKey returned", len(after)-len(before))
+		}
+	})
 }

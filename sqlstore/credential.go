@@ -33,19 +33,33 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 		updatedAt = storedTime(r.UpdatedAt)
 	}
 	var storedCreatedAt time.Time
-	err := db.write.QueryRowContext(ctx, db.q(`
-		INSERT INTO provider_credentials (`+credentialColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, provider) DO UPDATE SET
-			key_version  = excluded.key_version,
-			sealed       = excluded.sealed,
-			suffix       = excluded.suffix,
-			updated_at   = excluded.updated_at,
-			last_used_at = excluded.last_used_at
-		RETURNING created_at`),
-		r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
-		db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
-	).Scan(timeColumn{&storedCreatedAt})
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// In the same transaction as the write, so that a concurrent
+		// RetireMasterKey either waits for this row or is seen by it.
+		retired, err := db.keyVersionRetired(ctx, tx, r.KeyVersion)
+		if err != nil {
+			return err
+		}
+		if retired {
+			return ownkey.ErrKeyVersionRetired
+		}
+		return tx.QueryRowContext(ctx, db.q(`
+			INSERT INTO provider_credentials (`+credentialColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, provider) DO UPDATE SET
+				key_version  = excluded.key_version,
+				sealed       = excluded.sealed,
+				suffix       = excluded.suffix,
+				updated_at   = excluded.updated_at,
+				last_used_at = excluded.last_used_at
+			RETURNING created_at`),
+			r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
+			db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
+		).Scan(timeColumn{&storedCreatedAt})
+	})
+	if errors.Is(err, ownkey.ErrKeyVersionRetired) {
+		return fmt.Errorf("sqlstore: put credential: master key version %d: %w", r.KeyVersion, err)
+	}
 	switch db.dialect.classify(err) {
 	case violationForeignKey:
 		return errNotFound("account")

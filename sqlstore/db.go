@@ -34,6 +34,11 @@ type DB struct {
 	// connection of its own with it.
 	dsn string
 
+	// lockFile is the file LockMasterKeys flocks on SQLite (next to the
+	// database); memLock stands in for it for an in-memory database.
+	lockFile string
+	memLock  chan struct{}
+
 	// usageStmts are InsertUsage's prepared statements, by log2 of rows.
 	usageMu    sync.Mutex
 	usageStmts [usageInsertSizes]*sql.Stmt

@@ -27,6 +27,10 @@ type dialect interface {
 	// take the same lock id, until tx ends. SQLite needs no lock: its
 	// write transactions begin IMMEDIATE and so are serialised already.
 	advisoryLock(ctx context.Context, tx *sql.Tx, id int64) error
+	// forShare is appended to a SELECT in a write transaction to lock the
+	// rows it reads against concurrent updates until the transaction ends.
+	// SQLite needs nothing: its write transactions are serialised whole.
+	forShare() string
 	// createMigrationsTable is the DDL of schema_migrations.
 	createMigrationsTable() string
 	// migrationsTableExists reports whether schema_migrations exists.
@@ -71,6 +75,8 @@ func (sqliteDialect) classify(err error) violation {
 // lockMigrations has nothing to do: write transactions begin IMMEDIATE,
 // which already holds the database's single write lock.
 func (sqliteDialect) advisoryLock(context.Context, *sql.Tx, int64) error { return nil }
+
+func (sqliteDialect) forShare() string { return "" }
 
 func (sqliteDialect) createMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -137,12 +143,19 @@ const (
 	migrationLockID = 0x6f776e6b6579
 	// firstAccountLockID: "ownkey1".
 	firstAccountLockID = 0x6f776e6b657931
+	// masterKeyCheckLockID: "ownkeyc", recording master key check values.
+	masterKeyCheckLockID = 0x6f776e6b657963
+	// masterKeyLockID: "ownkeyr", rotating or pruning master keys; a session
+	// lock, held across many transactions.
+	masterKeyLockID = 0x6f776e6b657972
 )
 
 func (postgresDialect) advisoryLock(ctx context.Context, tx *sql.Tx, id int64) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.FormatInt(id, 10)+`)`)
 	return err
 }
+
+func (postgresDialect) forShare() string { return " FOR SHARE" }
 
 func (postgresDialect) createMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -53,7 +53,10 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{dialect: sqliteDialect{}, write: write, read: write}
+	db := &DB{dialect: sqliteDialect{}, write: write, read: write, memLock: make(chan struct{}, 1)}
+	if !memory {
+		db.lockFile = sqliteFilePath(base, path) + ".keys.lock"
+	}
 	// The first connection switches the file to WAL before any reader
 	// opens it.
 	if err := write.PingContext(ctx); err != nil {
@@ -75,6 +78,19 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	read.SetMaxIdleConns(readers)
 	db.read = read
 	return db, nil
+}
+
+// sqliteFilePath is the database file's path: path for a plain path, else
+// the path part of the file: URI base.
+func sqliteFilePath(base, path string) string {
+	if path != "" {
+		return path
+	}
+	p := strings.TrimPrefix(base, "file:")
+	if u, err := url.PathUnescape(p); err == nil {
+		p = u
+	}
+	return filepath.FromSlash(p)
 }
 
 // splitSQLiteDSN separates a SQLite path or file: URI into the URI without

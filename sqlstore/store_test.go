@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -574,21 +576,59 @@ func TestMasterKeyChecks(t *testing.T) {
 		if err != nil || checks == nil || len(checks) != 0 {
 			t.Fatalf("MasterKeyChecks on an empty store = %#v, %v", checks, err)
 		}
-		for v, c := range map[uint32]string{1: "check-1", 4294967295: "check-max"} {
-			if err := db.PutMasterKeyCheck(ctx, v, []byte(c)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// A version that has a check keeps it.
-		if err := db.PutMasterKeyCheck(ctx, 1, []byte("another")); err != nil {
+		if err := db.PutMasterKeyChecks(ctx, map[uint32][]byte{1: []byte("check-1"), 4294967295: []byte("check-max")}); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, db.PutMasterKeyCheck(ctx, 2, nil), ownkey.EINVALID)
+		// Recording the same value again is fine.
+		if err := db.PutMasterKeyChecks(ctx, map[uint32][]byte{1: []byte("check-1")}); err != nil {
+			t.Fatal(err)
+		}
+		// A different value for a recorded version is a conflict, and the
+		// call records nothing, not even its other, new versions.
+		err = db.PutMasterKeyChecks(ctx, map[uint32][]byte{1: []byte("another"), 2: []byte("check-2")})
+		wantCode(t, err, ownkey.ECONFLICT)
+		if !strings.Contains(err.Error(), "version 1") {
+			t.Errorf("conflict error %q does not name the version", err)
+		}
+		wantCode(t, db.PutMasterKeyChecks(ctx, map[uint32][]byte{2: nil}), ownkey.EINVALID)
 		checks, err = db.MasterKeyChecks(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantEqual(t, "checks", checks, map[uint32][]byte{1: []byte("check-1"), 4294967295: []byte("check-max")})
+		wantEqual(t, "checks", checks, map[uint32]ownkey.MasterKeyCheck{
+			1: {Check: []byte("check-1")}, 4294967295: {Check: []byte("check-max")}})
+	})
+}
+
+func TestRetireMasterKey(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := createAccount(t, db, "a")
+		if err := db.PutMasterKeyChecks(ctx, map[uint32][]byte{1: []byte("c1"), 2: []byte("c2")}); err != nil {
+			t.Fatal(err)
+		}
+		putCredential(t, db, a.ID, "openai", 1, "sealed-1")
+		if err := db.RetireMasterKey(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RetireMasterKey(ctx, 1); err != nil {
+			t.Fatalf("retiring twice: %v", err)
+		}
+		wantCode(t, db.RetireMasterKey(ctx, 3), ownkey.ENOTFOUND)
+		r := &ownkey.CredentialRecord{AccountID: a.ID, Provider: "groq", KeyVersion: 1, Sealed: []byte("x"), Suffix: "abcd"}
+		if err := db.PutCredential(ctx, r); !errors.Is(err, ownkey.ErrKeyVersionRetired) {
+			t.Fatalf("PutCredential under a retired version = %v, want ErrKeyVersionRetired", err)
+		}
+		if _, err := db.Credential(ctx, a.ID, "groq"); ownkey.ErrorCode(err) != ownkey.ENOTFOUND {
+			t.Fatalf("a refused PutCredential stored a row: %v", err)
+		}
+		putCredential(t, db, a.ID, "groq", 2, "sealed-2")
+		checks, err := db.MasterKeyChecks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "checks", checks, map[uint32]ownkey.MasterKeyCheck{
+			1: {Check: []byte("c1"), Retired: true}, 2: {Check: []byte("c2")}})
 	})
 }
 

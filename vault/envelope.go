@@ -64,16 +64,28 @@ func credentialAAD(accountID int64, provider string) []byte {
 // Seal encrypts plaintext, a credential of accountID for provider, under the
 // active master key version, which it returns with the envelope.
 func (kr *Keyring) Seal(accountID int64, provider string, plaintext []byte) (version uint32, sealed []byte, err error) {
-	version, term, err := kr.activeTerm()
+	version, _, err = kr.activeTerm()
 	if err != nil {
 		return 0, nil, err
+	}
+	sealed, err = kr.SealWith(version, accountID, provider, plaintext)
+	return version, sealed, err
+}
+
+// SealWith is Seal under a chosen version: the service seals with the
+// newest version the database has verified, which a keyring that was just
+// extended may not have as its active one yet.
+func (kr *Keyring) SealWith(version uint32, accountID int64, provider string, plaintext []byte) ([]byte, error) {
+	term, err := kr.term(version)
+	if err != nil {
+		return nil, err
 	}
 	dek := make([]byte, dekSize)
 	_, _ = rand.Read(dek)
 	defer clear(dek)
 	data, err := newGCM(dek)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	out := make([]byte, 0, minSealed+len(plaintext))
 	out = appendWrappedDEK(out, version, term, dek, accountID, provider)
@@ -81,7 +93,7 @@ func (kr *Keyring) Seal(accountID int64, provider string, plaintext []byte) (ver
 	nonce := out[dataOffset:]
 	_, _ = rand.Read(nonce)
 	out = data.Seal(out, nonce, plaintext, credentialAAD(accountID, provider))
-	return version, out, nil
+	return out, nil
 }
 
 // appendWrappedDEK appends the header and the wrapped data key to dst.
@@ -119,19 +131,28 @@ func (kr *Keyring) Open(accountID int64, provider string, version uint32, sealed
 // Rewrap moves a sealed credential to the active master key version by
 // re-wrapping its data key. The credential's ciphertext is copied unchanged.
 func (kr *Keyring) Rewrap(accountID int64, provider string, version uint32, sealed []byte) (newVersion uint32, newSealed []byte, err error) {
+	newVersion, _, err = kr.activeTerm()
+	if err != nil {
+		return 0, nil, err
+	}
+	newSealed, err = kr.RewrapTo(newVersion, accountID, provider, version, sealed)
+	return newVersion, newSealed, err
+}
+
+// RewrapTo is Rewrap to a chosen version.
+func (kr *Keyring) RewrapTo(target uint32, accountID int64, provider string, version uint32, sealed []byte) ([]byte, error) {
+	term, err := kr.term(target)
+	if err != nil {
+		return nil, err
+	}
 	dek, err := kr.unwrapDEK(accountID, provider, version, sealed)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	defer clear(dek)
-	newVersion, term, err := kr.activeTerm()
-	if err != nil {
-		return 0, nil, err
-	}
 	out := make([]byte, 0, len(sealed))
-	out = appendWrappedDEK(out, newVersion, term, dek, accountID, provider)
-	out = append(out, sealed[dataOffset:]...)
-	return newVersion, out, nil
+	out = appendWrappedDEK(out, target, term, dek, accountID, provider)
+	return append(out, sealed[dataOffset:]...), nil
 }
 
 func (kr *Keyring) unwrapDEK(accountID int64, provider string, version uint32, sealed []byte) ([]byte, error) {

@@ -18,9 +18,11 @@ import (
 type fakeStore struct {
 	ownkey.Store
 
-	mu     sync.Mutex
-	creds  map[credentialKey]*ownkey.CredentialRecord
-	checks map[uint32][]byte
+	mu      sync.Mutex
+	creds   map[credentialKey]*ownkey.CredentialRecord
+	checks  map[uint32][]byte
+	retired map[uint32]bool
+	keyLock sync.Mutex
 
 	credentialReads int
 	touches         map[credentialKey]time.Time
@@ -40,6 +42,7 @@ func newFakeStore() *fakeStore {
 	return &fakeStore{
 		creds:   map[credentialKey]*ownkey.CredentialRecord{},
 		checks:  map[uint32][]byte{},
+		retired: map[uint32]bool{},
 		touches: map[credentialKey]time.Time{},
 	}
 }
@@ -59,6 +62,9 @@ func notFound() error { return ownkey.Errorf(ownkey.ENOTFOUND, "credential not f
 func (f *fakeStore) PutCredential(_ context.Context, r *ownkey.CredentialRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.retired[r.KeyVersion] {
+		return ownkey.ErrKeyVersionRetired
+	}
 	k := credentialKey{r.AccountID, r.Provider}
 	c := copyRecord(r)
 	if old, ok := f.creds[k]; ok {
@@ -173,23 +179,45 @@ func (f *fakeStore) CredentialKeyVersions(context.Context) ([]uint32, error) {
 	return slices.Sorted(maps.Keys(seen)), nil
 }
 
-func (f *fakeStore) MasterKeyChecks(context.Context) (map[uint32][]byte, error) {
+func (f *fakeStore) MasterKeyChecks(context.Context) (map[uint32]ownkey.MasterKeyCheck, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[uint32][]byte{}
+	out := map[uint32]ownkey.MasterKeyCheck{}
 	for v, c := range f.checks {
-		out[v] = bytes.Clone(c)
+		out[v] = ownkey.MasterKeyCheck{Check: bytes.Clone(c), Retired: f.retired[v]}
 	}
 	return out, nil
 }
 
-func (f *fakeStore) PutMasterKeyCheck(_ context.Context, version uint32, check []byte) error {
+func (f *fakeStore) PutMasterKeyChecks(_ context.Context, checks map[uint32][]byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for v, c := range checks {
+		if old, ok := f.checks[v]; ok && !bytes.Equal(old, c) {
+			return ownkey.Errorf(ownkey.ECONFLICT, "master key version %d is not the key whose check value the database recorded", v)
+		}
+	}
+	for v, c := range checks {
+		if _, ok := f.checks[v]; !ok {
+			f.checks[v] = bytes.Clone(c)
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) RetireMasterKey(_ context.Context, version uint32) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.checks[version]; !ok {
-		f.checks[version] = bytes.Clone(check)
+		return ownkey.Errorf(ownkey.ENOTFOUND, "master key version not found")
 	}
+	f.retired[version] = true
 	return nil
+}
+
+func (f *fakeStore) LockMasterKeys(context.Context) (func(), error) {
+	f.keyLock.Lock()
+	return f.keyLock.Unlock, nil
 }
 
 func (f *fakeStore) record(accountID int64, provider string) *ownkey.CredentialRecord {

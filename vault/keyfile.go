@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/ownkey/ownkey/internal/flock"
 )
 
 // keyFileHeader opens every key file so that whoever finds one knows what it
@@ -61,6 +64,18 @@ func LoadOrCreateKeyFile(path string) (kr *Keyring, created bool, err error) {
 	return kr, true, nil
 }
 
+// LoadKeyFile reads the keyring at path; the error wraps fs.ErrNotExist when
+// there is no file.
+func LoadKeyFile(path string) (*Keyring, error) { return loadKeyFile(path) }
+
+// LockKeyFile takes an exclusive lock that guards changes to the key file at
+// path (a flock on path+".lock": the key file itself is replaced by rename,
+// so a lock on it would lock the replaced file). It waits while another
+// process holds it; the kernel releases it if the holder dies.
+func LockKeyFile(ctx context.Context, path string) (unlock func(), err error) {
+	return flock.Lock(ctx, path+".lock")
+}
+
 func loadKeyFile(path string) (*Keyring, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -92,8 +107,10 @@ func loadKeyFile(path string) (*Keyring, error) {
 	return kr, nil
 }
 
-// WriteKeyFile replaces the file at path with kr, atomically: readers see
-// the old keyring or the new one, never a torn file, even after a crash.
+// WriteKeyFile replaces the file at path with kr, atomically and durably:
+// readers see the old keyring or the new one, never a torn file, and once it
+// returns the new one survives a crash (file and directory are fsynced). It
+// then reads the file back and fails unless it holds exactly kr's keys.
 func WriteKeyFile(path string, kr *Keyring) error {
 	tmp, err := writeTemp(path, kr)
 	if err != nil {
@@ -103,7 +120,16 @@ func WriteKeyFile(path string, kr *Keyring) error {
 		os.Remove(tmp)
 		return fmt.Errorf("vault: writing key file: %w", err)
 	}
-	syncDir(filepath.Dir(path))
+	if err := syncDirStrict(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("vault: writing key file: syncing its directory: %w", err)
+	}
+	back, err := loadKeyFile(path)
+	if err != nil {
+		return fmt.Errorf("vault: reading back the key file just written: %w", err)
+	}
+	if !back.sameKeys(kr) {
+		return fmt.Errorf("vault: the key file %s read back does not hold the keys just written to it (%s, want %s)", path, back, kr)
+	}
 	return nil
 }
 
@@ -140,6 +166,20 @@ func writeTemp(path string, kr *Keyring) (string, error) {
 		return "", fmt.Errorf("vault: writing key file: %w", err)
 	}
 	return f.Name(), nil
+}
+
+// syncDirStrict makes a rename durable, and fails if it cannot, except on
+// platforms that cannot fsync a directory at all.
+func syncDirStrict(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && runtime.GOOS != "windows" {
+		return err
+	}
+	return nil
 }
 
 // syncDir makes a rename durable. Best effort: not every platform can fsync

@@ -129,6 +129,52 @@ func (kr *Keyring) AddVersion() (uint32, error) {
 	return kr.add(kr.active+1, randomKey())
 }
 
+// withNewVersion returns a copy of kr with a new random key at version,
+// which must be above every version kr holds. kr is not changed.
+func (kr *Keyring) withNewVersion(version uint32) (*Keyring, error) {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	if version <= kr.active {
+		return nil, fmt.Errorf("vault: new master key version %d is not above v%d", version, kr.active)
+	}
+	c := &Keyring{terms: maps.Clone(kr.terms), active: kr.active}
+	if _, err := c.add(version, randomKey()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// without returns a copy of kr without versions. kr is not changed.
+func (kr *Keyring) without(versions []uint32) *Keyring {
+	kr.mu.RLock()
+	c := &Keyring{terms: maps.Clone(kr.terms)}
+	kr.mu.RUnlock()
+	for _, v := range versions {
+		delete(c.terms, v)
+	}
+	for v := range c.terms {
+		c.active = max(c.active, v)
+	}
+	return c
+}
+
+// sameKeys reports whether kr and other hold the same versions with the
+// same keys (compared by check value).
+func (kr *Keyring) sameKeys(other *Keyring) bool {
+	vs := kr.Versions()
+	if !slices.Equal(vs, other.Versions()) {
+		return false
+	}
+	for _, v := range vs {
+		a, errA := kr.Check(v)
+		b, errB := other.Check(v)
+		if errA != nil || errB != nil || !hmac.Equal(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
 // Remove drops a version, typically after a rotation has moved every
 // credential off it. Removing the active version makes the next highest
 // active.

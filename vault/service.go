@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +31,9 @@ const (
 	// rewrapAttempts bounds how often rotation retries a row that users keep
 	// replacing under it.
 	rewrapAttempts = 5
+	// sealAttempts bounds how often Put seals again after the version it
+	// chose was retired under it (each retry reads the check table anew).
+	sealAttempts = 3
 	// minReloadInterval keeps a row naming a version that truly is missing
 	// from re-reading the keyring on every request.
 	minReloadInterval = time.Second
@@ -197,23 +201,33 @@ func (s *Service) Put(ctx context.Context, accountID int64, providerID string, r
 		return nil, err
 	}
 	plaintext := cred.Plaintext()
-	version, sealed, err := s.Keyring().Seal(accountID, p.ID, plaintext)
-	clear(plaintext)
-	if err != nil {
-		return nil, err
-	}
+	defer clear(plaintext)
 	now := s.now()
 	rec := &ownkey.CredentialRecord{
-		AccountID:  accountID,
-		Provider:   p.ID,
-		KeyVersion: version,
-		Sealed:     sealed,
-		Suffix:     cred.Suffix(),
-		CreatedAt:  now,
-		UpdatedAt:  now,
+		AccountID: accountID,
+		Provider:  p.ID,
+		Suffix:    cred.Suffix(),
+		CreatedAt: now,
+		UpdatedAt: now,
 	}
-	if err := s.store.PutCredential(ctx, rec); err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		version, kr, err := s.sealingVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rec.KeyVersion = version
+		if rec.Sealed, err = kr.SealWith(version, accountID, p.ID, plaintext); err != nil {
+			return nil, err
+		}
+		err = s.store.PutCredential(ctx, rec)
+		if err == nil {
+			break
+		}
+		// rotate-master-key --prune retired the version between our look
+		// at the check table and the write: seal again under the newest.
+		if !errors.Is(err, ownkey.ErrKeyVersionRetired) || attempt == sealAttempts {
+			return nil, err
+		}
 	}
 	s.invalidate(credentialKey{accountID, p.ID})
 	// Read back: on replace the store keeps the original CreatedAt.
@@ -377,15 +391,57 @@ func (s *Service) loadCredential(ctx context.Context, k credentialKey, epoch uin
 
 func (s *Service) open(accountID int64, providerID string, version uint32, sealed []byte) ([]byte, error) {
 	plaintext, err := s.Keyring().Open(accountID, providerID, version, sealed)
-	if errors.Is(err, ErrUnknownKeyVersion) && s.reloadFor(version) {
+	if errors.Is(err, ErrUnknownKeyVersion) && s.reloadFor(version, false) {
 		plaintext, err = s.Keyring().Open(accountID, providerID, version, sealed)
 	}
 	return plaintext, err
 }
 
+// sealingVersion returns the version that seals new credentials, and a
+// keyring holding it: the newest version whose check value the database
+// recorded and that is not retired. Asking the database rather than the
+// keyring this process started with is what lets a long-running server
+// follow rotations done by another process (it re-reads the key file when
+// the database knows a newer version) instead of sealing with a version
+// that --prune may remove. When this process cannot get that key it fails:
+// sealing under an older version could lose the credential.
+func (s *Service) sealingVersion(ctx context.Context) (uint32, *Keyring, error) {
+	checks, err := s.store.MasterKeyChecks(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("vault: reading master key checks: %w", err)
+	}
+	var newest uint32
+	for v, c := range checks {
+		if !c.Retired {
+			newest = max(newest, v)
+		}
+	}
+	if newest == 0 {
+		s.log.Error("vault: cannot seal: no usable master key version is recorded in the database (the server records its keyring at start)")
+		return 0, nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "the key vault cannot store keys: no master key version is recorded in the database; see the server log")
+	}
+	kr := s.Keyring()
+	if !kr.Has(newest) && s.reloadFor(newest, true) {
+		kr = s.Keyring()
+	}
+	check, err := kr.Check(newest)
+	if err != nil {
+		s.log.Error("vault: cannot seal: the database's newest master key version is missing from this process's keyring; give it the key file or OWNKEY_MASTER_KEY that holds it (rotate-master-key ran elsewhere?)",
+			"key_version", newest, "keyring", kr)
+		return 0, nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "the key vault cannot store keys: this server lacks master key version %d; see the server log", newest)
+	}
+	if !hmac.Equal(check, checks[newest].Check) {
+		s.log.Error("vault: cannot seal: master key version in this process's keyring does not match the check value recorded in the database",
+			"key_version", newest, "keyring", kr)
+		return 0, nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "the key vault cannot store keys: master key version %d does not match the database; see the server log", newest)
+	}
+	return newest, kr, nil
+}
+
 // reloadFor re-reads the keyring to find version, and reports whether the
-// keyring now has it.
-func (s *Service) reloadFor(version uint32) bool {
+// keyring now has it. Unless force is set (Put, which is rare and must not
+// seal stale), it re-reads at most once per minReloadInterval.
+func (s *Service) reloadFor(version uint32, force bool) bool {
 	if s.reload == nil {
 		return false
 	}
@@ -395,7 +451,7 @@ func (s *Service) reloadFor(version uint32) bool {
 		return true // another request reloaded while we waited
 	}
 	now := s.now()
-	if !s.lastReload.IsZero() && now.Sub(s.lastReload) < minReloadInterval {
+	if !force && !s.lastReload.IsZero() && now.Sub(s.lastReload) < minReloadInterval {
 		return false
 	}
 	s.lastReload = now
@@ -405,7 +461,7 @@ func (s *Service) reloadFor(version uint32) bool {
 		return false
 	}
 	if kr == nil || !kr.Has(version) {
-		s.log.Error("vault: a stored credential names a master key version that the keyring does not hold",
+		s.log.Error("vault: the reloaded keyring does not hold a master key version that the database names",
 			"key_version", version, "keyring", kr)
 		return false
 	}
@@ -595,7 +651,10 @@ func (s *Service) Close() error {
 // keyring fits the store: each version's key must be the one whose check
 // value the store recorded, and every version the stored credentials use
 // must be present. Versions the store has never seen get their check value
-// recorded, but only when everything else matched.
+// recorded, but only when everything else matched, and atomically: of two
+// processes recording different keys for one version (two replicas starting
+// on an empty database with their own key files), one wins and the other
+// gets an error here.
 func (s *Service) VerifyKeyring(ctx context.Context) error {
 	kr := s.Keyring()
 	checks, err := s.store.MasterKeyChecks(ctx)
@@ -611,8 +670,8 @@ func (s *Service) VerifyKeyring(ctx context.Context) error {
 		stored, ok := checks[v]
 		if !ok {
 			fresh[v] = check
-		} else if !hmac.Equal(stored, check) {
-			return fmt.Errorf("vault: master key version %d does not match the key that sealed the stored credentials", v)
+		} else if !hmac.Equal(stored.Check, check) {
+			return fmt.Errorf("vault: master key version %d does not match the key that sealed the stored credentials: %w", v, ErrKeyMismatch)
 		}
 	}
 	used, err := s.store.CredentialKeyVersions(ctx)
@@ -630,35 +689,206 @@ func (s *Service) VerifyKeyring(ctx context.Context) error {
 		return fmt.Errorf("vault: stored credentials are sealed by master key version(s) %s, missing from %s; add them back to OWNKEY_MASTER_KEY or the key file",
 			strings.Join(missing, ", "), kr)
 	}
-	for _, v := range slices.Sorted(maps.Keys(fresh)) {
-		if err := s.store.PutMasterKeyCheck(ctx, v, fresh[v]); err != nil {
-			return fmt.Errorf("vault: recording the check value of master key version %d: %w", v, err)
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := s.store.PutMasterKeyChecks(ctx, fresh); err != nil {
+		if ownkey.ErrorCode(err) == ownkey.ECONFLICT {
+			return fmt.Errorf("vault: %s (another process recorded a different key first): %w", ownkey.ErrorMessage(err), ErrKeyMismatch)
 		}
+		return fmt.Errorf("vault: recording master key check values: %w", err)
 	}
 	return nil
 }
 
-// Rotate re-wraps every credential not sealed by the active master key
-// version, batch by batch, and returns how many it re-wrapped. Each row is
-// updated on its own with a compare-and-swap, so it can be interrupted at
-// any point (every row stays readable while the keyring holds both versions)
-// and run again to finish.
+// ErrKeyMismatch is wrapped by VerifyKeyring's errors about a key that is
+// not the one the database recorded for its version.
+var ErrKeyMismatch = errors.New("master key does not match the database")
+
+// Rotate re-wraps every credential not sealed by the newest verified master
+// key version (see sealingVersion), batch by batch, and returns how many it
+// re-wrapped. It first takes the store's master key lock, so that no other
+// rotation or prune runs meanwhile, and verifies the keyring (recording a
+// version the store has not seen). Each row is updated on its own with a
+// compare-and-swap, so it can be interrupted at any point (every row stays
+// readable while the keyring holds both versions) and run again to finish.
 //
 // progress, if set, is called after each row with the rows handled so far
 // and the total known so far: the store cannot count ahead, so total grows
 // batch by batch until it equals done at the end.
 func (s *Service) Rotate(ctx context.Context, progress func(done, total int)) (rewrapped int, err error) {
+	unlock, err := s.store.LockMasterKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("vault: rotation: %w", err)
+	}
+	defer unlock()
 	if err := s.VerifyKeyring(ctx); err != nil {
 		return 0, err
 	}
+	return s.rewrapAll(ctx, progress)
+}
+
+// RotateKeyFile is Rotate for a keyring kept in the key file at path: it
+// adds a new version to the file and then re-wraps every credential under
+// it. Under the store's master key lock and the key file's lock, it
+//
+//  1. re-reads the file (what this process loaded before may be stale) and
+//     verifies it against the store;
+//  2. writes the file with a new version, above every version the file or
+//     the store knows, durably (temp file, fsync, rename, directory fsync)
+//     and reads it back;
+//  3. records the new version's check value and reads it back;
+//
+// and only then re-wraps rows, so no row is ever sealed under a version that
+// is not both in the file and verified in the store. A crash at any point
+// leaves every row readable; running it again finishes (with one more
+// version). It returns the new version and the rows re-wrapped.
+func (s *Service) RotateKeyFile(ctx context.Context, path string, progress func(done, total int)) (version uint32, rewrapped int, err error) {
+	unlock, err := s.lockKeyFile(ctx, path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unlock()
+	checks, err := s.store.MasterKeyChecks(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("vault: reading master key checks: %w", err)
+	}
+	version = s.Keyring().Active()
+	for v := range checks {
+		version = max(version, v)
+	}
+	if version == math.MaxUint32 {
+		return 0, 0, errors.New("vault: master key versions exhausted")
+	}
+	version++
+	next, err := s.Keyring().withNewVersion(version)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := WriteKeyFile(path, next); err != nil {
+		return 0, 0, err
+	}
+	s.keyring.Store(next)
+	check, err := next.Check(version)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.store.PutMasterKeyChecks(ctx, map[uint32][]byte{version: check}); err != nil {
+		return 0, 0, fmt.Errorf("vault: recording the check value of master key version %d: %w", version, err)
+	}
+	if checks, err = s.store.MasterKeyChecks(ctx); err != nil {
+		return 0, 0, fmt.Errorf("vault: reading back master key checks: %w", err)
+	}
+	if c, ok := checks[version]; !ok || !hmac.Equal(c.Check, check) {
+		return 0, 0, fmt.Errorf("vault: the database does not hold the check value just recorded for master key version %d", version)
+	}
+	rewrapped, err = s.rewrapAll(ctx, progress)
+	return version, rewrapped, err
+}
+
+// Prune removes from the key file at path the versions that no credential
+// uses and that are older than the newest verified one. Each is first
+// retired in the store, which from then on refuses to store a row under it
+// (a server that chose it just before re-seals under the newest); only after
+// that does Prune look for rows still using it, so a row stored by a server
+// at the same moment is either seen (and the version kept) or never stored.
+// It returns the versions removed and those kept because rows use them.
+func (s *Service) Prune(ctx context.Context, path string) (removed, inUse []uint32, err error) {
+	unlock, err := s.lockKeyFile(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	kr := s.Keyring()
-	active := kr.Active()
+	newest, _, err := s.sealingVersion(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	used, err := s.store.CredentialKeyVersions(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: reading master key versions in use: %w", err)
+	}
+	var candidates []uint32
+	for _, v := range kr.Versions() {
+		switch {
+		case v >= newest:
+		case slices.Contains(used, v):
+			inUse = append(inUse, v)
+		default:
+			candidates = append(candidates, v)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, inUse, nil
+	}
+	for _, v := range candidates {
+		if err := s.store.RetireMasterKey(ctx, v); err != nil {
+			return nil, inUse, fmt.Errorf("vault: retiring master key version %d: %w", v, err)
+		}
+	}
+	// Look again now that no new row can use them.
+	if used, err = s.store.CredentialKeyVersions(ctx); err != nil {
+		return nil, inUse, fmt.Errorf("vault: reading master key versions in use: %w", err)
+	}
+	for _, v := range candidates {
+		if slices.Contains(used, v) {
+			inUse = append(inUse, v)
+		} else {
+			removed = append(removed, v)
+		}
+	}
+	slices.Sort(inUse)
+	if len(removed) == 0 {
+		return nil, inUse, nil
+	}
+	next := kr.without(removed)
+	if err := WriteKeyFile(path, next); err != nil {
+		return nil, inUse, err
+	}
+	s.keyring.Store(next)
+	return removed, inUse, nil
+}
+
+// lockKeyFile takes the store's master key lock, then the key file's lock,
+// then loads the key file afresh into the service and verifies it: the
+// start of every change to the key file.
+func (s *Service) lockKeyFile(ctx context.Context, path string) (unlock func(), err error) {
+	unlockStore, err := s.store.LockMasterKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	unlockFile, err := LockKeyFile(ctx, path)
+	if err != nil {
+		unlockStore()
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	unlock = func() { unlockFile(); unlockStore() }
+	kr, err := loadKeyFile(path)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("vault: key file %s: %w", path, err)
+	}
+	s.keyring.Store(kr)
+	if err := s.VerifyKeyring(ctx); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// rewrapAll moves every row to the sealing version. The caller holds the
+// master key lock.
+func (s *Service) rewrapAll(ctx context.Context, progress func(done, total int)) (rewrapped int, err error) {
+	target, kr, err := s.sealingVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("vault: rotation: %w", err)
+	}
 	handled := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return rewrapped, err
 		}
-		batch, err := s.store.CredentialsNotAtVersion(ctx, active, rotateBatchSize)
+		batch, err := s.store.CredentialsNotAtVersion(ctx, target, rotateBatchSize)
 		if err != nil {
 			return rewrapped, fmt.Errorf("vault: rotation: listing credentials to re-wrap: %w", err)
 		}
@@ -670,7 +900,7 @@ func (s *Service) Rotate(ctx context.Context, progress func(done, total int)) (r
 			if err := ctx.Err(); err != nil {
 				return rewrapped, err
 			}
-			moved, err := s.rewrap(ctx, kr, active, rec)
+			moved, err := s.rewrap(ctx, kr, target, rec)
 			if err != nil {
 				return rewrapped, err
 			}
@@ -685,20 +915,19 @@ func (s *Service) Rotate(ctx context.Context, progress func(done, total int)) (r
 	}
 }
 
-// rewrap moves one row to the active version. A row that changed since it
-// was read (a user replaced the key, or another rotation got there first)
-// is read again rather than overwritten.
-func (s *Service) rewrap(ctx context.Context, kr *Keyring, active uint32, rec *ownkey.CredentialRecord) (bool, error) {
+// rewrap moves one row to the target version. A row that changed since it
+// was read (a user replaced the key) is read again rather than overwritten.
+func (s *Service) rewrap(ctx context.Context, kr *Keyring, target uint32, rec *ownkey.CredentialRecord) (bool, error) {
 	for attempt := 1; ; attempt++ {
-		if rec.KeyVersion == active {
+		if rec.KeyVersion == target {
 			return false, nil
 		}
-		version, sealed, err := kr.Rewrap(rec.AccountID, rec.Provider, rec.KeyVersion, rec.Sealed)
+		sealed, err := kr.RewrapTo(target, rec.AccountID, rec.Provider, rec.KeyVersion, rec.Sealed)
 		if err != nil {
 			return false, fmt.Errorf("vault: rotation: %w", err)
 		}
 		next := *rec
-		next.KeyVersion, next.Sealed = version, sealed
+		next.KeyVersion, next.Sealed = target, sealed
 		ok, err := s.store.RewrapCredential(ctx, &next, rec.KeyVersion, rec.Sealed)
 		if err != nil {
 			return false, fmt.Errorf("vault: rotation: storing the %s credential of account %d: %w", rec.Provider, rec.AccountID, err)

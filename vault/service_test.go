@@ -52,6 +52,10 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
 	f := &fixture{store: newFakeStore(), kr: GenerateKeyring(), clock: newTestClock(), logs: &bytes.Buffer{}}
 	f.svc = f.service(t, f.kr, opts)
+	// As a server does at start: records v1, which then seals.
+	if err := f.svc.VerifyKeyring(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -601,8 +605,11 @@ func TestRotateRacingUserWrites(t *testing.T) {
 	f := newFixture(t, Options{})
 	ctx := context.Background()
 	want := seedCredentials(t, f.svc, 10)
-	// A replica that still runs with only v1 serves users during rotation.
-	old := f.service(t, mustParse(t, f.kr.Encode()), Options{})
+	// A replica that started with only v1 serves users during rotation; it
+	// re-reads its keyring when it meets v2 in the database.
+	old := f.service(t, mustParse(t, f.kr.Encode()), Options{
+		Reload: func() (*Keyring, error) { return mustParse(t, f.kr.Encode()), nil },
+	})
 	if _, err := f.kr.AddVersion(); err != nil {
 		t.Fatal(err)
 	}
@@ -618,8 +625,8 @@ func TestRotateRacingUserWrites(t *testing.T) {
 		})
 	}
 	n, err := f.svc.Rotate(ctx, nil)
-	if err != nil || n != 9 {
-		t.Fatalf("Rotate = %d, %v (want 9: one deleted under it)", n, err)
+	if err != nil || n != 8 {
+		t.Fatalf("Rotate = %d, %v (want 8: one deleted under it, one replaced under v2)", n, err)
 	}
 	rec := f.store.record(replaced.accountID, replaced.provider)
 	if rec.KeyVersion != 2 {
@@ -728,7 +735,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	f := newFixture(t, Options{})
 	ctx := context.Background()
 	kr := mustParse(t, "v1:"+b64(canaryKey))
+	f.store.checks = map[uint32][]byte{} // this test's keyring replaces the fixture's
 	svc := f.service(t, kr, Options{})
+	if err := svc.VerifyKeyring(ctx); err != nil {
+		t.Fatal(err)
+	}
 	const canary = "sk-CANARY-provider-secret-0123456789"
 	mustPut(t, svc, 1, "openai", rawString(canary))
 	mustPut(t, svc, 1, "azure", json.RawMessage(`{"endpoint":"https://example.openai.azure.com","apiKey":"`+canary+`","deploymentName":"gpt","apiVersion":"2024-10-21"}`))
@@ -830,5 +841,47 @@ func TestConfiguredSet(t *testing.T) {
 	f.svc.Forget(1, "together")
 	if set, _ := f.svc.Configured(ctx, 1); set["together"] {
 		t.Fatal("disabled provider offered")
+	}
+}
+
+// TestPutSealsWithNewestVerifiedVersion: a server whose keyring is older
+// than the database seals with the database's newest verified version (after
+// reloading), never its stale active one; when it cannot get that version it
+// refuses to store rather than seal under a version that may be pruned.
+func TestPutSealsWithNewestVerifiedVersion(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	stale := mustParse(t, f.kr.Encode())
+	if _, err := f.kr.AddVersion(); err != nil {
+		t.Fatal(err)
+	}
+	// A keyring with v2 that the database has not verified does not seal v2.
+	mustPut(t, f.svc, 1, "openai", rawString(openaiKeyA))
+	if v := f.store.record(1, "openai").KeyVersion; v != 1 {
+		t.Fatalf("sealed by unverified v%d", v)
+	}
+	if err := f.svc.VerifyKeyring(ctx); err != nil { // records v2
+		t.Fatal(err)
+	}
+	noReload := f.service(t, stale, Options{})
+	_, err := noReload.Put(ctx, 1, "groq", rawString("gsk_stale_server_123"))
+	if ownkey.ErrorCode(err) != ownkey.EUNAVAILABLE || !strings.Contains(err.Error(), "master key version 2") {
+		t.Fatalf("Put without v2 = %v, want EUNAVAILABLE naming version 2", err)
+	}
+	if f.store.record(1, "groq") != nil {
+		t.Fatal("a refused Put stored a row")
+	}
+	reloading := f.service(t, mustParse(t, stale.Encode()), Options{
+		Reload: func() (*Keyring, error) { return mustParse(t, f.kr.Encode()), nil },
+	})
+	mustPut(t, reloading, 1, "groq", rawString("gsk_stale_server_123"))
+	if v := f.store.record(1, "groq").KeyVersion; v != 2 {
+		t.Fatalf("reloading server sealed with v%d, want v2", v)
+	}
+	// A retired version never seals, even if it is the keyring's newest.
+	f.store.retired[2] = true
+	mustPut(t, reloading, 1, "groq", rawString("gsk_after_retire_1234"))
+	if v := f.store.record(1, "groq").KeyVersion; v != 1 {
+		t.Fatalf("sealed with retired v%d", v)
 	}
 }

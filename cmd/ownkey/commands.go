@@ -232,16 +232,18 @@ func runRotate(args []string) error {
 	fs := newFlagSet("rotate-master-key", `ownkey rotate-master-key: re-wrap every provider credential under a new master key version.
 
 With the key file (no OWNKEY_MASTER_KEY): adds a new version to the file, keeping the
-old ones, then re-wraps every credential's data key under it. A running server
-re-reads the file when it meets the new version. Safe to interrupt and re-run.
+old ones, records it in the database, then re-wraps every credential's data key under
+it. A running server re-reads the file when the database names the new version.
+Safe to interrupt and re-run; two runs at once take turns.
 
 With OWNKEY_MASTER_KEY: first give every replica a keyring that holds the new
 version (e.g. "v1:<old>,v2:<new>") and restart them; then run this command with the
 same OWNKEY_MASTER_KEY: it re-wraps everything under the highest version.
 
---prune then removes versions no credential uses any more (key file only; for
-OWNKEY_MASTER_KEY drop them from the variable yourself).`)
-	prune := fs.Bool("prune", false, "after rotating, remove master key versions no credential uses from the key file")
+--prune only prunes (it does not rotate): it removes from the key file the versions
+older than the newest that no credential uses (key file only; for OWNKEY_MASTER_KEY
+drop them from the variable yourself).`)
+	prune := fs.Bool("prune", false, "do not rotate: remove from the key file the old master key versions no credential uses")
 	storageFlags(fs, c)
 	_ = fs.Parse(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -252,54 +254,47 @@ OWNKEY_MASTER_KEY drop them from the variable yourself).`)
 	}
 	defer e.Close()
 	log := newLogger(c, os.Stderr)
-	kr, err := loadKeyring(c, log, false)
+	fromFile := c.MasterKey == ""
+	if *prune && !fromFile {
+		return errors.New("--prune edits the key file; with OWNKEY_MASTER_KEY remove old versions from the variable yourself")
+	}
+	kr, _, err := loadKeyring(ctx, c, log, nil)
 	if err != nil {
 		return err
 	}
-	fromFile := c.MasterKey == ""
-	if fromFile {
-		v, err := kr.AddVersion()
+	vs := vault.NewService(e.st, kr, vault.Options{Logger: log})
+	defer vs.Close()
+	if *prune {
+		removed, inUse, err := vs.Prune(ctx, c.MasterKeyFile)
 		if err != nil {
 			return err
 		}
-		if err := vault.WriteKeyFile(c.MasterKeyFile, kr); err != nil {
-			return fmt.Errorf("writing %s: %w", c.MasterKeyFile, err)
+		if len(inUse) > 0 {
+			fmt.Printf("kept master key versions %v: credentials still use them (run rotate-master-key first)\n", inUse)
 		}
-		fmt.Printf("added master key version %d to %s (older versions kept)\n", v, c.MasterKeyFile)
+		if len(removed) == 0 {
+			fmt.Printf("removed no master key version from %s (%s)\n", c.MasterKeyFile, vs.Keyring())
+			return nil
+		}
+		fmt.Printf("removed master key versions %v from %s (%s)\n", removed, c.MasterKeyFile, vs.Keyring())
+		return nil
 	}
-	vs := vault.NewService(e.st, kr, vault.Options{Logger: log})
-	defer vs.Close()
-	if err := vs.VerifyKeyring(ctx); err != nil {
-		return err
+	progress := func(done, total int) { fmt.Fprintf(os.Stderr, "\rre-wrapped %d/%d", done, total) }
+	var n int
+	var v uint32
+	if fromFile {
+		v, n, err = vs.RotateKeyFile(ctx, c.MasterKeyFile, progress)
+		if v != 0 {
+			fmt.Printf("added master key version %d to %s (older versions kept)\n", v, c.MasterKeyFile)
+		}
+	} else {
+		n, err = vs.Rotate(ctx, progress)
 	}
-	n, err := vs.Rotate(ctx, func(done, total int) {
-		fmt.Fprintf(os.Stderr, "\rre-wrapped %d/%d", done, total)
-	})
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		return fmt.Errorf("rotation stopped after %d credentials (all still readable; run again to finish): %w", n, err)
 	}
-	fmt.Printf("re-wrapped %d credentials; all now under master key version %d\n", n, kr.Active())
-	if *prune {
-		if !fromFile {
-			return errors.New("--prune edits the key file; with OWNKEY_MASTER_KEY remove old versions from the variable yourself")
-		}
-		inUse, err := e.st.CredentialKeyVersions(ctx)
-		if err != nil {
-			return err
-		}
-		var removed []uint32
-		for _, v := range kr.Versions() {
-			if v != kr.Active() && !slices.Contains(inUse, v) {
-				kr.Remove(v)
-				removed = append(removed, v)
-			}
-		}
-		if err := vault.WriteKeyFile(c.MasterKeyFile, kr); err != nil {
-			return err
-		}
-		fmt.Printf("removed master key versions %v from %s\n", removed, c.MasterKeyFile)
-	}
+	fmt.Printf("re-wrapped %d credentials; all now under master key version %d\n", n, vs.Keyring().Active())
 	return nil
 }
 

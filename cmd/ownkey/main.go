@@ -5,14 +5,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/vault"
 )
@@ -130,31 +133,63 @@ func openStore(ctx context.Context, c *config, log *slog.Logger) (*sqlstore.DB, 
 	return db, nil
 }
 
-// loadKeyring reads the master keyring from OWNKEY_MASTER_KEY, or from the key
-// file, creating the file on first start (with a loud warning).
-func loadKeyring(c *config, log *slog.Logger, create bool) (*vault.Keyring, error) {
+// loadKeyring reads the master keyring from OWNKEY_MASTER_KEY, or from the
+// key file. With a store (the server), a missing key file is created (with a
+// loud warning), but only while the store holds nothing a key sealed: a new
+// key could not open it, and the missing file must be restored instead.
+// Without one (the CLI), a missing file is an error.
+func loadKeyring(ctx context.Context, c *config, log *slog.Logger, st ownkey.Store) (kr *vault.Keyring, created bool, err error) {
 	if c.MasterKey != "" {
 		kr, err := vault.ParseKeyring(c.MasterKey)
 		if err != nil {
-			return nil, fmt.Errorf("OWNKEY_MASTER_KEY: %w", err)
+			return nil, false, fmt.Errorf("OWNKEY_MASTER_KEY: %w", err)
 		}
-		return kr, nil
+		return kr, false, nil
 	}
-	if !create {
-		if _, err := os.Stat(c.MasterKeyFile); err != nil {
-			return nil, fmt.Errorf("no master key: set OWNKEY_MASTER_KEY or create %s by starting the server once", c.MasterKeyFile)
+	kr, err = vault.LoadKeyFile(c.MasterKeyFile)
+	if !errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
+			return nil, false, fmt.Errorf("master key file %s: %w", c.MasterKeyFile, err)
 		}
+		return kr, false, nil
 	}
-	kr, created, err := vault.LoadOrCreateKeyFile(c.MasterKeyFile)
+	if st == nil {
+		return nil, false, fmt.Errorf("no master key: set OWNKEY_MASTER_KEY or create %s by starting the server once", c.MasterKeyFile)
+	}
+	if err := refuseNewKey(ctx, c, st); err != nil {
+		return nil, false, err
+	}
+	kr, created, err = vault.LoadOrCreateKeyFile(c.MasterKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", c.MasterKeyFile, err)
+		return nil, false, fmt.Errorf("master key file %s: %w", c.MasterKeyFile, err)
 	}
 	if created {
 		log.Warn("GENERATED A NEW MASTER KEY: provider keys are encrypted with it and are lost without it. "+
 			"Back it up. In production pass the key in with OWNKEY_MASTER_KEY (or OWNKEY_MASTER_KEY_FILE on a secrets volume) instead.",
 			"master_key_file", c.MasterKeyFile)
 	}
-	return kr, nil
+	return kr, created, nil
+}
+
+// refuseNewKey fails when the store already holds credentials or master key
+// check values: a missing key file then means a lost (or misplaced) key, and
+// generating a new one would leave the stored keys unreadable for good.
+func refuseNewKey(ctx context.Context, c *config, st ownkey.Store) error {
+	checks, err := st.MasterKeyChecks(ctx)
+	if err != nil {
+		return fmt.Errorf("reading master key checks: %w", err)
+	}
+	versions, err := st.CredentialKeyVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("reading master key versions in use: %w", err)
+	}
+	if len(checks) == 0 && len(versions) == 0 {
+		return nil
+	}
+	return fmt.Errorf("master key file %s is missing, but the database already holds data sealed by a master key "+
+		"(%d recorded key version(s), credentials under %d version(s)); refusing to create a new key that could not open it: "+
+		"restore %s from your backup, or set OWNKEY_MASTER_KEY (or OWNKEY_MASTER_KEY_FILE) to the key in use",
+		c.MasterKeyFile, len(checks), len(versions), c.MasterKeyFile)
 }
 
 // redactURL hides a password in a database URL.

@@ -124,7 +124,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr, err := loadKeyring(c, log, true)
+	kr, created, err := loadKeyring(ctx, c, log, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -132,7 +132,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	var reload func() (*vault.Keyring, error)
 	if c.MasterKey == "" {
 		// rotate-master-key may add a version to the file while we serve.
-		reload = func() (*vault.Keyring, error) { return loadKeyring(c, log, false) }
+		reload = func() (*vault.Keyring, error) { return vault.LoadKeyFile(c.MasterKeyFile) }
 	}
 	// The change feed tells the other replicas (and hears from them, and
 	// from CLI commands) which cached keys went stale.
@@ -140,9 +140,14 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	vs := vault.NewService(db, kr, vault.Options{
 		AllowPrivate: c.AllowPrivate, Disabled: c.Disabled, Reload: reload, Logger: log, Changes: feed,
 	})
+	// Before anything else is written (the first admin account): a replica
+	// whose key is not the one the database recorded stops here.
 	if err := vs.VerifyKeyring(ctx); err != nil {
 		vs.Close()
 		db.Close()
+		if errors.Is(err, vault.ErrKeyMismatch) {
+			return nil, keyMismatchError(c, created, err)
+		}
 		return nil, err
 	}
 	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
@@ -182,6 +187,25 @@ func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.S
 		})
 	}()
 	return func() { cancel(); <-done }
+}
+
+// keyMismatchError explains a refused start. A key file this start created
+// is removed again: it never sealed anything, and leaving it would only make
+// the next start fail the same way instead of the operator copying the
+// right one into place.
+func keyMismatchError(c *config, created bool, err error) error {
+	where := "OWNKEY_MASTER_KEY"
+	if c.MasterKey == "" {
+		where = "master key file " + c.MasterKeyFile
+		if created {
+			if rmErr := os.Remove(c.MasterKeyFile); rmErr == nil {
+				where += " (just generated, now removed again)"
+			}
+		}
+	}
+	return fmt.Errorf("refusing to start: the key in %s is not the master key this database was set up with "+
+		"(another replica probably started first on it with its own key); nothing was written. "+
+		"Give this replica the same key (copy the other replica's key file, or set OWNKEY_MASTER_KEY): %w", where, err)
 }
 
 // Close stops the background writers, storing what they hold, then closes
