@@ -17,9 +17,9 @@ import (
 )
 
 const (
-	defaultBatchSize    = 256
-	defaultFlushEvery   = 50 * time.Millisecond
-	defaultQueueSize    = 16384
+	defaultBatchSize  = 256
+	defaultFlushEvery = 50 * time.Millisecond
+	defaultQueueSize  = 16384
 
 	defaultMinBackoff = 50 * time.Millisecond
 	defaultMaxBackoff = 5 * time.Second

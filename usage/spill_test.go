@@ -2,7 +2,6 @@ package usage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,45 +54,6 @@ func outageDuration(t *testing.T) time.Duration {
 	return d
 }
 
-// lockUsageTable holds the usage table locked from a connection of its own,
-// as a migration, a VACUUM FULL or a long transaction would, until the
-// returned function is called.
-func lockUsageTable(t *testing.T, db *sqlstore.DB, dsn string) (release func()) {
-	t.Helper()
-	driver, lock := "sqlite", "BEGIN IMMEDIATE"
-	if db.Dialect() == "postgres" {
-		driver, lock = "pgx", "BEGIN"
-	}
-	other, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, lock); err != nil {
-		t.Fatal(err)
-	}
-	if driver == "pgx" {
-		if _, err := conn.ExecContext(ctx, "LOCK TABLE usage_records IN ACCESS EXCLUSIVE MODE"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-				t.Error(err)
-			}
-			conn.Close()
-			other.Close()
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 // While the usage table is locked, Record keeps returning (the records go
 // to the spill file), and once the lock goes every record is in the table
 // exactly once. Before the spill, Record blocked once its queue was full
@@ -118,7 +78,7 @@ func TestRecorderSpillsWhileUsageTableLocked(t *testing.T) {
 		// A queue far smaller than the records sent during the outage.
 		r := mustRecorder(t, db, testOptions(t, Options{QueueSize: 64, BatchSize: 32, FlushEvery: 5 * time.Millisecond,
 			WriteTimeout: 50 * time.Millisecond, Registerer: reg}))
-		release := lockUsageTable(t, db, dsn)
+		release := sqltest.LockUsageTable(t, dsn)
 
 		const producers = 4
 		var sent atomic.Int64

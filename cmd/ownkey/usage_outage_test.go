@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ownkey/ownkey/sqlstore/sqltest"
+)
+
+// usageOutage is how long the outage test holds the usage table locked:
+// OWNKEY_TEST_USAGE_OUTAGE (60s for the figures in issue 8), 3s by default.
+func usageOutage(t *testing.T) time.Duration {
+	v := os.Getenv("OWNKEY_TEST_USAGE_OUTAGE")
+	if v == "" {
+		return 3 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("OWNKEY_TEST_USAGE_OUTAGE=%q is not a positive duration", v)
+	}
+	return d
+}
+
+// With the usage table locked, chat keeps serving (the records wait in the
+// spill file), /readyz stays 200 but says it is degraded and shows the
+// backlog, and once the lock goes every request's record is stored exactly
+// once.
+func TestChatServesDuringUsageOutage(t *testing.T) {
+	outage := usageOutage(t)
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, completionJSON)
+	})
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			env := map[string]string{"OWNKEY_USAGE_WRITE_TIMEOUT": "200ms"}
+			if backend == "postgres" {
+				env["OWNKEY_DATABASE_URL"] = sqltest.NewPostgresDSN(t)
+			}
+			g, key, accountID := chatGateway(t, up.srv.URL, env)
+			release := sqltest.LockUsageTable(t, g.cfg.DatabaseURL)
+
+			const clients = 4
+			var sent, served atomic.Int64
+			var failures sync.Map
+			end := time.Now().Add(outage)
+			var wg sync.WaitGroup
+			for range clients {
+				wg.Go(func() {
+					client := &http.Client{Timeout: 30 * time.Second}
+					for time.Now().Before(end) {
+						req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
+							strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
+						req.Header.Set("Authorization", "Bearer "+key)
+						req.Header.Set("x-use-byok", "true")
+						sent.Add(1)
+						res, err := client.Do(req)
+						if err != nil {
+							failures.Store(err.Error(), true)
+							continue
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != 200 {
+							failures.Store(res.Status, true)
+							continue
+						}
+						served.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+
+			// Still locked: ready, but degraded, with records on disk.
+			r := g.do("GET", "/readyz", "", nil)
+			var ready struct {
+				Status  string `json:"status"`
+				Backlog struct {
+					Queued  int64 `json:"queued"`
+					Spilled int64 `json:"spilled"`
+				} `json:"usage_backlog"`
+			}
+			if err := json.Unmarshal(r.Body, &ready); err != nil || r.Status != 200 ||
+				ready.Status != "degraded" || ready.Backlog.Spilled == 0 {
+				t.Errorf("/readyz during the outage: %d %s; want 200, degraded, spilled records", r.Status, r.Body)
+			}
+			release()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var stored int
+			for {
+				if err := g.app.usage.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				recs, err := g.app.usageStore.UsageRecords(ctx, accountID, int(sent.Load())+100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids := map[string]bool{}
+				for _, rec := range recs {
+					ids[rec.RequestID] = true
+				}
+				if len(ids) != len(recs) {
+					t.Fatalf("%d usage records but %d request ids", len(recs), len(ids))
+				}
+				stored = len(recs)
+				if int64(stored) >= served.Load() || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Logf("%s, usage table locked %v: %d of %d chat requests served, %d usage records stored, %d lost",
+				backend, outage, served.Load(), sent.Load(), stored, served.Load()-int64(stored))
+			failures.Range(func(k, _ any) bool { t.Errorf("chat request failed during the outage: %v", k); return true })
+			if served.Load() != sent.Load() || int64(stored) != served.Load() {
+				t.Fatalf("served %d of %d requests and stored %d records; want all served and one record each",
+					served.Load(), sent.Load(), stored)
+			}
+		})
+	}
+}
