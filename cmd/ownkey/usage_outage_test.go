@@ -128,3 +128,51 @@ func TestChatServesDuringUsageOutage(t *testing.T) {
 		})
 	}
 }
+
+// When the usage records can be put neither in the database nor in the
+// spill file, /readyz fails so that traffic goes elsewhere before Record
+// blocks requests, and recovers once the database answers.
+func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, completionJSON)
+	})
+	g, key, accountID := chatGateway(t, up.srv.URL, map[string]string{"OWNKEY_USAGE_WRITE_TIMEOUT": "100ms"})
+	release := sqltest.LockUsageTable(t, g.cfg.DatabaseURL)
+	// The spill directory is replaced by a file: nothing can be created in it.
+	spillDir := g.cfg.DataDir + "/usage-spill"
+	if err := os.RemoveAll(spillDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spillDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
+		strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("x-use-byok", "true")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("chat: %d", res.StatusCode)
+	}
+	for {
+		r := g.do("GET", "/readyz", "", nil)
+		if r.Status == 503 {
+			if !strings.Contains(string(r.Body), `"spill_failing":true`) {
+				t.Fatalf("/readyz 503 without the reason: %s", r.Body)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	release()
+	g.usageRecords(t, accountID, 1)
+	for g.do("GET", "/readyz", "", nil).Status != 200 {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
