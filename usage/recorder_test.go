@@ -103,12 +103,9 @@ func (s *fakeStore) UsageRecords(context.Context, int64, int) ([]*ownkey.UsageRe
 // successful call.
 func (s *fakeStore) wantStoredOnce(t *testing.T, ids []string) {
 	t.Helper()
+	s.wantStored(t, ids)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !sameSet(s.stored, ids) {
-		t.Fatalf("stored %d records; want %d; missing %v; unexpected %v",
-			len(s.stored), len(ids), firstMissing(ids, s.stored), firstMissing(s.stored, ids))
-	}
 	for id, n := range s.delivered {
 		if n != 1 {
 			t.Errorf("record %s was delivered in %d successful writes; want 1", id, n)

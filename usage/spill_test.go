@@ -40,27 +40,13 @@ func recordsInFiles(t *testing.T, dir, prefix string) []string {
 	return got
 }
 
-// outageDuration is how long the outage tests hold the usage table locked:
-// OWNKEY_TEST_USAGE_OUTAGE (a duration such as 60s), 3s by default.
-func outageDuration(t *testing.T) time.Duration {
-	v := os.Getenv("OWNKEY_TEST_USAGE_OUTAGE")
-	if v == "" {
-		return 3 * time.Second
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("OWNKEY_TEST_USAGE_OUTAGE=%q is not a positive duration", v)
-	}
-	return d
-}
-
 // While the usage table is locked, Record keeps returning (the records go
 // to the spill file), and once the lock goes every record is in the table
 // exactly once. Before the spill, Record blocked once its queue was full
 // and chat stopped.
 func TestRecorderSpillsWhileUsageTableLocked(t *testing.T) {
 	t.Parallel()
-	outage := outageDuration(t)
+	outage := sqltest.UsageOutage(t)
 	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
 		db, err := sqlstore.Open(ctx, dsn)
 		if err != nil {

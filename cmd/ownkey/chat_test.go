@@ -422,6 +422,15 @@ func TestChatRoutingErrors(t *testing.T) {
 // TestChatRepeatedClientRequestIDRecordsEveryRequest: a client that sends
 // the same X-Request-ID twice made two upstream requests and must have two
 // usage records, each under ownkey's own request id.
+// chatRequest is a minimal chat request for chatGateway's groq key.
+func (g *testGateway) chatRequest(key string) *http.Request {
+	req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
+		strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("x-use-byok", "true")
+	return req
+}
+
 func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
@@ -430,10 +439,7 @@ func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	g, key, id := chatGateway(t, up.srv.URL, nil)
 	served := map[string]bool{}
 	for range 2 {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
-			strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("x-use-byok", "true")
+		req := g.chatRequest(key)
 		req.Header.Set("X-Request-ID", "retry-1")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

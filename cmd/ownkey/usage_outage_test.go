@@ -15,26 +15,12 @@ import (
 	"github.com/ownkey/ownkey/sqlstore/sqltest"
 )
 
-// usageOutage is how long the outage test holds the usage table locked:
-// OWNKEY_TEST_USAGE_OUTAGE (60s for the figures in issue 8), 3s by default.
-func usageOutage(t *testing.T) time.Duration {
-	v := os.Getenv("OWNKEY_TEST_USAGE_OUTAGE")
-	if v == "" {
-		return 3 * time.Second
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("OWNKEY_TEST_USAGE_OUTAGE=%q is not a positive duration", v)
-	}
-	return d
-}
-
 // With the usage table locked, chat keeps serving (the records wait in the
 // spill file), /readyz stays 200 but says it is degraded and shows the
 // backlog, and once the lock goes every request's record is stored exactly
 // once.
 func TestChatServesDuringUsageOutage(t *testing.T) {
-	outage := usageOutage(t)
+	outage := sqltest.UsageOutage(t)
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, completionJSON)
@@ -57,12 +43,8 @@ func TestChatServesDuringUsageOutage(t *testing.T) {
 				wg.Go(func() {
 					client := &http.Client{Timeout: 30 * time.Second}
 					for time.Now().Before(end) {
-						req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
-							strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
-						req.Header.Set("Authorization", "Bearer "+key)
-						req.Header.Set("x-use-byok", "true")
 						sent.Add(1)
-						res, err := client.Do(req)
+						res, err := client.Do(g.chatRequest(key))
 						if err != nil {
 							failures.Store(err.Error(), true)
 							continue
@@ -147,11 +129,7 @@ func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
 	if err := os.WriteFile(spillDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
-		strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("x-use-byok", "true")
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(g.chatRequest(key))
 	if err != nil {
 		t.Fatal(err)
 	}

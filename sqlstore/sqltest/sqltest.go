@@ -177,3 +177,19 @@ func LockUsageTable(t testing.TB, dsn string) (release func()) {
 	t.Cleanup(release)
 	return release
 }
+
+// UsageOutage is how long usage-outage tests hold the usage table locked:
+// OWNKEY_TEST_USAGE_OUTAGE (a duration: 60s for the figures of issue 8), 3s
+// by default.
+func UsageOutage(t testing.TB) time.Duration {
+	t.Helper()
+	v := os.Getenv("OWNKEY_TEST_USAGE_OUTAGE")
+	if v == "" {
+		return 3 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("OWNKEY_TEST_USAGE_OUTAGE=%q is not a positive duration", v)
+	}
+	return d
+}
