@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/sqlstore/sqltest"
 )
 
@@ -152,5 +155,71 @@ func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
 	g.usageRecords(t, accountID, 1)
 	for g.do("GET", "/readyz", "", nil).Status != 200 {
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Usage records spilled during an outage survive the process being killed:
+// the next start on the same data directory replays them into the database.
+func TestProcessReplaysSpilledUsageAfterKill(t *testing.T) {
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, completionJSON)
+	})
+	dir := t.TempDir()
+	env := map[string]string{
+		"OWNKEY_DATA_DIR": dir, "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true",
+		"OWNKEY_GROQ_BASE_URL": up.srv.URL + "/openai/v1", "OWNKEY_USAGE_WRITE_TIMEOUT": "100ms",
+	}
+	p := mustStartOwnkey(t, env)
+	g := &testGateway{t: t, srv: &httptest.Server{URL: p.URL()}}
+	if r := g.do("POST", "/api/user/provider-keys", p.AdminKey, map[string]any{"provider": "groq", "key": groqKey}); r.Status != 200 {
+		t.Fatalf("store groq key: %d %s", r.Status, r.Body)
+	}
+	dbPath := filepath.Join(dir, "ownkey.db")
+	release := sqltest.LockUsageTable(t, dbPath)
+	const requests = 20
+	for range requests {
+		res, err := http.DefaultClient.Do(g.chatRequest(p.AdminKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("chat during the outage: %d", res.StatusCode)
+		}
+	}
+	waitBacklog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			r := g.do("GET", "/readyz", "", nil)
+			if strings.Contains(string(r.Body), want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz never said %s; last: %d %s", want, r.Status, r.Body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitBacklog(`"queued":0,"spilled":20`)
+	p.Kill()
+	release()
+
+	q := mustStartOwnkey(t, env)
+	g.srv.URL = q.URL()
+	waitBacklog(`"status":"ready"`)
+	db, err := sqlstore.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored, distinct int
+	if err := db.SQL().QueryRow("SELECT count(*), count(DISTINCT request_id) FROM usage_records").Scan(&stored, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if stored != requests || distinct != requests {
+		t.Fatalf("after the restart %d usage records (%d distinct) are stored; want the %d spilled before the kill", stored, distinct, requests)
 	}
 }
