@@ -431,6 +431,30 @@ func (g *testGateway) chatRequest(key string) *http.Request {
 	return req
 }
 
+// sendChat sends a chat request and reads the answer to its end.
+func sendChat(client *http.Client, req *http.Request) (*http.Response, error) {
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+// mustChat is sendChat for a request that must succeed.
+func mustChat(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	res, err := sendChat(http.DefaultClient, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("chat: status %d", res.StatusCode)
+	}
+	return res
+}
+
 func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
@@ -441,15 +465,7 @@ func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	for range 2 {
 		req := g.chatRequest(key)
 		req.Header.Set("X-Request-ID", "retry-1")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("status %d", res.StatusCode)
-		}
+		res := mustChat(t, req)
 		served[res.Header.Get("X-Request-ID")] = true
 	}
 	recs := g.usageRecords(t, id, 2)

@@ -47,13 +47,11 @@ func TestChatServesDuringUsageOutage(t *testing.T) {
 					client := &http.Client{Timeout: 30 * time.Second}
 					for time.Now().Before(end) {
 						sent.Add(1)
-						res, err := client.Do(g.chatRequest(key))
+						res, err := sendChat(client, g.chatRequest(key))
 						if err != nil {
 							failures.Store(err.Error(), true)
 							continue
 						}
-						io.Copy(io.Discard, res.Body)
-						res.Body.Close()
 						if res.StatusCode != 200 {
 							failures.Store(res.Status, true)
 							continue
@@ -132,15 +130,7 @@ func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
 	if err := os.WriteFile(spillDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.DefaultClient.Do(g.chatRequest(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("chat: %d", res.StatusCode)
-	}
+	mustChat(t, g.chatRequest(key))
 	for {
 		r := g.do("GET", "/readyz", "", nil)
 		if r.Status == 503 {
@@ -179,15 +169,7 @@ func TestProcessReplaysSpilledUsageAfterKill(t *testing.T) {
 	release := sqltest.LockUsageTable(t, dbPath)
 	const requests = 20
 	for range requests {
-		res, err := http.DefaultClient.Do(g.chatRequest(p.AdminKey))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("chat during the outage: %d", res.StatusCode)
-		}
+		mustChat(t, g.chatRequest(p.AdminKey))
 	}
 	waitBacklog := func(want string) {
 		t.Helper()
