@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -135,7 +136,34 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	ready := readiness{Status: "ready"}
+	status := http.StatusOK
+	if u, ok := s.cfg.Usage.(usageBacklogger); ok {
+		b := u.Backlog()
+		ready.UsageBacklog = &b
+		switch {
+		case b.SpillFailing:
+			// Usage records can be put nowhere: requests will soon block.
+			ready.Status = "usage records cannot be stored"
+			status = http.StatusServiceUnavailable
+		case b.Degraded():
+			// Still serving: records wait on disk for the database.
+			ready.Status = "degraded"
+		}
+	}
+	writeJSON(w, status, ready)
+}
+
+// readiness is /readyz's answer.
+type readiness struct {
+	Status       string         `json:"status"`
+	UsageBacklog *usage.Backlog `json:"usage_backlog,omitempty"`
+}
+
+// usageBacklogger is a UsageRecorder that reports what it has not stored
+// yet (usage.Recorder).
+type usageBacklogger interface {
+	Backlog() usage.Backlog
 }
 
 // limitBody caps the request body; decodeJSON turns an overrun into 413.

@@ -51,15 +51,37 @@ var _ ownkey.Store = (*DB)(nil)
 // directory of a plain SQLite path is created. Open checks the connection
 // but does not migrate: call Migrate.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	open := openSQLite
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		open = openPostgres
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// DefaultMaxConns is the default cap on a PostgreSQL pool's connections.
+const DefaultMaxConns = 20
+
+// Options tune the connection pool. Zero values take the defaults.
+type Options struct {
+	// MaxConns caps the PostgreSQL connections this process opens
+	// (default DefaultMaxConns); queries beyond it wait for a free
+	// connection rather than make PostgreSQL refuse new clients. SQLite
+	// ignores it: it has one writing connection and a few readers.
+	MaxConns int
+}
+
+// OpenWith is Open with pool options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
 	}
-	db, err := open(ctx, dsn)
+	var db *DB
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err = openPostgres(ctx, dsn, opts)
+	} else {
+		db, err = openSQLite(ctx, dsn)
+	}
 	if err != nil {
 		return nil, err
 	}
-	db.dsn = dsn
+	db.dsn = dsn // the change feed's listener opens its own connection
 	return db, nil
 }
 

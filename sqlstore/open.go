@@ -132,15 +132,29 @@ func createPrivateFile(path string) error {
 	return f.Close()
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+// Connection lifetimes of a PostgreSQL pool. Idle connections are closed
+// after a while so that a quiet replica gives its share back to the server;
+// every connection is replaced after a while so that the pool spreads again
+// over a failed-over or rebalanced server (a pooler, a replica set).
+const (
+	pgConnMaxIdleTime = 5 * time.Minute
+	pgConnMaxLifetime = 30 * time.Minute
+)
+
+func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	pool, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open PostgreSQL: %w", err)
 	}
-	// database/sql keeps only 2 idle connections by default, which makes a
-	// busy gateway reconnect all the time.
-	pool.SetMaxIdleConns(16)
-	pool.SetConnMaxIdleTime(5 * time.Minute)
+	// Without a cap, a burst of cache misses opened a connection each and
+	// PostgreSQL answered "too many clients" (its max_connections is 100
+	// by default, shared by every replica). Idle connections are kept up
+	// to the cap: database/sql keeps only 2 by default, which makes a busy
+	// gateway reconnect all the time.
+	pool.SetMaxOpenConns(opts.MaxConns)
+	pool.SetMaxIdleConns(opts.MaxConns)
+	pool.SetConnMaxIdleTime(pgConnMaxIdleTime)
+	pool.SetConnMaxLifetime(pgConnMaxLifetime)
 	if err := pool.PingContext(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("sqlstore: connect to PostgreSQL: %w", err)

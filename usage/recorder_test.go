@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -25,6 +27,20 @@ func testOptions(t *testing.T, o Options) Options {
 	o.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	o.minBackoff, o.maxBackoff = time.Millisecond, 4*time.Millisecond
 	return o
+}
+
+// mustRecorder starts a recorder, spilling to a temporary directory unless
+// opts names one.
+func mustRecorder(t testing.TB, store ownkey.UsageStore, opts Options) *Recorder {
+	t.Helper()
+	if opts.SpillDir == "" {
+		opts.SpillDir = t.TempDir()
+	}
+	r, err := NewRecorder(store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func newRecord(accountID int64, requestID string) *ownkey.UsageRecord {
@@ -87,16 +103,24 @@ func (s *fakeStore) UsageRecords(context.Context, int64, int) ([]*ownkey.UsageRe
 // successful call.
 func (s *fakeStore) wantStoredOnce(t *testing.T, ids []string) {
 	t.Helper()
+	s.wantStored(t, ids)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, n := range s.delivered {
+		if n != 1 {
+			t.Errorf("record %s was delivered in %d successful writes; want 1", id, n)
+		}
+	}
+}
+
+// wantStored checks that the store got exactly ids, in one write or more.
+func (s *fakeStore) wantStored(t *testing.T, ids []string) {
+	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !sameSet(s.stored, ids) {
 		t.Fatalf("stored %d records; want %d; missing %v; unexpected %v",
 			len(s.stored), len(ids), firstMissing(ids, s.stored), firstMissing(s.stored, ids))
-	}
-	for id, n := range s.delivered {
-		if n != 1 {
-			t.Errorf("record %s was delivered in %d successful writes; want 1", id, n)
-		}
 	}
 }
 
@@ -161,7 +185,7 @@ func recordConcurrently(t *testing.T, db *sqlstore.DB) {
 	}
 	// A small queue and batches, so that writers block and batches fill
 	// while records keep coming.
-	r := NewRecorder(db, testOptions(t, Options{BatchSize: 64, QueueSize: 128}))
+	r := mustRecorder(t, db, testOptions(t, Options{BatchSize: 64, QueueSize: 128}))
 	const goroutines, perGoroutine = 8, 250
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -200,7 +224,7 @@ func TestRecorderRetriesFailedWrites(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	store.failFirst = 3
-	r := NewRecorder(store, testOptions(t, Options{BatchSize: 10, FlushEvery: time.Hour}))
+	r := mustRecorder(t, store, testOptions(t, Options{BatchSize: 10, FlushEvery: time.Hour}))
 	want := ids("r", 95)
 	for _, id := range want {
 		r.Record(newRecord(1, id))
@@ -208,6 +232,9 @@ func TestRecorderRetriesFailedWrites(t *testing.T) {
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The failed batch went to the spill, and the batches after it
+	// followed; the replay stores them once the store answers.
+	waitUntil(func() bool { return r.Backlog().Spilled == 0 })
 	store.wantStoredOnce(t, want)
 	if got := counterValue(r.metrics.writeErrors); got != 3 {
 		t.Errorf("write errors = %v; want 3", got)
@@ -218,18 +245,47 @@ func TestRecorderRetriesFailedWrites(t *testing.T) {
 	closeRecorder(t, r)
 }
 
-func TestRecorderDropsOnlyRefusedRecords(t *testing.T) {
+// A record the store refuses for good must not hold up the others, and is
+// never dropped: it is kept in the rejected file, counted, and offered to
+// the store again later.
+func TestRecorderKeepsRefusedRecords(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	store.refuse = map[string]bool{"r3": true, "r7": true}
-	r := NewRecorder(store, testOptions(t, Options{BatchSize: 10, FlushEvery: time.Hour}))
+	dir := t.TempDir()
+	reg := prometheus.NewRegistry()
+	opts := testOptions(t, Options{SpillDir: dir, BatchSize: 10, FlushEvery: time.Hour, Registerer: reg})
+	opts.retryRejectedEvery = 20 * time.Millisecond
+	r := mustRecorder(t, store, opts)
 	for _, id := range ids("r", 10) {
 		r.Record(newRecord(1, id))
 	}
-	closeRecorder(t, r)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	store.wantStoredOnce(t, []string{"r0", "r1", "r2", "r4", "r5", "r6", "r8", "r9"})
-	if got := counterValue(r.metrics.rejected); got != 2 {
-		t.Errorf("rejected = %v; want 2", got)
+	if got := counterValue(r.metrics.rejected); got < 2 {
+		t.Errorf("ownkey_usage_records_rejected_total = %v; want at least 2", got)
+	}
+	if b := r.Backlog(); b.Rejected != 2 || !b.Degraded() {
+		t.Errorf("Backlog = %+v; want 2 rejected records, degraded", b)
+	}
+	if got := gaugeValue(t, reg, "ownkey_usage_rejected_records"); got != 2 {
+		t.Errorf("ownkey_usage_rejected_records = %v; want 2", got)
+	}
+	if got := recordsInFiles(t, dir, rejectedPrefix); !sameSet(got, []string{"r3", "r7"}) {
+		t.Errorf("rejected files hold %v; want r3 and r7", got)
+	}
+
+	// The store takes them once it no longer refuses them.
+	store.mu.Lock()
+	store.refuse = nil
+	store.mu.Unlock()
+	waitUntil(func() bool { return r.Backlog().Rejected == 0 })
+	store.wantStoredOnce(t, ids("r", 10))
+	closeRecorder(t, r)
+	if got := recordsInFiles(t, dir, rejectedPrefix); len(got) != 0 {
+		t.Errorf("rejected files still hold %v after the store took them", got)
 	}
 }
 
@@ -242,7 +298,7 @@ func TestRecorderSurvivesDeletedAccount(t *testing.T) {
 	if err := db.CreateAccount(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
-	r := NewRecorder(db, testOptions(t, Options{FlushEvery: time.Hour}))
+	r := mustRecorder(t, db, testOptions(t, Options{FlushEvery: time.Hour}))
 	r.Record(newRecord(a.ID, "ok1"))
 	r.Record(newRecord(a.ID+1000, "orphan"))
 	r.Record(newRecord(a.ID, "ok2"))
@@ -267,7 +323,7 @@ func TestRecorderCloseDrains(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	// Neither the batch size nor the timer would write these records.
-	r := NewRecorder(store, testOptions(t, Options{BatchSize: 1000, FlushEvery: time.Hour}))
+	r := mustRecorder(t, store, testOptions(t, Options{BatchSize: 1000, FlushEvery: time.Hour}))
 	want := ids("r", 300)
 	for _, id := range want {
 		r.Record(newRecord(1, id))
@@ -287,7 +343,7 @@ func TestRecorderCloseDrains(t *testing.T) {
 func TestRecorderFlush(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
-	r := NewRecorder(store, testOptions(t, Options{BatchSize: 1000, FlushEvery: time.Hour}))
+	r := mustRecorder(t, store, testOptions(t, Options{BatchSize: 1000, FlushEvery: time.Hour}))
 	defer closeRecorder(t, r)
 	if err := r.Flush(ctx); err != nil {
 		t.Fatalf("Flush with nothing recorded: %v", err)
@@ -316,7 +372,7 @@ func TestRecorderFlushGivesUpWithItsContext(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	store.gate = make(chan struct{})
-	r := NewRecorder(store, testOptions(t, Options{FlushEvery: time.Hour}))
+	r := mustRecorder(t, store, testOptions(t, Options{FlushEvery: time.Hour}))
 	r.Record(newRecord(1, "r1"))
 	short, cancel := context.WithCancel(ctx)
 	cancel()
@@ -328,16 +384,24 @@ func TestRecorderFlushGivesUpWithItsContext(t *testing.T) {
 	store.wantStoredOnce(t, []string{"r1"})
 }
 
+// When neither the store nor the spill file takes records, the writer holds
+// its batch and Record blocks rather than drop a record; the backlog says so.
 func TestRecorderBackpressure(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	store.entered = make(chan struct{}, 100)
 	store.gate = make(chan struct{})
 	reg := prometheus.NewRegistry()
-	r := NewRecorder(store, testOptions(t, Options{BatchSize: 1, QueueSize: 1, Registerer: reg}))
+	dir := filepath.Join(t.TempDir(), "spill")
+	r := mustRecorder(t, store, testOptions(t, Options{SpillDir: dir, BatchSize: 1, QueueSize: 1,
+		WriteTimeout: time.Millisecond, Registerer: reg}))
+	// The spill directory is gone: appends to the spill fail.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
 
 	r.Record(newRecord(1, "r1"))
-	<-store.entered // the writer holds r1 and waits on the store
+	<-store.entered // the writer holds r1 and the store does not answer
 	r.Record(newRecord(1, "r2"))
 	// The queue (one slot) is full and the writer is stuck: r3 must wait.
 	r3Returned := make(chan struct{})
@@ -346,9 +410,10 @@ func TestRecorderBackpressure(t *testing.T) {
 		close(r3Returned)
 	}()
 	waitUntil(func() bool { return counterValue(r.metrics.blocked) == 1 })
+	waitUntil(func() bool { return r.Backlog().SpillFailing })
 	select {
 	case <-r3Returned:
-		t.Fatal("Record returned although the queue was full and the store stuck")
+		t.Fatal("Record returned although the queue was full and both the store and the spill failed")
 	default:
 	}
 	if got := gaugeValue(t, reg, "ownkey_usage_queue_length"); got != 3 {
@@ -358,9 +423,14 @@ func TestRecorderBackpressure(t *testing.T) {
 	close(store.gate)
 	<-r3Returned
 	closeRecorder(t, r)
-	store.wantStoredOnce(t, []string{"r1", "r2", "r3"})
+	// r1's first write, abandoned after WriteTimeout, may have stored it
+	// as well as the retry: the store skips the second (not the fake).
+	store.wantStored(t, []string{"r1", "r2", "r3"})
 	if got := gaugeValue(t, reg, "ownkey_usage_queue_length"); got != 0 {
 		t.Errorf("ownkey_usage_queue_length after Close = %v; want 0", got)
+	}
+	if r.Backlog().SpillFailing {
+		t.Error("Backlog still says the spill is failing after the store took everything")
 	}
 }
 
@@ -382,7 +452,7 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 func TestRecorderRegistersMetrics(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	r := NewRecorder(newFakeStore(), testOptions(t, Options{Registerer: reg}))
+	r := mustRecorder(t, newFakeStore(), testOptions(t, Options{Registerer: reg}))
 	r.Record(newRecord(1, "r1"))
 	closeRecorder(t, r)
 	families, err := reg.Gather()
@@ -396,6 +466,9 @@ func TestRecorderRegistersMetrics(t *testing.T) {
 	for _, want := range []string{
 		"ownkey_usage_queue_length", "ownkey_usage_records_written_total", "ownkey_usage_write_errors_total",
 		"ownkey_usage_batch_seconds", "ownkey_usage_records_rejected_total", "ownkey_usage_record_blocked_total",
+		"ownkey_usage_spilled_records", "ownkey_usage_rejected_records", "ownkey_usage_spill_oldest_age_seconds",
+		"ownkey_usage_records_spilled_total", "ownkey_usage_records_replayed_total", "ownkey_usage_spill_errors_total",
+		"ownkey_usage_spill_corrupt_lines_total",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("metric %s not registered; have %v", want, names)
@@ -415,7 +488,7 @@ func TestRecordStampsCreationTime(t *testing.T) {
 	if err := db.CreateAccount(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
-	r := NewRecorder(db, testOptions(t, Options{}))
+	r := mustRecorder(t, db, testOptions(t, Options{}))
 	explicit := newRecord(a.ID, "explicit")
 	explicit.CreatedAt = requestTime.Add(-time.Hour)
 	r.Record(newRecord(a.ID, "stamped"))
@@ -440,7 +513,7 @@ func (discardStore) UsageRecords(context.Context, int64, int) ([]*ownkey.UsageRe
 // BenchmarkRecord measures what a request pays to record its usage: the
 // enqueue, with the writer draining into a store that costs nothing.
 func BenchmarkRecord(b *testing.B) {
-	r := NewRecorder(discardStore{}, Options{})
+	r := mustRecorder(b, discardStore{}, Options{SpillDir: b.TempDir()})
 	defer r.Close(ctx)
 	rec := newRecord(1, "bench")
 	rec.CreatedAt = time.Now()
@@ -451,7 +524,7 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func BenchmarkRecordParallel(b *testing.B) {
-	r := NewRecorder(discardStore{}, Options{})
+	r := mustRecorder(b, discardStore{}, Options{SpillDir: b.TempDir()})
 	defer r.Close(ctx)
 	rec := newRecord(1, "bench")
 	rec.CreatedAt = time.Now()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -67,6 +68,10 @@ func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 		if id != "" {
 			c.Disabled[id] = true
 		}
+	}
+	c.DatabaseURL = env["OWNKEY_DATABASE_URL"] // empty: SQLite in dir
+	if v := env["OWNKEY_USAGE_WRITE_TIMEOUT"]; v != "" {
+		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
 	c.resolve()
 	logs := &syncBuffer{}

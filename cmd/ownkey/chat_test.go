@@ -422,6 +422,39 @@ func TestChatRoutingErrors(t *testing.T) {
 // TestChatRepeatedClientRequestIDRecordsEveryRequest: a client that sends
 // the same X-Request-ID twice made two upstream requests and must have two
 // usage records, each under ownkey's own request id.
+// chatRequest is a minimal chat request for chatGateway's groq key.
+func (g *testGateway) chatRequest(key string) *http.Request {
+	req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
+		strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("x-use-byok", "true")
+	return req
+}
+
+// sendChat sends a chat request and reads the answer to its end.
+func sendChat(client *http.Client, req *http.Request) (*http.Response, error) {
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+// mustChat is sendChat for a request that must succeed.
+func mustChat(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	res, err := sendChat(http.DefaultClient, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("chat: status %d", res.StatusCode)
+	}
+	return res
+}
+
 func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
@@ -430,20 +463,9 @@ func TestChatRepeatedClientRequestIDRecordsEveryRequest(t *testing.T) {
 	g, key, id := chatGateway(t, up.srv.URL, nil)
 	served := map[string]bool{}
 	for range 2 {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions",
-			strings.NewReader(`{"model":"groq/llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("x-use-byok", "true")
+		req := g.chatRequest(key)
 		req.Header.Set("X-Request-ID", "retry-1")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("status %d", res.StatusCode)
-		}
+		res := mustChat(t, req)
 		served[res.Header.Get("X-Request-ID")] = true
 	}
 	recs := g.usageRecords(t, id, 2)

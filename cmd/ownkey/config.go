@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ownkey/ownkey/sqlstore"
 )
 
 // config is everything the commands read from flags and the environment.
@@ -24,6 +26,11 @@ type config struct {
 	AllowPrivate  bool
 	Disabled      map[string]bool
 	MaxBodyBytes  int64
+	// DatabaseMaxConns caps the PostgreSQL pool (OWNKEY_DATABASE_MAX_CONNS).
+	DatabaseMaxConns int
+	// UsageWriteTimeout is how long a usage batch may wait on the store
+	// before it is spilled to disk (OWNKEY_USAGE_WRITE_TIMEOUT).
+	UsageWriteTimeout time.Duration
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -65,6 +72,18 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+func envPositiveInt(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		fatalf("%s=%q is not a positive whole number", name, v)
+	}
+	return n
+}
+
 // storageFlags registers the flags every command that opens the database
 // shares, so that the CLI works against the same data as the server.
 func storageFlags(fs *flag.FlagSet, c *config) {
@@ -78,6 +97,7 @@ func storageFlags(fs *flag.FlagSet, c *config) {
 	c.LogLevel = envOr("OWNKEY_LOG_LEVEL", "info")
 	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
 	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
+	c.DatabaseMaxConns = envPositiveInt("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns)
 	c.Disabled = map[string]bool{}
 	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {

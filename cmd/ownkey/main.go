@@ -41,6 +41,7 @@ Environment:
   OWNKEY_ADDR                      listen address (default 127.0.0.1:8080)
   OWNKEY_DATA_DIR                  data directory (default ./ownkey-data)
   OWNKEY_DATABASE_URL              postgres://… for PostgreSQL (default: SQLite in the data dir)
+  OWNKEY_DATABASE_MAX_CONNS        PostgreSQL connections per process (default 20)
   OWNKEY_MASTER_KEY                master keyring ("v1:<base64 32 bytes>[,v2:…]"); production
                                    should set this (or OWNKEY_MASTER_KEY_FILE) instead of
                                    relying on the generated <data-dir>/master.key
@@ -53,6 +54,8 @@ Environment:
   OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
+  OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
+                                   longer than this to store them (default 2s)
 `
 
 var version = "dev"
@@ -121,7 +124,7 @@ func openStore(ctx context.Context, c *config, log *slog.Logger) (*sqlstore.DB, 
 			return nil, fmt.Errorf("creating data directory: %w", err)
 		}
 	}
-	db, err := sqlstore.Open(ctx, c.DatabaseURL)
+	db, err := sqlstore.OpenWith(ctx, c.DatabaseURL, sqlstore.Options{MaxConns: c.DatabaseMaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", redactURL(c.DatabaseURL), err)
 	}

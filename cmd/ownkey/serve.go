@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ func runServe(args []string) error {
 	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT", 10*time.Minute)
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
 	c.MaxBodyBytes = 32 << 20
 	if v := os.Getenv("OWNKEY_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -157,7 +159,18 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec := usage.NewRecorder(db, usage.Options{Logger: log, Registerer: reg})
+	// The spill holds usage records the database did not take in time: it
+	// must be on a persistent volume, on PostgreSQL deployments too.
+	rec, err := usage.NewRecorder(db, usage.Options{
+		SpillDir: filepath.Join(c.DataDir, "usage-spill"), WriteTimeout: c.UsageWriteTimeout,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		acc.Close()
+		vs.Close()
+		db.Close()
+		return nil, err
+	}
 	baseURLs := ownkey.BaseURLsFromEnv(nil)
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,

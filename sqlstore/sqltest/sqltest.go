@@ -6,11 +6,13 @@ package sqltest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,4 +136,60 @@ func redact(err error, dsn string) string {
 		}
 	}
 	return msg
+}
+
+// LockUsageTable makes the usage table of the database at dsn unwritable,
+// as a migration, a VACUUM FULL or a long transaction would, from a
+// connection of its own, until release is called (or the test ends).
+// PostgreSQL: LOCK TABLE usage_records IN ACCESS EXCLUSIVE MODE in an open
+// transaction. SQLite, which locks whole files: a write transaction (BEGIN
+// IMMEDIATE), so that reads still work.
+func LockUsageTable(t testing.TB, dsn string) (release func()) {
+	t.Helper()
+	driver, stmts := "sqlite", []string{"BEGIN IMMEDIATE"}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		driver, stmts = "pgx", []string{"BEGIN", "LOCK TABLE usage_records IN ACCESS EXCLUSIVE MODE"}
+	}
+	ctx := context.Background()
+	other, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("locking the usage table: %v", err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Errorf("unlocking the usage table: %v", err)
+			}
+			conn.Close()
+			other.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// UsageOutage is how long usage-outage tests hold the usage table locked:
+// OWNKEY_TEST_USAGE_OUTAGE (a duration: 60s for the figures of issue 8), 3s
+// by default.
+func UsageOutage(t testing.TB) time.Duration {
+	t.Helper()
+	v := os.Getenv("OWNKEY_TEST_USAGE_OUTAGE")
+	if v == "" {
+		return 3 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("OWNKEY_TEST_USAGE_OUTAGE=%q is not a positive duration", v)
+	}
+	return d
 }
