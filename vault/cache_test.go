@@ -46,6 +46,10 @@ func newHoldingService(t *testing.T, opts Options) (*Service, *holdingStore) {
 	}
 	s := newService(st, GenerateKeyring(), opts, newTestClock().Now, time.Hour)
 	t.Cleanup(func() { _ = s.Close() })
+	// The vault seals only with a version whose check value is recorded.
+	if err := s.VerifyKeyring(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return s, st
 }
 
