@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ownkey/ownkey/httpapi"
 )
 
 // config is everything the commands read from flags and the environment.
@@ -31,6 +33,9 @@ type config struct {
 	// this long.
 	StreamIdleTimeout time.Duration
 	ShutdownTimeout   time.Duration
+	// Limits bound connections, requests in flight, body and write times
+	// and body memory; zero fields take httpapi's defaults.
+	Limits httpapi.Limits
 }
 
 // envOr reads an environment variable with a default.
@@ -63,6 +68,19 @@ func envDuration(name string, def time.Duration) time.Duration {
 		fatalf("%s=%q is not a positive duration such as 30s or 10m", name, v)
 	}
 	return d
+}
+
+// envCount reads a positive integer (a count or a byte size).
+func envCount(name string, def int64) int64 {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		fatalf("%s=%q is not a positive whole number", name, v)
+	}
+	return n
 }
 
 // storageFlags registers the flags every command that opens the database

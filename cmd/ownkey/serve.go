@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -39,13 +38,19 @@ func runServe(args []string) error {
 	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT", 10*time.Minute)
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
-	c.MaxBodyBytes = 32 << 20
-	if v := os.Getenv("OWNKEY_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("OWNKEY_MAX_BODY_BYTES=%q is not a positive byte count", v)
-		}
-		c.MaxBodyBytes = n
+	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
+	c.Limits = httpapi.Limits{
+		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS", httpapi.DefaultMaxConnections),
+		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT", httpapi.DefaultMaxInFlight),
+		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT", httpapi.DefaultMaxInFlightPerAccount),
+		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT", httpapi.DefaultBodyReadTimeout),
+		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE", httpapi.DefaultBodyMinRate),
+		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout),
+		MaxBodyMemory:         envCount("OWNKEY_MAX_BODY_MEMORY", httpapi.DefaultBodyMemoryFactor*c.MaxBodyBytes),
+	}
+	if min := httpapi.MinBodyMemory(c.MaxBodyBytes); c.Limits.MaxBodyMemory < min {
+		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
+			c.Limits.MaxBodyMemory, c.MaxBodyBytes, min)
 	}
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
@@ -74,6 +79,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Addr, err)
 	}
+	ln = httpapi.LimitListener(ln, c.Limits.MaxConnections, c.Limits.WriteTimeout)
 	srv := &http.Server{
 		Handler:           app.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,6 +162,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		},
 		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+		Limits: c.Limits,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv}, nil
 }
