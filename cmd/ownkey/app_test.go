@@ -69,6 +69,9 @@ func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 		}
 	}
 	c.resolve()
+	if err := c.readLimits(); err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

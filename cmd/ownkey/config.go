@@ -83,6 +83,25 @@ func envCount(name string, def int64) int64 {
 	return n
 }
 
+// readLimits reads the serving limits (after MaxBodyBytes, which sizes the
+// default body memory).
+func (c *config) readLimits() error {
+	c.Limits = httpapi.Limits{
+		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS", httpapi.DefaultMaxConnections),
+		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT", httpapi.DefaultMaxInFlight),
+		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT", httpapi.DefaultMaxInFlightPerAccount),
+		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT", httpapi.DefaultBodyReadTimeout),
+		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE", httpapi.DefaultBodyMinRate),
+		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout),
+		MaxBodyMemory:         envCount("OWNKEY_MAX_BODY_MEMORY", httpapi.DefaultBodyMemoryFactor*c.MaxBodyBytes),
+	}
+	if least := httpapi.MinBodyMemory(c.MaxBodyBytes); c.Limits.MaxBodyMemory < least {
+		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
+			c.Limits.MaxBodyMemory, c.MaxBodyBytes, least)
+	}
+	return nil
+}
+
 // storageFlags registers the flags every command that opens the database
 // shares, so that the CLI works against the same data as the server.
 func storageFlags(fs *flag.FlagSet, c *config) {

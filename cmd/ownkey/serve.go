@@ -39,18 +39,8 @@ func runServe(args []string) error {
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
-	c.Limits = httpapi.Limits{
-		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS", httpapi.DefaultMaxConnections),
-		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT", httpapi.DefaultMaxInFlight),
-		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT", httpapi.DefaultMaxInFlightPerAccount),
-		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT", httpapi.DefaultBodyReadTimeout),
-		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE", httpapi.DefaultBodyMinRate),
-		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout),
-		MaxBodyMemory:         envCount("OWNKEY_MAX_BODY_MEMORY", httpapi.DefaultBodyMemoryFactor*c.MaxBodyBytes),
-	}
-	if min := httpapi.MinBodyMemory(c.MaxBodyBytes); c.Limits.MaxBodyMemory < min {
-		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
-			c.Limits.MaxBodyMemory, c.MaxBodyBytes, min)
+	if err := c.readLimits(); err != nil {
+		return err
 	}
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
