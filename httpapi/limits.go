@@ -255,6 +255,10 @@ func (s *Server) readBody(r *http.Request) (*chatBody, error) {
 			// A body without Content-Length: grow by doubling, up to
 			// what the size limit lets through.
 			cb.b = b
+			if cap(b) >= limit {
+				s.releaseBody(cb)
+				return nil, jsonError(&http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
+			}
 			if err := s.grow(cb, min(2*cap(b), limit)); err != nil {
 				s.releaseBody(cb)
 				return nil, err

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -127,5 +129,36 @@ func TestLimitListener(t *testing.T) {
 	server.Close() // once only
 	if n := ln.open.Load(); n != 0 {
 		t.Fatalf("%d connections counted after close", n)
+	}
+}
+
+// A body without Content-Length grows as it is read, reserving what it holds
+// in the budget, and gives it back when released.
+func TestReadBodyChunked(t *testing.T) {
+	s := &Server{cfg: Config{MaxBodyBytes: 1 << 20}}
+	s.bodies.max = MinBodyMemory(1 << 20)
+	want := bytes.Repeat([]byte("0123456789"), 30<<10)
+	req := httptest.NewRequest("POST", "/", io.MultiReader(bytes.NewReader(want))) // no Content-Length
+	req.ContentLength = -1
+	cb, err := s.readBody(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cb.b, want) || cap(cb.b)-len(cb.b) < bodyHeadroom {
+		t.Fatalf("read %d bytes with %d spare", len(cb.b), cap(cb.b)-len(cb.b))
+	}
+	if held := s.bodies.used.Load(); held != int64(cap(cb.b)) || held > 2*int64(len(want)) {
+		t.Fatalf("budget holds %d for a buffer of %d", held, cap(cb.b))
+	}
+	s.releaseBody(cb)
+	if held := s.bodies.used.Load(); held != 0 {
+		t.Fatalf("budget holds %d after release", held)
+	}
+
+	// Over the size limit: refused, nothing held.
+	req = httptest.NewRequest("POST", "/", io.MultiReader(bytes.NewReader(make([]byte, 2<<20))))
+	req.ContentLength = -1
+	if _, err := s.readBody(req); err == nil || s.bodies.used.Load() != 0 {
+		t.Fatalf("over the limit: %v, %d held", err, s.bodies.used.Load())
 	}
 }
