@@ -37,7 +37,7 @@ func (s *syncBuffer) String() string {
 // testGateway is the real wiring (newApp) over a temporary data directory,
 // with debug logs captured.
 type testGateway struct {
-	t        *testing.T
+	t        testing.TB
 	cfg      *config
 	app      *app
 	srv      *httptest.Server
@@ -52,7 +52,7 @@ type testGateway struct {
 	keyResponses bytes.Buffer
 }
 
-func newTestGateway(t *testing.T, env map[string]string) *testGateway {
+func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)

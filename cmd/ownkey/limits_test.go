@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ownkey/ownkey/httpapi"
 )
 
 // rawConn is a client connection driven by hand, to send what a well-behaved
@@ -395,4 +397,10 @@ func TestChatBodyAllocatesAboutItsSize(t *testing.T) {
 	if per > 1.5*float64(len(body)) {
 		t.Fatalf("allocated %.2fx the body size per request, want about 1x", per/float64(len(body)))
 	}
+}
+
+// benchWrap puts a benchmark's listener under the serving limits, as
+// runServe does.
+func benchWrap(ln net.Listener) net.Listener {
+	return httpapi.LimitListener(ln, httpapi.DefaultMaxConnections, httpapi.DefaultWriteTimeout)
 }
