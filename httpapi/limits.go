@@ -136,13 +136,14 @@ func (b *minRateBody) Read(p []byte) (int, error) {
 	if b.conn == nil {
 		return n, err
 	}
-	if err == io.EOF {
-		// Once the body is read net/http reads on in the background to
-		// notice a client leaving; with the deadline left in place that
-		// read would time out and cancel a long stream.
-		_ = b.conn.SetReadDeadline(time.Time{})
+	if err != nil {
+		// Done. At the body's end net/http lifts the deadline itself as
+		// it starts its background read (which notices a client
+		// leaving, and would cancel a long stream if it timed out), so
+		// it must not be set again; after an error it stays, bounding
+		// what net/http still reads of the body.
 		b.conn = nil
-	} else if n > 0 && err == nil {
+	} else if n > 0 {
 		b.deadline = b.deadline.Add(time.Duration(n) * time.Second / time.Duration(b.rate))
 		_ = b.conn.SetReadDeadline(b.deadline)
 	}

@@ -122,8 +122,20 @@ func chatBody(size int) []byte {
 // rate, with or without a valid key, while a large body sent at link speed
 // still gets through.
 func TestProcessSlowBodyLosesItsConnection(t *testing.T) {
+	// An upstream whose stream lasts well past the body deadline.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 6; i++ {
+			_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`+"\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(500 * time.Millisecond)
+		}
+		_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+	}))
+	t.Cleanup(slow.Close)
 	p := mustStartOwnkey(t, map[string]string{"OWNKEY_DATA_DIR": t.TempDir(),
-		"OWNKEY_BODY_READ_TIMEOUT": "1s", "OWNKEY_BODY_MIN_RATE": "1024"})
+		"OWNKEY_BODY_READ_TIMEOUT": "1s", "OWNKEY_BODY_MIN_RATE": "1024", "OWNKEY_GROQ_BASE_URL": slow.URL + "/openai/v1"})
 	// 1 s of grace plus what 5 bytes a second earn at 1 KiB/s; the rest
 	// is slack for a loaded machine. Without a bound the connection stays
 	// open for the 11 hours the body would take.
@@ -169,6 +181,26 @@ func TestProcessSlowBodyLosesItsConnection(t *testing.T) {
 			t.Logf("connection closed %s after the headers", time.Since(start).Round(time.Millisecond))
 		})
 	}
+	t.Run("stream outlives the body deadline", func(t *testing.T) {
+		// Once the body is read its deadline must be gone: net/http's
+		// background read would otherwise time out and cancel the stream.
+		g := &testGateway{t: t, srv: &httptest.Server{URL: p.URL()}, adminKey: p.AdminKey}
+		if r := g.do("POST", "/api/user/provider-keys", p.AdminKey, map[string]any{"provider": "groq", "key": groqKey}); r.Status != 200 {
+			t.Fatalf("store groq key: %d %s", r.Status, r.Body)
+		}
+		req, _ := http.NewRequest("POST", p.URL()+"/api/v1/chat/completions", bytes.NewReader(chatBody(10)))
+		req.Header.Set("Authorization", "Bearer "+p.AdminKey)
+		req.Header.Set("x-use-byok", "true")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || strings.Count(string(b), `"content":"x"`) != 6 || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
+			t.Fatalf("stream cut short: %d %s", res.StatusCode, b)
+		}
+	})
 	t.Run("large body at link speed", func(t *testing.T) {
 		body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("a", 8<<20) + `"}]}`)
 		req, _ := http.NewRequest("POST", p.URL()+"/api/v1/chat/completions", bytes.NewReader(body))
