@@ -84,13 +84,17 @@ var overloaded = &ownkey.Error{Code: ownkey.EUNAVAILABLE, Reason: "server_overlo
 	Message: "the gateway is serving as many requests as it accepts at once; retry shortly"}
 
 // admit counts a request in flight and reports whether it is within
-// MaxInFlight. The liveness check and metrics are always served: a busy
-// gateway is not a dead one. The caller must call done, admitted or not.
-func (s *Server) admit(r *http.Request) bool {
-	if s.inflight.Add(1) <= s.cfg.Limits.MaxInFlight {
-		return true
+// MaxInFlight; the caller calls done if it was counted. The liveness check
+// and metrics are not counted, and always served: a busy gateway is not a
+// dead one, and they must not take a slot a request was about to get.
+func (s *Server) admit(r *http.Request) (admitted, counted bool) {
+	if p := r.URL.Path; p == "/healthz" || p == "/metrics" {
+		return true, false
 	}
-	return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
+	if s.inflight.Add(1) <= s.cfg.Limits.MaxInFlight {
+		return true, true
+	}
+	return false, true
 }
 
 func (s *Server) done() { s.inflight.Add(-1) }

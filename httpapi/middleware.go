@@ -80,7 +80,7 @@ func newHTTPMetrics(reg *prometheus.Registry, inflight func() float64) *httpMetr
 		}, []string{"route", "method", "status"}),
 		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ownkey_http_requests_in_flight",
-			Help: "Requests being served.",
+			Help: "Requests being served (not counting /healthz and /metrics).",
 		}, inflight),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight)
@@ -198,9 +198,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		s.limitBodyRate(w, r, st, start)
 		sw := &statusWriter{ResponseWriter: w}
-		admitted := s.admit(r)
+		admitted, counted := s.admit(r)
 		defer func() {
-			s.done()
+			if counted {
+				s.done()
+			}
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)

@@ -75,6 +75,10 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.bodies.max = cfg.Limits.MaxBodyMemory
 	s.metrics = newHTTPMetrics(cfg.Registry, func() float64 { return float64(s.inflight.Load()) })
+	cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ownkey_request_body_memory_bytes",
+		Help: "Bytes reserved by the chat request bodies in flight (bounded by OWNKEY_MAX_BODY_MEMORY).",
+	}, func() float64 { return float64(s.bodies.used.Load()) }))
 	s.routes()
 	s.handler = s.observe(s.mux)
 	return s

@@ -274,11 +274,11 @@ func TestProcessInFlightCaps(t *testing.T) {
 	g := &testGateway{t: t, srv: &httptest.Server{URL: p.URL()}, adminKey: p.AdminKey}
 	_, bob := g.createAccount("bob")
 
+	// The holds must be in flight before anything else is sent: a request
+	// racing one of them could take its slot.
 	a1 := holdRequest(t, p.Addr, p.AdminKey, 100)
 	a2 := holdRequest(t, p.Addr, p.AdminKey, 100)
-	eventually(t, "the admin account's third request refused", func() bool {
-		return get(t, p.URL()+"/api/user/me", p.AdminKey).Status == http.StatusTooManyRequests
-	})
+	waitInFlight(t, p, 2)
 	r := get(t, p.URL()+"/api/user/me", p.AdminKey)
 	wantError(t, r, http.StatusTooManyRequests, "too_many_concurrent_requests")
 	if r.Header.Get("Retry-After") != "1" {
@@ -289,9 +289,7 @@ func TestProcessInFlightCaps(t *testing.T) {
 	}
 
 	b1 := holdRequest(t, p.Addr, bob, 100)
-	eventually(t, "requests beyond the global cap refused", func() bool {
-		return get(t, p.URL()+"/api/user/me", bob).Status == http.StatusServiceUnavailable
-	})
+	waitInFlight(t, p, 3)
 	wantError(t, get(t, p.URL()+"/api/user/me", bob), http.StatusServiceUnavailable, "server_overloaded")
 	wantError(t, get(t, p.URL()+"/api/v1/models", ""), http.StatusServiceUnavailable, "server_overloaded")
 	if r := get(t, p.URL()+"/healthz", ""); r.Status != http.StatusOK {
@@ -303,6 +301,16 @@ func TestProcessInFlightCaps(t *testing.T) {
 	}
 	eventually(t, "served again once requests ended", func() bool {
 		return get(t, p.URL()+"/api/user/me", p.AdminKey).Status == http.StatusOK
+	})
+}
+
+// waitInFlight waits until the server counts n requests in flight (the
+// /metrics request asking is not counted).
+func waitInFlight(t *testing.T, p *ownkeyProc, n int) {
+	t.Helper()
+	want := "\nownkey_http_requests_in_flight " + strconv.Itoa(n) + "\n"
+	eventually(t, strconv.Itoa(n)+" requests in flight", func() bool {
+		return strings.Contains(string(get(t, p.URL()+"/metrics", "").Body), want)
 	})
 }
 
@@ -379,7 +387,10 @@ func TestBodyMemoryBudget(t *testing.T) {
 	wantError(t, post(), http.StatusBadRequest, "byok_required") // fits
 
 	hold := holdRequest(t, addr, key, 1<<20-100)
-	eventually(t, "a body refused while another holds the budget", func() bool { return post().Status == http.StatusServiceUnavailable })
+	// Wait for the hold's reservation: a request racing it could take it.
+	eventually(t, "the held body reserved", func() bool {
+		return strings.Contains(string(g.do("GET", "/metrics", "", nil).Body), "\nownkey_request_body_memory_bytes 1.048")
+	})
 	r := post()
 	wantError(t, r, http.StatusServiceUnavailable, "request_body_memory_full")
 	if r.Header.Get("Retry-After") != "1" {
