@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ownkey/ownkey"
@@ -16,23 +14,6 @@ import (
 // UsageRecorder receives one record per chat request (usage.Recorder).
 type UsageRecorder interface {
 	Record(rec *ownkey.UsageRecord)
-}
-
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readBody reads the request body into a pooled buffer; the caller returns
-// it with bodyPool.Put when the request is done.
-func readBody(r *http.Request) (*bytes.Buffer, error) {
-	buf := bodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if r.ContentLength > 0 && r.ContentLength < 64<<20 {
-		buf.Grow(int(r.ContentLength))
-	}
-	if _, err := buf.ReadFrom(r.Body); err != nil {
-		bodyPool.Put(buf)
-		return nil, jsonError(err)
-	}
-	return buf, nil
 }
 
 func truthy(s string) bool {
@@ -48,15 +29,15 @@ func truthy(s string) bool {
 // routing fields are read (gjson) and only routing edits are made, in place.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	p := ownkey.PrincipalFromContext(r.Context())
-	buf, err := readBody(r)
+	cb, err := s.readBody(r)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	defer bodyPool.Put(buf)
-	body := buf.Bytes()
-
-	req, modelAsked, err := s.prepareChat(r, p, body)
+	defer s.releaseBody(cb)
+	// The routing edits may be made in place: from here on the body is
+	// req.Body.
+	req, modelAsked, err := s.prepareChat(r, p, cb.b)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -90,11 +71,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			Error(w, r, cerr)
 		}
 	}
-	s.recordUsage(r, p, req, modelAsked, body, res)
+	s.recordUsage(r, p, req, modelAsked, req.Body, res)
 }
 
 // prepareChat validates the request, routes it and applies the routing
-// edits to a copy of the body.
+// edits to the body (in place when its buffer has room).
 func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) (*ownkey.ChatRequest, string, error) {
 	fields, err := parseChatBody(body)
 	if err != nil {
@@ -104,7 +85,7 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 	if f.Type != gjson.String || f.Str == "" {
 		return nil, "", ownkey.FieldError("model", "model is required and must be a string, e.g. \"gpt-4o-mini\" or \"groq/llama-3.3-70b-versatile\"")
 	}
-	model := f.Str
+	model := strings.Clone(f.Str) // f points into the body buffer, which is reused
 	if m := fields.messages; !m.IsArray() || !nonEmpty(m) {
 		return nil, "", ownkey.FieldError("messages", "messages is required and must be a non-empty array")
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"slices"
+	"unsafe"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
@@ -28,7 +29,11 @@ func parseChatBody(body []byte) (chatFields, error) {
 	if !gjson.ValidBytes(body) {
 		return f, ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
 	}
-	root := gjson.ParseBytes(body)
+	// gjson.ParseBytes would copy the whole body into a string: the
+	// Results point into body instead, so nothing read from them may
+	// outlive the request's buffer or an edit made in place (prepareChat
+	// clones the model id, the one string it keeps).
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	if !root.IsObject() {
 		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
 	}
@@ -105,8 +110,10 @@ type bodyEdit struct {
 	text       string
 }
 
-// applyEdits makes non-overlapping edits in one copy of body (none: body
-// itself, byte for byte).
+// applyEdits makes non-overlapping edits to body (none: body itself, byte
+// for byte): in place when body's capacity has room for the result (the
+// chat path reads bodies with bodyHeadroom spare, so that a large body is
+// not held twice), else in one copy.
 func applyEdits(body []byte, edits []bodyEdit) []byte {
 	if len(edits) == 0 {
 		return body
@@ -116,14 +123,51 @@ func applyEdits(body []byte, edits []bodyEdit) []byte {
 	for _, e := range edits {
 		size += len(e.text) - (e.end - e.start)
 	}
-	out := make([]byte, 0, size)
-	at := 0
-	for _, e := range edits {
-		out = append(out, body[at:e.start]...)
-		out = append(out, e.text...)
-		at = e.end
+	if size > cap(body) {
+		out := make([]byte, 0, size)
+		at := 0
+		for _, e := range edits {
+			out = append(out, body[at:e.start]...)
+			out = append(out, e.text...)
+			at = e.end
+		}
+		return append(out, body[at:]...)
 	}
-	return append(out, body[at:]...)
+	return editInPlace(body, edits, size)
+}
+
+// editInPlace makes sorted edits within body's capacity. The stretch after
+// edit j moves by the size change of edits 0..j: the stretches moving right
+// are moved last to first and those moving left first to last, so that
+// none overwrites bytes not moved yet; then the texts are written.
+func editInPlace(body []byte, edits []bodyEdit, size int) []byte {
+	out := body[:max(len(body), size)]
+	stretchEnd := func(j int) int {
+		if j+1 < len(edits) {
+			return edits[j+1].start
+		}
+		return len(body)
+	}
+	shift := size - len(body)
+	for j := len(edits) - 1; j >= 0; j-- {
+		e := edits[j]
+		if shift > 0 {
+			copy(out[e.end+shift:], body[e.end:stretchEnd(j)])
+		}
+		shift -= len(e.text) - (e.end - e.start)
+	}
+	for j, e := range edits {
+		shift += len(e.text) - (e.end - e.start)
+		if shift < 0 {
+			copy(out[e.end+shift:], body[e.end:stretchEnd(j)])
+		}
+	}
+	shift = 0
+	for _, e := range edits {
+		copy(out[e.start+shift:], e.text)
+		shift += len(e.text) - (e.end - e.start)
+	}
+	return out[:size]
 }
 
 // replaceValue replaces a member's value.

@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
+
+	"slices"
 
 	"github.com/ownkey/ownkey"
 	"github.com/tidwall/gjson"
@@ -34,20 +38,27 @@ func TestRoutedBody(t *testing.T) {
 		{"all three edits", `{"messages":[{"content":"byok model"}],"model":"groq/x","stream":true,"byok":{"provider":"groq"}}`, "x", true,
 			`{"stream_options":{"include_usage":true},"messages":[{"content":"byok model"}],"model":"x","stream":true}`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			body := []byte(tc.body)
-			fields, err := parseChatBody(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := string(routedBody(body, fields, tc.model, tc.forceUsage))
-			if got != tc.want {
-				t.Fatalf("routed body\n got %s\nwant %s", got, tc.want)
-			}
-			if !gjson.Valid(got) {
-				t.Fatalf("routed body is not valid JSON: %s", got)
-			}
-		})
+		// Edits are made in a copy, or in place when the body's buffer
+		// has room (the chat path leaves bodyHeadroom): same result.
+		for _, spare := range []int{0, bodyHeadroom} {
+			t.Run(fmt.Sprintf("%s/spare %d", tc.name, spare), func(t *testing.T) {
+				body := append(make([]byte, 0, len(tc.body)+spare), tc.body...)
+				fields, err := parseChatBody(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				routed := routedBody(body, fields, tc.model, tc.forceUsage)
+				if got := string(routed); got != tc.want {
+					t.Fatalf("routed body\n got %s\nwant %s", got, tc.want)
+				}
+				if !gjson.ValidBytes(routed) {
+					t.Fatalf("routed body is not valid JSON: %s", routed)
+				}
+				if spare > 0 && &routed[:1][0] != &body[:1][0] {
+					t.Fatalf("the body was copied although its buffer had %d bytes spare", spare)
+				}
+			})
+		}
 	}
 }
 
@@ -59,5 +70,37 @@ func TestParseChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
 	// Other members may repeat; they are not ownkey's to judge.
 	if _, err := parseChatBody([]byte(`{"model":"a","x":1,"x":2}`)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEditInPlaceMatchesCopy checks the in-place edit against the copying
+// one on random edits: growing, shrinking and mixed, at any offsets.
+func TestEditInPlaceMatchesCopy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		body := make([]byte, rng.IntN(40))
+		for j := range body {
+			body[j] = byte('a' + j%26)
+		}
+		var edits []bodyEdit
+		at := 0
+		for n := rng.IntN(4); n > 0 && at <= len(body); n-- {
+			start := at + rng.IntN(len(body)-at+1)
+			end := start + rng.IntN(len(body)-start+1)
+			text := string(make([]byte, rng.IntN(8)))
+			edits = append(edits, bodyEdit{start: start, end: end, text: text})
+			at = end + 1
+		}
+		var want []byte
+		at = 0
+		for _, e := range edits {
+			want = append(append(want, body[at:e.start]...), e.text...)
+			at = e.end
+		}
+		want = append(want, body[at:]...)
+		room := append(make([]byte, 0, len(body)+40), body...)
+		if got := applyEdits(room, slices.Clone(edits)); string(got) != string(want) {
+			t.Fatalf("body %q edits %+v:\nin place %q\nwant     %q", body, edits, got, want)
+		}
 	}
 }

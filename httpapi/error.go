@@ -117,6 +117,8 @@ func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var synErr *json.SyntaxError
 	switch {
+	case isTimeout(err):
+		return bodyTimeout
 	case errors.As(err, &maxErr):
 		return &ownkey.Error{Code: ownkey.ETOOLARGE, Reason: "request_too_large",
 			Message: "request body is larger than the limit of " + byteCount(maxErr.Limit)}

@@ -20,7 +20,7 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inflight prometheus.Gauge
+	inflight prometheus.GaugeFunc
 	// series caches each label set's counter and histogram: one map
 	// lookup per request instead of two hashed label lookups.
 	series sync.Map // seriesKey -> *httpSeries
@@ -65,7 +65,9 @@ func (m *httpMetrics) observe(route, method string, status int, d time.Duration)
 	s.duration.Observe(d.Seconds())
 }
 
-func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+// newHTTPMetrics registers the HTTP metrics; inflight reads the server's own
+// count of requests in flight, so that the gauge costs nothing per request.
+func newHTTPMetrics(reg *prometheus.Registry, inflight func() float64) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ownkey_http_requests_total",
@@ -76,10 +78,10 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 			Help:    "Time from request to the end of the response, by route pattern and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"route", "method", "status"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ownkey_http_requests_in_flight",
-			Help: "Requests being served.",
-		}),
+			Help: "Requests being served (not counting /healthz and /metrics).",
+		}, inflight),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight)
 	return m
@@ -131,6 +133,7 @@ type requestState struct {
 	id        string
 	logger    *slog.Logger
 	principal *ownkey.Principal
+	body      minRateBody // r.Body under the body read limits
 }
 
 // Request ids are a per-process random prefix and a counter: unique, cheap,
@@ -194,10 +197,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", rid)
 		st := &requestState{id: rid, logger: s.cfg.Logger}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		s.limitBodyRate(w, r, st, start)
 		sw := &statusWriter{ResponseWriter: w}
-		s.metrics.inflight.Inc()
+		admitted, counted := s.admit(r)
 		defer func() {
-			s.metrics.inflight.Dec()
+			if counted {
+				s.done()
+			}
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
@@ -240,6 +246,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				_ = h.Handle(r.Context(), rec)
 			}
 		}()
+		if !admitted {
+			Error(sw, r, overloaded)
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
 }
@@ -287,6 +297,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		if st, _ := r.Context().Value(ctxKey{}).(*requestState); st != nil {
 			st.principal = p
+		}
+		slots := s.accountSlots(p.Account.ID)
+		defer slots.Add(-1)
+		if slots.Add(1) > s.cfg.Limits.MaxInFlightPerAccount {
+			Error(w, r, s.accountBusy())
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(ownkey.NewContextWithAccount(r.Context(), p.Account, p.APIKey)))
 	})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,9 @@ type Config struct {
 	// AllowPrivate lets user-supplied endpoints reach private addresses
 	// (OWNKEY_ALLOW_PRIVATE_UPSTREAMS; tests use it for local fakes).
 	AllowPrivate bool
+	// Limits bound connections, requests in flight, body read and write
+	// times and body memory (limits.go); zero fields take the defaults.
+	Limits Limits
 }
 
 // Server routes requests. Create with New; serve Handler().
@@ -49,6 +53,12 @@ type Server struct {
 	handler  http.Handler
 	metrics  *httpMetrics
 	draining atomic.Bool
+	// inflight counts the requests being served (Limits.MaxInFlight),
+	// perAccount each account's (int64 id -> *atomic.Int64), bodies the
+	// memory held by chat bodies.
+	inflight   atomic.Int64
+	perAccount sync.Map
+	bodies     bodyBudget
 }
 
 // New builds the server and its routes.
@@ -62,8 +72,14 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 32 << 20
 	}
+	cfg.Limits.setDefaults(cfg.MaxBodyBytes)
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
-	s.metrics = newHTTPMetrics(cfg.Registry)
+	s.bodies.max = cfg.Limits.MaxBodyMemory
+	s.metrics = newHTTPMetrics(cfg.Registry, func() float64 { return float64(s.inflight.Load()) })
+	cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ownkey_request_body_memory_bytes",
+		Help: "Bytes reserved by the chat request bodies in flight (bounded by OWNKEY_MAX_BODY_MEMORY).",
+	}, func() float64 { return float64(s.bodies.used.Load()) }))
 	s.routes()
 	s.handler = s.observe(s.mux)
 	return s

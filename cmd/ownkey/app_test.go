@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 // testGateway is the real wiring (newApp) over a temporary data directory,
 // with debug logs captured.
 type testGateway struct {
-	t        *testing.T
+	t        testing.TB
 	cfg      *config
 	app      *app
 	srv      *httptest.Server
@@ -53,7 +53,7 @@ type testGateway struct {
 	keyResponses bytes.Buffer
 }
 
-func newTestGateway(t *testing.T, env map[string]string) *testGateway {
+func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -74,6 +74,9 @@ func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
 	c.resolve()
+	if err := c.readLimits(); err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

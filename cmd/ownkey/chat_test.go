@@ -71,7 +71,7 @@ const groqKey = "gsk_test_groq_key_0123456789"
 
 // chatGateway is a test gateway with an account that holds a groq key whose
 // base URL points at upstream.
-func chatGateway(t *testing.T, upstream string, extra map[string]string) (*testGateway, string, int64) {
+func chatGateway(t testing.TB, upstream string, extra map[string]string) (*testGateway, string, int64) {
 	env := map[string]string{"OWNKEY_GROQ_BASE_URL": upstream + "/openai/v1"}
 	for k, v := range extra {
 		env[k] = v

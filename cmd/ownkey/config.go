@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
 )
 
@@ -38,6 +39,9 @@ type config struct {
 	// this long.
 	StreamIdleTimeout time.Duration
 	ShutdownTimeout   time.Duration
+	// Limits bound connections, requests in flight, body and write times
+	// and body memory; zero fields take httpapi's defaults.
+	Limits httpapi.Limits
 }
 
 // envOr reads an environment variable with a default.
@@ -72,16 +76,36 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-func envPositiveInt(name string, def int) int {
+// envCount reads a positive integer (a count or a byte size).
+func envCount(name string, def int64) int64 {
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		fatalf("%s=%q is not a positive whole number", name, v)
 	}
 	return n
+}
+
+// readLimits reads the serving limits (after MaxBodyBytes, which sizes the
+// default body memory).
+func (c *config) readLimits() error {
+	c.Limits = httpapi.Limits{
+		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS", httpapi.DefaultMaxConnections),
+		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT", httpapi.DefaultMaxInFlight),
+		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT", httpapi.DefaultMaxInFlightPerAccount),
+		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT", httpapi.DefaultBodyReadTimeout),
+		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE", httpapi.DefaultBodyMinRate),
+		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout),
+		MaxBodyMemory:         envCount("OWNKEY_MAX_BODY_MEMORY", httpapi.DefaultBodyMemoryFactor*c.MaxBodyBytes),
+	}
+	if least := httpapi.MinBodyMemory(c.MaxBodyBytes); c.Limits.MaxBodyMemory < least {
+		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
+			c.Limits.MaxBodyMemory, c.MaxBodyBytes, least)
+	}
+	return nil
 }
 
 // storageFlags registers the flags every command that opens the database
@@ -97,7 +121,7 @@ func storageFlags(fs *flag.FlagSet, c *config) {
 	c.LogLevel = envOr("OWNKEY_LOG_LEVEL", "info")
 	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
 	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
-	c.DatabaseMaxConns = envPositiveInt("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns)
+	c.DatabaseMaxConns = int(envCount("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns))
 	c.Disabled = map[string]bool{}
 	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {

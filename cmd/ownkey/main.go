@@ -52,6 +52,15 @@ Environment:
   OWNKEY_LOG_LEVEL                 debug|info|warn|error (default info)
   OWNKEY_ACCESS_LOG                one log line per request (default true)
   OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
+  OWNKEY_BODY_READ_TIMEOUT         a request body must arrive within this (default 10s) plus
+                                   1 s per OWNKEY_BODY_MIN_RATE bytes received; beyond, 408
+  OWNKEY_BODY_MIN_RATE             minimum body rate in bytes per second (default 16384)
+  OWNKEY_WRITE_TIMEOUT             longest a write to a client may block (default 60s)
+  OWNKEY_MAX_CONNECTIONS           open client connections; beyond, 503 (default 2048)
+  OWNKEY_MAX_IN_FLIGHT             requests served at once; beyond, 503 (default 1024)
+  OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT one account's requests at once; beyond, 429 (default 256)
+  OWNKEY_MAX_BODY_MEMORY           bytes of chat bodies held at once; beyond, 503
+                                   (default 8 × OWNKEY_MAX_BODY_BYTES)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes

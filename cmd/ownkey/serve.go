@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -42,13 +41,9 @@ func runServe(args []string) error {
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
-	c.MaxBodyBytes = 32 << 20
-	if v := os.Getenv("OWNKEY_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("OWNKEY_MAX_BODY_BYTES=%q is not a positive byte count", v)
-		}
-		c.MaxBodyBytes = n
+	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
+	if err := c.readLimits(); err != nil {
+		return err
 	}
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
@@ -77,6 +72,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Addr, err)
 	}
+	ln = httpapi.LimitListener(ln, c.Limits.MaxConnections, c.Limits.WriteTimeout)
 	srv := &http.Server{
 		Handler:           app.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -181,6 +177,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		},
 		Usage: rec, BaseURLs: baseURLs,
 		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+		Limits: c.Limits,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
 }
