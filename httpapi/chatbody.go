@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/tidwall/gjson"
 )
@@ -20,13 +21,17 @@ type chatFields struct {
 	byokKey                                      int
 }
 
-// parseChatBody checks that body is a JSON object and reads its routing
-// members. A member named twice is refused: ownkey would route by one and
-// the provider might read the other.
-func parseChatBody(body []byte) (chatFields, error) {
+// parseChatBody checks that body is a JSON object nested at most maxDepth
+// levels and reads its routing members. A member named twice is refused:
+// ownkey would route by one and the provider might read the other.
+//
+// The check is jsonvalid's, iterative, and comes first: gjson's own
+// validator recurses once per level, and a deep enough body overflowed
+// the goroutine stack, which kills the process.
+func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	var f chatFields
-	if !gjson.ValidBytes(body) {
-		return f, ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
+	if err := jsonvalid.Check(body, maxDepth); err != nil {
+		return f, bodyJSONError(err, maxDepth)
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,6 +29,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
 	MaxBodyBytes int64
+	// MaxJSONDepth bounds the nesting of every JSON body a client sends
+	// and of the provider JSON the adapters parse (OWNKEY_MAX_JSON_DEPTH);
+	// zero means jsonvalid.DefaultMaxDepth.
+	MaxJSONDepth int
 	// AccessLog logs one line per request at Info.
 	AccessLog bool
 	// Adapters serve chat requests, one per provider wire family.
@@ -61,6 +66,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 32 << 20
 	}
+	cfg.MaxJSONDepth = jsonvalid.Depth(cfg.MaxJSONDepth)
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	s.routes()

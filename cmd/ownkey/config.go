@@ -24,6 +24,7 @@ type config struct {
 	AllowPrivate  bool
 	Disabled      map[string]bool
 	MaxBodyBytes  int64
+	MaxJSONDepth  int
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration

@@ -48,6 +48,7 @@ Environment:
   OWNKEY_LOG_LEVEL                 debug|info|warn|error (default info)
   OWNKEY_ACCESS_LOG                one log line per request (default true)
   OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
+  OWNKEY_MAX_JSON_DEPTH            deepest JSON nesting accepted from a client or provider (default 128, at most 10000)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
 `

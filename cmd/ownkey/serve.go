@@ -18,6 +18,7 @@ import (
 	"github.com/ownkey/ownkey/accounts"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/openaicompat"
@@ -46,6 +47,14 @@ func runServe(args []string) error {
 			return fmt.Errorf("OWNKEY_MAX_BODY_BYTES=%q is not a positive byte count", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	c.MaxJSONDepth = jsonvalid.DefaultMaxDepth
+	if v := os.Getenv("OWNKEY_MAX_JSON_DEPTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > jsonvalid.MaxDepthCeiling {
+			return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%q is not a nesting depth from 1 to %d", v, jsonvalid.MaxDepthCeiling)
+		}
+		c.MaxJSONDepth = n
 	}
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
@@ -155,7 +164,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 		},
 		Usage: rec, BaseURLs: baseURLs,
-		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv}, nil
 }
