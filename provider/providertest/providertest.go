@@ -6,6 +6,7 @@ package providertest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // Received is one request as the fake provider saw it.
@@ -143,4 +145,24 @@ func Run(t testing.TB, a ownkey.ChatAdapter, req *ownkey.ChatRequest) (*ownkey.C
 		t.Fatal("Chat returned a nil result")
 	}
 	return res, rec, err
+}
+
+// EscapedKey is key as a provider may echo it inside a JSON string, its
+// first character written as a \u escape ("\u0073k-…"): the same key to any
+// JSON reader, different bytes to a plain search.
+func EscapedKey(key string) string {
+	return fmt.Sprintf(`\u%04x`, key[0]) + key[1:]
+}
+
+// Leaks reports whether text holds secret, plainly or with its JSON escapes
+// decoded, once or more (an escaped key quoted inside a message that is
+// itself JSON-encoded is read by a human all the same).
+func Leaks(text, secret string) bool {
+	for range 4 {
+		if strings.Contains(text, secret) {
+			return true
+		}
+		text = string(provider.AppendUnescaped(nil, text))
+	}
+	return false
 }
