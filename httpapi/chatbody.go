@@ -70,7 +70,22 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
 	}
 	if f.streamOptions.IsObject() {
-		f.includeUsage = f.streamOptions.Get("include_usage")
+		// Read as the top level is: a forced include_usage must be the
+		// only one, or a provider that keeps the last would not see it.
+		f.streamOptions.ForEach(func(key, value gjson.Result) bool {
+			if key.Str != "include_usage" {
+				return true
+			}
+			if f.includeUsage.Exists() {
+				dup = "stream_options.include_usage"
+				return false
+			}
+			f.includeUsage = value
+			return true
+		})
+		if dup != "" {
+			return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
+		}
 	}
 	return f, nil
 }
@@ -116,7 +131,15 @@ func applyEdits(body []byte, edits []bodyEdit) []byte {
 	if len(edits) == 0 {
 		return body
 	}
-	slices.SortStableFunc(edits, func(a, b bodyEdit) int { return a.start - b.start })
+	// By position; at the same position an insertion goes before the edit
+	// that replaces what follows it (stream_options added to an object
+	// whose first member, byok, is deleted).
+	slices.SortStableFunc(edits, func(a, b bodyEdit) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return (a.end - a.start) - (b.end - b.start)
+	})
 	size := len(body)
 	for _, e := range edits {
 		size += len(e.text) - (e.end - e.start)

@@ -88,9 +88,9 @@ func TestScrubJSONMatchesDecodedStrings(t *testing.T) {
 	}
 	cases := map[string]string{
 		`{"error":{"message":"key ` + esc + ` refused","n":[1,"` + esc + `"]}}`: `{"error":{"message":"key [REDACTED] refused","n":[1,"[REDACTED]"]}}`,
-		`{"` + esc + `":"x\n` + key + `"}`:                                        `{"[REDACTED]":"x\n[REDACTED]"}`,
-		`{"a":"\"` + esc + `\"<"}`:                                                `{"a":"\"[REDACTED]\"\u003c"}`,
-		`{"a":"` + esc:                                                            `{"a":"[REDACTED]`,
+		`{"` + esc + `":"x\n` + key + `"}`:                                      `{"[REDACTED]":"x\n[REDACTED]"}`,
+		`{"a":"\"` + esc + `\"<"}`:                                              `{"a":"\"[REDACTED]\"\u003c"}`,
+		`{"a":"` + esc:                                                          `{"a":"[REDACTED]`,
 	}
 	for in, want := range cases {
 		got := string(ScrubJSON([]byte(in), c))
