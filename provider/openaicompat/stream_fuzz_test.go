@@ -47,3 +47,20 @@ func FuzzStreamRelay(f *testing.F) {
 		}
 	})
 }
+
+// TestDeepChunksDoNotRecurse: the relay's readers of provider JSON (the
+// chunk scanner, ParseUsage's gjson walk) are iterative, so a chunk nested
+// millions deep is read (or given up on) without a stack overflow.
+func TestDeepChunksDoNotRecurse(t *testing.T) {
+	deep := strings.Repeat("[", 4<<20)
+	x := &exchange{req: &ownkey.ChatRequest{Stream: true}, res: &ownkey.ChatResult{}}
+	if ci := x.inspect([]byte(`{"choices":` + deep)); ci.ok {
+		t.Fatal("an unterminated deep chunk was read as whole")
+	}
+	if ci := x.inspect([]byte(`{"usage":{"prompt_tokens":1,"x":` + deep + strings.Repeat("]", 4<<20) + `}}`)); !ci.ok || ci.usageEnd == 0 {
+		t.Fatalf("deep usage chunk: %+v", ci)
+	}
+	if u := ParseUsage([]byte(`{"prompt_tokens":` + deep)); !u.IsZero() {
+		t.Fatalf("usage from garbage: %+v", u)
+	}
+}
