@@ -166,3 +166,14 @@ func Leaks(text, secret string) bool {
 	}
 	return false
 }
+
+// ErrorLeaks reports whether secret reached the client through err (the
+// *ownkey.Error an adapter returned, all its fields) or what was written.
+func ErrorLeaks(t testing.TB, err error, written, secret string) bool {
+	t.Helper()
+	e, ok := err.(*ownkey.Error)
+	if !ok {
+		t.Fatalf("err = %v, want an *ownkey.Error", err)
+	}
+	return Leaks(e.Message+" "+e.Type+" "+e.Reason+" "+e.Param+" "+e.RetryAfter+" "+written, secret)
+}
