@@ -26,6 +26,11 @@ type ChatRequest struct {
 	Stream bool
 	// IncludeUsage is whether the client itself asked for the usage chunk.
 	IncludeUsage bool
+	// MaxJSONDepth bounds the nesting of the JSON the adapter parses for
+	// this request: the provider's answer, its stream events, its error
+	// body (OWNKEY_MAX_JSON_DEPTH; zero means jsonvalid.DefaultMaxDepth).
+	// Body itself was checked against it before routing.
+	MaxJSONDepth int
 }
 
 // UsageSource says where token counts came from.

@@ -195,14 +195,18 @@ func decodeJSONCredential(raw json.RawMessage) (map[string]string, error) {
 	if raw[0] != '{' {
 		return nil, FieldError("key", "key must be a JSON object (or a string holding one) for this provider")
 	}
-	var generic map[string]any
-	if err := json.Unmarshal(raw, &generic); err != nil {
+	// Members are kept raw, so that a nested value is refused as "not a
+	// string" without being decoded: encoding/json's validator is
+	// iterative, so no nesting reaches a recursive decoder here, and the
+	// whole body was depth-checked by the HTTP layer already.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
 		return nil, FieldError("key", "key is not valid JSON")
 	}
-	out := make(map[string]string, len(generic))
-	for k, v := range generic {
-		s, ok := v.(string)
-		if !ok {
+	out := make(map[string]string, len(members))
+	for k, v := range members {
+		var s string
+		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
 			return nil, FieldError("key."+k, "field %q must be a string", k)
 		}
 		out[k] = s

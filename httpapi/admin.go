@@ -24,7 +24,7 @@ type createAccountRequest struct {
 
 func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 	var req createAccountRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := s.decodeJSON(r, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
@@ -98,7 +98,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, accountID int64) {
 	var req createKeyRequest
 	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &req); err != nil {
+		if err := s.decodeJSON(r, &req); err != nil {
 			Error(w, r, err)
 			return
 		}

@@ -77,7 +77,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // prepareChat validates the request, routes it and applies the routing
 // edits to the body (in place when its buffer has room).
 func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) (*ownkey.ChatRequest, string, error) {
-	fields, err := parseChatBody(body)
+	fields, err := parseChatBody(body, s.cfg.MaxJSONDepth)
 	if err != nil {
 		return nil, "", err
 	}
@@ -150,7 +150,7 @@ func (s *Server) prepareChat(r *http.Request, p *ownkey.Principal, body []byte) 
 	out := routedBody(body, fields, route.Model, stream && !includeUsage)
 	return &ownkey.ChatRequest{
 		RequestID: RequestID(ctx), Provider: route.Provider, Credential: cred, BaseURL: base, Guarded: guarded,
-		Model: route.Model, Body: out, Stream: stream, IncludeUsage: includeUsage,
+		Model: route.Model, Body: out, Stream: stream, IncludeUsage: includeUsage, MaxJSONDepth: s.cfg.MaxJSONDepth,
 	}, model, nil
 }
 

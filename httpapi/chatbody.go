@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/tidwall/gjson"
 )
@@ -21,13 +22,17 @@ type chatFields struct {
 	byokKey                                      int
 }
 
-// parseChatBody checks that body is a JSON object and reads its routing
-// members. A member named twice is refused: ownkey would route by one and
-// the provider might read the other.
-func parseChatBody(body []byte) (chatFields, error) {
+// parseChatBody checks that body is a JSON object nested at most maxDepth
+// levels and reads its routing members. A member named twice is refused:
+// ownkey would route by one and the provider might read the other.
+//
+// The check is jsonvalid's, iterative, and comes first: gjson's own
+// validator recurses once per level, and a deep enough body overflowed
+// the goroutine stack, which kills the process.
+func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	var f chatFields
-	if !gjson.ValidBytes(body) {
-		return f, ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
+	if err := jsonvalid.Check(body, maxDepth); err != nil {
+		return f, bodyJSONError(err, maxDepth)
 	}
 	// gjson.ParseBytes would copy the whole body into a string: the
 	// Results point into body instead, so nothing read from them may
@@ -70,7 +75,22 @@ func parseChatBody(body []byte) (chatFields, error) {
 		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
 	}
 	if f.streamOptions.IsObject() {
-		f.includeUsage = f.streamOptions.Get("include_usage")
+		// Read as the top level is: a forced include_usage must be the
+		// only one, or a provider that keeps the last would not see it.
+		f.streamOptions.ForEach(func(key, value gjson.Result) bool {
+			if key.Str != "include_usage" {
+				return true
+			}
+			if f.includeUsage.Exists() {
+				dup = "stream_options.include_usage"
+				return false
+			}
+			f.includeUsage = value
+			return true
+		})
+		if dup != "" {
+			return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
+		}
 	}
 	return f, nil
 }
@@ -118,7 +138,15 @@ func applyEdits(body []byte, edits []bodyEdit) []byte {
 	if len(edits) == 0 {
 		return body
 	}
-	slices.SortStableFunc(edits, func(a, b bodyEdit) int { return a.start - b.start })
+	// By position; at the same position an insertion goes before the edit
+	// that replaces what follows it (stream_options added to an object
+	// whose first member, byok, is deleted).
+	slices.SortStableFunc(edits, func(a, b bodyEdit) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return (a.end - a.start) - (b.end - b.start)
+	})
 	size := len(body)
 	for _, e := range edits {
 		size += len(e.text) - (e.end - e.start)

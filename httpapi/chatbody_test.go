@@ -43,7 +43,7 @@ func TestRoutedBody(t *testing.T) {
 		for _, spare := range []int{0, bodyHeadroom} {
 			t.Run(fmt.Sprintf("%s/spare %d", tc.name, spare), func(t *testing.T) {
 				body := append(make([]byte, 0, len(tc.body)+spare), tc.body...)
-				fields, err := parseChatBody(body)
+				fields, err := parseChatBody(body, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -63,12 +63,12 @@ func TestRoutedBody(t *testing.T) {
 }
 
 func TestParseChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
-	_, err := parseChatBody([]byte(`{"model":"a","messages":[1],"model":"b"}`))
+	_, err := parseChatBody([]byte(`{"model":"a","messages":[1],"model":"b"}`), 0)
 	if e, ok := err.(*ownkey.Error); !ok || e.Code != ownkey.EINVALID || e.Param != "model" || e.Message != "model appears more than once in the request body" {
 		t.Fatalf("err = %#v", err)
 	}
 	// Other members may repeat; they are not ownkey's to judge.
-	if _, err := parseChatBody([]byte(`{"model":"a","x":1,"x":2}`)); err != nil {
+	if _, err := parseChatBody([]byte(`{"model":"a","x":1,"x":2}`), 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 )
 
 // errorBody is OpenAI's error envelope. Param and Code are null when unset,
@@ -98,10 +102,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// decodeJSON reads a JSON request body into v, rejecting unknown fields and
-// trailing data, and turning body-size overruns into a clear 413.
-func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+// decodeJSON reads a JSON request body into v, rejecting unknown fields,
+// trailing data and nesting deeper than the server's limit, and turning
+// body-size overruns into a clear 413. encoding/json has a nesting limit of
+// its own (10000); the server's is applied too, so that every client body
+// has the same documented one.
+func (s *Server) decodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if jsonvalid.Check(body, s.cfg.MaxJSONDepth) == jsonvalid.ErrTooDeep {
+		return bodyJSONError(jsonvalid.ErrTooDeep, s.cfg.MaxJSONDepth)
+	}
+	// Syntax errors are left to the decoder, whose message says where.
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -110,6 +125,15 @@ func decodeJSON(r *http.Request, v any) error {
 		return ownkey.Errorf(ownkey.EINVALID, "request body must be a single JSON object")
 	}
 	return nil
+}
+
+// bodyJSONError is the client's error for a body jsonvalid.Check refused.
+func bodyJSONError(err error, maxDepth int) error {
+	if err == jsonvalid.ErrTooDeep {
+		return &ownkey.Error{Code: ownkey.EINVALID, Reason: "json_too_deep",
+			Message: "request body is nested deeper than " + strconv.Itoa(jsonvalid.Depth(maxDepth)) + " levels"}
+	}
+	return ownkey.Errorf(ownkey.EINVALID, "request body is not valid JSON")
 }
 
 func jsonError(err error) error {

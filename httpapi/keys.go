@@ -57,7 +57,7 @@ type putKeyRequest struct {
 
 func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
 	var req putKeyRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := s.decodeJSON(r, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
@@ -112,7 +112,7 @@ type validateKeyResponse struct {
 // 200 with valid:false: the request itself was fine.
 func (s *Server) handleValidateProviderKey(w http.ResponseWriter, r *http.Request) {
 	var req validateKeyRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := s.decodeJSON(r, &req); err != nil {
 		Error(w, r, err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
 	MaxBodyBytes int64
+	// MaxJSONDepth bounds the nesting of every JSON body a client sends
+	// and of the provider JSON the adapters parse (OWNKEY_MAX_JSON_DEPTH);
+	// zero means jsonvalid.DefaultMaxDepth.
+	MaxJSONDepth int
 	// AccessLog logs one line per request at Info.
 	AccessLog bool
 	// Adapters serve chat requests, one per provider wire family.
@@ -73,6 +78,7 @@ func New(cfg Config) *Server {
 		cfg.MaxBodyBytes = 32 << 20
 	}
 	cfg.Limits.setDefaults(cfg.MaxBodyBytes)
+	cfg.MaxJSONDepth = jsonvalid.Depth(cfg.MaxJSONDepth)
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.bodies.max = cfg.Limits.MaxBodyMemory
 	s.metrics = newHTTPMetrics(cfg.Registry, func() float64 { return float64(s.inflight.Load()) })

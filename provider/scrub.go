@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 )
 
 // MaxMessageLen is how many characters of an upstream message are kept.
@@ -21,10 +22,84 @@ const MaxMessageLen = 300
 // sk-…"), so any upstream text shown to a client or logged goes through this.
 // Besides the plain value it also replaces the JSON-escaped ("\/") and
 // URL-encoded forms, since that is how a key with '/' or '+' comes back
-// inside a raw body or a URL.
+// inside a raw body or a URL. Text holding JSON escapes is also matched
+// decoded: a key written "\u0073k-…" is a key all the same, and when the
+// decoded text holds one, the decoded text, scrubbed, is returned. Text that
+// is relayed as JSON goes through ScrubJSON instead, which keeps it JSON.
 func ScrubSecrets(s string, c *ownkey.Credential) string {
-	if c == nil || s == "" {
+	forms := secretForms(c)
+	if len(forms) == 0 || s == "" {
 		return s
+	}
+	s = replaceForms(s, forms)
+	if strings.IndexByte(s, '\\') >= 0 {
+		dec := string(AppendUnescaped(nil, s))
+		if scrubbed := replaceForms(dec, forms); scrubbed != dec {
+			return scrubbed
+		}
+	}
+	return s
+}
+
+// ScrubJSON is ScrubSecrets for a JSON text relayed as JSON (a mid-stream
+// error event): each string is matched on its decoded contents, so that a
+// key a provider wrote with \u escapes is caught, and a string that held a
+// secret is re-encoded with it replaced. Everything else stays byte for
+// byte, and data itself is returned when there is nothing to replace.
+// Broken JSON is scrubbed as far as it can be read: the plain forms are
+// replaced anywhere, and an unterminated string counts up to the end.
+func ScrubJSON(data []byte, c *ownkey.Credential) []byte {
+	forms := secretForms(c)
+	if len(forms) == 0 || len(data) == 0 {
+		return data
+	}
+	if s := string(data); replaceForms(s, forms) != s {
+		data = []byte(replaceForms(s, forms))
+	}
+	if bytes.IndexByte(data, '\\') < 0 {
+		return data // every string's contents are its raw bytes
+	}
+	var out []byte
+	last := 0
+	for i := 0; i < len(data); {
+		q := bytes.IndexByte(data[i:], '"')
+		if q < 0 {
+			break
+		}
+		start := i + q + 1
+		end, escaped := start, false
+		for end < len(data) && data[end] != '"' {
+			if data[end] == '\\' {
+				escaped = true
+				end++
+			}
+			end++
+		}
+		end = min(end, len(data))
+		if escaped {
+			dec := string(AppendUnescaped(nil, data[start:end]))
+			if scrubbed := replaceForms(dec, forms); scrubbed != dec {
+				enc, _ := json.Marshal(scrubbed)
+				if end == len(data) {
+					enc = enc[:len(enc)-1] // it had no closing quote
+				}
+				out = append(append(out, data[last:start-1]...), enc...)
+				last = min(end+1, len(data))
+			}
+		}
+		i = end + 1
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
+}
+
+// secretForms are the texts ScrubSecrets replaces for c, longest first so
+// that a secret containing another is replaced whole.
+func secretForms(c *ownkey.Credential) []string {
+	if c == nil {
+		return nil
 	}
 	var forms []string
 	for _, sec := range []ownkey.Secret{c.APIKey, c.SecretAccessKey, c.SessionToken, c.AccessKeyID} {
@@ -34,8 +109,11 @@ func ScrubSecrets(s string, c *ownkey.Credential) string {
 		}
 		forms = append(forms, v, strings.ReplaceAll(v, "/", `\/`), url.QueryEscape(v), url.PathEscape(v))
 	}
-	// Longest first, so that a secret containing another is replaced whole.
 	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	return forms
+}
+
+func replaceForms(s string, forms []string) string {
 	for _, f := range forms {
 		s = strings.ReplaceAll(s, f, ownkey.Redacted)
 	}
@@ -50,25 +128,31 @@ func ScrubSecrets(s string, c *ownkey.Credential) string {
 // Kagi's {"error":[{"msg"}]}; plain {"error":"…"}). A body it cannot read
 // as one of those is used as text; HTML pages (proxies, load balancers) are
 // reduced to nothing rather than shown. The result may be empty.
-func UpstreamMessage(body []byte, c *ownkey.Credential) string {
-	msg := messageFromJSON(body)
-	if msg == "" {
+//
+// The body is decoded only if it nests at most maxDepth levels
+// (jsonvalid.Depth); a deeper one gives no message at all.
+func UpstreamMessage(body []byte, c *ownkey.Credential, maxDepth int) string {
+	var msg string
+	switch jsonvalid.Check(body, maxDepth) {
+	case nil:
+		var v any
+		_ = json.Unmarshal(body, &v)
+		// A message is decoded text, scrubbed as such; JSON without
+		// one is shown as it came, scrubbed string by string.
+		if msg = ScrubSecrets(findMessage(v, 0), c); msg == "" {
+			msg = string(ScrubJSON(bytes.TrimSpace(body), c))
+		}
+	case jsonvalid.ErrTooDeep:
+		return ""
+	default:
 		trimmed := bytes.TrimSpace(body)
 		if len(trimmed) > 0 && trimmed[0] != '<' && utf8.Valid(trimmed) {
-			msg = string(trimmed)
+			msg = ScrubSecrets(string(trimmed), c)
 		}
 	}
-	// Scrub before cutting: cutting first could leave a prefix of a key
-	// that no longer matches the whole key.
-	return truncate(collapseSpace(ScrubSecrets(msg, c)), MaxMessageLen)
-}
-
-func messageFromJSON(body []byte) string {
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return ""
-	}
-	return findMessage(v, 0)
+	// Scrubbed before cutting: cutting first could leave a prefix of a
+	// key that no longer matches the whole key.
+	return truncate(collapseSpace(msg), MaxMessageLen)
 }
 
 // findMessage looks for the usual message fields, preferring the outermost.

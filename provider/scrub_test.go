@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -52,7 +53,7 @@ func TestUpstreamMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := UpstreamMessage([]byte(tt.body), c); got != tt.want {
+			if got := UpstreamMessage([]byte(tt.body), c, 0); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -65,7 +66,7 @@ func TestUpstreamMessageScrubsBeforeTruncating(t *testing.T) {
 	// The key straddles the cut: cutting first would leave "sk-live-abcd"
 	// that no longer matches the whole key.
 	msg := strings.Repeat("x", MaxMessageLen-12) + key + strings.Repeat("y", 50)
-	got := UpstreamMessage([]byte(`{"error":{"message":"`+msg+`"}}`), c)
+	got := UpstreamMessage([]byte(`{"error":{"message":"`+msg+`"}}`), c, 0)
 	if strings.Contains(got, "sk-live") {
 		t.Fatalf("key prefix survived: %q", got[len(got)-30:])
 	}
@@ -74,5 +75,43 @@ func TestUpstreamMessageScrubsBeforeTruncating(t *testing.T) {
 	}
 	if !strings.HasSuffix(got, "…") {
 		t.Fatal("a cut message does not say so")
+	}
+}
+
+func TestScrubJSONMatchesDecodedStrings(t *testing.T) {
+	key := "sk-live-abcdefgh12345678"
+	esc := `\u0073k-live-abcdefgh\u00312345678`
+	c := &ownkey.Credential{APIKey: ownkey.NewSecret(key)}
+	clean := []byte(`{"error":{"message":"caf\u00e9 \"quoted\"","code":1}}`)
+	if got := ScrubJSON(clean, c); &got[0] != &clean[0] {
+		t.Fatal("a text without a secret was copied")
+	}
+	cases := map[string]string{
+		`{"error":{"message":"key ` + esc + ` refused","n":[1,"` + esc + `"]}}`: `{"error":{"message":"key [REDACTED] refused","n":[1,"[REDACTED]"]}}`,
+		`{"` + esc + `":"x\n` + key + `"}`:                                      `{"[REDACTED]":"x\n[REDACTED]"}`,
+		`{"a":"\"` + esc + `\"<"}`:                                              `{"a":"\"[REDACTED]\"\u003c"}`,
+		`{"a":"` + esc:                                                          `{"a":"[REDACTED]`,
+	}
+	for in, want := range cases {
+		got := string(ScrubJSON([]byte(in), c))
+		if got != want {
+			t.Errorf("ScrubJSON(%s) =\n %s\nwant\n %s", in, got, want)
+		}
+		if json.Valid([]byte(in)) && !json.Valid([]byte(got)) {
+			t.Errorf("ScrubJSON(%s) is no longer JSON: %s", in, got)
+		}
+	}
+	if got := ScrubSecrets("key "+esc, c); got != "key [REDACTED]" {
+		t.Errorf("ScrubSecrets on escaped text = %q", got)
+	}
+}
+
+func TestUpstreamMessageTooDeep(t *testing.T) {
+	deep := `{"error":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`
+	if got := UpstreamMessage([]byte(deep), nil, 0); got != "" {
+		t.Fatalf("a body deeper than the limit gave %q, want no message", got)
+	}
+	if got := UpstreamMessage([]byte(`{"error":[[[{"message":"m"}]]]}`), nil, 0); got != "" && got != "m" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -197,7 +197,7 @@ func (chk keyCheck) judge(p *ownkey.Provider, c *ownkey.Credential, status int, 
 	if chk.authOnly && status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden {
 		return nil
 	}
-	msg := UpstreamMessage(body, c)
+	msg := UpstreamMessage(body, c, 0)
 	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		e.Reason = "invalid_api_key"

@@ -20,9 +20,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
-	"github.com/ownkey/ownkey/provider/providertest"
+	"github.com/ownkey/ownkey/internal/nettest"
 )
 
 // received is one request as the fake upstream saw it.
@@ -523,8 +524,8 @@ func TestValidateKeyUserEndpointErrorsSayNoMore(t *testing.T) {
 	}
 
 	// Every other failure, on hosts the clients may reach.
-	babble := providertest.NotHTTP(t, providertest.Babble)
-	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
+	babble := nettest.NotHTTP(t, nettest.Babble)
+	silent := nettest.NotHTTP(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
 	tlsBad := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
 	t.Cleanup(tlsBad.Close)
 	// Failures are immediate but for silence; the generous timeout is for
@@ -532,7 +533,7 @@ func TestValidateKeyUserEndpointErrorsSayNoMore(t *testing.T) {
 	open := &Validator{Clients: egress.New(egress.Options{AllowPrivate: true}), Timeout: 10 * time.Second, Logger: logger}
 	impatient := &Validator{Clients: open.Clients, Timeout: 300 * time.Millisecond, Logger: logger}
 	want := "could not reach Azure: " + EndpointUnreachable
-	for _, endpoint := range []string{"http://" + providertest.ClosedAddr(t), "http://" + babble, tlsBad.URL, "https://no-such-host.invalid"} {
+	for _, endpoint := range []string{"http://" + nettest.ClosedAddr(t), "http://" + babble, tlsBad.URL, "https://no-such-host.invalid"} {
 		if msg := check(open, endpoint); msg != want {
 			t.Errorf("%s: message = %q, want %q", endpoint, msg, want)
 		}

@@ -32,6 +32,8 @@ type config struct {
 	// UsageWriteTimeout is how long a usage batch may wait on the store
 	// before it is spilled to disk (OWNKEY_USAGE_WRITE_TIMEOUT).
 	UsageWriteTimeout time.Duration
+	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
+	MaxJSONDepth int
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration

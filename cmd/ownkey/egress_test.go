@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/provider/providertest"
+	"github.com/ownkey/ownkey/internal/nettest"
 )
 
 // ipOrPort matches an IPv4 address, an IPv6 literal or a :port.
@@ -75,9 +75,9 @@ func TestValidateUserEndpointSaysNoMore(t *testing.T) {
 	t.Run("closed and open-but-wrong ports", func(t *testing.T) {
 		g := newTestGateway(t, map[string]string{"OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
 		_, key := g.createAccount("bob")
-		babble := providertest.NotHTTP(t, providertest.Babble)
-		hangup := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(10 * time.Millisecond) })
-		closed := validateAzure(t, g, key, "http://"+providertest.ClosedAddr(t))
+		babble := nettest.NotHTTP(t, nettest.Babble)
+		hangup := nettest.NotHTTP(t, func(c net.Conn) { time.Sleep(10 * time.Millisecond) })
+		closed := validateAzure(t, g, key, "http://"+nettest.ClosedAddr(t))
 		for _, addr := range []string{babble, hangup} {
 			if msg := validateAzure(t, g, key, "http://"+addr); msg != closed {
 				t.Errorf("open port %s: error %q differs from a closed port's %q", addr, msg, closed)

@@ -61,6 +61,7 @@ Environment:
   OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT one account's requests at once; beyond, 429 (default 256)
   OWNKEY_MAX_BODY_MEMORY           bytes of chat bodies held at once; beyond, 503
                                    (default 8 × OWNKEY_MAX_BODY_BYTES)
+  OWNKEY_MAX_JSON_DEPTH            deepest JSON nesting accepted from a client or provider (default 128, at most 10000)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes

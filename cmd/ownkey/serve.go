@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/ownkey/ownkey/accounts"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/openaicompat"
@@ -44,6 +46,14 @@ func runServe(args []string) error {
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
 	if err := c.readLimits(); err != nil {
 		return err
+	}
+	c.MaxJSONDepth = jsonvalid.DefaultMaxDepth
+	if v := os.Getenv("OWNKEY_MAX_JSON_DEPTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > jsonvalid.MaxDepthCeiling {
+			return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%q is not a nesting depth from 1 to %d", v, jsonvalid.MaxDepthCeiling)
+		}
+		c.MaxJSONDepth = n
 	}
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
@@ -176,7 +186,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 		},
 		Usage: rec, BaseURLs: baseURLs,
-		MaxBodyBytes: c.MaxBodyBytes, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 )
 
@@ -93,11 +94,15 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
 	}
+	if jsonvalid.Check(body, req.MaxJSONDepth) == jsonvalid.ErrTooDeep {
+		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
+		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is nested deeper than %d levels", p.Name, jsonvalid.Depth(req.MaxJSONDepth))
+	}
 	var msg messageResponse
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "message" {
 		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if err == nil && msg.Type == "error" {
-			return res, upstreamError(p, req.Credential, http.StatusBadGateway, body)
+			return res, upstreamError(req, http.StatusBadGateway, body)
 		}
 		return res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a message", p.Name)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/sse"
 )
@@ -184,7 +185,13 @@ func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWri
 // event translates one upstream event.
 func (s *streamer) event(evType, data []byte) step {
 	name := s.req.Provider.Name
-	if !gjson.Valid(view(data)) {
+	// jsonvalid, not gjson.Valid: gjson's validator recurses per level,
+	// and a 16 MiB event of '[' from a hostile endpoint would overflow
+	// the stack, killing the process.
+	switch jsonvalid.Check(data, s.req.MaxJSONDepth) {
+	case jsonvalid.ErrTooDeep:
+		return s.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(s.req.MaxJSONDepth)))
+	case jsonvalid.ErrSyntax:
 		return s.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
 	}
 	root := gjson.Parse(view(data))
@@ -437,7 +444,7 @@ func (s *streamer) end() step {
 func (s *streamer) upstreamError(data []byte) step {
 	s.res.ErrorCode = provider.CodeStreamError
 	c := s.req.Credential
-	msg := provider.UpstreamMessage(data, c)
+	msg := provider.UpstreamMessage(data, c, s.req.MaxJSONDepth)
 	if msg == "" {
 		msg = s.req.Provider.Name + " reported an error in the stream"
 	}
@@ -576,7 +583,7 @@ func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *
 	res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := req.Provider
 	if gjson.GetBytes(body, "type").Str == "error" {
-		return res, upstreamError(p, req.Credential, http.StatusBadGateway, body)
+		return res, upstreamError(req, http.StatusBadGateway, body)
 	}
 	if u := gjson.GetBytes(body, "usage"); u.IsObject() {
 		// The tokens were spent even though the answer is unusable.

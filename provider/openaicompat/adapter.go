@@ -91,7 +91,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		res.UpstreamLatency = time.Since(start)
-		e := upstreamError(p, req.Credential, resp.StatusCode, body)
+		e := upstreamError(req, resp.StatusCode, body)
 		e.RetryAfter = provider.RetryAfter(resp.Header)
 		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
 		return res, e
@@ -108,8 +108,9 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 // upstreamError builds the client's error from a provider's error answer.
 // The message is the provider's own, so that a client sees what it would see
 // talking to the provider directly, minus any echo of the key.
-func upstreamError(p *ownkey.Provider, c *ownkey.Credential, status int, body []byte) *ownkey.Error {
-	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c)}
+func upstreamError(req *ownkey.ChatRequest, status int, body []byte) *ownkey.Error {
+	p, c := req.Provider, req.Credential
+	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c, req.MaxJSONDepth)}
 	if e.Message == "" {
 		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
 	}
@@ -153,7 +154,7 @@ func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *
 	if ci.isError && ci.choices == 0 {
 		// Some providers answer 200 with only an error object.
 		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
-		return res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
+		return res, upstreamError(x.req, http.StatusBadGateway, body)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/internal/nettest"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -283,11 +284,11 @@ func TestNonStreamBodyCut(t *testing.T) {
 // cause (closed port, a port speaking something else, silence), so a stored
 // Azure credential cannot be used to scan ports, and names no address.
 func TestGuardedFailuresReadTheSame(t *testing.T) {
-	babble := providertest.NotHTTP(t, providertest.Babble)
-	silent := providertest.NotHTTP(t, func(c net.Conn) { time.Sleep(time.Second) })
+	babble := nettest.NotHTTP(t, nettest.Babble)
+	silent := nettest.NotHTTP(t, func(c net.Conn) { time.Sleep(time.Second) })
 	a := &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true, ResponseHeaderTimeout: 200 * time.Millisecond})}
 	want := "could not reach OpenAI: " + provider.EndpointUnreachable
-	for _, addr := range []string{providertest.ClosedAddr(t), babble, silent} {
+	for _, addr := range []string{nettest.ClosedAddr(t), babble, silent} {
 		req := chatRequest(t, "http://"+addr+"/v1")
 		req.Guarded = true
 		res, _, err := providertest.Run(t, a, req)

@@ -113,11 +113,11 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 		case !ci.ok:
 			// Not JSON we can read: relayed untouched.
 		case ci.isError:
-			// OpenAI's (and OpenRouter's) mid-stream error: relayed as is,
-			// and it ends the stream.
+			// OpenAI's (and OpenRouter's) mid-stream error: relayed as is
+			// but for an echo of the key, and it ends the stream.
 			res.UpstreamLatency = time.Since(start)
 			res.ErrorCode = provider.CodeStreamError
-			if !out.Event([]byte(provider.ScrubSecrets(string(data), x.req.Credential))) || !out.Flush() {
+			if !out.Event(provider.ScrubJSON(data, x.req.Credential)) || !out.Flush() {
 				return x.gone(cancel, start)
 			}
 			return res, nil
@@ -230,7 +230,7 @@ func (x *exchange) jsonInsteadOfStream(r io.Reader, start time.Time) (*ownkey.Ch
 	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := x.req.Provider
 	if ci := x.inspect(body); ci.isError {
-		return x.res, upstreamError(p, x.req.Credential, http.StatusBadGateway, body)
+		return x.res, upstreamError(x.req, http.StatusBadGateway, body)
 	}
 	return x.res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name)
 }

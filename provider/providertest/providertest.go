@@ -6,8 +6,8 @@ package providertest
 
 import (
 	"context"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // Received is one request as the fake provider saw it.
@@ -146,47 +147,33 @@ func Run(t testing.TB, a ownkey.ChatAdapter, req *ownkey.ChatRequest) (*ownkey.C
 	return res, rec, err
 }
 
-// NotHTTP listens on a loopback port that is open but does not speak HTTP,
-// handing every connection to serve (write a banner, stay silent), and
-// returns its host:port.
-func NotHTTP(t testing.TB, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); serve(c) }()
+// EscapedKey is key as a provider may echo it inside a JSON string, its
+// first character written as a \u escape ("\u0073k-…"): the same key to any
+// JSON reader, different bytes to a plain search.
+func EscapedKey(key string) string {
+	return fmt.Sprintf(`\u%04x`, key[0]) + key[1:]
+}
+
+// Leaks reports whether text holds secret, plainly or with its JSON escapes
+// decoded, once or more (an escaped key quoted inside a message that is
+// itself JSON-encoded is read by a human all the same).
+func Leaks(text, secret string) bool {
+	for range 4 {
+		if strings.Contains(text, secret) {
+			return true
 		}
-	}()
-	return ln.Addr().String()
-}
-
-// Babble is a NotHTTP service that reads what it is sent and answers in a
-// protocol that is not HTTP, as a Redis or SMTP port would.
-func Babble(c net.Conn) {
-	buf := make([]byte, 4096)
-	if _, err := c.Read(buf); err != nil {
-		return
+		text = string(provider.AppendUnescaped(nil, text))
 	}
-	_, _ = io.WriteString(c, "-ERR unknown command 'GET'\r\n")
-	time.Sleep(time.Second) // let the client read it before the close
+	return false
 }
 
-// ClosedAddr returns a loopback host:port nothing listens on.
-func ClosedAddr(t testing.TB) string {
+// ErrorLeaks reports whether secret reached the client through err (the
+// *ownkey.Error an adapter returned, all its fields) or what was written.
+func ErrorLeaks(t testing.TB, err error, written, secret string) bool {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	e, ok := err.(*ownkey.Error)
+	if !ok {
+		t.Fatalf("err = %v, want an *ownkey.Error", err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return Leaks(e.Message+" "+e.Type+" "+e.Reason+" "+e.Param+" "+e.RetryAfter+" "+written, secret)
 }

@@ -1,0 +1,291 @@
+// Package jsonvalid checks that a JSON text is valid (RFC 8259) and nested
+// no deeper than a limit, in one iterative pass that allocates nothing.
+//
+// It exists because the recursive validators and decoders ownkey relies on
+// (gjson.Valid, encoding/json) spend a stack frame per level of nesting: a
+// body of millions of '[' overflowed the goroutine stack inside
+// gjson.ValidBytes, and a Go stack overflow kills the process, not the
+// request. Every JSON text from a client or a provider is checked here
+// before a recursive parser sees it; a text nested deeper than the limit is
+// refused as a whole, after reading only as far as the first level too
+// many.
+package jsonvalid
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/bits"
+)
+
+// DefaultMaxDepth is the nesting limit used when none is configured: far
+// deeper than any real chat request (messages, content parts, tool
+// schemas) or provider answer needs, and shallow enough that no recursive
+// parser behind the check comes near its stack limit.
+const DefaultMaxDepth = 128
+
+// MaxDepthCeiling is the highest limit Check honours: encoding/json, which
+// decodes what passed the check, refuses deeper texts itself, so a higher
+// limit would admit nothing more.
+const MaxDepthCeiling = 10000
+
+var (
+	// ErrSyntax: the text is not one valid JSON value.
+	ErrSyntax = errors.New("not valid JSON")
+	// ErrTooDeep: the text nests objects and arrays deeper than the limit.
+	ErrTooDeep = errors.New("JSON nested too deeply")
+)
+
+// Depth resolves a configured limit: zero or less means DefaultMaxDepth, and
+// the result is at most MaxDepthCeiling.
+func Depth(limit int) int {
+	if limit <= 0 {
+		return DefaultMaxDepth
+	}
+	return min(limit, MaxDepthCeiling)
+}
+
+// Check reports whether data is exactly one JSON value, with optional
+// surrounding white space, whose objects and arrays nest at most
+// Depth(maxDepth) levels (`[]` is one level, `[[]]` two). It returns nil,
+// ErrSyntax or ErrTooDeep, whichever the first offending byte calls for:
+// a text that goes too deep before it goes wrong is ErrTooDeep.
+//
+// Within the limit it accepts exactly what encoding/json.Valid accepts (as
+// Valid, it does not require strings to be valid UTF-8);
+// FuzzCheck compares the two.
+func Check(data []byte, maxDepth int) error {
+	maxDepth = Depth(maxDepth)
+	// The bit stack lives on the goroutine's stack; the usual limit gets
+	// a small one, so that checking a small body does not start by
+	// clearing 1 KiB.
+	if maxDepth < 4*64 {
+		var objects [4]uint64
+		return check(data, maxDepth, objects[:])
+	}
+	var objects [MaxDepthCeiling/64 + 1]uint64
+	return check(data, maxDepth, objects[:])
+}
+
+// check is Check with objects, the bit stack: one bit per open container,
+// set for an object, which a ',' or a closing byte must match. It has room
+// for maxDepth+1 bits.
+func check(data []byte, maxDepth int, objects []uint64) error {
+	depth, i, n := 0, 0, len(data)
+
+value:
+	for i < n && data[i] <= ' ' && isSpace(data[i]) {
+		i++
+	}
+	if i >= n {
+		return ErrSyntax
+	}
+	switch data[i] {
+	case '{':
+		if depth++; depth > maxDepth {
+			return ErrTooDeep
+		}
+		objects[depth>>6] |= 1 << (depth & 63)
+		i = skipSpace(data, i+1)
+		if i < n && data[i] == '}' {
+			i++
+			depth--
+			goto after
+		}
+		goto key
+	case '[':
+		if depth++; depth > maxDepth {
+			return ErrTooDeep
+		}
+		objects[depth>>6] &^= 1 << (depth & 63)
+		i = skipSpace(data, i+1)
+		if i < n && data[i] == ']' {
+			i++
+			depth--
+			goto after
+		}
+		goto value
+	case '"':
+		if i = stringEnd(data, i+1); i < 0 {
+			return ErrSyntax
+		}
+	case 't':
+		if i+4 > n || string(data[i:i+4]) != "true" {
+			return ErrSyntax
+		}
+		i += 4
+	case 'f':
+		if i+5 > n || string(data[i:i+5]) != "false" {
+			return ErrSyntax
+		}
+		i += 5
+	case 'n':
+		if i+4 > n || string(data[i:i+4]) != "null" {
+			return ErrSyntax
+		}
+		i += 4
+	default:
+		if i = numberEnd(data, i); i < 0 {
+			return ErrSyntax
+		}
+	}
+
+after: // a value ended at i
+	i = skipSpace(data, i)
+	if depth == 0 {
+		if i == n {
+			return nil
+		}
+		return ErrSyntax
+	}
+	if i >= n {
+		return ErrSyntax
+	}
+	if objects[depth>>6]&(1<<(depth&63)) != 0 {
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+			goto key
+		case '}':
+			i++
+			depth--
+			goto after
+		}
+		return ErrSyntax
+	}
+	switch data[i] {
+	case ',':
+		i++
+		goto value
+	case ']':
+		i++
+		depth--
+		goto after
+	}
+	return ErrSyntax
+
+key: // a member's name is due at i (white space already skipped)
+	if i >= n || data[i] != '"' {
+		return ErrSyntax
+	}
+	if i = stringEnd(data, i+1); i < 0 {
+		return ErrSyntax
+	}
+	i = skipSpace(data, i)
+	if i >= n || data[i] != ':' {
+		return ErrSyntax
+	}
+	i++
+	goto value
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && data[i] <= ' ' && isSpace(data[i]) {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the closing quote of the string whose
+// contents start at i, or -1 if it is not a valid JSON string.
+func stringEnd(data []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	n := len(data)
+	for {
+		// Eight bytes at a time up to the first quote, backslash or
+		// control character: chat bodies are mostly string contents.
+		for i+8 <= n {
+			w := binary.LittleEndian.Uint64(data[i:])
+			q, bs := w^(ones*'"'), w^(ones*'\\')
+			// A byte of q or bs is zero where w has a quote or a
+			// backslash, and w-0x20 borrows where a byte is below 0x20;
+			// the lowest such byte is found exactly.
+			m := ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
+			if m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < n && data[i] >= 0x20 && data[i] != '"' && data[i] != '\\' {
+			i++
+			if i&7 == 0 {
+				break // back to the word loop
+			}
+		}
+		if i >= n {
+			return -1
+		}
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= n {
+				return -1
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > n || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+					return -1
+				}
+				i += 6
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// numberEnd returns the index after the number starting at i, or -1 if
+// none starts there: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(data []byte, i int) int {
+	n := len(data)
+	if i < n && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= n:
+		return -1
+	case data[i] == '0':
+		i++
+	case '1' <= data[i] && data[i] <= '9':
+		i = digits(data, i+1)
+	default:
+		return -1
+	}
+	if i < n && data[i] == '.' {
+		if i++; i >= n || !isDigit(data[i]) {
+			return -1
+		}
+		i = digits(data, i+1)
+	}
+	if i < n && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < n && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i >= n || !isDigit(data[i]) {
+			return -1
+		}
+		i = digits(data, i+1)
+	}
+	return i
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func digits(data []byte, i int) int {
+	for i < len(data) && isDigit(data[i]) {
+		i++
+	}
+	return i
+}
