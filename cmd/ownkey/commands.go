@@ -59,17 +59,22 @@ func printJSON(w io.Writer, v any) {
 
 // escapeHiddenJSON writes the hidden runes (ownkey.HiddenRune) that
 // encoding/json leaves raw (DEL, C1 controls, bidi overrides...) as \u
-// escapes, so that JSON printed to a terminal cannot act on it either. JSON's
-// own syntax is ASCII, so such runes can only be inside strings, where the
+// escapes, so that JSON printed to a terminal cannot act on it either.
+// encoding/json already escapes C0 controls inside strings, so a C0 byte
+// here is the document's own whitespace (indentation, the final newline)
+// and stays; every other hidden rune can only be inside a string, where the
 // escape means the same text.
+// hiddenInJSON is ownkey.HiddenRune less the C0 controls (see escapeHiddenJSON).
+func hiddenInJSON(r rune) bool { return r >= 0x20 && ownkey.HiddenRune(r) }
+
 func escapeHiddenJSON(b []byte) []byte {
-	if !bytes.ContainsFunc(b, ownkey.HiddenRune) {
+	if !bytes.ContainsFunc(b, hiddenInJSON) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+16)
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
-		if ownkey.HiddenRune(r) {
+		if hiddenInJSON(r) {
 			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
 				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
 			} else {

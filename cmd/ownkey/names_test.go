@@ -83,6 +83,11 @@ func TestCLIListsEscapeStoredNames(t *testing.T) {
 			if !strings.Contains(out, `\u001b]0;pwned\u0007\u001b[2J\u009b31m\u202eevil\u007f`) {
 				t.Errorf("%s does not show the escaped name:\n%s", what, out)
 			}
+			// ... and the output is still JSON a script can read (the
+			// document's own newlines are not escaped).
+			if !json.Valid([]byte(out)) || !strings.HasPrefix(out, "[\n") {
+				t.Errorf("%s is not indented JSON:\n%s", what, out)
+			}
 		} else if !strings.Contains(out, `\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\x7f`) {
 			t.Errorf("%s does not show the escaped name:\n%s", what, out)
 		}
