@@ -189,16 +189,20 @@ func (g *testGateway) rawFiles(skip ...string) map[string][]byte {
 	return out
 }
 
+// apiError is OpenAI's error envelope as a client decodes it (nil code and
+// param mean JSON null).
+type apiError struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
 func errorOf(t *testing.T, r *response) (msg, typ, code, param string) {
 	t.Helper()
-	var e struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Code    *string `json:"code"`
-			Param   *string `json:"param"`
-		} `json:"error"`
-	}
+	var e apiError
 	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error.Message == "" {
 		t.Fatalf("not an OpenAI error envelope (%d): %s", r.Status, r.Body)
 	}

@@ -41,14 +41,6 @@ func readProcUsage(t *testing.T, pid int) procUsage {
 	return u
 }
 
-type apiError struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	} `json:"error"`
-}
 
 // postJSON posts body with p's admin key and returns the status and the
 // decoded error envelope (zero if the answer is not one).
