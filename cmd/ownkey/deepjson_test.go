@@ -41,7 +41,6 @@ func readProcUsage(t *testing.T, pid int) procUsage {
 	return u
 }
 
-
 // postJSON posts body with p's admin key and returns the status and the
 // decoded error envelope (zero if the answer is not one).
 func postJSON(t *testing.T, p *ownkeyProc, path string, body []byte) (int, apiError) {
