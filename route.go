@@ -30,11 +30,14 @@ var makerPrefixes = []struct{ prefix, provider string }{
 var aggregators = []string{"openrouter", "vercel"}
 
 // MakerOf returns the provider id of model's maker, or "".
+// It is a rule on names, not a catalog lookup, so that ids the catalog does
+// not list (dated snapshots, new models) still go to their maker.
 func MakerOf(model string) string {
-	m := strings.ToLower(model)
 	for _, mp := range makerPrefixes {
-		if strings.HasPrefix(m, mp.prefix) {
-			rest := m[len(mp.prefix):]
+		// The prefixes are lower-case ASCII: EqualFold on the head matches
+		// what lower-casing the whole id would, without a copy.
+		if len(model) >= len(mp.prefix) && strings.EqualFold(model[:len(mp.prefix)], mp.prefix) {
+			rest := model[len(mp.prefix):]
 			// "o1" must be followed by the end or a separator: o1-mini, not o1x.
 			if mp.prefix[len(mp.prefix)-1] != '-' && rest != "" && rest[0] != '-' {
 				continue
@@ -64,8 +67,10 @@ func routeError(model string, tried []string) error {
 //     prefix is a model provider's id and the account holds its key.
 //  3. maker: gpt-*/o* → openai, claude-* → anthropic, gemini-* → google,
 //     glm-* → zai, when the account holds the maker's key.
-//  4. catalog: the providers that serve the model in the model catalog, in
-//     catalog order, first one the account holds a key for.
+//  4. catalog: the providers whose Models entry has exactly this model id
+//     (ignoring case), in provider catalog order, first one the account
+//     holds a key for. The canonical id is not used: a provider must be
+//     sent an id it knows.
 //  5. aggregator: for "vendor/model" ids, openrouter then vercel.
 //
 // Forced routing to a provider without a key is an error, never a silent
@@ -82,7 +87,10 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 		}
 		return &Route{Provider: p, Model: model, How: "forced"}, nil
 	}
-	var tried []string
+	// The providers considered, for the error; on the stack, because a
+	// route found after skipping some is common (catalog order).
+	var triedBuf [8]string
+	tried := triedBuf[:0]
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := LookupProvider(model[:i]); ok && p.Kind == KindModel {
 			if configured(p.ID) {
@@ -98,12 +106,12 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 		}
 		tried = appendNew(tried, id)
 	}
-	for _, id := range ProvidersServing(model) {
-		if configured(id) {
-			p, _ := LookupProvider(id)
+	for _, e := range Models.Serving(model) {
+		if configured(e.Provider) {
+			p, _ := LookupProvider(e.Provider)
 			return &Route{Provider: p, Model: model, How: "catalog"}, nil
 		}
-		tried = appendNew(tried, id)
+		tried = appendNew(tried, e.Provider)
 	}
 	if strings.Contains(model, "/") {
 		for _, id := range aggregators {

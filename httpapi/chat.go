@@ -226,7 +226,8 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 		if prov.Kind != ownkey.KindModel || !configured[prov.ID] {
 			continue
 		}
-		for _, m := range ownkey.ModelCatalog[prov.ID] {
+		for _, e := range ownkey.Models.OfProvider(prov.ID) {
+			m := e.Model
 			if !seen[m] {
 				if rt, err := ownkey.RouteModel(m, "", has); err == nil {
 					seen[m] = true
