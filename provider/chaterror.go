@@ -68,26 +68,6 @@ func MarkClientGone(res *ownkey.ChatResult) {
 	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
 }
 
-// StatusOf is the HTTP status the caller will send for err, for
-// ChatResult.Status.
-func StatusOf(err error) int {
-	var e *ownkey.Error
-	if errors.As(err, &e) && e.Status != 0 {
-		return e.Status
-	}
-	switch ownkey.ErrorCode(err) {
-	case ownkey.EINVALID:
-		return http.StatusBadRequest
-	case ownkey.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ownkey.ETIMEOUT:
-		return http.StatusGatewayTimeout
-	case ownkey.EUPSTREAM:
-		return http.StatusBadGateway
-	}
-	return http.StatusInternalServerError
-}
-
 // DefaultStreamIdleTimeout is how long a stream may go without a byte from
 // the provider before it is ended: long enough for a reasoning model that
 // thinks in silence, and a bound on one that hangs.

@@ -33,7 +33,7 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 	}
 	hreq.Header.Set("User-Agent", cmp.Or(userAgent, "ownkey"))
 	if err := Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
-		res.Status = StatusOf(err)
+		res.Status = ownkey.StatusOf(err)
 		return nil, start, err
 	}
 	start = time.Now()

@@ -144,9 +144,6 @@ const (
 	maxBody = 64 << 20
 	// sampleLimit bounds ChatResult.OutputSample.
 	sampleLimit = 16 << 10
-	// statusClientClosed is nginx's "client closed request": nobody reads
-	// it, but logs and usage records show why the request ended.
-	statusClientClosed = provider.StatusClientClosed
 	// statusOverloaded is Anthropic's own "overloaded" status.
 	statusOverloaded = 529
 )
@@ -200,7 +197,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	}
 	tr, err := translateRequest(req, a.defaultMaxTokens())
 	if err != nil {
-		res.Status = provider.StatusOf(err)
+		res.Status = ownkey.StatusOf(err)
 		return res, err
 	}
 	// upstreamCtx is cancelled as soon as the client is found gone, even

@@ -84,8 +84,8 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 	if err != nil {
 		if ctx.Err() != nil {
 			provider.MarkClientGone(res)
-			res.Status = statusClientClosed
-			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
+			res.Status = provider.StatusClientClosed
+			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "the client closed the request"}
 		}
 		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name)

@@ -36,9 +36,6 @@ const (
 	// upstream connection be reused.
 	drainLimit   = 64 << 10
 	drainTimeout = 5 * time.Second
-	// statusClientClosed is nginx's "client closed request": nobody reads
-	// it, but logs and usage records show why the request ended.
-	statusClientClosed = provider.StatusClientClosed
 )
 
 // Adapter implements ownkey.ChatAdapter for every WireOpenAI provider.
@@ -141,8 +138,8 @@ func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *
 	if err != nil {
 		if ctx.Err() != nil {
 			provider.MarkClientGone(res)
-			res.Status = statusClientClosed
-			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
+			res.Status = provider.StatusClientClosed
+			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "the client closed the request"}
 		}
 		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if errors.Is(err, errTooLarge) {
