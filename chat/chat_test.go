@@ -34,8 +34,8 @@ func (v *fakeVault) Credential(_ context.Context, _ int64, id string) (*ownkey.C
 	return &ownkey.Credential{Provider: id, APIKey: ownkey.NewSecret("sk-test")}, nil
 }
 func (v *fakeVault) Configured(context.Context, int64) (map[string]bool, error) { return v.keys, nil }
-func (v *fakeVault) Disabled(id string) bool                                     { return v.disabled[id] }
-func (v *fakeVault) MarkUsed(_ int64, id string)                                 { v.used = append(v.used, id) }
+func (v *fakeVault) Disabled(id string) bool                                    { return v.disabled[id] }
+func (v *fakeVault) MarkUsed(_ int64, id string)                                { v.used = append(v.used, id) }
 
 // fakeAdapter answers with res and err and keeps the request it got.
 type fakeAdapter struct {
