@@ -108,8 +108,10 @@ func (u Usage) IsZero() bool { return u.PromptTokens == 0 && u.CompletionTokens 
 // ChatResult is what an adapter learned while serving a request.
 type ChatResult struct {
 	// Status is the HTTP status the client got. For an error returned
-	// before anything was written, the chat service sets it to
-	// StatusOf(err), the status the error is sent with.
+	// before anything was written it is StatusOf(err), the status the
+	// error is sent with (adapters set it with provider.Failed; the chat
+	// service sets it again, so no adapter can make the record disagree
+	// with the client).
 	Status int
 	// Started is true once response headers went to the client: a failure
 	// after that was reported inside the stream, not as an error return.
