@@ -6,6 +6,53 @@ import (
 	"time"
 )
 
+// ChatService serves the chat use case from routing to the usage record
+// (package chat). The HTTP layer decodes a request into a ChatCall, calls
+// Chat and encodes what comes back.
+type ChatService interface {
+	// Chat routes call to a provider, has the provider's adapter write the
+	// answer to call.W, and records usage. A returned error has not been
+	// written to call.W: the caller writes it. A failure the answer
+	// already carries (mid-stream), or one the client left before, is
+	// recorded and not returned.
+	Chat(ctx context.Context, call *ChatCall) error
+}
+
+// ChatCall is one chat request as the HTTP layer decoded it: the routing
+// fields read from the body and headers, and the body itself.
+type ChatCall struct {
+	RequestID string
+	Principal *Principal
+	// Model is the model id as the client asked for it (routing may strip
+	// a provider prefix).
+	Model string
+	// Provider is the provider id the client forced (lower case), empty
+	// to route by Model.
+	Provider     string
+	Stream       bool
+	IncludeUsage bool
+	Body         ChatBody
+	// W receives the answer, written by the adapter.
+	W http.ResponseWriter
+}
+
+// ChatBody is the client's OpenAI JSON body. The routing edits need the
+// offsets the decoder found, so the decoder makes them.
+type ChatBody interface {
+	// Routed returns the body with the routing edits made for the routed
+	// model: model set to model, the byok member removed and, for a
+	// stream whose client did not ask for usage,
+	// stream_options.include_usage forced on. It may edit in place, so it
+	// is called once.
+	Routed(model string) []byte
+}
+
+// UsageRecorder receives one usage record per chat request that passed
+// authentication (usage.Recorder).
+type UsageRecorder interface {
+	Record(rec *UsageRecord)
+}
+
 // ChatRequest is one OpenAI Chat Completions request on its way to a
 // provider, after authentication and routing.
 type ChatRequest struct {
@@ -60,8 +107,11 @@ func (u Usage) IsZero() bool { return u.PromptTokens == 0 && u.CompletionTokens 
 
 // ChatResult is what an adapter learned while serving a request.
 type ChatResult struct {
-	// Status is the HTTP status the client got (or, for an error returned
-	// before anything was written, the one the caller will send).
+	// Status is the HTTP status the client got. For an error returned
+	// before anything was written it is StatusOf(err), the status the
+	// error is sent with (adapters set it with provider.Failed; the chat
+	// service sets it again, so no adapter can make the record disagree
+	// with the client).
 	Status int
 	// Started is true once response headers went to the client: a failure
 	// after that was reported inside the stream, not as an error return.

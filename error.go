@@ -3,10 +3,11 @@ package ownkey
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Error codes. The HTTP layer maps each to a status and an OpenAI error type,
-// so the domain never speaks HTTP.
+// Error codes. Each has one HTTP status (CodeStatus); the client dialect's
+// encoder adds its own error type.
 const (
 	EINVALID      = "invalid"      // bad input: 400
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials: 401
@@ -56,6 +57,50 @@ func Errorf(code, format string, args ...any) *Error {
 // FieldError is an EINVALID error naming the field at fault.
 func FieldError(param, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeStatus is the one table from error code to HTTP status: what the
+// client is sent (httpapi.Error) and what the usage record says it was sent
+// (ChatResult.Status) both come from here.
+func CodeStatus(code string) int {
+	switch code {
+	case EINVALID:
+		return http.StatusBadRequest
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EPAYMENT:
+		return http.StatusPaymentRequired
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case ERATELIMIT:
+		return http.StatusTooManyRequests
+	case EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case EUPSTREAM:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// StatusOf is the HTTP status err is answered with: the *Error's own Status
+// when set (an upstream's status passed on), else its code's, else 500.
+func StatusOf(err error) int {
+	var e *Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError
+	}
+	if e.Status != 0 {
+		return e.Status
+	}
+	return CodeStatus(e.Code)
 }
 
 // ErrorCode returns the code of err, or EINTERNAL when err is not an *Error.

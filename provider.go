@@ -47,7 +47,7 @@ type Provider struct {
 	Format  CredentialFormat  `json:"credential_format"`
 	Fields  []CredentialField `json:"credential_fields,omitempty"`
 	Wire    WireFamily        `json:"wire"`
-	BaseURL string            `json:"-"` // default; see BaseURLFor
+	BaseURL string            `json:"-"` // default; provider.Endpoint resolves the one used
 	// KeyHint is what a key of this provider usually starts with, for the UI.
 	KeyHint string `json:"key_hint,omitempty"`
 	// UserEndpoint is true when the upstream address comes from the user's
@@ -138,15 +138,6 @@ var catalogByID = func() map[string]*Provider {
 func LookupProvider(id string) (*Provider, bool) {
 	p, ok := catalogByID[id]
 	return p, ok
-}
-
-// ProviderIDs returns every catalog id, in catalog order.
-func ProviderIDs() []string {
-	ids := make([]string, len(Catalog))
-	for i, p := range Catalog {
-		ids[i] = p.ID
-	}
-	return ids
 }
 
 // BaseURLEnv is the environment variable that overrides p's base URL:

@@ -48,7 +48,7 @@ func MakerOf(model string) string {
 	return ""
 }
 
-// RouteError explains why no provider was found.
+// routeError explains why no provider was found.
 func routeError(model string, tried []string) error {
 	msg := "no BYOK provider found for model \"" + model + "\""
 	if len(tried) > 0 {

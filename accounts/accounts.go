@@ -99,6 +99,22 @@ func New(store ownkey.Store, opts Options) *Service {
 	return s
 }
 
+var _ ownkey.AccountService = (*Service)(nil)
+
+// Account, Accounts and APIKeys read the store: the admin API lists what
+// is there, so they are not cached.
+func (s *Service) Account(ctx context.Context, id int64) (*ownkey.Account, error) {
+	return s.store.Account(ctx, id)
+}
+
+func (s *Service) Accounts(ctx context.Context) ([]*ownkey.Account, error) {
+	return s.store.Accounts(ctx)
+}
+
+func (s *Service) APIKeys(ctx context.Context, accountID int64) ([]*ownkey.APIKey, error) {
+	return s.store.APIKeys(ctx, accountID)
+}
+
 // CreateAccount creates an account and its first API key in one transaction,
 // returning the key's plaintext, which is never available again.
 func (s *Service) CreateAccount(ctx context.Context, a *ownkey.Account, keyName string) (ownkey.Secret, *ownkey.APIKey, error) {
@@ -264,12 +280,6 @@ func (s *Service) load(ctx context.Context, h [32]byte) (cacheEntry, error) {
 func invalidKey() error {
 	return &ownkey.Error{Code: ownkey.EUNAUTHORIZED, Reason: "invalid_api_key",
 		Message: "Incorrect API key provided: the key is malformed, unknown or revoked."}
-}
-
-// Forget drops cached authentications of an account, e.g. after its role
-// changed.
-func (s *Service) Forget(accountID int64) {
-	s.drop(func(p *ownkey.Principal) bool { return p.Account.ID == accountID })
 }
 
 // Changed applies a change made by another process (see ownkey.ChangeFeed):

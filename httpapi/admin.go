@@ -38,7 +38,7 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListAccounts(w http.ResponseWriter, r *http.Request) {
-	as, err := s.cfg.Store.Accounts(r.Context())
+	as, err := s.cfg.Accounts.Accounts(r.Context())
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	a, err := s.cfg.Store.Account(r.Context(), id)
+	a, err := s.cfg.Accounts.Account(r.Context(), id)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -66,7 +66,7 @@ func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	if _, err := s.cfg.Store.Account(r.Context(), id); err != nil {
+	if _, err := s.cfg.Accounts.Account(r.Context(), id); err != nil {
 		Error(w, r, err)
 		return
 	}
@@ -74,7 +74,7 @@ func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, accountID int64) {
-	ks, err := s.cfg.Store.APIKeys(r.Context(), accountID)
+	ks, err := s.cfg.Accounts.APIKeys(r.Context(), accountID)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request, accountID 
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p := ownkey.PrincipalFromContext(r.Context())
-	a, err := s.cfg.Store.Account(r.Context(), p.Account.ID)
+	a, err := s.cfg.Accounts.Account(r.Context(), p.Account.ID)
 	if err != nil {
 		Error(w, r, err)
 		return

@@ -26,33 +26,26 @@ type errorDetail struct {
 	Code    *string `json:"code"`
 }
 
-// statusOf maps a domain error code to an HTTP status and OpenAI error type.
-func statusOf(code string) (int, string) {
+// openAIType is OpenAI's error type for a domain error code. The status is
+// not decided here: ownkey.StatusOf is the one table for it.
+func openAIType(code string) string {
 	switch code {
-	case ownkey.EINVALID:
-		return http.StatusBadRequest, "invalid_request_error"
-	case ownkey.EUNAUTHORIZED:
-		return http.StatusUnauthorized, "invalid_request_error"
+	case ownkey.EINVALID, ownkey.EUNAUTHORIZED, ownkey.ENOTFOUND, ownkey.ECONFLICT, ownkey.ETOOLARGE:
+		return "invalid_request_error"
 	case ownkey.EPAYMENT:
-		return http.StatusPaymentRequired, "insufficient_quota"
+		return "insufficient_quota"
 	case ownkey.EFORBIDDEN:
-		return http.StatusForbidden, "permission_error"
-	case ownkey.ENOTFOUND:
-		return http.StatusNotFound, "invalid_request_error"
-	case ownkey.ECONFLICT:
-		return http.StatusConflict, "invalid_request_error"
-	case ownkey.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge, "invalid_request_error"
+		return "permission_error"
 	case ownkey.ERATELIMIT:
-		return http.StatusTooManyRequests, "rate_limit_error"
+		return "rate_limit_error"
 	case ownkey.EUNAVAILABLE:
-		return http.StatusServiceUnavailable, "service_unavailable"
+		return "service_unavailable"
 	case ownkey.ETIMEOUT:
-		return http.StatusGatewayTimeout, "timeout_error"
+		return "timeout_error"
 	case ownkey.EUPSTREAM:
-		return http.StatusBadGateway, "upstream_error"
+		return "upstream_error"
 	}
-	return http.StatusInternalServerError, "server_error"
+	return "server_error"
 }
 
 // Error writes err in OpenAI's envelope. Internal errors are logged with their
@@ -63,10 +56,7 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		logger(r).Error("internal error", "err", err.Error())
 		e = &ownkey.Error{Code: ownkey.EINTERNAL, Message: "internal error (request id " + w.Header().Get("X-Request-ID") + ")"}
 	}
-	status, typ := statusOf(e.Code)
-	if e.Status != 0 {
-		status = e.Status
-	}
+	status, typ := ownkey.StatusOf(e), openAIType(e.Code)
 	if e.Type != "" {
 		typ = e.Type
 	}

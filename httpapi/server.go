@@ -12,19 +12,20 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/accounts"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/usage"
-	"github.com/ownkey/ownkey/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Config is what the server needs from the outside.
+// Config is what the server needs from the outside: the services it
+// calls, declared in the root package, and its own settings.
 type Config struct {
-	Store     ownkey.Store
-	Accounts  *accounts.Service
-	Vault     *vault.Service
+	// Store is pinged by /readyz.
+	Store     Pinger
+	Accounts  ownkey.AccountService
+	Vault     ownkey.CredentialService
+	Chat      ownkey.ChatService
 	Validator ownkey.KeyValidator
 	Logger    *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics.
@@ -37,18 +38,20 @@ type Config struct {
 	MaxJSONDepth int
 	// AccessLog logs one line per request at Info.
 	AccessLog bool
-	// Adapters serve chat requests, one per provider wire family.
-	Adapters map[ownkey.WireFamily]ownkey.ChatAdapter
-	// Usage receives one usage record per chat request.
-	Usage UsageRecorder
-	// BaseURLs are the operator's provider base URL overrides.
-	BaseURLs ownkey.BaseURLs
+	// Usage is the chat service's usage recorder; /readyz reports its
+	// backlog when it has one (usage.Recorder).
+	Usage ownkey.UsageRecorder
 	// AllowPrivate lets user-supplied endpoints reach private addresses
 	// (OWNKEY_ALLOW_PRIVATE_UPSTREAMS; tests use it for local fakes).
 	AllowPrivate bool
 	// Limits bound connections, requests in flight, body read and write
 	// times and body memory (limits.go); zero fields take the defaults.
 	Limits Limits
+}
+
+// Pinger is the database as /readyz sees it (ownkey.Store).
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // Server routes requests. Create with New; serve Handler().
@@ -93,9 +96,6 @@ func New(cfg Config) *Server {
 
 // Handler is the root handler with all middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// Mux lets later features (the chat path) register routes.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Drain makes /readyz fail so that load balancers stop sending traffic
 // before shutdown.
@@ -182,7 +182,7 @@ type readiness struct {
 	UsageBacklog *usage.Backlog `json:"usage_backlog,omitempty"`
 }
 
-// usageBacklogger is a UsageRecorder that reports what it has not stored
+// usageBacklogger is an ownkey.UsageRecorder that reports what it has not stored
 // yet (usage.Recorder).
 type usageBacklogger interface {
 	Backlog() usage.Backlog
@@ -200,9 +200,6 @@ func limitBody(n int64, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-
-// LimitBody is limitBody for routes registered by other packages.
-func (s *Server) LimitBody(h http.Handler) http.Handler { return limitBody(s.cfg.MaxBodyBytes, h) }
 
 func requireAdmin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

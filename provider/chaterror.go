@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/ownkey/ownkey"
@@ -46,46 +45,40 @@ func Unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatR
 	name := req.Provider.Name
 	if errors.Is(ctx.Err(), context.Canceled) {
 		MarkClientGone(res)
-		res.Status = StatusClientClosed
-		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
-			Message: "the client closed the request before " + name + " answered"}
+		_, err = Failed(res, CodeClientDisconnected, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
+			Message: "the client closed the request before " + name + " answered"})
+		return err
 	}
 	logTransportError(ctx, nil, req.Provider, req.Credential, req.Guarded, err)
 	timeout := isTimeout(err)
 	if timeout && !req.Guarded {
-		res.Status, res.ErrorCode = http.StatusGatewayTimeout, CodeUpstreamTimeout
-		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name)
+		_, err = Failed(res, CodeUpstreamTimeout, ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name))
+		return err
 	}
-	res.Status, res.ErrorCode = http.StatusServiceUnavailable, CodeUpstreamUnavail
+	code := CodeUpstreamUnavail
 	if timeout {
 		// The record keeps the truth; the client gets the one message.
-		res.ErrorCode = CodeUpstreamTimeout
+		code = CodeUpstreamTimeout
 	}
-	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, transportReason(err, req.Guarded))
+	_, err = Failed(res, code, ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, transportReason(err, req.Guarded)))
+	return err
+}
+
+// Failed notes in res a failure nothing was written for, and returns res
+// and err for the adapter to return: res.Status is the status err will be
+// sent with (ownkey.StatusOf, the one table, so an adapter never states a
+// status of its own for an error) and, when code is set, res.ErrorCode is
+// code.
+func Failed(res *ownkey.ChatResult, code string, err error) (*ownkey.ChatResult, error) {
+	res.Status = ownkey.StatusOf(err)
+	if code != "" {
+		res.ErrorCode = code
+	}
+	return res, err
 }
 
 func MarkClientGone(res *ownkey.ChatResult) {
 	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
-}
-
-// StatusOf is the HTTP status the caller will send for err, for
-// ChatResult.Status.
-func StatusOf(err error) int {
-	var e *ownkey.Error
-	if errors.As(err, &e) && e.Status != 0 {
-		return e.Status
-	}
-	switch ownkey.ErrorCode(err) {
-	case ownkey.EINVALID:
-		return http.StatusBadRequest
-	case ownkey.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ownkey.ETIMEOUT:
-		return http.StatusGatewayTimeout
-	case ownkey.EUPSTREAM:
-		return http.StatusBadGateway
-	}
-	return http.StatusInternalServerError
 }
 
 // DefaultStreamIdleTimeout is how long a stream may go without a byte from

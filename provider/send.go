@@ -13,7 +13,7 @@ import (
 // Send posts body to req.BaseURL+path with the provider's authentication,
 // the JSON/SSE Accept header and userAgent, on upstreamCtx (which the caller
 // cancels when the client goes away). It fills res.TTFB, and on failure
-// res.Status, res.UpstreamLatency and the client-facing error (Unreachable
+// res.Status (Failed), res.UpstreamLatency and the client-facing error (Unreachable
 // judges a cancelled ctx as the client leaving). start is when the request
 // was sent, for the caller's UpstreamLatency.
 func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.ChatRequest, res *ownkey.ChatResult,
@@ -22,8 +22,8 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		// The URL may carry an operator's credentials: do not quote it.
-		res.Status = http.StatusInternalServerError
-		return nil, start, ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name)
+		_, err = Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name))
+		return nil, start, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	if req.Stream {
@@ -33,7 +33,7 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 	}
 	hreq.Header.Set("User-Agent", cmp.Or(userAgent, "ownkey"))
 	if err := Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
-		res.Status = StatusOf(err)
+		_, err = Failed(res, "", err)
 		return nil, start, err
 	}
 	start = time.Now()

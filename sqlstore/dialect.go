@@ -72,7 +72,7 @@ func (sqliteDialect) classify(err error) violation {
 	return violationNone
 }
 
-// lockMigrations has nothing to do: write transactions begin IMMEDIATE,
+// advisoryLock has nothing to do: write transactions begin IMMEDIATE,
 // which already holds the database's single write lock.
 func (sqliteDialect) advisoryLock(context.Context, *sql.Tx, int64) error { return nil }
 

@@ -2,7 +2,6 @@ package sse
 
 import (
 	"bytes"
-	"io"
 	"testing"
 )
 
@@ -23,14 +22,5 @@ func BenchmarkReaderNext(b *testing.B) {
 				break
 			}
 		}
-	}
-}
-
-func BenchmarkWriteData(b *testing.B) {
-	data := []byte(benchChunk)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = WriteData(io.Discard, data)
 	}
 }

@@ -1,8 +1,8 @@
 // Package sse reads and writes Server-Sent Events
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html), the
 // framing of every streaming LLM API. Every chat adapter reads its upstream
-// with Reader and frames the client's OpenAI stream with AppendData or
-// WriteData, so the framing rules live in one place and each adapter deals
+// with Reader and frames the client's OpenAI stream with AppendData (through
+// Relay), so the framing rules live in one place and each adapter deals
 // only in payloads.
 package sse
 

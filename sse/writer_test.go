@@ -2,10 +2,7 @@ package sse
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 )
 
@@ -32,91 +29,9 @@ func TestAppendData(t *testing.T) {
 	}
 }
 
-func TestAppendEvent(t *testing.T) {
-	got := AppendEvent(nil, "message_stop", []byte(`{"type":"message_stop"}`))
-	if want := "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"; string(got) != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-}
-
-// writeCounter records each Write separately.
-type writeCounter struct{ writes [][]byte }
-
-func (w *writeCounter) Write(p []byte) (int, error) {
-	w.writes = append(w.writes, bytes.Clone(p))
-	return len(p), nil
-}
-
-func TestWriteDataIsOneWrite(t *testing.T) {
-	var w writeCounter
-	if err := WriteData(&w, []byte("x\ny")); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteEvent(&w, "ping", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
-	if len(w.writes) != 2 || string(w.writes[0]) != "data: x\ndata: y\n\n" || string(w.writes[1]) != "event: ping\ndata: {}\n\n" {
-		t.Fatalf("writes = %q", w.writes)
-	}
+func TestDone(t *testing.T) {
 	if string(Done) != "data: [DONE]\n\n" {
 		t.Fatalf("Done = %q", Done)
-	}
-}
-
-func TestWriteDataError(t *testing.T) {
-	boom := errors.New("broken pipe")
-	if err := WriteData(errWriter{boom}, []byte("x")); !errors.Is(err, boom) {
-		t.Fatalf("err = %v", err)
-	}
-}
-
-type errWriter struct{ err error }
-
-func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
-
-func TestWriteDataAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops objects at random under the race detector")
-	}
-	data := bytes.Repeat([]byte("x"), 500)
-	allocs := testing.AllocsPerRun(100, func() { _ = WriteData(io.Discard, data) })
-	if allocs != 0 {
-		t.Fatalf("WriteData allocated %v times per call", allocs)
-	}
-}
-
-// wrapper is middleware that hides the writer's Flush but exposes it by
-// Unwrap, which http.ResponseController follows.
-type wrapper struct{ http.ResponseWriter }
-
-func (w wrapper) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-type flushRecorder struct {
-	*httptest.ResponseRecorder
-	flushes int
-}
-
-func (f *flushRecorder) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
-
-func TestFlushThroughWrapper(t *testing.T) {
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
-	if err := Flush(wrapper{rec}); err != nil {
-		t.Fatal(err)
-	}
-	if rec.flushes != 1 {
-		t.Fatalf("flushes = %d, want 1", rec.flushes)
-	}
-}
-
-type noFlush struct{ h http.Header }
-
-func (n noFlush) Header() http.Header         { return n.h }
-func (n noFlush) Write(p []byte) (int, error) { return len(p), nil }
-func (n noFlush) WriteHeader(int)             {}
-
-func TestFlushNotSupported(t *testing.T) {
-	if err := Flush(noFlush{http.Header{}}); !errors.Is(err, http.ErrNotSupported) {
-		t.Fatalf("err = %v, want http.ErrNotSupported", err)
 	}
 }
 

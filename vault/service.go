@@ -166,6 +166,8 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 // Keyring returns the keyring in use, which Reload may have replaced.
 func (s *Service) Keyring() *Keyring { return s.keyring.Load() }
 
+var _ ownkey.CredentialService = (*Service)(nil)
+
 // Disabled reports whether the operator has turned providerID off.
 func (s *Service) Disabled(providerID string) bool { return s.disabled[providerID] }
 

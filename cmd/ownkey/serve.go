@@ -17,6 +17,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/chat"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/jsonvalid"
@@ -178,14 +179,16 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	baseURLs := ownkey.BaseURLsFromEnv(nil)
-	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Logger: log, Registry: reg,
-		Validator: &provider.Validator{Clients: clients, BaseURLs: baseURLs, Logger: log},
+	chatSvc := &chat.Service{
+		Vault: vs, Usage: rec, BaseURLs: baseURLs, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
 			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
 		},
-		Usage: rec, BaseURLs: baseURLs,
+	}
+	srv := httpapi.New(httpapi.Config{
+		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Validator:    &provider.Validator{Clients: clients, BaseURLs: baseURLs, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits,
 	})

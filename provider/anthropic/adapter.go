@@ -144,9 +144,6 @@ const (
 	maxBody = 64 << 20
 	// sampleLimit bounds ChatResult.OutputSample.
 	sampleLimit = 16 << 10
-	// statusClientClosed is nginx's "client closed request": nobody reads
-	// it, but logs and usage records show why the request ended.
-	statusClientClosed = provider.StatusClientClosed
 	// statusOverloaded is Anthropic's own "overloaded" status.
 	statusOverloaded = 529
 )
@@ -195,13 +192,11 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	res := &ownkey.ChatResult{}
 	p := req.Provider
 	if p == nil {
-		res.Status = http.StatusInternalServerError
-		return res, ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider")
+		return provider.Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider"))
 	}
 	tr, err := translateRequest(req, a.defaultMaxTokens())
 	if err != nil {
-		res.Status = provider.StatusOf(err)
-		return res, err
+		return provider.Failed(res, "", err)
 	}
 	// upstreamCtx is cancelled as soon as the client is found gone, even
 	// when that is noticed by a failed write rather than by ctx.
@@ -218,8 +213,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		res.UpstreamLatency = time.Since(start)
 		e := upstreamError(req, resp.StatusCode, body)
 		e.RetryAfter = provider.RetryAfter(resp.Header)
-		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
-		return res, e
+		return provider.Failed(res, provider.CodeUpstreamError, e)
 	}
 	if req.Stream {
 		return streamTo(ctx, cancel, w, req, res, tr, resp, start, provider.StreamIdle(a.StreamIdleTimeout))

@@ -84,27 +84,22 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 	if err != nil {
 		if ctx.Err() != nil {
 			provider.MarkClientGone(res)
-			res.Status = statusClientClosed
-			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
+			return provider.Failed(res, provider.CodeClientDisconnected, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "the client closed the request"})
 		}
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
-		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name)
+		return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name))
 	}
 	if len(body) > maxBody {
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
-		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
+		return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20))
 	}
 	if jsonvalid.Check(body, req.MaxJSONDepth) == jsonvalid.ErrTooDeep {
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
-		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is nested deeper than %d levels", p.Name, jsonvalid.Depth(req.MaxJSONDepth))
+		return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is nested deeper than %d levels", p.Name, jsonvalid.Depth(req.MaxJSONDepth)))
 	}
 	var msg messageResponse
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "message" {
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if err == nil && msg.Type == "error" {
-			return res, upstreamError(req, http.StatusBadGateway, body)
+			return provider.Failed(res, provider.CodeUpstreamError, upstreamError(req, http.StatusBadGateway, body))
 		}
-		return res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a message", p.Name)
+		return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a message", p.Name))
 	}
 	res.ModelServed = msg.Model
 	res.Usage = msg.Usage.toUsage()
@@ -116,8 +111,7 @@ func completeTo(ctx context.Context, w http.ResponseWriter, req *ownkey.ChatRequ
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(out); err != nil {
-		res.Status = http.StatusInternalServerError
-		return res, ownkey.Errorf(ownkey.EINTERNAL, "encoding the chat completion: %v", err)
+		return provider.Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "encoding the chat completion: %v", err))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

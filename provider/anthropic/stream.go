@@ -580,10 +580,9 @@ func drain(cancel context.CancelFunc, body io.Reader) {
 func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	res.UpstreamLatency = time.Since(start)
-	res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := req.Provider
 	if gjson.GetBytes(body, "type").Str == "error" {
-		return res, upstreamError(req, http.StatusBadGateway, body)
+		return provider.Failed(res, provider.CodeUpstreamError, upstreamError(req, http.StatusBadGateway, body))
 	}
 	if u := gjson.GetBytes(body, "usage"); u.IsObject() {
 		// The tokens were spent even though the answer is unusable.
@@ -591,7 +590,7 @@ func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *
 		mu.update(u)
 		res.Usage = mu.toUsage()
 	}
-	return res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name)
+	return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name))
 }
 
 func isJSON(contentType string) bool {

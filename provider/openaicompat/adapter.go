@@ -36,9 +36,6 @@ const (
 	// upstream connection be reused.
 	drainLimit   = 64 << 10
 	drainTimeout = 5 * time.Second
-	// statusClientClosed is nginx's "client closed request": nobody reads
-	// it, but logs and usage records show why the request ended.
-	statusClientClosed = provider.StatusClientClosed
 )
 
 // Adapter implements ownkey.ChatAdapter for every WireOpenAI provider.
@@ -75,8 +72,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 	res := &ownkey.ChatResult{}
 	p := req.Provider
 	if p == nil {
-		res.Status = http.StatusInternalServerError
-		return res, ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider")
+		return provider.Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider"))
 	}
 	// upstreamCtx is cancelled as soon as the client is found gone, even
 	// when that is noticed by a failed write rather than by ctx.
@@ -93,8 +89,7 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.Resp
 		res.UpstreamLatency = time.Since(start)
 		e := upstreamError(req, resp.StatusCode, body)
 		e.RetryAfter = provider.RetryAfter(resp.Header)
-		res.Status, res.ErrorCode = e.Status, provider.CodeUpstreamError
-		return res, e
+		return provider.Failed(res, provider.CodeUpstreamError, e)
 	}
 	x := getExchange(req, res)
 	defer putExchange(x)
@@ -141,20 +136,17 @@ func (x *exchange) completeTo(ctx context.Context, w http.ResponseWriter, resp *
 	if err != nil {
 		if ctx.Err() != nil {
 			provider.MarkClientGone(res)
-			res.Status = statusClientClosed
-			return res, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: statusClientClosed, Message: "the client closed the request"}
+			return provider.Failed(res, provider.CodeClientDisconnected, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "the client closed the request"})
 		}
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 		if errors.Is(err, errTooLarge) {
-			return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20)
+			return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response is larger than %d MiB", p.Name, maxBody>>20))
 		}
-		return res, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name)
+		return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "the %s response broke off before its end", p.Name))
 	}
 	ci := x.inspect(body)
 	if ci.isError && ci.choices == 0 {
 		// Some providers answer 200 with only an error object.
-		res.Status, res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
-		return res, upstreamError(x.req, http.StatusBadGateway, body)
+		return provider.Failed(res, provider.CodeUpstreamError, upstreamError(x.req, http.StatusBadGateway, body))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -227,12 +227,11 @@ func drain(cancel context.CancelFunc, body io.Reader) {
 func (x *exchange) jsonInsteadOfStream(r io.Reader, start time.Time) (*ownkey.ChatResult, error) {
 	body, _ := io.ReadAll(io.LimitReader(r, maxErrorBody))
 	x.res.UpstreamLatency = time.Since(start)
-	x.res.Status, x.res.ErrorCode = http.StatusBadGateway, provider.CodeUpstreamError
 	p := x.req.Provider
 	if ci := x.inspect(body); ci.isError {
-		return x.res, upstreamError(x.req, http.StatusBadGateway, body)
+		return provider.Failed(x.res, provider.CodeUpstreamError, upstreamError(x.req, http.StatusBadGateway, body))
 	}
-	return x.res, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name)
+	return provider.Failed(x.res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name))
 }
 
 // firstNonSpace skips leading white space in br and returns the byte after

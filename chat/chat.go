@@ -1,0 +1,180 @@
+// Package chat is the chat use case, outside HTTP: one request from routing
+// to its usage record. It reads top to bottom as the request goes:
+//
+//	route → credential → endpoint → adapter (by wire family)
+//	      → [billing reserve] → adapter.Chat → usage → [billing settle] → record
+//
+// httpapi decodes the request into an ownkey.ChatCall and encodes the error
+// Chat returns; the adapters write the answer itself.
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
+	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/usage"
+)
+
+// Service implements ownkey.ChatService.
+type Service struct {
+	// Vault holds the accounts' provider keys: routing reads which
+	// providers an account holds keys for, the adapter gets one opened.
+	Vault ownkey.CredentialService
+	// Adapters serve chat requests, one per provider wire family.
+	Adapters map[ownkey.WireFamily]ownkey.ChatAdapter
+	// Usage receives one record per request that reached routing; nil
+	// records nothing.
+	Usage ownkey.UsageRecorder
+	// BaseURLs are the operator's provider base URL overrides.
+	BaseURLs ownkey.BaseURLs
+	// MaxJSONDepth bounds the provider JSON the adapters parse
+	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
+	MaxJSONDepth int
+	// Logger gives the request's logger (httpapi.Logger tags it with the
+	// request id); nil uses slog.Default.
+	Logger func(context.Context) *slog.Logger
+}
+
+var _ ownkey.ChatService = (*Service)(nil)
+
+// Chat serves one chat request; see ownkey.ChatService.
+func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
+	accountID := call.Principal.Account.ID
+
+	// Route: the provider comes from the model id, a forced provider and
+	// the set of providers the account holds keys for.
+	if call.Provider != "" && s.Vault.Disabled(call.Provider) {
+		return &ownkey.Error{Code: ownkey.EFORBIDDEN, Param: "x-byok-provider", Reason: "provider_disabled",
+			Message: "provider " + call.Provider + " is disabled by the operator"}
+	}
+	configured, err := s.Vault.Configured(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	route, err := ownkey.RouteModel(call.Model, call.Provider, func(id string) bool { return configured[id] })
+	if err != nil {
+		return err
+	}
+
+	// Credential: the account's key for that provider, decrypted (cached).
+	cred, err := s.Vault.Credential(ctx, accountID, route.Provider.ID)
+	if err != nil {
+		if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+			return &ownkey.Error{Code: ownkey.EINVALID, Param: "x-byok-provider", Reason: "byok_no_key_for_provider",
+				Message: "no " + route.Provider.Name + " key is stored for this account; add one with POST /api/user/provider-keys"}
+		}
+		return err
+	}
+
+	// Endpoint: the operator's override, the provider's default or the
+	// user's own endpoint (Guarded: dialled through the guarded client).
+	base, guarded, err := provider.Endpoint(route.Provider, cred, s.BaseURLs)
+	if err != nil {
+		return err
+	}
+
+	// Adapter: one per wire family.
+	adapter := s.Adapters[route.Provider.Wire]
+	if adapter == nil {
+		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
+			Param: "x-byok-provider", Message: "chat through " + route.Provider.Name + " (" + string(route.Provider.Wire) + " API) is not supported yet"}
+	}
+	req := &ownkey.ChatRequest{
+		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, BaseURL: base, Guarded: guarded,
+		Model: route.Model, Body: call.Body.Routed(route.Model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
+		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth),
+	}
+	s.Vault.MarkUsed(accountID, route.Provider.ID)
+
+	// [billing reserve] goes here, when billing lands: hold the request's
+	// worst-case cost against the account's balance under req.RequestID,
+	// and refuse (EPAYMENT) before anything is sent upstream.
+
+	res, err := adapter.Chat(ctx, req, call.W)
+	if res == nil {
+		res = &ownkey.ChatResult{}
+	}
+	if err != nil && !res.Started {
+		// Not written yet: the caller sends err, with this status.
+		res.Status = ownkey.StatusOf(err)
+		if res.ErrorCode == "" {
+			res.ErrorCode = provider.CodeUpstreamError
+			if res.ClientGone {
+				res.ErrorCode = provider.CodeClientDisconnected
+			}
+		}
+	}
+
+	u := usageOf(req, res)
+
+	// [billing settle] goes here, when billing lands: charge u at the
+	// served model's price under the same req.RequestID, releasing the
+	// reservation's rest; it must not be skipped on any path that
+	// reserved.
+
+	s.record(ctx, call, req, res, u)
+	if err != nil && !res.Started && !res.ClientGone {
+		return err
+	}
+	return nil
+}
+
+// usageOf is the request's usage: provider-reported when there is any; a
+// conservative estimate when the request reached a model but none was
+// reported; none when it was refused before a model saw it.
+func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
+	u := res.Usage
+	reached := res.Started || (res.Status >= 200 && res.Status < 300)
+	switch {
+	case !u.IsZero():
+		u.Source = ownkey.UsageFromProvider
+	case reached:
+		u = ownkey.Usage{
+			PromptTokens:     usage.EstimatePrompt(req.Body),
+			CompletionTokens: usage.EstimateCompletion(res.OutputSample, res.OutputBytes),
+			Source:           ownkey.UsageEstimated,
+		}
+		// The estimate counts with OpenAI's o200k tokenizer. Other makers'
+		// tokenizers (Llama, Claude, Gemini) split the same text into more
+		// tokens, so their estimate gets a 25% margin: an estimate must not
+		// undercount.
+		if ownkey.MakerOf(req.Model) != "openai" {
+			u.PromptTokens += (u.PromptTokens + 3) / 4
+			u.CompletionTokens += (u.CompletionTokens + 3) / 4
+		}
+	default:
+		u = ownkey.Usage{Source: ownkey.UsageNone}
+	}
+	return u
+}
+
+// record hands the request's usage record to the recorder, which stores it
+// asynchronously and losslessly, and logs a failed request.
+func (s *Service) record(ctx context.Context, call *ownkey.ChatCall, req *ownkey.ChatRequest, res *ownkey.ChatResult, u ownkey.Usage) {
+	served := res.ModelServed
+	if served == "" {
+		served = req.Model
+	}
+	if s.Usage != nil {
+		s.Usage.Record(&ownkey.UsageRecord{
+			RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
+			Provider: req.Provider.ID, ModelRequested: call.Model, ModelServed: served,
+			Usage: u, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
+			UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
+			CreatedAt: time.Now().UTC(),
+		})
+	}
+	if res.ErrorCode != "" {
+		log := slog.Default()
+		if s.Logger != nil {
+			log = s.Logger(ctx)
+		}
+		log.Info("chat request failed", "provider", req.Provider.ID, "model", req.Model,
+			"status", res.Status, "error_code", res.ErrorCode, "client_gone", res.ClientGone)
+	}
+}

@@ -1,0 +1,222 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/usage"
+)
+
+// fakeVault holds keys for the providers in keys.
+type fakeVault struct {
+	keys     map[string]bool
+	disabled map[string]bool
+	used     []string
+}
+
+func (v *fakeVault) Put(context.Context, int64, string, json.RawMessage) (*ownkey.KeyStatus, error) {
+	return nil, errors.New("not used")
+}
+func (v *fakeVault) Delete(context.Context, int64, string) error { return errors.New("not used") }
+func (v *fakeVault) List(context.Context, int64) ([]ownkey.KeyStatus, error) {
+	return nil, errors.New("not used")
+}
+func (v *fakeVault) Credential(_ context.Context, _ int64, id string) (*ownkey.Credential, error) {
+	if !v.keys[id] {
+		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "no key")
+	}
+	return &ownkey.Credential{Provider: id, APIKey: ownkey.NewSecret("sk-test")}, nil
+}
+func (v *fakeVault) Configured(context.Context, int64) (map[string]bool, error) { return v.keys, nil }
+func (v *fakeVault) Disabled(id string) bool                                    { return v.disabled[id] }
+func (v *fakeVault) MarkUsed(_ int64, id string)                                { v.used = append(v.used, id) }
+
+// fakeAdapter answers with res and err and keeps the request it got.
+type fakeAdapter struct {
+	res *ownkey.ChatResult
+	err error
+	got *ownkey.ChatRequest
+}
+
+func (a *fakeAdapter) Chat(_ context.Context, req *ownkey.ChatRequest, _ http.ResponseWriter) (*ownkey.ChatResult, error) {
+	a.got = req
+	return a.res, a.err
+}
+
+type recorder struct{ recs []*ownkey.UsageRecord }
+
+func (r *recorder) Record(rec *ownkey.UsageRecord) { r.recs = append(r.recs, rec) }
+
+// body is a ChatBody that counts its edits.
+type body struct {
+	b      []byte
+	models []string
+}
+
+func (b *body) Routed(model string) []byte { b.models = append(b.models, model); return b.b }
+
+type fixture struct {
+	svc     *Service
+	vault   *fakeVault
+	adapter *fakeAdapter
+	rec     *recorder
+}
+
+func newFixture(res *ownkey.ChatResult, err error) *fixture {
+	f := &fixture{
+		vault:   &fakeVault{keys: map[string]bool{"groq": true, "openai": true, "anthropic": true}, disabled: map[string]bool{}},
+		adapter: &fakeAdapter{res: res, err: err},
+		rec:     &recorder{},
+	}
+	// Only the OpenAI family has an adapter here: Anthropic routes to none.
+	f.svc = &Service{Vault: f.vault, Usage: f.rec,
+		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{ownkey.WireOpenAI: f.adapter}}
+	return f
+}
+
+const chatBody = `{"model":"m","messages":[{"role":"user","content":"Say hello in one short sentence, please."}]}`
+
+func (f *fixture) chat(model, forced string) (*body, error) {
+	b := &body{b: []byte(chatBody)}
+	err := f.svc.Chat(context.Background(), &ownkey.ChatCall{
+		RequestID: "req-1", Model: model, Provider: forced, Body: b, W: httptest.NewRecorder(),
+		Principal: &ownkey.Principal{Account: &ownkey.Account{ID: 7}, APIKey: &ownkey.APIKey{ID: 9}},
+	})
+	return b, err
+}
+
+func TestChatRoutesEditsAndRecords(t *testing.T) {
+	f := newFixture(&ownkey.ChatResult{Status: 200, Started: true, ModelServed: "llama-served",
+		Usage: ownkey.Usage{PromptTokens: 12, CompletionTokens: 30}}, nil)
+	b, err := f.chat("groq/llama-3.3-70b-versatile", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := f.adapter.got
+	if req == nil || req.Provider.ID != "groq" || req.Model != "llama-3.3-70b-versatile" || req.RequestID != "req-1" ||
+		req.BaseURL != "https://api.groq.com/openai/v1" || req.Credential.Provider != "groq" || string(req.Body) != chatBody {
+		t.Fatalf("adapter got %+v", req)
+	}
+	if len(b.models) != 1 || b.models[0] != "llama-3.3-70b-versatile" {
+		t.Fatalf("body edited for %q, want once for the routed model", b.models)
+	}
+	if len(f.vault.used) != 1 || f.vault.used[0] != "groq" {
+		t.Fatalf("MarkUsed for %q", f.vault.used)
+	}
+	if len(f.rec.recs) != 1 {
+		t.Fatalf("%d records", len(f.rec.recs))
+	}
+	r := f.rec.recs[0]
+	want := ownkey.Usage{PromptTokens: 12, CompletionTokens: 30, Source: ownkey.UsageFromProvider}
+	if r.RequestID != "req-1" || r.AccountID != 7 || r.APIKeyID != 9 || r.Provider != "groq" ||
+		r.ModelRequested != "groq/llama-3.3-70b-versatile" || r.ModelServed != "llama-served" || r.Usage != want ||
+		r.Status != 200 || r.ErrorCode != "" {
+		t.Fatalf("record %+v", r)
+	}
+}
+
+// Errors before the adapter are returned for the caller to write, and
+// nothing reached a model, so nothing is recorded.
+func TestChatRefusalsBeforeTheAdapter(t *testing.T) {
+	for _, tc := range []struct {
+		name, model, forced string
+		setup               func(*fixture)
+		status              int
+		reason              string
+	}{
+		{"no key", "llama-3.3-70b-versatile", "together", nil, 400, "byok_no_key_for_provider"},
+		{"disabled", "llama-3.3-70b-versatile", "groq", func(f *fixture) { f.vault.disabled["groq"] = true }, 403, "provider_disabled"},
+		{"no adapter for the family", "claude-sonnet-4-5", "", nil, 501, "provider_not_supported"},
+		{"no provider", "no-such-model", "", nil, 400, "byok_no_provider_for_model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(&ownkey.ChatResult{Status: 200, Started: true}, nil)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			_, err := f.chat(tc.model, tc.forced)
+			var e *ownkey.Error
+			if !errors.As(err, &e) || ownkey.StatusOf(err) != tc.status || e.Reason != tc.reason {
+				t.Fatalf("err = %v (status %d), want %d %s", err, ownkey.StatusOf(err), tc.status, tc.reason)
+			}
+			if f.adapter.got != nil || len(f.rec.recs) != 0 || len(f.vault.used) != 0 {
+				t.Fatalf("adapter called %v, %d records, used %q", f.adapter.got != nil, len(f.rec.recs), f.vault.used)
+			}
+		})
+	}
+}
+
+// The record's status is the status the client is sent for the error
+// (ownkey.StatusOf, which httpapi.Error uses), whatever the adapter put in
+// res.Status: one table, no second opinion.
+func TestChatRecordsTheStatusTheClientGets(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		resStatus int
+		err       error
+		want      int
+	}{
+		{"adapter left it unset", 0, ownkey.Errorf(ownkey.EUNAVAILABLE, "down"), 503},
+		{"adapter disagrees", 500, &ownkey.Error{Code: ownkey.EFORBIDDEN, Message: "no"}, 403},
+		{"upstream status passed on", 502, &ownkey.Error{Code: ownkey.EUPSTREAM, Status: 429, Message: "slow down"}, 429},
+		{"not a domain error", 0, errors.New("boom"), 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(&ownkey.ChatResult{Status: tc.resStatus}, tc.err)
+			_, err := f.chat("gpt-4o-mini", "")
+			if err != tc.err {
+				t.Fatalf("err = %v, want the adapter's", err)
+			}
+			r := f.rec.recs[0]
+			if r.Status != tc.want || r.ErrorCode != provider.CodeUpstreamError || r.Usage.Source != ownkey.UsageNone {
+				t.Fatalf("record status %d, code %q, usage %+v; want %d upstream_error none", r.Status, r.ErrorCode, r.Usage, tc.want)
+			}
+		})
+	}
+}
+
+// A client that left is not written to: the error is recorded, not returned.
+func TestChatClientGone(t *testing.T) {
+	f := newFixture(&ownkey.ChatResult{Status: provider.StatusClientClosed, ClientGone: true, ErrorCode: provider.CodeClientDisconnected},
+		&ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "gone"})
+	if _, err := f.chat("gpt-4o-mini", ""); err != nil {
+		t.Fatalf("err = %v, want nil", err)
+	}
+	if r := f.rec.recs[0]; !r.ClientDisconnected || r.Status != 499 || r.ErrorCode != provider.CodeClientDisconnected {
+		t.Fatalf("record %+v", r)
+	}
+}
+
+// With no usage reported, a request that reached a model is estimated with
+// the o200k tokenizer, plus 25% for makers whose tokenizers count more.
+func TestChatEstimatesMissingUsage(t *testing.T) {
+	out := []byte("Hello there! It is a pleasure to meet you today.")
+	prompt := usage.EstimatePrompt([]byte(chatBody))
+	completion := usage.EstimateCompletion(out, int64(len(out)))
+	if prompt == 0 || completion == 0 {
+		t.Fatalf("estimates %d, %d", prompt, completion)
+	}
+	margin := func(n int64) int64 { return n + (n+3)/4 }
+	for _, tc := range []struct {
+		model            string
+		prompt, complete int64
+	}{
+		{"gpt-4o-mini", prompt, completion},
+		{"groq/llama-3.3-70b-versatile", margin(prompt), margin(completion)},
+	} {
+		f := newFixture(&ownkey.ChatResult{Status: 200, Started: true, OutputSample: out, OutputBytes: int64(len(out))}, nil)
+		if _, err := f.chat(tc.model, ""); err != nil {
+			t.Fatal(err)
+		}
+		want := ownkey.Usage{PromptTokens: tc.prompt, CompletionTokens: tc.complete, Source: ownkey.UsageEstimated}
+		if got := f.rec.recs[0].Usage; got != want {
+			t.Errorf("%s: usage %+v, want %+v", tc.model, got, want)
+		}
+	}
+}

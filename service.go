@@ -1,0 +1,42 @@
+package ownkey
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// The services the HTTP layer calls. httpapi depends on these interfaces,
+// not on the packages that implement them (accounts, vault, chat), so that
+// it only decodes, authenticates and encodes, and each service can be
+// replaced in tests or grown (billing) without touching it.
+
+// AccountService manages accounts and API keys and authenticates callers
+// (accounts.Service).
+type AccountService interface {
+	// Authenticate resolves a presented ownkey API key to its principal.
+	Authenticate(ctx context.Context, presented string) (*Principal, error)
+	CreateAccount(ctx context.Context, a *Account, keyName string) (Secret, *APIKey, error)
+	Account(ctx context.Context, id int64) (*Account, error)
+	Accounts(ctx context.Context) ([]*Account, error)
+	CreateAPIKey(ctx context.Context, accountID int64, name string) (Secret, *APIKey, error)
+	APIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, accountID, keyID int64) error
+}
+
+// CredentialService is the key vault as its callers see it: an account's
+// provider keys stored, listed, deleted and opened (vault.Service).
+type CredentialService interface {
+	Put(ctx context.Context, accountID int64, providerID string, raw json.RawMessage) (*KeyStatus, error)
+	Delete(ctx context.Context, accountID int64, providerID string) error
+	List(ctx context.Context, accountID int64) ([]KeyStatus, error)
+	// Credential opens the account's key for the provider (ENOTFOUND if
+	// none is stored).
+	Credential(ctx context.Context, accountID int64, providerID string) (*Credential, error)
+	// Configured is the set of provider ids the account holds a usable
+	// key for: what routing chooses from.
+	Configured(ctx context.Context, accountID int64) (map[string]bool, error)
+	// Disabled reports whether the operator turned the provider off.
+	Disabled(providerID string) bool
+	// MarkUsed notes that the account's key for the provider was used now.
+	MarkUsed(accountID int64, providerID string)
+}
