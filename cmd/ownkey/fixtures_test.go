@@ -1,27 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-)
 
-const vercelFixtures = "../../../shared/fixtures/vercel-ai"
+	"github.com/ownkey/ownkey/internal/fixtures"
+)
 
 // TestReplayRecordedStreams replays real recorded OpenAI-compatible streams
 // through the whole gateway to the official SDK, and checks the text, tool
 // calls, finish reason and usage against values computed from the fixture
 // itself.
 func TestReplayRecordedStreams(t *testing.T) {
-	if _, err := os.Stat(vercelFixtures); err != nil {
-		t.Skip("recorded fixtures not found at ../shared/fixtures/vercel-ai (they live beside the checkout); skipping replay")
-	}
+	dir := fixtures.Dir(t, "vercel-ai")
 	files := []string{
 		"openai-chat/openai-text.chunks.txt", "groq/groq-text.chunks.txt", "groq/groq-tool-call.chunks.txt",
 		"deepseek/deepseek-text.chunks.txt", "perplexity/perplexity-text.chunks.txt",
@@ -29,10 +24,7 @@ func TestReplayRecordedStreams(t *testing.T) {
 	}
 	for _, name := range files {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			lines := fixtureLines(t, filepath.Join(vercelFixtures, name))
-			if lines == nil {
-				t.Skipf("%s not present", name)
-			}
+			lines := fixtures.Lines(t, filepath.Join(dir, name))
 			want := expectFromChunks(t, lines)
 			events := make([]string, 0, len(lines)+1)
 			for _, l := range lines {
@@ -80,23 +72,6 @@ func TestReplayRecordedStreams(t *testing.T) {
 			}
 		})
 	}
-}
-
-func fixtureLines(t *testing.T, path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 type expected struct {

@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"net/http"
@@ -12,21 +11,9 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
-
-// The recorded provider traffic in /work/shared/fixtures (see the README
-// there) is read in place, never copied into this repository.
-const fixturesEnv = "OWNKEY_FIXTURES"
-
-func fixtureDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join(cmp.Or(os.Getenv(fixturesEnv), "/work/shared/fixtures"), sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("recorded fixtures not found at %s (set %s to the fixtures directory): %v", dir, fixturesEnv, err)
-	}
-	return dir
-}
 
 // expectation is what a recorded answer says, worked out from the fixture
 // data alone, with encoding/json and without the adapter's code.
@@ -343,29 +330,8 @@ func fixtureBody(name string, stream bool) (string, bool) {
 	return `{"model":"claude-x","messages":[{"role":"user","content":"hi"}],"stream":` + s + `}`, false
 }
 
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
-
 func TestVercelFixtures(t *testing.T) {
-	dir := fixtureDir(t, "vercel-ai/anthropic")
+	dir := fixtures.Dir(t, "vercel-ai", "anthropic")
 	streams, _ := filepath.Glob(filepath.Join(dir, "*.chunks.txt"))
 	messages, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(streams) == 0 || len(messages) == 0 {
@@ -374,7 +340,7 @@ func TestVercelFixtures(t *testing.T) {
 	for _, path := range streams {
 		name := strings.TrimSuffix(filepath.Base(path), ".chunks.txt")
 		t.Run("stream/"+name, func(t *testing.T) {
-			lines := readLines(t, path)
+			lines := fixtures.Lines(t, path)
 			body, jsonMode := fixtureBody(name, true)
 			// Each line is one event's data; Anthropic names the event
 			// after the payload's type.
@@ -567,7 +533,7 @@ func openAIFromAnthropic(t *testing.T, recorded string) (string, bool) {
 }
 
 func TestAnthropicSDKCassettes(t *testing.T) {
-	dir := fixtureDir(t, "anthropic-sdk-go")
+	dir := fixtures.Dir(t, "anthropic-sdk-go")
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if len(paths) == 0 {
 		t.Fatalf("no cassettes in %s", dir)
