@@ -1,11 +1,8 @@
-package anthropic
+package main
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -16,56 +13,58 @@ import (
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
-// sdkGateway is a minimal stand-in for the gateway's chat handler: it reads
-// the OpenAI request, hands it to the adapter for one provider, and writes
-// an error the adapter returns before starting in OpenAI's envelope. The
-// official openai-go client talks to it.
-type sdkGateway struct {
-	srv     *httptest.Server
-	results chan *ownkey.ChatResult
-}
+// The official openai-go client against the whole gateway (real wiring,
+// real chat handler and error writing) with a fake Anthropic upstream: what
+// a client of a claude model sees, end to end.
 
-func newSDKGateway(t *testing.T, upstream *providertest.Upstream, providerID string) *sdkGateway {
+const claudeKey = "sk-ant-api03-test-0123456789abcdefXYZ"
+
+// claudeGateway is a test gateway with an account that holds a key for
+// providerID (anthropic or azure-anthropic-foundry) pointing at up, and an
+// SDK client of that account forced to the provider.
+func claudeGateway(t *testing.T, up *providertest.Upstream, providerID string) (*testGateway, openai.Client, int64) {
 	t.Helper()
-	g := &sdkGateway{results: make(chan *ownkey.ChatResult, 10)}
-	a := testAdapter()
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var head struct {
-			Model         string `json:"model"`
-			Stream        bool   `json:"stream"`
-			StreamOptions struct {
-				IncludeUsage bool `json:"include_usage"`
-			} `json:"stream_options"`
-		}
-		if err := json.Unmarshal(body, &head); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		req := chatRequest(t, upstream.URL, withBody(string(body)))
-		if providerID == "azure-anthropic-foundry" {
-			foundry(t, upstream.URL)(req)
-		}
-		req.Model, req.Stream, req.IncludeUsage = head.Model, head.Stream, head.StreamOptions.IncludeUsage
-		res, err := a.Chat(r.Context(), req, w)
-		if err != nil && !res.Started {
-			var e *ownkey.Error
-			errors.As(err, &e)
-			if e.RetryAfter != "" {
-				w.Header().Set("Retry-After", e.RetryAfter)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(res.Status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": e.Message, "type": e.Type, "param": e.Param, "code": nil}})
-		}
-		g.results <- res
-	}))
-	t.Cleanup(g.srv.Close)
-	return g
+	g := newTestGateway(t, map[string]string{"OWNKEY_ANTHROPIC_BASE_URL": up.URL, "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
+	id, key := g.createAccount("claude-user")
+	var cred any = claudeKey
+	if providerID == "azure-anthropic-foundry" {
+		cred = map[string]any{"endpoint": up.URL + "/anthropic/", "apiKey": claudeKey}
+	}
+	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": providerID, "key": cred}); r.Status != 200 {
+		t.Fatalf("store %s key: %d %s", providerID, r.Status, r.Body)
+	}
+	return g, sdkClient(g, key, option.WithHeader("x-byok-provider", providerID)), id
 }
 
-func (g *sdkGateway) client() openai.Client {
-	return openai.NewClient(option.WithBaseURL(g.srv.URL+"/v1/"), option.WithAPIKey("ownkey-client-key"), option.WithMaxRetries(0))
+// Anthropic stream payloads for message msg_1.
+const (
+	claudeStart = `{"type":"message_start","message":{"model":"claude-x-1","id":"msg_1","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`
+	claudePing  = `{"type":"ping"}`
+	claudeStop  = `{"type":"message_stop"}`
+)
+
+// claudeText is a text block at index i: its start, a delta per text (JSON
+// string contents), its stop.
+func claudeText(i string, texts ...string) []string {
+	out := []string{`{"type":"content_block_start","index":` + i + `,"content_block":{"type":"text","text":""}}`}
+	for _, text := range texts {
+		out = append(out, `{"type":"content_block_delta","index":`+i+`,"delta":{"type":"text_delta","text":"`+text+`"}}`)
+	}
+	return append(out, claudeBlockStop(i))
+}
+
+func claudeBlockStop(i string) string { return `{"type":"content_block_stop","index":` + i + `}` }
+
+func claudeFinish(stopReason, usage string) string {
+	return `{"type":"message_delta","delta":{"stop_reason":"` + stopReason + `","stop_sequence":null},"usage":` + usage + `}`
+}
+
+func claudeStream(payloads ...[]string) func(w http.ResponseWriter, r *http.Request) {
+	var all []string
+	for _, p := range payloads {
+		all = append(all, p...)
+	}
+	return providertest.SSEReply(providertest.NamedFrames(all...), "Content-Type", "text/event-stream; charset=utf-8")
 }
 
 var weatherTools = []openai.ChatCompletionToolUnionParam{
@@ -82,8 +81,7 @@ func TestSDKText(t *testing.T) {
 		t.Run(providerID+"/non-stream", func(t *testing.T) {
 			up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"Hello from Claude"}],`+
 				`"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":4}}`))
-			g := newSDKGateway(t, up, providerID)
-			client := g.client()
+			g, client, id := claudeGateway(t, up, providerID)
 			resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 				Model:    "claude-x",
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("Say hello")},
@@ -101,15 +99,15 @@ func TestSDKText(t *testing.T) {
 			if want := `{"model":"claude-x","max_tokens":4096,"system":[{"type":"text","text":"Be brief."}],"messages":[{"role":"user","content":[{"type":"text","text":"Say hello"}]}]}`; string(got.Body) != want {
 				t.Fatalf("upstream got %s\nwant %s", got.Body, want)
 			}
-			if res := <-g.results; res.Usage != (ownkey.Usage{PromptTokens: 35, CompletionTokens: 4, CachedTokens: 20, CacheWriteTokens: 5, Source: ownkey.UsageFromProvider}) {
-				t.Fatalf("result %+v", res)
+			rec := g.usageRecords(t, id, 1)[0]
+			if rec.Provider != providerID || rec.Usage != (ownkey.Usage{PromptTokens: 35, CompletionTokens: 4, CachedTokens: 20, CacheWriteTokens: 5, Source: ownkey.UsageFromProvider}) {
+				t.Fatalf("usage record %+v", rec)
 			}
 		})
 		t.Run(providerID+"/stream", func(t *testing.T) {
-			up := providertest.NewUpstream(t, sseReply(events(msgStart, ping, textStart(0), textDelta(0, "Hello"), textDelta(0, " from Claude"), blockStop(0),
-				msgDelta("end_turn", `{"output_tokens":30}`), msgStop)))
-			g := newSDKGateway(t, up, providerID)
-			client := g.client()
+			up := providertest.NewUpstream(t, claudeStream([]string{claudeStart, claudePing}, claudeText("0", "Hello", " from Claude"),
+				[]string{claudeFinish("end_turn", `{"output_tokens":30}`), claudeStop}))
+			_, client, _ := claudeGateway(t, up, providerID)
 			stream := client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
 				Model:         "claude-x",
 				Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
@@ -131,7 +129,7 @@ func TestSDKText(t *testing.T) {
 				acc.Usage.PromptTokens != 12 || acc.Usage.CompletionTokens != 30 {
 				t.Fatalf("accumulated %+v, %d usage chunks", acc.ChatCompletion, usageChunks)
 			}
-			if h := up.Only(t).Header; providerID == "azure-anthropic-foundry" && h.Get("Api-Key") != testKey {
+			if h := up.Only(t).Header; providerID == "azure-anthropic-foundry" && h.Get("Api-Key") != claudeKey {
 				t.Fatalf("foundry request without api-key: %v", h)
 			}
 		})
@@ -146,8 +144,7 @@ func TestSDKToolRoundTrip(t *testing.T) {
 			`{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}}],"stop_reason":"tool_use","usage":{"input_tokens":50,"output_tokens":20}}`),
 		providertest.JSONReply(200, `{"id":"msg_2","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"It is 18°C in Paris."}],`+
 			`"stop_reason":"end_turn","usage":{"input_tokens":90,"output_tokens":9}}`))
-	g := newSDKGateway(t, up, "anthropic")
-	client := g.client()
+	_, client, _ := claudeGateway(t, up, "anthropic")
 	params := openai.ChatCompletionNewParams{
 		Model:    "claude-x",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
@@ -189,13 +186,17 @@ func TestSDKToolRoundTrip(t *testing.T) {
 }
 
 func TestSDKStreamingTools(t *testing.T) {
-	up := providertest.NewUpstream(t, sseReply(events(msgStart,
-		textStart(0), textDelta(0, "Checking both."), blockStop(0),
-		toolStart(1, "toolu_a", "get_weather"), jsonDelta(1, ""), jsonDelta(1, `{"city":`), ping, jsonDelta(1, ` "Paris"}`), blockStop(1),
-		toolStart(2, "toolu_b", "get_time"), jsonDelta(2, ""), blockStop(2),
-		msgDelta("tool_use", `{"input_tokens":12,"output_tokens":60}`), msgStop)))
-	g := newSDKGateway(t, up, "anthropic")
-	client := g.client()
+	toolStart := func(i, id, name string) string {
+		return `{"type":"content_block_start","index":` + i + `,"content_block":{"type":"tool_use","id":"` + id + `","name":"` + name + `","input":{}}}`
+	}
+	jsonDelta := func(i, partial string) string {
+		return `{"type":"content_block_delta","index":` + i + `,"delta":{"type":"input_json_delta","partial_json":` + partial + `}}`
+	}
+	up := providertest.NewUpstream(t, claudeStream([]string{claudeStart}, claudeText("0", "Checking both."), []string{
+		toolStart("1", "toolu_a", "get_weather"), jsonDelta("1", `""`), jsonDelta("1", `"{\"city\":"`), claudePing, jsonDelta("1", `" \"Paris\"}"`), claudeBlockStop("1"),
+		toolStart("2", "toolu_b", "get_time"), jsonDelta("2", `""`), claudeBlockStop("2"),
+		claudeFinish("tool_use", `{"input_tokens":12,"output_tokens":60}`), claudeStop}))
+	_, client, _ := claudeGateway(t, up, "anthropic")
 	stream := client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
 		Model:             "claude-x",
 		Messages:          []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather and time in Paris?")},
@@ -230,11 +231,11 @@ func TestSDKStreamingTools(t *testing.T) {
 	}
 }
 
+// Errors as the real chat handler writes them, read by the SDK.
 func TestSDKErrors(t *testing.T) {
 	t.Run("429", func(t *testing.T) {
 		up := providertest.NewUpstream(t, providertest.JSONReply(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`, "Retry-After", "3"))
-		g := newSDKGateway(t, up, "anthropic")
-		client := g.client()
+		g, client, id := claudeGateway(t, up, "anthropic")
 		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 			Model: "claude-x", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 		})
@@ -243,12 +244,14 @@ func TestSDKErrors(t *testing.T) {
 			apiErr.Response.Header.Get("Retry-After") != "3" {
 			t.Fatalf("err = %v", err)
 		}
+		if rec := g.usageRecords(t, id, 1)[0]; rec.Status != 429 || rec.ErrorCode == "" {
+			t.Fatalf("usage record %+v", rec)
+		}
 	})
 	t.Run("mid-stream", func(t *testing.T) {
-		up := providertest.NewUpstream(t, sseReply(events(msgStart, textStart(0), textDelta(0, "Hel"),
-			`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)))
-		g := newSDKGateway(t, up, "anthropic")
-		client := g.client()
+		up := providertest.NewUpstream(t, claudeStream([]string{claudeStart}, claudeText("0", "Hel")[:2],
+			[]string{`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`}))
+		_, client, _ := claudeGateway(t, up, "anthropic")
 		stream := client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
 			Model: "claude-x", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 		})
