@@ -113,18 +113,7 @@ func TestSDKText(t *testing.T) {
 				Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
 				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 			})
-			acc := openai.ChatCompletionAccumulator{}
-			usageChunks := 0
-			for stream.Next() {
-				c := stream.Current()
-				acc.AddChunk(c)
-				if c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
-					usageChunks++
-				}
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc, usageChunks := readSDKStream(t, stream)
 			if acc.Choices[0].Message.Content != "Hello from Claude" || acc.Choices[0].FinishReason != "stop" || usageChunks != 1 ||
 				acc.Usage.PromptTokens != 12 || acc.Usage.CompletionTokens != 30 {
 				t.Fatalf("accumulated %+v, %d usage chunks", acc.ChatCompletion, usageChunks)

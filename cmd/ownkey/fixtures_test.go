@@ -7,6 +7,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/ownkey/ownkey/internal/fixtures"
 )
@@ -39,18 +40,7 @@ func TestReplayRecordedStreams(t *testing.T) {
 				Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("replay")},
 				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 			})
-			acc := openai.ChatCompletionAccumulator{}
-			usageChunks := 0
-			for stream.Next() {
-				c := stream.Current()
-				acc.AddChunk(c)
-				if c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
-					usageChunks++
-				}
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc, usageChunks := readSDKStream(t, stream)
 			got := acc.Choices[0]
 			if got.Message.Content != want.text || string(got.FinishReason) != want.finish {
 				t.Fatalf("text %q finish %q, want %q %q", got.Message.Content, got.FinishReason, want.text, want.finish)
@@ -72,6 +62,26 @@ func TestReplayRecordedStreams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSDKStream reads an SDK stream to its end, failing the test if it
+// ends in an error, and returns what it accumulated and how many chunks
+// carried usage.
+func readSDKStream(t *testing.T, stream *ssestream.Stream[openai.ChatCompletionChunk]) (openai.ChatCompletionAccumulator, int) {
+	t.Helper()
+	acc := openai.ChatCompletionAccumulator{}
+	usageChunks := 0
+	for stream.Next() {
+		c := stream.Current()
+		acc.AddChunk(c)
+		if c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
+			usageChunks++
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc, usageChunks
 }
 
 type expected struct {
