@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -10,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -254,4 +258,147 @@ func TestSDKErrors(t *testing.T) {
 			t.Fatalf("stream ended with err %v after %q; want the overload reported", err, content)
 		}
 	})
+}
+
+// TestReplayAnthropicSDKCassettes replays the anthropic-sdk-go cassettes
+// (tool round trips recorded from Anthropic's own SDK) through the whole
+// gateway: the OpenAI SDK asks what Anthropic's SDK asked, the fake
+// upstream answers what Anthropic answered. ownkey must send what
+// Anthropic's SDK sent, and the client must see the recorded text, tool
+// calls and finish reason, and the usage is recorded.
+func TestReplayAnthropicSDKCassettes(t *testing.T) {
+	for _, c := range fixtures.Cassettes(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			its := c.Interactions
+			var replies []func(http.ResponseWriter, *http.Request)
+			for _, it := range its {
+				if strings.HasPrefix(it.Response, "event: ") {
+					replies = append(replies, providertest.SSEReply(it.Response))
+				} else {
+					replies = append(replies, providertest.JSONReply(200, it.Response))
+				}
+			}
+			up := providertest.NewUpstream(t, replies...)
+			g, client, id := claudeGateway(t, up, "anthropic")
+			var want []claudeAnswer
+			for i, it := range its {
+				body, stream := fixtures.OpenAIFromAnthropic(t, it.Request)
+				raw := option.WithRequestBody("application/json", []byte(body))
+				var got openai.ChatCompletion
+				if stream {
+					acc, _ := readSDKStream(t, client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{}, raw))
+					got = acc.ChatCompletion
+				} else {
+					resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{}, raw)
+					if err != nil {
+						t.Fatalf("interaction %d: %v", i, err)
+					}
+					got = *resp
+				}
+				if sent := up.Requests()[i].Body; !sameJSON(string(sent), it.Request) {
+					t.Fatalf("interaction %d: ownkey sent\n%s\nthe SDK sent\n%s", i, sent, it.Request)
+				}
+				w := answerOf(t, it.Response, stream)
+				want = append(want, w)
+				c := got.Choices[0]
+				if c.Message.Content != w.text || string(c.FinishReason) != w.finish || len(c.Message.ToolCalls) != len(w.tools) {
+					t.Fatalf("interaction %d: client got %q, finish %q, %d tool calls; recorded %+v", i, c.Message.Content, c.FinishReason, len(c.Message.ToolCalls), w)
+				}
+				for j, tc := range c.Message.ToolCalls {
+					if tc.ID != w.tools[j][0] || tc.Function.Name != w.tools[j][1] || !sameJSON(tc.Function.Arguments, w.tools[j][2]) {
+						t.Fatalf("interaction %d: tool call %+v, recorded %q", i, tc, w.tools[j])
+					}
+				}
+			}
+			// The cassettes are tool round trips: a call, then the answer.
+			if len(want[0].tools) == 0 || want[len(want)-1].finish != "stop" {
+				t.Fatalf("recorded answers %+v: not a tool round trip", want)
+			}
+			recs := g.usageRecords(t, id, len(its)) // newest first
+			for i, w := range want {
+				rec := recs[len(recs)-1-i]
+				if rec.Status != 200 || rec.Usage.PromptTokens != w.prompt || rec.Usage.CompletionTokens != w.completion || rec.Usage.Source != ownkey.UsageFromProvider {
+					t.Fatalf("interaction %d: usage record %+v, recorded %d/%d", i, rec, w.prompt, w.completion)
+				}
+			}
+		})
+	}
+}
+
+// claudeAnswer is what a recorded Anthropic answer says, read with
+// encoding/json, independently of the adapter.
+type claudeAnswer struct {
+	text, finish       string
+	tools              [][3]string // id, name, arguments
+	prompt, completion int64
+}
+
+func answerOf(t *testing.T, response string, stream bool) claudeAnswer {
+	t.Helper()
+	type usage struct {
+		Input      int64 `json:"input_tokens"`
+		CacheWrite int64 `json:"cache_creation_input_tokens"`
+		CacheRead  int64 `json:"cache_read_input_tokens"`
+		Output     int64 `json:"output_tokens"`
+	}
+	type block struct {
+		Type, Text, ID, Name string
+		Input                json.RawMessage
+	}
+	var a claudeAnswer
+	stop := ""
+	addUsage := func(u *usage) {
+		if u != nil {
+			a.prompt = max(a.prompt, u.Input+u.CacheWrite+u.CacheRead)
+			a.completion = max(a.completion, u.Output)
+		}
+	}
+	payloads := []string{response}
+	if stream {
+		payloads = fixtures.SSEData(response)
+	}
+	for _, p := range payloads {
+		var ev struct {
+			Type    string
+			Index   int
+			Content []block
+			Block   block `json:"content_block"`
+			Delta   struct {
+				Type, Text  string
+				PartialJSON string `json:"partial_json"`
+				StopReason  string `json:"stop_reason"`
+			}
+			StopReason string `json:"stop_reason"`
+			Usage      *usage
+			Message    struct{ Usage *usage }
+		}
+		if err := json.Unmarshal([]byte(p), &ev); err != nil {
+			t.Fatalf("recorded answer: %v", err)
+		}
+		addUsage(ev.Usage)
+		addUsage(ev.Message.Usage)
+		stop += ev.StopReason + ev.Delta.StopReason
+		for _, b := range append(ev.Content, ev.Block) {
+			switch b.Type {
+			case "text":
+				a.text += b.Text
+			case "tool_use":
+				a.tools = append(a.tools, [3]string{b.ID, b.Name, string(b.Input)})
+			}
+		}
+		switch ev.Delta.Type {
+		case "text_delta":
+			a.text += ev.Delta.Text
+		case "input_json_delta":
+			a.tools[len(a.tools)-1][2] = strings.TrimPrefix(a.tools[len(a.tools)-1][2], "{}") + ev.Delta.PartialJSON
+		}
+	}
+	a.finish = map[string]string{"end_turn": "stop", "tool_use": "tool_calls"}[stop]
+	return a
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
