@@ -1,27 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-)
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
-const vercelFixtures = "../../../shared/fixtures/vercel-ai"
+	"github.com/ownkey/ownkey/internal/fixtures"
+)
 
 // TestReplayRecordedStreams replays real recorded OpenAI-compatible streams
 // through the whole gateway to the official SDK, and checks the text, tool
 // calls, finish reason and usage against values computed from the fixture
 // itself.
 func TestReplayRecordedStreams(t *testing.T) {
-	if _, err := os.Stat(vercelFixtures); err != nil {
-		t.Skip("recorded fixtures not found at ../shared/fixtures/vercel-ai (they live beside the checkout); skipping replay")
-	}
+	dir := fixtures.Dir(t, "vercel-ai")
 	files := []string{
 		"openai-chat/openai-text.chunks.txt", "groq/groq-text.chunks.txt", "groq/groq-tool-call.chunks.txt",
 		"deepseek/deepseek-text.chunks.txt", "perplexity/perplexity-text.chunks.txt",
@@ -29,10 +25,7 @@ func TestReplayRecordedStreams(t *testing.T) {
 	}
 	for _, name := range files {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			lines := fixtureLines(t, filepath.Join(vercelFixtures, name))
-			if lines == nil {
-				t.Skipf("%s not present", name)
-			}
+			lines := fixtures.Lines(t, filepath.Join(dir, name))
 			want := expectFromChunks(t, lines)
 			events := make([]string, 0, len(lines)+1)
 			for _, l := range lines {
@@ -47,18 +40,7 @@ func TestReplayRecordedStreams(t *testing.T) {
 				Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("replay")},
 				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 			})
-			acc := openai.ChatCompletionAccumulator{}
-			usageChunks := 0
-			for stream.Next() {
-				c := stream.Current()
-				acc.AddChunk(c)
-				if c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
-					usageChunks++
-				}
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc, usageChunks := readSDKStream(t, stream)
 			got := acc.Choices[0]
 			if got.Message.Content != want.text || string(got.FinishReason) != want.finish {
 				t.Fatalf("text %q finish %q, want %q %q", got.Message.Content, got.FinishReason, want.text, want.finish)
@@ -82,21 +64,24 @@ func TestReplayRecordedStreams(t *testing.T) {
 	}
 }
 
-func fixtureLines(t *testing.T, path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			out = append(out, l)
+// readSDKStream reads an SDK stream to its end, failing the test if it
+// ends in an error, and returns what it accumulated and how many chunks
+// carried usage.
+func readSDKStream(t *testing.T, stream *ssestream.Stream[openai.ChatCompletionChunk]) (openai.ChatCompletionAccumulator, int) {
+	t.Helper()
+	acc := openai.ChatCompletionAccumulator{}
+	usageChunks := 0
+	for stream.Next() {
+		c := stream.Current()
+		acc.AddChunk(c)
+		if c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
+			usageChunks++
 		}
 	}
-	return out
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc, usageChunks
 }
 
 type expected struct {

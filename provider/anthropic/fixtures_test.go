@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"net/http"
@@ -12,21 +11,9 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
-
-// The recorded provider traffic in /work/shared/fixtures (see the README
-// there) is read in place, never copied into this repository.
-const fixturesEnv = "OWNKEY_FIXTURES"
-
-func fixtureDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join(cmp.Or(os.Getenv(fixturesEnv), "/work/shared/fixtures"), sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("recorded fixtures not found at %s (set %s to the fixtures directory): %v", dir, fixturesEnv, err)
-	}
-	return dir
-}
 
 // expectation is what a recorded answer says, worked out from the fixture
 // data alone, with encoding/json and without the adapter's code.
@@ -343,29 +330,8 @@ func fixtureBody(name string, stream bool) (string, bool) {
 	return `{"model":"claude-x","messages":[{"role":"user","content":"hi"}],"stream":` + s + `}`, false
 }
 
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
-
 func TestVercelFixtures(t *testing.T) {
-	dir := fixtureDir(t, "vercel-ai/anthropic")
+	dir := fixtures.Dir(t, "vercel-ai", "anthropic")
 	streams, _ := filepath.Glob(filepath.Join(dir, "*.chunks.txt"))
 	messages, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(streams) == 0 || len(messages) == 0 {
@@ -374,7 +340,7 @@ func TestVercelFixtures(t *testing.T) {
 	for _, path := range streams {
 		name := strings.TrimSuffix(filepath.Base(path), ".chunks.txt")
 		t.Run("stream/"+name, func(t *testing.T) {
-			lines := readLines(t, path)
+			lines := fixtures.Lines(t, path)
 			body, jsonMode := fixtureBody(name, true)
 			// Each line is one event's data; Anthropic names the event
 			// after the payload's type.
@@ -412,184 +378,21 @@ func TestVercelFixtures(t *testing.T) {
 	}
 }
 
-// interaction is one request and response of a go-vcr cassette.
-type interaction struct{ request, response string }
-
-// readCassette extracts the request and response bodies of a go-vcr v1
-// cassette. It reads only what these cassettes use: a body is either a
-// single-quoted flow scalar (JSON; line breaks folded to spaces, ” for ')
-// or a "|+" literal block (SSE; kept verbatim, indentation removed).
-func readCassette(t *testing.T, path string) []interaction {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(raw), "\n")
-	var out []interaction
-	section := ""
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		switch {
-		case strings.HasPrefix(line, "- request:"):
-			section = "request"
-			out = append(out, interaction{})
-			continue
-		case strings.HasPrefix(line, "  response:"):
-			section = "response"
-			continue
-		}
-		const key = "    body: "
-		if !strings.HasPrefix(line, key) || len(out) == 0 {
-			continue
-		}
-		value := line[len(key):]
-		var body string
-		switch {
-		case value == "|+" || value == "|":
-			var b strings.Builder
-			for i+1 < len(lines) && (strings.HasPrefix(lines[i+1], "      ") || strings.TrimSpace(lines[i+1]) == "") {
-				i++
-				b.WriteString(strings.TrimPrefix(lines[i], "      "))
-				b.WriteString("\n")
-			}
-			body = b.String()
-		case strings.HasPrefix(value, "'"):
-			text := value[1:]
-			for !closedQuote(text) {
-				i++
-				next := strings.TrimSpace(lines[i])
-				if next == "" {
-					text += "\n"
-				} else if strings.HasSuffix(text, "\n") {
-					text += next
-				} else {
-					text += " " + next
-				}
-			}
-			body = strings.ReplaceAll(strings.TrimSuffix(text, "'"), "''", "'")
-		default:
-			t.Fatalf("%s:%d: body style not handled: %q", path, i+1, value)
-		}
-		if section == "request" {
-			out[len(out)-1].request = body
-		} else {
-			out[len(out)-1].response = body
-		}
-	}
-	return out
-}
-
-// closedQuote reports whether a single-quoted scalar's text ends with its
-// closing quote (an odd run of quotes at the end).
-func closedQuote(s string) bool {
-	n := len(s) - len(strings.TrimRight(s, "'"))
-	return n%2 == 1
-}
-
-// sseDataPayloads returns the data of each event of a raw SSE body.
-func sseDataPayloads(body string) []string {
-	var out []string
-	for _, line := range strings.Split(body, "\n") {
-		if data, ok := strings.CutPrefix(line, "data: "); ok {
-			out = append(out, data)
-		}
-	}
-	return out
-}
-
-// openAIFromAnthropic rewrites a recorded Anthropic request as the OpenAI
-// request that says the same, so that its translation can be compared with
-// what Anthropic's own SDK sent.
-func openAIFromAnthropic(t *testing.T, recorded string) (string, bool) {
-	t.Helper()
-	var in struct {
-		Model     string `json:"model"`
-		MaxTokens int64  `json:"max_tokens"`
-		Stream    bool   `json:"stream"`
-		Messages  []struct {
-			Role    string `json:"role"`
-			Content []struct {
-				fixtureBlock
-				ToolUseID string         `json:"tool_use_id"`
-				Content   []fixtureBlock `json:"content"`
-			} `json:"content"`
-		} `json:"messages"`
-		Tools []struct {
-			Name        string          `json:"name"`
-			Description string          `json:"description"`
-			InputSchema json.RawMessage `json:"input_schema"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal([]byte(recorded), &in); err != nil {
-		t.Fatalf("recorded request: %v", err)
-	}
-	var msgs []any
-	for _, m := range in.Messages {
-		var parts []any
-		var calls []any
-		for _, b := range m.Content {
-			switch b.Type {
-			case "text":
-				parts = append(parts, map[string]any{"type": "text", "text": b.Text})
-			case "tool_use":
-				calls = append(calls, map[string]any{"id": b.ID, "type": "function",
-					"function": map[string]any{"name": b.Name, "arguments": string(b.Input)}})
-			case "tool_result":
-				var content []any
-				for _, c := range b.Content {
-					content = append(content, map[string]any{"type": "text", "text": c.Text})
-				}
-				msgs = append(msgs, map[string]any{"role": "tool", "tool_call_id": b.ToolUseID, "content": content})
-			default:
-				t.Fatalf("recorded block type %q not handled", b.Type)
-			}
-		}
-		if len(parts) == 0 && len(calls) == 0 {
-			continue
-		}
-		msg := map[string]any{"role": m.Role, "content": parts}
-		if len(calls) > 0 {
-			msg["tool_calls"] = calls
-		}
-		msgs = append(msgs, msg)
-	}
-	var tools []any
-	for _, tl := range in.Tools {
-		tools = append(tools, map[string]any{"type": "function", "function": map[string]any{
-			"name": tl.Name, "description": tl.Description, "parameters": tl.InputSchema}})
-	}
-	b, err := json.Marshal(map[string]any{"model": in.Model, "max_tokens": in.MaxTokens, "stream": in.Stream, "messages": msgs, "tools": tools})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b), in.Stream
-}
-
 func TestAnthropicSDKCassettes(t *testing.T) {
-	dir := fixtureDir(t, "anthropic-sdk-go")
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if len(paths) == 0 {
-		t.Fatalf("no cassettes in %s", dir)
-	}
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			its := readCassette(t, path)
-			if len(its) < 2 {
-				t.Fatalf("%d interactions, want a tool round trip", len(its))
-			}
+	for _, c := range fixtures.Cassettes(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			its := c.Interactions
 			toolTurns, lastFinish := 0, ""
 			for i, it := range its {
-				body, stream := openAIFromAnthropic(t, it.request)
+				body, stream := fixtures.OpenAIFromAnthropic(t, it.Request)
 				var reply func(http.ResponseWriter, *http.Request)
 				if stream {
-					if !strings.HasPrefix(it.response, "event: ") {
+					if !strings.HasPrefix(it.Response, "event: ") {
 						t.Fatalf("interaction %d: a stream without event lines", i)
 					}
-					reply = sseReply(it.response)
+					reply = sseReply(it.Response)
 				} else {
-					reply = providertest.JSONReply(200, it.response)
+					reply = providertest.JSONReply(200, it.Response)
 				}
 				up := providertest.NewUpstream(t, reply)
 				req := chatRequest(t, up.URL, withBody(body), withUsage)
@@ -599,14 +402,14 @@ func TestAnthropicSDKCassettes(t *testing.T) {
 					t.Fatalf("interaction %d: err %v, result %+v", i, err, res)
 				}
 				// What ownkey sent is what Anthropic's SDK sent.
-				if sent := up.Only(t).Body; !sameJSON(t, string(sent), it.request) {
-					t.Fatalf("interaction %d: ownkey sent\n%s\nthe SDK sent\n%s", i, sent, it.request)
+				if sent := up.Only(t).Body; !sameJSON(t, string(sent), it.Request) {
+					t.Fatalf("interaction %d: ownkey sent\n%s\nthe SDK sent\n%s", i, sent, it.Request)
 				}
 				var want expectation
 				if stream {
-					want = expectStream(t, sseDataPayloads(it.response), false)
+					want = expectStream(t, fixtures.SSEData(it.Response), false)
 				} else {
-					want = expectMessage(t, []byte(it.response), false)
+					want = expectMessage(t, []byte(it.Response), false)
 				}
 				compareExpectation(t, clientView(t, rec.Body.String(), stream), want)
 				if len(want.tools) > 0 {

@@ -32,14 +32,7 @@ func TestMain(m *testing.M) {
 // events frames Anthropic stream payloads as Anthropic does: an event line
 // naming the payload's type, then its data line. Payloads are written as
 // given, padding and all.
-func events(payloads ...string) string {
-	var b strings.Builder
-	for _, p := range payloads {
-		b.WriteString("event: " + gjson.Get(p, "type").Str + "\n")
-		b.WriteString("data: " + p + "\n\n")
-	}
-	return b.String()
-}
+func events(payloads ...string) string { return providertest.NamedFrames(payloads...) }
 
 // sseReply answers with an event stream, with the headers Anthropic sends.
 func sseReply(raw string) func(http.ResponseWriter, *http.Request) {

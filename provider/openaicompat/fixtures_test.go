@@ -9,32 +9,22 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/sse"
 )
 
-// The recorded provider traffic of vercel/ai (see the README next to it).
-// It is read in place, never copied into this repository.
-const fixturesEnv = "OWNKEY_VERCEL_FIXTURES"
-
-var fixtureProviders = map[string]string{ // fixture directory → catalog id
+// fixtureProviders names the vercel/ai recordings replayed here (see the
+// README beside them): fixture directory → catalog id.
+var fixtureProviders = map[string]string{
 	"openai-chat": "openai",
 	"groq":        "groq",
 	"deepseek":    "openai", // not in the catalog; same wire
 	"perplexity":  "openai", // the catalog's perplexity is the search API
 	"xai-compat":  "openai",
-}
-
-func fixtureDir(t *testing.T) string {
-	dir := cmp.Or(os.Getenv(fixturesEnv), "/work/shared/fixtures/vercel-ai")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("recorded vercel/ai fixtures not found at %s (set %s to their directory): %v", dir, fixturesEnv, err)
-	}
-	return dir
 }
 
 // wireChunk is the part of a chunk or response the tests check, decoded
@@ -188,40 +178,25 @@ var knownTotals = map[string][2]int64{
 	"xai-text.chunks.txt":        {12, 2 + 340},
 }
 
-func fixtureLines(t *testing.T, path string) []string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimRight(l, "\r"); strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	return lines
-}
-
 func TestFixtureStreams(t *testing.T) {
-	dir := fixtureDir(t)
-	var seen int
+	dir := fixtures.Dir(t, "vercel-ai")
+	// Every listed provider's recordings are replayed: one gone missing
+	// is a failure, not a smaller test.
 	for sub, providerID := range fixtureProviders {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.chunks.txt"))
+		if len(files) == 0 {
+			t.Errorf("no *.chunks.txt under %s", filepath.Join(dir, sub))
+		}
 		for _, path := range files {
-			seen++
 			t.Run(sub+"/"+filepath.Base(path), func(t *testing.T) {
 				replayStream(t, path, providerID)
 			})
 		}
 	}
-	if seen == 0 {
-		t.Fatalf("no *.chunks.txt under %s", dir)
-	}
 }
 
 func replayStream(t *testing.T, path, providerID string) {
-	lines := fixtureLines(t, path)
+	lines := fixtures.Lines(t, path)
 	var want transcript
 	for _, l := range lines {
 		var c wireChunk
@@ -323,10 +298,10 @@ func replayStream(t *testing.T, path, providerID string) {
 }
 
 func TestFixtureResponses(t *testing.T) {
-	dir := fixtureDir(t)
-	var seen int
+	dir := fixtures.Dir(t, "vercel-ai")
 	for sub, providerID := range fixtureProviders {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.json"))
+		seen := 0
 		for _, path := range files {
 			body, err := os.ReadFile(path)
 			if err != nil {
@@ -356,8 +331,8 @@ func TestFixtureResponses(t *testing.T) {
 				}
 			})
 		}
-	}
-	if seen == 0 {
-		t.Fatalf("no response fixtures under %s", dir)
+		if seen == 0 {
+			t.Errorf("no response fixtures under %s", filepath.Join(dir, sub))
+		}
 	}
 }

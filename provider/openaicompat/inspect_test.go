@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider"
 )
 
@@ -48,12 +49,12 @@ func compareShortcuts(t *testing.T, stream bool, chunks [][]byte) (resumed int) 
 }
 
 func TestInspectShortcutsMatchWholeReading(t *testing.T) {
-	dir := fixtureDir(t)
+	dir := fixtures.Dir(t, "vercel-ai")
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.chunks.txt"))
 	var resumed int
 	for _, path := range files {
 		var chunks [][]byte
-		for _, l := range fixtureLines(t, path) {
+		for _, l := range fixtures.Lines(t, path) {
 			chunks = append(chunks, []byte(l))
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) { resumed += compareShortcuts(t, true, chunks) })

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
 )
@@ -120,6 +122,19 @@ func StallAfter(raw string) (reply func(http.ResponseWriter, *http.Request), can
 func Frames(payloads ...string) string {
 	var b strings.Builder
 	for _, p := range payloads {
+		b.WriteString("data: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// NamedFrames frames each payload as one SSE event named after the
+// payload's type field (an event: line, then the data: line), as Anthropic
+// and OpenAI Responses send them. Payloads are written as given, padding
+// and all.
+func NamedFrames(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		b.WriteString("event: " + gjson.Get(p, "type").Str + "\n")
 		b.WriteString("data: " + p + "\n\n")
 	}
 	return b.String()
