@@ -246,9 +246,11 @@ words:
 			case c == '"':
 				return j + 1
 			case c == '\\':
-				k := escapeEnd(data, j)
-				if k < 0 {
-					return -1
+				k := j + 2
+				if j+1 >= n || escapeLen[data[j+1]] != 2 {
+					if k = escapeEnd(data, j); k < 0 {
+						return -1
+					}
 				}
 				if k >= i+8 {
 					i = k
@@ -280,16 +282,20 @@ words:
 	return -1
 }
 
+// escapeLen is the length of the escape sequence that starts with a
+// backslash and the byte indexed, 0 for none.
+var escapeLen = [256]uint8{'"': 2, '\\': 2, '/': 2, 'b': 2, 'f': 2, 'n': 2, 'r': 2, 't': 2, 'u': 6}
+
 // escapeEnd returns the index after the escape sequence whose backslash is
 // at i, or -1 if it is not a valid one.
 func escapeEnd(data []byte, i int) int {
 	if i+1 >= len(data) {
 		return -1
 	}
-	switch data[i+1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+	switch escapeLen[data[i+1]] {
+	case 2:
 		return i + 2
-	case 'u':
+	case 6:
 		if i+6 > len(data) || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
 			return -1
 		}
