@@ -19,6 +19,7 @@ import (
 type chatFields struct {
 	root                                         gjson.Result
 	members                                      int // of the top level
+	end                                          int // after the last member's value, or the '{' if none
 	model, messages, stream, streamOptions, byok gjson.Result
 	includeUsage                                 gjson.Result // stream_options.include_usage
 	byokKey                                      int
@@ -39,6 +40,7 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	var dup string
 	err := jsonvalid.CheckMembers(body, maxDepth, func(m jsonvalid.Member) {
 		f.members++
+		f.end = m.ValueEnd
 		if dup != "" {
 			return
 		}
@@ -72,6 +74,9 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
 	}
 	f.root = resultAt(body, start, len(body))
+	if f.members == 0 {
+		f.end = start + 1
+	}
 	if dup != "" {
 		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
 	}
@@ -139,9 +144,9 @@ func routedBody(body []byte, fields chatFields, model string, forceUsage bool) [
 		case so.Exists(): // null
 			edits = append(edits, replaceValue(so, `{"include_usage":true}`))
 		default:
-			// The member count, not nonEmpty: that would parse the
-			// first member, a whole conversation if it is messages.
-			edits = append(edits, addMember(fields.root.Index, fields.members > 0, "stream_options", `{"include_usage":true}`))
+			// Last, not first: an insertion in place moves everything
+			// after it, and the body's bulk is the conversation.
+			edits = append(edits, appendMember(fields, "stream_options", `{"include_usage":true}`))
 		}
 	}
 	return applyEdits(body, edits)
@@ -252,6 +257,16 @@ func addMember(objAt int, members bool, name, value string) bodyEdit {
 		text += ","
 	}
 	return bodyEdit{start: at, end: at, text: text}
+}
+
+// appendMember adds `"name":value` after the last member of the top-level
+// object.
+func appendMember(fields chatFields, name, value string) bodyEdit {
+	text := `"` + name + `":` + value
+	if fields.members > 0 {
+		text = "," + text
+	}
+	return bodyEdit{start: fields.end, end: fields.end, text: text}
 }
 
 // nonEmpty reports whether the object or array v has a member or element.
