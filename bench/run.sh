@@ -4,7 +4,7 @@
 # the same sitting, on loopback only. Every step is bounded; the script stops
 # by itself and stops everything it started.
 #
-# usage: bench/run.sh [--quick] [--profile] [--paired N]
+# usage: bench/run.sh [--quick] [--profile] [--paired N] [--body-size 1k|100k|1m]
 #   (default)  build the kit and ownkey, run ../shared/bench/run_suite.sh for rp
 #              and then for ownkey, print a side-by-side table with the ratios
 #              and the targets
@@ -20,6 +20,13 @@
 #              calls per request of rp and ownkey at c=50; then put c=50
 #              non-stream and streaming load on each (rp gets the same hook),
 #              save CPU and allocation profiles and print their top
+#   --body-size S  request bodies of about S bytes (1k, 100k, 1m, or any
+#              number with k or m) instead of the kit's 200-byte ones, for
+#              every mode: a long conversation (many messages whose text
+#              has \n, \" and \u escapes), the routing fields after it
+#              (`model` last, as an agent's client may send it), the same
+#              content for both gateways (rp's without ownkey's byok
+#              member). Also BODY_SIZE=S.
 #
 # env: D (loaded-run duration, default 15s), KIT (default ../shared/bench),
 #      RESULTS (default bench/results/<UTC time>, git-ignored), GW_CPU (1) and
@@ -49,10 +56,23 @@ while [ $# -gt 0 ]; do
       case $PAIRED in ''|*[!0-9]*|0) echo "run.sh: --paired needs a number of rounds" >&2; exit 2 ;; esac
       [ -n "${D:-}" ] || D=5s
       ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --body-size)
+      BODY_SIZE=${1:-}
+      shift || true
+      ;;
+    -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
+
+BODY_SIZE=${BODY_SIZE:-}
+case $BODY_SIZE in
+  '') BODY_BYTES=0 ;;
+  *[kK]) BODY_BYTES=$((${BODY_SIZE%[kK]} * 1024)) ;;
+  *[mM]) BODY_BYTES=$((${BODY_SIZE%[mM]} * 1024 * 1024)) ;;
+  *) BODY_BYTES=$BODY_SIZE ;;
+esac 2>/dev/null || { echo "run.sh: --body-size needs a size such as 1k, 100k or 1m" >&2; exit 2; }
+case $BODY_BYTES in ''|*[!0-9]*) echo "run.sh: --body-size needs a size such as 1k, 100k or 1m" >&2; exit 2 ;; esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -87,6 +107,36 @@ RESULTS=$(cd "$RESULTS" && pwd)
 WORK=$(mktemp -d /tmp/ownkey-bench.XXXXXX)
 BIN=$WORK/bin
 mkdir -p "$BIN"
+
+# The request bodies: the kit's small ones, or generated ones of about
+# BODY_BYTES (see --body-size) in WORK.
+RP_BODY=$KIT/direct.json RP_SBODY=$KIT/direct_stream.json
+OK_BODY=$HERE/ownkey.json OK_SBODY=$HERE/ownkey_stream.json
+# gen_body FILE SIZE STREAM BYOK: a chat body of about SIZE bytes: a system
+# message, then user and assistant turns of up to 4 KiB of text (code and
+# prose with \n, \t, \" and \u00e9 escapes) until SIZE is reached, then
+# max_tokens, temperature, stream if STREAM, byok if BYOK and model last.
+# The messages do not depend on BYOK, so that both gateways get the same.
+gen_body() {
+  LC_ALL=C awk -v size="$2" -v stream="$3" -v byok="$4" 'BEGIN {
+    para = "Here is the function again:\\n\\n```go\\nfunc main() {\\n\\tfmt.Println(\\\"caf\\u00e9 \\\" + name)\\n}\\n```\\nIt prints \\\"café\\\" but the test expects a trailing newline; why? "
+    tail = ",\"max_tokens\":64,\"temperature\":0.2"
+    if (stream) tail = tail ",\"stream\":true"
+    # Both gateways get the same messages: the size counts byok either way.
+    b = ",\"byok\":{\"enabled\":true,\"provider\":\"openai\"}"
+    tail = tail b ",\"model\":\"gpt-4o-mini\"}"
+    out = "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"}"
+    for (turn = 0; length(out) + length(tail) + 2 < size; turn++) {
+      room = size - length(out) - length(tail) - 40
+      if (room > 4096) room = 4096
+      text = ""
+      while (length(text) + length(para) <= room) text = text para
+      if (text == "") text = substr("Say hello in one short sentence.", 1, room > 1 ? room : 1)
+      out = out ",{\"role\":\"" (turn % 2 ? "assistant" : "user") "\",\"content\":\"" text "\"}"
+    }
+    if (!byok) sub(/,"byok":\{[^}]*\}/, "", tail)
+    printf "%s]%s", out, tail }' >"$1"
+}
 
 PIDS=()
 SUITE_PID=
@@ -172,6 +222,7 @@ machine() {
   echo "ownkey:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "pinning: gateway on cpu $GW_CPU with GOMAXPROCS=1; mock and load tools on cpu $LOAD_CPU"
   echo "D:       $D"
+  echo "bodies:  $BODY_DESC"
   echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average before the runs)"
 }
 
@@ -253,6 +304,17 @@ echo "built mock, lg, rp$([ "$VEGETA" = 1 ] && [ "$PROFILE" = 0 ] && echo ', veg
 
 # ---------------------------------------------------------------- start
 
+if [ "$BODY_BYTES" -gt 0 ]; then
+  RP_BODY=$WORK/rp.json RP_SBODY=$WORK/rp_stream.json
+  OK_BODY=$WORK/ownkey.json OK_SBODY=$WORK/ownkey_stream.json
+  gen_body "$RP_BODY" "$BODY_BYTES" 0 0
+  gen_body "$RP_SBODY" "$BODY_BYTES" 1 0
+  gen_body "$OK_BODY" "$BODY_BYTES" 0 1
+  gen_body "$OK_SBODY" "$BODY_BYTES" 1 1
+  jq -e '.model and (.messages | length > 1)' "$OK_SBODY" >/dev/null || die "the generated body is not valid JSON"
+fi
+BODY_DESC="request bodies: rp $(wc -c <"$RP_BODY") / ownkey $(wc -c <"$OK_BODY") bytes non-stream, $(wc -c <"$RP_SBODY") / $(wc -c <"$OK_SBODY") streaming$([ "$BODY_BYTES" -gt 0 ] && echo " (--body-size $BODY_SIZE: $(jq '.messages | length' "$OK_BODY") messages, model last)")"
+
 log "machine"
 wait_quiet
 machine | tee "$RESULTS/machine.txt"
@@ -299,10 +361,10 @@ echo "ownkey: account 'bench' created, openai key stored ($(jq -r '.status' "$WO
 
 OK_URL=http://$OK_ADDR/v1/chat/completions
 RP_URL=http://$RP_ADDR/v1/chat/completions
-check_chat ownkey "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" "$HERE/ownkey_stream.json"
+check_chat ownkey "$OK_URL" "$OK_AUTH" "$OK_BODY" "$OK_SBODY"
 OK_RSS_IDLE=$(rss_mib "$OK_PID")
 echo "ownkey: RSS idle after setup (account, key, two requests), before load: ${OK_RSS_IDLE} MiB"
-check_chat rp "$RP_URL" sk-mock "$KIT/direct.json" "$KIT/direct_stream.json"
+check_chat rp "$RP_URL" sk-mock "$RP_BODY" "$RP_SBODY"
 RP_RSS_IDLE=$(rss_mib "$RP_PID")
 
 # ---------------------------------------------------------------- profile mode
@@ -351,13 +413,14 @@ lg_sps() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if [ "$PAIRED" -gt 0 ]; then
-  warm rp "$RP_URL" sk-mock "$KIT/direct.json" "$KIT/direct_stream.json"
-  warm ownkey "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" "$HERE/ownkey_stream.json"
+  warm rp "$RP_URL" sk-mock "$RP_BODY" "$RP_SBODY"
+  warm ownkey "$OK_URL" "$OK_AUTH" "$OK_BODY" "$OK_SBODY"
   log "paired: $PAIRED rounds, D=$D per run, the gateways alternating which goes first"
+  echo "$BODY_DESC" | tee "$RESULTS/paired.md"
   {
     echo "| round | first | rp wrk c=50 req/s | ownkey wrk c=50 req/s | ratio | rp lg c=50 streams/s | ownkey lg c=50 streams/s | ratio |"
     echo "|---:|---|---:|---:|---:|---:|---:|---:|"
-  } | tee "$RESULTS/paired.md"
+  } | tee -a "$RESULTS/paired.md"
   : >"$WORK/ns-ratios"
   : >"$WORK/s-ratios"
   for i in $(seq "$PAIRED"); do
@@ -365,11 +428,11 @@ if [ "$PAIRED" -gt 0 ]; then
     if [ $((i % 2)) = 1 ]; then order="rp ownkey"; else order="ownkey rp"; fi
     for g in $order; do
       if [ "$g" = rp ]; then
-        NS[rp]=$(wrk_rps "$RP_URL" sk-mock "$KIT/direct.json")
-        S[rp]=$(lg_sps "$RP_URL" sk-mock "$KIT/direct_stream.json")
+        NS[rp]=$(wrk_rps "$RP_URL" sk-mock "$RP_BODY")
+        S[rp]=$(lg_sps "$RP_URL" sk-mock "$RP_SBODY")
       else
-        NS[ownkey]=$(wrk_rps "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json")
-        S[ownkey]=$(lg_sps "$OK_URL" "$OK_AUTH" "$HERE/ownkey_stream.json")
+        NS[ownkey]=$(wrk_rps "$OK_URL" "$OK_AUTH" "$OK_BODY")
+        S[ownkey]=$(lg_sps "$OK_URL" "$OK_AUTH" "$OK_SBODY")
       fi
     done
     nr=$(ratio "${NS[ownkey]}" "${NS[rp]}")
@@ -388,16 +451,17 @@ fi
 
 if [ "$PROFILE" = 1 ]; then
   PSEC=$DSEC
-  warm rp "$RP_URL" sk-mock "$KIT/direct.json" "$KIT/direct_stream.json"
-  warm ownkey "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" "$HERE/ownkey_stream.json"
+  warm rp "$RP_URL" sk-mock "$RP_BODY" "$RP_SBODY"
+  warm ownkey "$OK_URL" "$OK_AUTH" "$OK_BODY" "$OK_SBODY"
   log "cost per request at c=50 (D=$D, no profiler running)"
+  echo "$BODY_DESC"
   {
     echo "| gateway | kind | req/s | CPU µs/req | read syscalls/req | write syscalls/req |"
     echo "|---|---|---:|---:|---:|---:|"
-    cost rp non-stream "$RP_PID" "$RP_URL" sk-mock "$KIT/direct.json"
-    cost ownkey non-stream "$OK_PID" "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json"
-    cost rp stream "$RP_PID" "$RP_URL" sk-mock "$KIT/direct_stream.json"
-    cost ownkey stream "$OK_PID" "$OK_URL" "$OK_AUTH" "$HERE/ownkey_stream.json"
+    cost rp non-stream "$RP_PID" "$RP_URL" sk-mock "$RP_BODY"
+    cost ownkey non-stream "$OK_PID" "$OK_URL" "$OK_AUTH" "$OK_BODY"
+    cost rp stream "$RP_PID" "$RP_URL" sk-mock "$RP_SBODY"
+    cost ownkey stream "$OK_PID" "$OK_URL" "$OK_AUTH" "$OK_SBODY"
   } | tee "$RESULTS/cost.md"
   # profile NAME PPROF URL AUTH BODY KIND: c=50 load on NAME with a CPU
   # profile of D seconds inside it, allocation profiles and heap statistics
@@ -425,10 +489,10 @@ if [ "$PROFILE" = 1 ]; then
       "$BIN/$name" "$pre-allocs-after.pprof" >"$pre-allocs-lines.txt" 2>&1
     sed -n '1,25p' "$pre-cpu-top.txt"
   }
-  profile rp "$RP_PPROF_ADDR" "$RP_URL" sk-mock "$KIT/direct.json" nonstream
-  profile ownkey "$PPROF_ADDR" "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" nonstream
-  profile rp "$RP_PPROF_ADDR" "$RP_URL" sk-mock "$KIT/direct_stream.json" stream
-  profile ownkey "$PPROF_ADDR" "$OK_URL" "$OK_AUTH" "$HERE/ownkey_stream.json" stream
+  profile rp "$RP_PPROF_ADDR" "$RP_URL" sk-mock "$RP_BODY" nonstream
+  profile ownkey "$PPROF_ADDR" "$OK_URL" "$OK_AUTH" "$OK_BODY" nonstream
+  profile rp "$RP_PPROF_ADDR" "$RP_URL" sk-mock "$RP_SBODY" stream
+  profile ownkey "$PPROF_ADDR" "$OK_URL" "$OK_AUTH" "$OK_SBODY" stream
   # pprof needs the binaries for symbols later.
   cp "$BIN/ownkey" "$RESULTS/ownkey.bin"
   cp "$BIN/rp" "$RESULTS/rp.bin"
@@ -467,8 +531,8 @@ suite() { # NAME URL AUTH BODY STREAM_BODY PID
     tee -a "$RESULTS/$1.txt"
 }
 declare -A FOREIGN LOADCORE
-suite rp "$RP_URL" sk-mock "$KIT/direct.json" "$KIT/direct_stream.json" "$RP_PID"
-suite ownkey "$OK_URL" "$OK_AUTH" "$HERE/ownkey.json" "$HERE/ownkey_stream.json" "$OK_PID"
+suite rp "$RP_URL" sk-mock "$RP_BODY" "$RP_SBODY" "$RP_PID"
+suite ownkey "$OK_URL" "$OK_AUTH" "$OK_BODY" "$OK_SBODY" "$OK_PID"
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/machine.txt"
 grep -c '"msg":"request"' "$WORK/ownkey.log" | sed 's/^/ownkey access-log lines: /' || true
 
@@ -578,5 +642,6 @@ row() { # LABEL KEY TARGET_TEXT VERDICT
   echo "vegeta success: 1000 rps ${V[rp,v1ok]:-?} / ${V[ownkey,v1ok]:-?}; 3000 rps ${V[rp,v3ok]:-?} / ${V[ownkey,v3ok]:-?} (rp / ownkey)$([ "$VEGETA" = 0 ] && echo '; vegeta was NOT installed, runs [3] and [4] skipped')"
   echo "SSE data lines per stream: rp ${V[rp,s50lines]:-?}, ownkey ${V[ownkey,s50lines]:-?}"
   echo "interference on the gateway core (CPU $GW_CPU) from other processes: rp suite ${FOREIGN[rp]}, ownkey suite ${FOREIGN[ownkey]}; CPU $LOAD_CPU busy: ${LOADCORE[rp]} / ${LOADCORE[ownkey]}"
+  echo "$BODY_DESC"
   echo "access log: ${OWNKEY_ACCESS_LOG:-true (default)}; raw output: $RESULTS"
 } | tee "$RESULTS/summary.md"

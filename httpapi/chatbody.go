@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"unsafe"
@@ -11,12 +12,14 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// chatFields are the members of a chat request that routing reads, found in
-// one pass over the body's top level. Each Result's Index is its value's
-// offset in the body (byokKey: the offset of byok's key), so that edits can
-// be made in place without parsing again.
+// chatFields are the members of a chat request that routing reads, found
+// by the validating pass itself. Each Result's Index is its value's offset
+// in the body (byokKey: the offset of byok's key), so that edits can be made
+// in place without parsing again.
 type chatFields struct {
 	root                                         gjson.Result
+	members                                      int // of the top level
+	end                                          int // after the last member's value, or the '{' if none
 	model, messages, stream, streamOptions, byok gjson.Result
 	includeUsage                                 gjson.Result // stream_options.include_usage
 	byokKey                                      int
@@ -26,30 +29,23 @@ type chatFields struct {
 // levels and reads its routing members. A member named twice is refused:
 // ownkey would route by one and the provider might read the other.
 //
-// The check is jsonvalid's, iterative, and comes first: gjson's own
-// validator recurses once per level, and a deep enough body overflowed
-// the goroutine stack, which kills the process.
+// The check is jsonvalid's, iterative: gjson's own validator recurses once
+// per level, and a deep enough body overflowed the goroutine stack, which
+// kills the process. It is also the only pass over the whole body: it
+// reports the top-level members as it passes them, and only the few that
+// routing reads are looked at again (a long conversation is checked once
+// and never parsed).
 func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	var f chatFields
-	if err := jsonvalid.Check(body, maxDepth); err != nil {
-		return f, bodyJSONError(err, maxDepth)
-	}
-	// gjson.ParseBytes would copy the whole body into a string: the
-	// Results point into body instead, so nothing read from them may
-	// outlive the request's buffer or an edit made in place (prepareChat
-	// clones the model id, the one string it keeps).
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
-	if !root.IsObject() {
-		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
-	}
-	// gjson leaves a parsed document's Index at 0 even after leading
-	// space; the member offsets below are relative to it.
-	root.Index = provider.SkipJSONSpace(body, 0)
-	f.root = root
 	var dup string
-	root.ForEach(func(key, value gjson.Result) bool {
+	err := jsonvalid.CheckMembers(body, maxDepth, func(m jsonvalid.Member) {
+		f.members++
+		f.end = m.ValueEnd
+		if dup != "" {
+			return
+		}
 		var dst *gjson.Result
-		switch key.Str {
+		switch memberName(body[m.KeyStart:m.KeyEnd]) {
 		case "model":
 			dst = &f.model
 		case "messages":
@@ -60,17 +56,27 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 			dst = &f.streamOptions
 		case "byok":
 			dst = &f.byok
-			f.byokKey = key.Index
+			f.byokKey = m.KeyStart
 		default:
-			return true
+			return
 		}
 		if dst.Exists() {
-			dup = key.Str
-			return false
+			dup = memberName(body[m.KeyStart:m.KeyEnd])
+			return
 		}
-		*dst = value
-		return true
+		*dst = resultAt(body, m.ValueStart, m.ValueEnd)
 	})
+	if err != nil {
+		return f, bodyJSONError(err, maxDepth)
+	}
+	start := provider.SkipJSONSpace(body, 0)
+	if body[start] != '{' {
+		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
+	}
+	f.root = resultAt(body, start, len(body))
+	if f.members == 0 {
+		f.end = start + 1
+	}
 	if dup != "" {
 		return f, ownkey.FieldError(dup, "%s appears more than once in the request body", dup)
 	}
@@ -95,6 +101,26 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	return f, nil
 }
 
+// memberName is the name of a member whose quoted name is raw. It points
+// into raw unless the name has escapes (`"mod\u0065l"` is model too).
+func memberName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return unsafe.String(unsafe.SliceData(raw[1:]), len(raw)-2)
+	}
+	return gjson.Parse(string(raw)).Str
+}
+
+// resultAt is the JSON value body[start:end] as a gjson.Result whose Index
+// is start. gjson.ParseBytes would copy it into a string: the Result points
+// into body instead, so nothing read from it may outlive the request's
+// buffer or an edit made in place (prepareChat clones the model id, the one
+// string it keeps). Parsing an object or array reads only its first byte.
+func resultAt(body []byte, start, end int) gjson.Result {
+	r := gjson.Parse(unsafe.String(unsafe.SliceData(body[start:]), end-start))
+	r.Index = start
+	return r
+}
+
 // routedBody is body with the routing edits made: model set to model, the
 // byok member removed and, if forceUsage, stream_options.include_usage set
 // to true. Each edit is made only when needed, so that a request that needs
@@ -113,12 +139,14 @@ func routedBody(body []byte, fields chatFields, model string, forceUsage bool) [
 			if iu := fields.includeUsage; iu.Exists() {
 				edits = append(edits, replaceValue(iu, "true"))
 			} else {
-				edits = append(edits, addMember(so, "include_usage", "true"))
+				edits = append(edits, addMember(so.Index, nonEmpty(so), "include_usage", "true"))
 			}
 		case so.Exists(): // null
 			edits = append(edits, replaceValue(so, `{"include_usage":true}`))
 		default:
-			edits = append(edits, addMember(fields.root, "stream_options", `{"include_usage":true}`))
+			// Last, not first: an insertion in place moves everything
+			// after it, and the body's bulk is the conversation.
+			edits = append(edits, appendMember(fields, "stream_options", `{"include_usage":true}`))
 		}
 	}
 	return applyEdits(body, edits)
@@ -220,14 +248,25 @@ func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
 	return bodyEdit{start: start, end: end}
 }
 
-// addMember adds `"name":value` to the object obj (an empty one too).
-func addMember(obj gjson.Result, name, value string) bodyEdit {
-	at := obj.Index + 1 // after the '{'
+// addMember adds `"name":value` to the object at objAt, which has members
+// unless empty.
+func addMember(objAt int, members bool, name, value string) bodyEdit {
+	at := objAt + 1 // after the '{'
 	text := `"` + name + `":` + value
-	if nonEmpty(obj) {
+	if members {
 		text += ","
 	}
 	return bodyEdit{start: at, end: at, text: text}
+}
+
+// appendMember adds `"name":value` after the last member of the top-level
+// object.
+func appendMember(fields chatFields, name, value string) bodyEdit {
+	text := `"` + name + `":` + value
+	if fields.members > 0 {
+		text = "," + text
+	}
+	return bodyEdit{start: fields.end, end: fields.end, text: text}
 }
 
 // nonEmpty reports whether the object or array v has a member or element.

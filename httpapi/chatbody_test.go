@@ -22,7 +22,7 @@ func TestRoutedBody(t *testing.T) {
 		{"prefix stripped, byok first", `{"byok":{"enabled":true,"provider":"groq"}, "model":"groq/llama","messages":[1]}`, "llama", false,
 			`{ "model":"llama","messages":[1]}`},
 		{"byok last, usage added", "{\r\n \"model\":\"m\",\r\n \"messages\":[1],\r\n \"stream\":true,\r\n \"byok\":{\"enabled\":true}\r\n}", "m", true,
-			"{\"stream_options\":{\"include_usage\":true},\r\n \"model\":\"m\",\r\n \"messages\":[1],\r\n \"stream\":true\r\n}"},
+			"{\r\n \"model\":\"m\",\r\n \"messages\":[1],\r\n \"stream\":true,\"stream_options\":{\"include_usage\":true}\r\n}"},
 		{"byok in the middle", `{"model":"m","byok":{"enabled":true} ,"messages":[1]}`, "m", false,
 			`{"model":"m","messages":[1]}`},
 		{"include_usage false becomes true", `{"model":"m","messages":[1],"stream_options":{"include_usage":false,"x":1}}`, "m", true,
@@ -36,7 +36,11 @@ func TestRoutedBody(t *testing.T) {
 		{"model with characters to escape", `{"model":"together/a\"b<c","messages":[1]}`, "a\"b<c", false,
 			`{"model":"a\"b\u003cc","messages":[1]}`},
 		{"all three edits", `{"messages":[{"content":"byok model"}],"model":"groq/x","stream":true,"byok":{"provider":"groq"}}`, "x", true,
-			`{"stream_options":{"include_usage":true},"messages":[{"content":"byok model"}],"model":"x","stream":true}`},
+			`{"messages":[{"content":"byok model"}],"model":"x","stream":true,"stream_options":{"include_usage":true}}`},
+		// stream_options goes last: added first, it would move the whole
+		// conversation in the buffer.
+		{"usage added after a long conversation", `{"model":"m","messages":[1,2,3] }`, "m", true,
+			`{"model":"m","messages":[1,2,3],"stream_options":{"include_usage":true} }`},
 	} {
 		// Edits are made in a copy, or in place when the body's buffer
 		// has room (the chat path leaves bodyHeadroom): same result.

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"io"
+	"math/bits"
 	"net"
 	"net/http"
 	"os"
@@ -177,9 +178,15 @@ var bodyTimeout = &ownkey.Error{Code: ownkey.ETIMEOUT, Status: http.StatusReques
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // Request bodies of the chat path are read whole. Those up to pooledBodyCap
-// are read into pooled buffers; larger ones into a buffer of their own,
-// sized by Content-Length when it is known, and dropped after the request
-// (a pool would keep them for good). Bodies over untrackedBody reserve
+// are read into pooled buffers. Larger ones with a Content-Length are read
+// into a buffer of their size class (bodyClass: at most a quarter larger),
+// pooled by class: a long conversation is sent again and again, and a fresh
+// megabyte per request costs clearing it, faulting its pages in and a
+// garbage collector that lets the heap grow to twice the bodies in flight.
+// A sync.Pool drops what was not taken again within two collections, so
+// the classes hold memory only while such bodies keep coming. Others (no
+// Content-Length, or a class larger than the size limit allows) get a
+// buffer of their own, dropped after the request. Bodies over untrackedBody reserve
 // their buffer's size in the body memory budget (MaxBodyMemory) for as long
 // as the request holds them; smaller ones are bounded by MaxInFlight, and
 // skipping them keeps the budget off the common path.
@@ -202,6 +209,42 @@ type chatBody struct {
 }
 
 var chatBodies = sync.Pool{New: func() any { return &chatBody{b: make([]byte, 0, 8<<10)} }}
+
+// largeBodies are the pools of the size classes over pooledBodyCap, up to
+// buffers of 8 TiB (bodyClass), far beyond any size limit.
+var largeBodies [(40 - 16 + 1) * 4]sync.Pool
+
+// bodyClass is the size class of a buffer of at least size bytes, size >
+// pooledBodyCap: four classes per power of two, so that a buffer is at most
+// a quarter larger than asked. ok is false beyond the last class.
+func bodyClass(size int) (class, capacity int, ok bool) {
+	// With 2^(e+2) <= size-1 < 2^(e+3), the capacity is m·2^e, m in 5..8.
+	e := bits.Len(uint(size-1)) - 3
+	m := (size-1)>>e + 1
+	class = (e-16)*4 + m - 5
+	if e < 16 || class >= len(largeBodies) {
+		return 0, 0, false
+	}
+	return class, m << e, true
+}
+
+// takeBody is a chatBody for a body of size bytes: a large one from its
+// class's pool, when the class fits the size limit.
+func (s *Server) takeBody(size int) *chatBody {
+	if size > pooledBodyCap {
+		if class, capacity, ok := bodyClass(size); ok && capacity <= s.maxBodyBuffer() {
+			if cb, _ := largeBodies[class].Get().(*chatBody); cb != nil {
+				return cb
+			}
+			return &chatBody{b: make([]byte, 0, capacity)}
+		}
+	}
+	return chatBodies.Get().(*chatBody)
+}
+
+// maxBodyBuffer is the largest buffer a body is read into: the size limit,
+// the routing edits' headroom and a byte for reading the EOF.
+func (s *Server) maxBodyBuffer() int { return int(s.cfg.MaxBodyBytes) + bodyHeadroom + 1 }
 
 // bodyBudget is a counting semaphore of bytes that never waits: a request
 // that does not fit is refused at once.
@@ -227,6 +270,9 @@ func (b *bodyBudget) release(n int64) { b.used.Add(-n) }
 // grow gives cb a buffer of capacity size (keeping its bytes), reserving it
 // in the budget when it is large.
 func (s *Server) grow(cb *chatBody, size int) error {
+	if cap(cb.b) > pooledBodyCap {
+		size = max(size, cap(cb.b)) // a size class's buffer is held whole
+	}
 	if size > untrackedBody {
 		if !s.bodies.acquire(int64(size) - cb.held) {
 			return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Reason: "request_body_memory_full", RetryAfter: retryAfter,
@@ -243,18 +289,18 @@ func (s *Server) grow(cb *chatBody, size int) error {
 // readBody reads r's body whole, with bodyHeadroom spare. Release it with
 // releaseBody when the request is done with it.
 func (s *Server) readBody(r *http.Request) (*chatBody, error) {
-	cb := chatBodies.Get().(*chatBody)
 	// +1: reading the EOF needs room for one more byte.
 	size := 4<<10 + bodyHeadroom + 1
 	if r.ContentLength > 0 && r.ContentLength <= s.cfg.MaxBodyBytes {
 		size = int(r.ContentLength) + bodyHeadroom + 1
 	}
+	cb := s.takeBody(size)
 	if err := s.grow(cb, size); err != nil {
 		s.releaseBody(cb)
 		return nil, err
 	}
 	b := cb.b[:0]
-	limit := int(s.cfg.MaxBodyBytes) + bodyHeadroom + 1
+	limit := s.maxBodyBuffer()
 	for {
 		if cap(b)-len(b) <= bodyHeadroom {
 			// A body without Content-Length: grow by doubling, up to
@@ -288,9 +334,11 @@ func (s *Server) readBody(r *http.Request) (*chatBody, error) {
 func (s *Server) releaseBody(cb *chatBody) {
 	s.bodies.release(cb.held)
 	cb.held = 0
-	if cap(cb.b) <= pooledBodyCap {
-		cb.b = cb.b[:0]
+	cb.b = cb.b[:0]
+	if c := cap(cb.b); c <= pooledBodyCap {
 		chatBodies.Put(cb)
+	} else if class, capacity, ok := bodyClass(c); ok && capacity == c {
+		largeBodies[class].Put(cb)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // The defaults hold the bounds: a body trickled at 1 byte a second
@@ -160,5 +161,52 @@ func TestReadBodyChunked(t *testing.T) {
 	req.ContentLength = -1
 	if _, err := s.readBody(req); err == nil || s.bodies.used.Load() != 0 {
 		t.Fatalf("over the limit: %v, %d held", err, s.bodies.used.Load())
+	}
+}
+
+func TestBodyClass(t *testing.T) {
+	last := -1
+	for size := pooledBodyCap + 1; size < 64<<20; size += size/7 + 1 {
+		class, capacity, ok := bodyClass(size)
+		if !ok || capacity < size || capacity > size+size/4+1 || class < last {
+			t.Fatalf("bodyClass(%d) = %d, %d, %v (previous class %d)", size, class, capacity, ok, last)
+		}
+		if c2, cap2, _ := bodyClass(capacity); c2 != class || cap2 != capacity {
+			t.Fatalf("bodyClass(%d) = %d, %d; its capacity's class is %d, %d", size, class, capacity, c2, cap2)
+		}
+		last = class
+	}
+	if _, _, ok := bodyClass(16 << 40); ok {
+		t.Fatal("a class for 16 TiB")
+	}
+}
+
+// A large body with a Content-Length is read into its size class's buffer,
+// which the budget holds whole, and which the next such body reuses instead
+// of clearing and faulting in a fresh one.
+func TestReadBodyLargeReusesClassBuffer(t *testing.T) {
+	s := &Server{cfg: Config{MaxBodyBytes: 4 << 20}}
+	s.bodies.max = MinBodyMemory(4 << 20)
+	want := bytes.Repeat([]byte("0123456789"), 100<<10)
+	_, capacity, _ := bodyClass(len(want) + bodyHeadroom + 1)
+	var prev *byte
+	reused := false
+	for i := 0; i < 20 && !reused; i++ {
+		cb, err := s.readBody(httptest.NewRequest("POST", "/", bytes.NewReader(want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(cb.b, want) || cap(cb.b) != capacity || s.bodies.used.Load() != int64(capacity) {
+			t.Fatalf("read %d bytes into %d (class capacity %d), budget holds %d", len(cb.b), cap(cb.b), capacity, s.bodies.used.Load())
+		}
+		reused = unsafe.SliceData(cb.b) == prev
+		prev = unsafe.SliceData(cb.b)
+		s.releaseBody(cb)
+		if held := s.bodies.used.Load(); held != 0 {
+			t.Fatalf("budget holds %d after release", held)
+		}
+	}
+	if !reused {
+		t.Fatal("a large body's buffer was never reused")
 	}
 }

@@ -1,5 +1,6 @@
 // Package jsonvalid checks that a JSON text is valid (RFC 8259) and nested
-// no deeper than a limit, in one iterative pass that allocates nothing.
+// no deeper than a limit, in one iterative pass that allocates nothing, and
+// can report the top-level object's members on the way (CheckMembers).
 //
 // It exists because the recursive validators and decoders ownkey relies on
 // (gjson.Valid, encoding/json) spend a stack frame per level of nesting: a
@@ -54,23 +55,43 @@ func Depth(limit int) int {
 // Valid, it does not require strings to be valid UTF-8);
 // FuzzCheck compares the two.
 func Check(data []byte, maxDepth int) error {
+	return CheckMembers(data, maxDepth, nil)
+}
+
+// Member is a member of the top-level object, as offsets into the text:
+// data[KeyStart:KeyEnd] is its name with the quotes (escapes not undone),
+// data[ValueStart:ValueEnd] its value, white space trimmed.
+type Member struct {
+	KeyStart, KeyEnd, ValueStart, ValueEnd int
+}
+
+// CheckMembers is Check that also calls member, if not nil, with each
+// member of the top-level object in order as the check passes it, so that
+// a caller that needs the top-level members need not scan the text again.
+// Members are reported before the rest of the text is checked: they mean
+// nothing unless CheckMembers returns nil.
+func CheckMembers(data []byte, maxDepth int, member func(Member)) error {
 	maxDepth = Depth(maxDepth)
 	// The bit stack lives on the goroutine's stack; the usual limit gets
 	// a small one, so that checking a small body does not start by
 	// clearing 1 KiB.
 	if maxDepth < 4*64 {
 		var objects [4]uint64
-		return check(data, maxDepth, objects[:])
+		return check(data, maxDepth, objects[:], member)
 	}
 	var objects [MaxDepthCeiling/64 + 1]uint64
-	return check(data, maxDepth, objects[:])
+	return check(data, maxDepth, objects[:], member)
 }
 
-// check is Check with objects, the bit stack: one bit per open container,
-// set for an object, which a ',' or a closing byte must match. It has room
-// for maxDepth+1 bits.
-func check(data []byte, maxDepth int, objects []uint64) error {
+// check is CheckMembers with objects, the bit stack: one bit per open
+// container, set for an object, which a ',' or a closing byte must match.
+// It has room for maxDepth+1 bits.
+func check(data []byte, maxDepth int, objects []uint64, member func(Member)) error {
 	depth, i, n := 0, 0, len(data)
+	// m is the top-level member being read; inMember is set from its
+	// name to the end of its value.
+	var m Member
+	inMember := false
 
 value:
 	for i < n && data[i] <= ' ' && isSpace(data[i]) {
@@ -78,6 +99,9 @@ value:
 	}
 	if i >= n {
 		return ErrSyntax
+	}
+	if inMember && depth == 1 {
+		m.ValueStart = i
 	}
 	switch data[i] {
 	case '{':
@@ -130,6 +154,11 @@ value:
 	}
 
 after: // a value ended at i
+	if inMember && depth == 1 {
+		m.ValueEnd = i
+		member(m)
+		inMember = false
+	}
 	i = skipSpace(data, i)
 	if depth == 0 {
 		if i == n {
@@ -167,8 +196,15 @@ key: // a member's name is due at i (white space already skipped)
 	if i >= n || data[i] != '"' {
 		return ErrSyntax
 	}
+	if depth == 1 && member != nil {
+		m.KeyStart = i
+		inMember = true
+	}
 	if i = stringEnd(data, i+1); i < 0 {
 		return ErrSyntax
+	}
+	if depth == 1 {
+		m.KeyEnd = i
 	}
 	i = skipSpace(data, i)
 	if i >= n || data[i] != ':' {
@@ -192,53 +228,80 @@ func skipSpace(data []byte, i int) int {
 func stringEnd(data []byte, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	n := len(data)
-	for {
-		// Eight bytes at a time up to the first quote, backslash or
-		// control character: chat bodies are mostly string contents.
-		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(data[i:])
-			q, bs := w^(ones*'"'), w^(ones*'\\')
-			// A byte of q or bs is zero where w has a quote or a
-			// backslash, and w-0x20 borrows where a byte is below 0x20;
-			// the lowest such byte is found exactly.
-			m := ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
-			if m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
+words:
+	// Eight bytes at a time: chat bodies are mostly string contents, and
+	// those of code and chat logs have an escape every few words, so the
+	// escapes within a word are handled without reading it again.
+	for i+8 <= n {
+		w := binary.LittleEndian.Uint64(data[i:])
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// A byte of q or bs is zero where w has a quote or a backslash,
+		// and w-0x20 borrows where a byte is below 0x20. The lowest
+		// marked byte is exact; one above it may be marked by a borrow
+		// (`\\]`), so each is looked at before it counts.
+		m := ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)/8
+			switch c := data[j]; {
+			case c == '"':
+				return j + 1
+			case c == '\\':
+				k := j + 2
+				if j+1 >= n || escapeLen[data[j+1]] != 2 {
+					if k = escapeEnd(data, j); k < 0 {
+						return -1
+					}
+				}
+				if k >= i+8 {
+					i = k
+					continue words
+				}
+				m &= ^uint64(0) << (uint(k-i) * 8)
+			case c < 0x20:
+				return -1
+			default:
+				m &= m - 1
 			}
-			i += 8
 		}
-		for i < n && data[i] >= 0x20 && data[i] != '"' && data[i] != '\\' {
-			i++
-			if i&7 == 0 {
-				break // back to the word loop
-			}
-		}
-		if i >= n {
-			return -1
-		}
+		i += 8
+	}
+	for i < n {
 		switch c := data[i]; {
 		case c == '"':
 			return i + 1
 		case c == '\\':
-			if i+1 >= n {
-				return -1
-			}
-			switch data[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > n || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
-					return -1
-				}
-				i += 6
-			default:
+			if i = escapeEnd(data, i); i < 0 {
 				return -1
 			}
 		case c < 0x20:
 			return -1
+		default:
+			i++
 		}
 	}
+	return -1
+}
+
+// escapeLen is the length of the escape sequence that starts with a
+// backslash and the byte indexed, 0 for none.
+var escapeLen = [256]uint8{'"': 2, '\\': 2, '/': 2, 'b': 2, 'f': 2, 'n': 2, 'r': 2, 't': 2, 'u': 6}
+
+// escapeEnd returns the index after the escape sequence whose backslash is
+// at i, or -1 if it is not a valid one.
+func escapeEnd(data []byte, i int) int {
+	if i+1 >= len(data) {
+		return -1
+	}
+	switch escapeLen[data[i+1]] {
+	case 2:
+		return i + 2
+	case 6:
+		if i+6 > len(data) || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+			return -1
+		}
+		return i + 6
+	}
+	return -1
 }
 
 func isHex(c byte) bool {

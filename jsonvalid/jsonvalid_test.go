@@ -3,6 +3,7 @@ package jsonvalid
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 
 	"fmt"
 	"io"
@@ -170,7 +171,51 @@ func FuzzCheck(f *testing.F) {
 		if gjson.ValidBytes(data) != true {
 			t.Logf("note: gjson disagrees on %q", data)
 		}
+		checkMembersAgree(t, data, maxDepth, err)
 	})
+}
+
+// checkMembersAgree: CheckMembers returns what Check returned (err), and
+// for a valid object reports the members gjson finds, in order.
+func checkMembersAgree(t *testing.T, data []byte, maxDepth int, err error) {
+	t.Helper()
+	var got []string
+	merr := CheckMembers(data, maxDepth, func(m Member) {
+		got = append(got, string(data[m.KeyStart:m.KeyEnd])+"="+string(data[m.ValueStart:m.ValueEnd]))
+	})
+	if merr != err {
+		t.Fatalf("CheckMembers(%q) = %v, Check = %v", data, merr, err)
+	}
+	root := gjson.ParseBytes(data)
+	if err != nil || !root.IsObject() {
+		return
+	}
+	var want []string
+	root.ForEach(func(k, v gjson.Result) bool {
+		want = append(want, k.Raw+"="+v.Raw)
+		return true
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("CheckMembers(%q) reported\n%q\nwant\n%q", data, got, want)
+	}
+}
+
+func TestCheckMembers(t *testing.T) {
+	for _, tc := range checkCases {
+		checkMembersAgree(t, []byte(tc.in), 4, Check([]byte(tc.in), 4))
+	}
+	for _, in := range []string{
+		` { "a" : 1 , "b\"c":{"x":[1,{"y":2}]} ,"d":[],"e":{},"f":"s" , "g":null}  `,
+		`{"messages":[{"role":"user","content":"x"}],"model":"m"}`,
+		`{}`, `[{"a":1}]`, `{"a":{"b":{"c":1}}}`,
+	} {
+		checkMembersAgree(t, []byte(in), 8, nil)
+	}
+	body := chatBody(100 << 10)
+	n := 0
+	if err := CheckMembers(body, 0, func(Member) { n++ }); err != nil || n != 7 {
+		t.Fatalf("chat body: %v, %d members, want 7", err, n)
+	}
 }
 
 // chatBody is a chat request of about size bytes: a few messages of
@@ -229,5 +274,21 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStringEscapesAtEveryAlignment: escapes and the bytes a borrow in the
+// eight-byte scan can mark falsely (']' after a backslash, '#' after a
+// quote, ' ' after a control byte) at every position in a word.
+func TestStringEscapesAtEveryAlignment(t *testing.T) {
+	for _, s := range []string{`\\]`, `\\\\]]`, `\"#`, `\u00e9]`, `]\\`, `\\\"#]`, "\x1f ", `\u12`, `\x`, `\`, `ab\/\b\f\n\r\t`} {
+		for pad := 0; pad < 10; pad++ {
+			for tail := 0; tail < 10; tail++ {
+				in := []byte(`"` + strings.Repeat("a", pad) + s + strings.Repeat("b", tail) + `"`)
+				if got, want := Check(in, 0) == nil, json.Valid(in); got != want {
+					t.Errorf("Check(%q) valid = %v, encoding/json says %v", in, got, want)
+				}
+			}
+		}
 	}
 }
