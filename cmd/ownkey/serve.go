@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -48,14 +47,11 @@ func runServe(args []string) error {
 	if err := c.readLimits(); err != nil {
 		return err
 	}
-	c.MaxJSONDepth = jsonvalid.DefaultMaxDepth
-	if v := os.Getenv("OWNKEY_MAX_JSON_DEPTH"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > jsonvalid.MaxDepthCeiling {
-			return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%q is not a nesting depth from 1 to %d", v, jsonvalid.MaxDepthCeiling)
-		}
-		c.MaxJSONDepth = n
+	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
+	if depth > jsonvalid.MaxDepthCeiling {
+		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
 	}
+	c.MaxJSONDepth = int(depth)
 	for id := range c.Disabled {
 		if _, ok := ownkey.LookupProvider(id); !ok {
 			return fmt.Errorf("OWNKEY_DISABLED_PROVIDERS names unknown provider %q", id)
