@@ -1,6 +1,9 @@
 package ownkey
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ChangeKind names what a Change is about.
 type ChangeKind string
@@ -31,6 +34,20 @@ type Change struct {
 // reaches every cache when its TTL expires.
 type ChangePublisher interface {
 	Publish(ctx context.Context, c Change) error
+}
+
+// AnnounceTimeout bounds announcing one change: the request that made it
+// waits for the announcement, and a lost one only costs a cache TTL.
+const AnnounceTimeout = 5 * time.Second
+
+// Announce publishes c after its change committed, within AnnounceTimeout
+// and detached from ctx's cancellation: a client that leaves right after a
+// revocation must not stop the other replicas from hearing of it. The
+// caller logs the error, if any; the change stands either way.
+func Announce(ctx context.Context, p ChangePublisher, c Change) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), AnnounceTimeout)
+	defer cancel()
+	return p.Publish(ctx, c)
 }
 
 // ChangeFeed carries cache invalidations between the processes (replicas,

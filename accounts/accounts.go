@@ -22,8 +22,6 @@ const (
 	// created elsewhere (keys are created before they are handed out, so
 	// this only matters for floods of bogus keys, which it absorbs).
 	negativeTTL = 5 * time.Second
-	// publishTimeout bounds announcing a revocation to other replicas.
-	publishTimeout = 5 * time.Second
 	// maxCacheEntries bounds memory against floods of bogus keys.
 	maxCacheEntries = 100_000
 )
@@ -187,9 +185,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, accountID, keyID int64) erro
 		return err
 	}
 	s.drop(func(p *ownkey.Principal) bool { return p.APIKey.ID == keyID })
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	if err := s.changes.Publish(pctx, ownkey.Change{Kind: ownkey.ChangeAPIKey, AccountID: accountID, KeyID: keyID}); err != nil {
+	if err := ownkey.Announce(ctx, s.changes, ownkey.Change{Kind: ownkey.ChangeAPIKey, AccountID: accountID, KeyID: keyID}); err != nil {
 		s.logger.Warn("announcing an API key revocation to other replicas failed; they notice within the cache TTL",
 			"api_key_id", keyID, "ttl", s.ttl.String(), "err", err.Error())
 	}

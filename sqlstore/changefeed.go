@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -117,7 +117,7 @@ type postgresFeed struct {
 // its commit anyway, but the store's transactions are not the service's).
 func (f *postgresFeed) Publish(ctx context.Context, c ownkey.Change) error {
 	if _, err := f.db.write.ExecContext(ctx, f.db.q(`SELECT pg_notify(?, ?)`), changeChannel, encodeChange(c)); err != nil {
-		return errors.New("sqlstore: publishing a change: " + err.Error())
+		return fmt.Errorf("sqlstore: publishing a change: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -107,7 +108,7 @@ func (db *DB) keyVersionRetired(ctx context.Context, tx *sql.Tx, version uint32)
 	var retired bool
 	err := tx.QueryRowContext(ctx, db.q(`SELECT retired_at IS NOT NULL FROM master_key_checks WHERE version = ?`+db.dialect.forShare()),
 		int64(version)).Scan(&retired)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	return retired, err

@@ -37,9 +37,6 @@ const (
 	// minReloadInterval keeps a row naming a version that truly is missing
 	// from re-reading the keyring on every request.
 	minReloadInterval = time.Second
-	// publishTimeout bounds announcing a credential change to other
-	// replicas.
-	publishTimeout = 5 * time.Second
 )
 
 // Options configure a Service.
@@ -498,9 +495,7 @@ func (s *Service) Changed(c ownkey.Change) {
 // copy and tells the other processes sharing the store.
 func (s *Service) invalidate(k credentialKey) {
 	s.drop(k)
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	if err := s.changes.Publish(ctx, ownkey.Change{Kind: ownkey.ChangeCredential, AccountID: k.accountID, Provider: k.provider}); err != nil {
+	if err := ownkey.Announce(context.Background(), s.changes, ownkey.Change{Kind: ownkey.ChangeCredential, AccountID: k.accountID, Provider: k.provider}); err != nil {
 		s.log.Warn("vault: announcing a credential change to other replicas failed; they notice within the cache TTL",
 			"account_id", k.accountID, "provider", k.provider, "ttl", s.cacheTTL.String(), "error", err.Error())
 	}
