@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxRetryAfter caps a delay-seconds Retry-After passed to the client: a
@@ -38,6 +39,11 @@ func RetryAfter(h http.Header) string {
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return ""
+	}
+	// A date further off than the cap is the cap, in seconds, as for the
+	// other form.
+	if time.Until(t) > MaxRetryAfter*time.Second {
+		return strconv.Itoa(MaxRetryAfter)
 	}
 	return t.UTC().Format(http.TimeFormat)
 }

@@ -18,6 +18,7 @@ func TestRetryAfter(t *testing.T) {
 		{"Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT"},
 		{"Wednesday, 21-Oct-15 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT"}, // RFC 850
 		{"Wed Oct 21 07:28:00 2015", "Wed, 21 Oct 2015 07:28:00 GMT"},          // ANSI C
+		{"Fri, 31 Dec 9999 23:59:59 GMT", "86400"},                             // beyond the cap
 		{"-1", ""},
 		{"1.5", ""},
 		{"17 sk-test-0123456789abcdef", ""},

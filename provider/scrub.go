@@ -53,8 +53,10 @@ func ScrubJSON(data []byte, c *ownkey.Credential) []byte {
 	if len(forms) == 0 || len(data) == 0 {
 		return data
 	}
-	if s := string(data); replaceForms(s, forms) != s {
-		data = []byte(replaceForms(s, forms))
+	if s := string(data); s != "" {
+		if r := replaceForms(s, forms); r != s {
+			data = []byte(r)
+		}
 	}
 	if bytes.IndexByte(data, '\\') < 0 {
 		return data // every string's contents are its raw bytes

@@ -60,3 +60,22 @@ func TestEscapedKeyInErrorBodyIsScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// Chunks the adapter cannot read are relayed, but never with the key in them.
+func TestKeyInUnreadableChunkIsScrubbed(t *testing.T) {
+	for name, chunk := range map[string]string{
+		"not an object": `Incorrect API key provided: ` + testKey,
+		"broken JSON":   `{"error":{"message":"Incorrect API key provided: ` + providertest.EscapedKey(testKey),
+	} {
+		t.Run(name, func(t *testing.T) {
+			up := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(oaHello, chunk, done)))
+			_, rec, err := run(t, chatRequest(t, base(up)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Body.String(); providertest.Leaks(got, testKey) || !strings.Contains(got, ownkey.Redacted) {
+				t.Fatalf("client got (the key must be redacted, the chunk relayed):\n%s", got)
+			}
+		})
+	}
+}

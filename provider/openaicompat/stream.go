@@ -102,8 +102,10 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 			drain(cancel, resp.Body)
 			return res, nil
 		case data[0] != '{':
-			// Not a chunk: relayed, since the client may understand it.
-			if !out.Event(data) {
+			// Not a chunk: relayed, since the client may understand it,
+			// but never with an echo of the key (rare: the scrub costs
+			// nothing on the chunks every stream is made of).
+			if !out.Event(provider.ScrubJSON(data, x.req.Credential)) {
 				return x.gone(cancel, start)
 			}
 			continue
@@ -111,7 +113,11 @@ func (x *exchange) streamTo(ctx context.Context, cancel context.CancelFunc, w ht
 		ci := x.inspect(data)
 		switch {
 		case !ci.ok:
-			// Not JSON we can read: relayed untouched.
+			// Not JSON we can read: relayed, less any echo of the key.
+			if !out.Event(provider.ScrubJSON(data, x.req.Credential)) {
+				return x.gone(cancel, start)
+			}
+			continue
 		case ci.isError:
 			// OpenAI's (and OpenRouter's) mid-stream error: relayed as is
 			// but for an echo of the key, and it ends the stream.
