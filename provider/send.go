@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ownkey/ownkey"
@@ -19,12 +21,18 @@ import (
 func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.ChatRequest, res *ownkey.ChatResult,
 	path string, body []byte, userAgent string) (resp *http.Response, start time.Time, err error) {
 	p := req.Provider
-	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+path, bytes.NewReader(body))
+	sent := newSentBodies(body)
+	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+path, sent.last)
 	if err != nil {
 		// The URL may carry an operator's credentials: do not quote it.
 		_, err = Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name))
 		return nil, start, err
 	}
+	// A body of its own type is not measured by NewRequest: say its length,
+	// or the transport would send it chunked, and how to send it again
+	// (a request never written to a stale connection is retried).
+	hreq.ContentLength = int64(len(body))
+	hreq.GetBody = func() (io.ReadCloser, error) { return sent.next(), nil }
 	hreq.Header.Set("Content-Type", "application/json")
 	if req.Stream {
 		hreq.Header.Set("Accept", "text/event-stream")
@@ -39,9 +47,88 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 	start = time.Now()
 	resp, err = client.Do(hreq)
 	if err != nil {
+		sent.wait()
 		res.UpstreamLatency = time.Since(start)
 		return nil, start, Unreachable(ctx, req, res, err)
 	}
 	res.TTFB = time.Since(start)
+	resp.Body = &sentResponse{ReadCloser: resp.Body, sent: sent}
 	return resp, start, nil
+}
+
+// sentBodies are the upstream request's bodies (the first, and one per
+// GetBody when the transport retries a request it never got to send). Their
+// bytes are the chat request's buffer, which httpapi pools and hands to the
+// next request once the adapter returns. The transport may still be reading
+// or closing a body after it returned the response (HTTP/2; HTTP/1 when a
+// provider answers before it read the whole body), so the buffer may only
+// be reused once the transport closed the last body: wait blocks until
+// then. (Earlier bodies are closed before GetBody is asked for the next.)
+type sentBodies struct {
+	data []byte
+	mu   sync.Mutex
+	last *sentBody
+}
+
+type sentBody struct {
+	bytes.Reader
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newSentBodies(data []byte) *sentBodies {
+	s := &sentBodies{data: data}
+	s.next()
+	return s
+}
+
+// next starts another body over the same bytes (the GetBody of a retry).
+func (s *sentBodies) next() *sentBody {
+	b := &sentBody{closed: make(chan struct{})}
+	b.Reset(s.data)
+	s.mu.Lock()
+	s.last = b
+	s.mu.Unlock()
+	return b
+}
+
+func (b *sentBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+// sentBodyWait bounds the wait for the transport to close a body: it always
+// does (RoundTrip must close the body, on errors too), promptly once the
+// response is closed or the request cancelled.
+const sentBodyWait = 10 * time.Second
+
+func (s *sentBodies) wait() {
+	s.mu.Lock()
+	b := s.last
+	s.mu.Unlock()
+	select {
+	case <-b.closed:
+		return // the usual case: no timer
+	default:
+	}
+	t := time.NewTimer(sentBodyWait)
+	defer t.Stop()
+	select {
+	case <-b.closed:
+	case <-t.C:
+	}
+}
+
+// sentResponse is the upstream response body; closing it also waits until
+// the transport is done with the request body (see sentBodies). Every
+// adapter closes the response before it returns.
+type sentResponse struct {
+	io.ReadCloser
+	sent *sentBodies
+}
+
+func (r *sentResponse) Close() error {
+	err := r.ReadCloser.Close()
+	r.sent.wait()
+	return err
 }
