@@ -8,7 +8,6 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/jsonvalid"
-	"github.com/ownkey/ownkey/provider"
 	"github.com/tidwall/gjson"
 )
 
@@ -69,7 +68,7 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 	if err != nil {
 		return f, bodyJSONError(err, maxDepth)
 	}
-	start := provider.SkipJSONSpace(body, 0)
+	start := jsonvalid.SkipSpace(body, 0)
 	if body[start] != '{' {
 		return f, ownkey.Errorf(ownkey.EINVALID, "request body must be a JSON object")
 	}
@@ -235,11 +234,11 @@ func replaceValue(v gjson.Result, text string) bodyEdit {
 // is v, with the comma that joined it to its neighbour.
 func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
 	start, end := keyAt, v.Index+len(v.Raw)
-	if i := provider.SkipJSONSpace(body, end); i < len(body) && body[i] == ',' {
+	if i := jsonvalid.SkipSpace(body, end); i < len(body) && body[i] == ',' {
 		return bodyEdit{start: start, end: i + 1}
 	}
 	i := start - 1
-	for i >= 0 && provider.IsJSONSpace(body[i]) {
+	for i >= 0 && jsonvalid.IsSpace(body[i]) {
 		i--
 	}
 	if i >= 0 && body[i] == ',' {

@@ -94,7 +94,7 @@ func check(data []byte, maxDepth int, objects []uint64, member func(Member)) err
 	inMember := false
 
 value:
-	for i < n && data[i] <= ' ' && isSpace(data[i]) {
+	for i < n && data[i] <= ' ' && IsSpace(data[i]) {
 		i++
 	}
 	if i >= n {
@@ -109,7 +109,7 @@ value:
 			return ErrTooDeep
 		}
 		objects[depth>>6] |= 1 << (depth & 63)
-		i = skipSpace(data, i+1)
+		i = SkipSpace(data, i+1)
 		if i < n && data[i] == '}' {
 			i++
 			depth--
@@ -121,7 +121,7 @@ value:
 			return ErrTooDeep
 		}
 		objects[depth>>6] &^= 1 << (depth & 63)
-		i = skipSpace(data, i+1)
+		i = SkipSpace(data, i+1)
 		if i < n && data[i] == ']' {
 			i++
 			depth--
@@ -159,7 +159,7 @@ after: // a value ended at i
 		member(m)
 		inMember = false
 	}
-	i = skipSpace(data, i)
+	i = SkipSpace(data, i)
 	if depth == 0 {
 		if i == n {
 			return nil
@@ -172,7 +172,7 @@ after: // a value ended at i
 	if objects[depth>>6]&(1<<(depth&63)) != 0 {
 		switch data[i] {
 		case ',':
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 			goto key
 		case '}':
 			i++
@@ -206,7 +206,7 @@ key: // a member's name is due at i (white space already skipped)
 	if depth == 1 {
 		m.KeyEnd = i
 	}
-	i = skipSpace(data, i)
+	i = SkipSpace(data, i)
 	if i >= n || data[i] != ':' {
 		return ErrSyntax
 	}
@@ -214,10 +214,14 @@ key: // a member's name is due at i (white space already skipped)
 	goto value
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// IsSpace reports whether c is JSON whitespace (RFC 8259: space, tab, line
+// feed, carriage return). The one definition every JSON scanner here uses.
+func IsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && data[i] <= ' ' && isSpace(data[i]) {
+// SkipSpace returns the index of the first byte at or after i in s that is
+// not JSON whitespace (len(s) if there is none).
+func SkipSpace[T string | []byte](s T, i int) int {
+	for i < len(s) && s[i] <= ' ' && IsSpace(s[i]) {
 		i++
 	}
 	return i

@@ -95,16 +95,3 @@ func indexByte[T string | []byte](s T, c byte) int {
 	}
 	return -1
 }
-
-// IsJSONSpace reports whether c is JSON whitespace (RFC 8259: space, tab,
-// line feed, carriage return).
-func IsJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// SkipJSONSpace returns the index of the first byte at or after i in s that
-// is not JSON whitespace (len(s) if there is none).
-func SkipJSONSpace[T string | []byte](s T, i int) int {
-	for i < len(s) && IsJSONSpace(s[i]) {
-		i++
-	}
-	return i
-}

@@ -1,6 +1,6 @@
 package anthropic
 
-import "github.com/ownkey/ownkey/provider"
+import "github.com/ownkey/ownkey/jsonvalid"
 
 // memberRaw returns the raw JSON text of the member key of the object obj,
 // or "" when obj has no such member. obj must be valid JSON (the stream
@@ -8,28 +8,28 @@ import "github.com/ownkey/ownkey/provider"
 // string it returns, an allocation per text delta that the adapter does not
 // need: a delta's JSON string is copied to the client as it came.
 func memberRaw(obj, key string) string {
-	i := provider.SkipJSONSpace(obj, 0)
+	i := jsonvalid.SkipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return ""
 	}
 	i++
 	for {
-		i = provider.SkipJSONSpace(obj, i)
+		i = jsonvalid.SkipSpace(obj, i)
 		if i >= len(obj) || obj[i] != '"' {
 			return ""
 		}
 		end := stringEnd(obj, i)
 		name := obj[i+1 : end-1]
-		i = provider.SkipJSONSpace(obj, end)
+		i = jsonvalid.SkipSpace(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
 			return ""
 		}
-		i = provider.SkipJSONSpace(obj, i+1)
+		i = jsonvalid.SkipSpace(obj, i+1)
 		vend := valueEnd(obj, i)
 		if name == key {
 			return obj[i:vend]
 		}
-		i = provider.SkipJSONSpace(obj, vend)
+		i = jsonvalid.SkipSpace(obj, vend)
 		if i >= len(obj) || obj[i] != ',' {
 			return ""
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/sse"
 )
@@ -187,7 +188,7 @@ func (x *exchange) fail(out *sse.Relay, code, message string) bool {
 func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
 	from, to := ci.usageKey, ci.usageEnd
 	i := from - 1
-	for i >= 0 && provider.IsJSONSpace(data[i]) {
+	for i >= 0 && jsonvalid.IsSpace(data[i]) {
 		i--
 	}
 	if i >= 0 && data[i] == ',' {
@@ -195,7 +196,7 @@ func (x *exchange) withoutUsage(data []byte, ci chunkInfo) []byte {
 	} else {
 		// usage is the first member: take the comma after it instead.
 		j := to
-		for j < len(data) && provider.IsJSONSpace(data[j]) {
+		for j < len(data) && jsonvalid.IsSpace(data[j]) {
 			j++
 		}
 		if j < len(data) && data[j] == ',' {
@@ -248,7 +249,7 @@ func firstNonSpace(br *bufio.Reader) byte {
 		if err != nil {
 			return 0
 		}
-		if !provider.IsJSONSpace(b[0]) {
+		if !jsonvalid.IsSpace(b[0]) {
 			return b[0]
 		}
 		_, _ = br.Discard(1)
