@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 )
 
@@ -34,4 +35,29 @@ func TestRetryAfter(t *testing.T) {
 			t.Errorf("RetryAfter(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// A provider's Retry-After comes out as a capped count of seconds, an HTTP
+// date, or nothing: never anything else the provider wrote (a key).
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"17", "86401", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "sk-test-0123456789abcdef", "-1", " 5 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		got := RetryAfter(h)
+		if got == "" {
+			return
+		}
+		if n, err := strconv.Atoi(got); err == nil {
+			if n < 0 || n > MaxRetryAfter {
+				t.Fatalf("RetryAfter(%q) = %q, outside 0..%d", v, got, MaxRetryAfter)
+			}
+			return
+		}
+		if ts, err := http.ParseTime(got); err != nil || ts.UTC().Format(http.TimeFormat) != got {
+			t.Fatalf("RetryAfter(%q) = %q, neither seconds nor an HTTP date", v, got)
+		}
+	})
 }
