@@ -313,7 +313,7 @@ if [ "$BODY_BYTES" -gt 0 ]; then
   gen_body "$OK_SBODY" "$BODY_BYTES" 1 1
   jq -e '.model and (.messages | length > 1)' "$OK_SBODY" >/dev/null || die "the generated body is not valid JSON"
 fi
-BODY_DESC="request bodies: rp $(wc -c <"$RP_BODY") / ownkey $(wc -c <"$OK_BODY") bytes non-stream, $(wc -c <"$RP_SBODY") / $(wc -c <"$OK_SBODY") streaming$([ "$BODY_BYTES" -gt 0 ] && echo " (--body-size $BODY_SIZE: $(jq '.messages | length' "$OK_BODY") messages, model last)")"
+BODY_DESC="request bodies: rp $(wc -c <"$RP_BODY") / ownkey $(wc -c <"$OK_BODY") bytes non-stream, $(wc -c <"$RP_SBODY") / $(wc -c <"$OK_SBODY") streaming$([ "$BODY_BYTES" -gt 0 ] && echo " (--body-size $BODY_SIZE: $(jq '.messages | length' "$OK_BODY") messages, model last)" || :)"
 
 log "machine"
 wait_quiet
