@@ -53,12 +53,26 @@ type UsageRecorder interface {
 	Record(rec *UsageRecord)
 }
 
+// Authorizer adds a credential to an upstream request the way one wire
+// family's API expects (a bearer token, x-api-key, SigV4, …). Each provider
+// family implements it in its own package; nothing else switches on the
+// wire family.
+type Authorizer interface {
+	// Authorize adds c to req for provider p. body must be exactly the
+	// bytes req will send (SigV4 signs their hash); call it last, once
+	// the URL and every other header are final.
+	Authorize(ctx context.Context, req *http.Request, p *Provider, c *Credential, body []byte) error
+}
+
 // ChatRequest is one OpenAI Chat Completions request on its way to a
 // provider, after authentication and routing.
 type ChatRequest struct {
 	RequestID  string
 	Provider   *Provider
 	Credential *Credential
+	// Auth authorizes the upstream request: the routed provider's family.
+	// Nil falls back to provider.Authorize until every family owns its own.
+	Auth Authorizer
 	// BaseURL is the resolved upstream base (provider.Endpoint); Guarded
 	// says it came from the user's credential and must be dialled through
 	// the guarded client.

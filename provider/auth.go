@@ -48,6 +48,14 @@ func Authorize(ctx context.Context, req *http.Request, p *ownkey.Provider, c *ow
 	return authorizeAt(ctx, req, p, c, body, ownkey.Now())
 }
 
+// wireAuth is Authorize as an ownkey.Authorizer, for requests that carry
+// none.
+type wireAuth struct{}
+
+func (wireAuth) Authorize(ctx context.Context, req *http.Request, p *ownkey.Provider, c *ownkey.Credential, body []byte) error {
+	return Authorize(ctx, req, p, c, body)
+}
+
 func authorizeAt(ctx context.Context, req *http.Request, p *ownkey.Provider, c *ownkey.Credential, body []byte, now time.Time) error {
 	if c == nil {
 		return ownkey.Errorf(ownkey.EINTERNAL, "no credential for %s", p.ID)

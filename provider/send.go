@@ -40,7 +40,11 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 		hreq.Header.Set("Accept", "application/json")
 	}
 	hreq.Header.Set("User-Agent", cmp.Or(userAgent, "ownkey"))
-	if err := Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
+	auth := req.Auth
+	if auth == nil {
+		auth = wireAuth{}
+	}
+	if err := auth.Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
 		_, err = Failed(res, "", err)
 		return nil, start, err
 	}
