@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsontext"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/sse"
@@ -561,7 +562,7 @@ func (s *streamer) sampleOf(v string) {
 		s.sample.add(raw)
 		return
 	}
-	s.scratch = provider.AppendUnescaped(s.scratch[:0], raw)
+	s.scratch = jsontext.AppendUnescaped(s.scratch[:0], raw)
 	s.sample.add(view(s.scratch))
 }
 

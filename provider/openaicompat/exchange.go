@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/jsontext"
 	"github.com/ownkey/ownkey/sse"
 )
 
@@ -92,7 +92,7 @@ func (x *exchange) output(raw []byte, escaped bool) {
 	}
 	text := raw
 	if escaped {
-		x.scratch = provider.AppendUnescaped(x.scratch[:0], raw)
+		x.scratch = jsontext.AppendUnescaped(x.scratch[:0], raw)
 		text = x.scratch
 	}
 	x.res.OutputBytes += int64(len(text))

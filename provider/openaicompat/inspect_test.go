@@ -12,7 +12,6 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/internal/fixtures"
-	"github.com/ownkey/ownkey/provider"
 )
 
 // observed is everything inspect reports or records for one chunk.
@@ -173,28 +172,6 @@ func hasDuplicateKeys(data []byte) bool {
 		}
 	}
 	return false
-}
-
-func TestAppendUnescaped(t *testing.T) {
-	cases := []string{
-		``, `plain`, `a\"b`, `back\\slash`, `\/`, `\b\f\n\r\t`, `\u0041\u00e9\u20ac`,
-		`\ud83d\ude00`, `\ud800`, `\ud800x`, `\udc00\ud800`, `\ud83d\u0041`, `x\u12`, `tail\`,
-	}
-	for _, raw := range cases {
-		got := string(provider.AppendUnescaped(nil, []byte(raw)))
-		var want string
-		if err := json.Unmarshal([]byte(`"`+raw+`"`), &want); err != nil {
-			// Not valid JSON: only required not to panic and to keep
-			// the plain text.
-			if !strings.HasPrefix(got, strings.SplitN(raw, `\`, 2)[0]) {
-				t.Errorf("provider.AppendUnescaped(%q) = %q", raw, got)
-			}
-			continue
-		}
-		if got != want {
-			t.Errorf("provider.AppendUnescaped(%q) = %q, want %q", raw, got, want)
-		}
-	}
 }
 
 func TestCommonPrefix(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/jsontext"
 )
 
 // Received is one request as the fake provider saw it.
@@ -177,7 +177,7 @@ func Leaks(text, secret string) bool {
 		if strings.Contains(text, secret) {
 			return true
 		}
-		text = string(provider.AppendUnescaped(nil, text))
+		text = string(jsontext.AppendUnescaped(nil, text))
 	}
 	return false
 }
