@@ -18,13 +18,14 @@ import (
 type observed struct {
 	ci                     chunkInfo
 	sample                 string
+	outputBytes            int64
 	res                    ownkey.ChatResult
 	id, created, model, us string
 	sawFinish              bool
 }
 
 func observe(x *exchange, ci chunkInfo) observed {
-	return observed{ci, string(x.sample), *x.res, string(x.id), string(x.created), string(x.model), string(x.usage), x.sawFinish}
+	return observed{ci, string(x.counted.Sample()), x.counted.Bytes(), *x.res, string(x.id), string(x.created), string(x.model), string(x.usage), x.sawFinish}
 }
 
 // compareShortcuts feeds chunks, in order, to an exchange that takes
@@ -143,8 +144,8 @@ func FuzzInspectText(f *testing.F) {
 			t.Fatalf("choices = %d, want %d", ci.choices, len(c.Choices))
 		}
 		// transcript does not read refusal, which inspect counts.
-		if x.res.OutputBytes != want && !bytes.Contains(data, []byte(`"refusal"`)) {
-			t.Fatalf("output bytes = %d, want %d for %s", x.res.OutputBytes, want, data)
+		if x.counted.Bytes() != want && !bytes.Contains(data, []byte(`"refusal"`)) {
+			t.Fatalf("output bytes = %d, want %d for %s", x.counted.Bytes(), want, data)
 		}
 	})
 }
