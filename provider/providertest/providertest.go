@@ -1,7 +1,8 @@
 // Package providertest is the test kit the chat adapters share: a fake
 // provider on 127.0.0.1 that records what it was sent and answers with
-// canned replies in the provider's own framing, and the OpenAI-side framing
-// that adapters write. Like net/http/httptest, it is for tests only.
+// canned replies in the provider's own framing; the OpenAI-side framing and
+// writer an OpenAI client gets (Frames, Writer); and a sink of a made-up
+// client dialect (Recorder). Like net/http/httptest, it is for tests only.
 package providertest
 
 import (
