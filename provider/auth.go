@@ -19,14 +19,6 @@ const AnthropicVersion = "2023-06-01"
 // and its control plane.
 const BedrockSigningName = "bedrock"
 
-// credentialHeaders are removed before a request is authorized, so that a
-// request never carries two credentials, or a header copied from the client's
-// own request (its ownkey API key) on to the provider.
-var credentialHeaders = []string{
-	"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key",
-	"X-Amz-Security-Token", "X-Amz-Date", "X-Amz-Content-Sha256",
-}
-
 var sigV4 = v4.NewSigner()
 
 // Authorize adds the credential c to req in the way provider p's API expects:
@@ -57,11 +49,8 @@ func (wireAuth) Authorize(ctx context.Context, req *http.Request, p *ownkey.Prov
 }
 
 func authorizeAt(ctx context.Context, req *http.Request, p *ownkey.Provider, c *ownkey.Credential, body []byte, now time.Time) error {
-	if c == nil {
-		return ownkey.Errorf(ownkey.EINTERNAL, "no credential for %s", p.ID)
-	}
-	for _, h := range credentialHeaders {
-		req.Header.Del(h)
+	if err := StripCredentials(req, p, c); err != nil {
+		return err
 	}
 	if p.Wire == ownkey.WireBedrock {
 		return signBedrock(ctx, req, p, c, body, now)

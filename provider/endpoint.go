@@ -66,6 +66,34 @@ func awsRegion(p *ownkey.Provider, c *ownkey.Credential) (string, error) {
 	return c.Region, nil
 }
 
+// DefaultEndpoint is the base URL most families use, without a trailing
+// slash: for a provider whose address is part of the credential
+// (UserEndpoint: Azure, Azure Responses, Azure Anthropic Foundry) the
+// credential's endpoint, guarded; else the catalog's base URL.
+func DefaultEndpoint(p *ownkey.Provider, c *ownkey.Credential) (base string, guarded bool, err error) {
+	if p.UserEndpoint {
+		if c == nil || c.Endpoint == "" {
+			return "", false, ownkey.FieldError("key.endpoint", "%s credential has no endpoint", p.Name)
+		}
+		// The endpoint was checked when it was saved; this only guards
+		// against a stored value that was never a web address.
+		u, perr := url.Parse(c.Endpoint)
+		if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return "", false, ownkey.FieldError("key.endpoint", "%s endpoint is not an http(s) URL", p.Name)
+		}
+		return strings.TrimRight(c.Endpoint, "/"), true, nil
+	}
+	return CatalogEndpoint(p)
+}
+
+// CatalogEndpoint is the catalog's base URL for p, without a trailing slash.
+func CatalogEndpoint(p *ownkey.Provider) (base string, guarded bool, err error) {
+	if p.BaseURL == "" {
+		return "", false, ownkey.Errorf(ownkey.EINTERNAL, "provider %s has no base URL", p.ID)
+	}
+	return strings.TrimRight(p.BaseURL, "/"), false, nil
+}
+
 // EscapePathSegment percent-encodes s as one URL path segment, escaping
 // everything but letters, digits and -._~ (like JavaScript's
 // encodeURIComponent). url.PathEscape leaves ':' alone, but Bedrock model ids
