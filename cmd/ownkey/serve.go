@@ -163,8 +163,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	clients := egress.New(egress.Options{
 		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
 	})
-	baseURLs := ownkey.BaseURLsFromEnv(nil)
-	families, err := newFamilies(c, clients, baseURLs)
+	families, err := newFamilies(c, clients, ownkey.BaseURLsFromEnv(nil))
 	if err != nil {
 		vs.Close()
 		db.Close()
@@ -187,11 +186,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	chatSvc := &chat.Service{
-		Vault: vs, Usage: rec, BaseURLs: baseURLs, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
-			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
-			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
-		},
+		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
