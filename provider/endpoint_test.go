@@ -16,39 +16,6 @@ func mustProvider(t *testing.T, id string) *ownkey.Provider {
 	return p
 }
 
-// DefaultEndpoint: the catalog's base, or the user's endpoint (guarded).
-// Overrides and the families' own endpoints are tested with the registry
-// (family_test.go) and in each family's package.
-func TestDefaultEndpoint(t *testing.T) {
-	azureCred := &ownkey.Credential{Provider: "azure", Endpoint: "https://res.openai.azure.com/"}
-	foundryCred := &ownkey.Credential{Provider: "azure-anthropic-foundry", Endpoint: "https://res.services.ai.azure.com/anthropic/"}
-
-	tests := []struct {
-		name        string
-		provider    string
-		cred        *ownkey.Credential
-		want        string
-		wantGuarded bool
-	}{
-		{"catalog default", "groq", nil, "https://api.groq.com/openai/v1", false},
-		{"azure user endpoint is guarded", "azure", azureCred, "https://res.openai.azure.com", true},
-		{"foundry keeps its /anthropic path", "azure-anthropic-foundry", foundryCred, "https://res.services.ai.azure.com/anthropic", true},
-		{"gemini", "google", nil, "https://generativelanguage.googleapis.com", false},
-		{"kagi", "kagi", nil, "https://kagi.com/api", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, guarded, err := DefaultEndpoint(mustProvider(t, tt.provider), tt.cred)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want || guarded != tt.wantGuarded {
-				t.Fatalf("DefaultEndpoint = %q guarded=%t, want %q guarded=%t", got, guarded, tt.want, tt.wantGuarded)
-			}
-		})
-	}
-}
-
 func TestDefaultEndpointRejectsBadCredentials(t *testing.T) {
 	tests := []struct {
 		name     string

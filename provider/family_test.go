@@ -62,10 +62,12 @@ func TestNewFamilies(t *testing.T) {
 
 // The operator's override comes first, trimmed and trusted (not guarded),
 // even for a provider whose address is otherwise the user's; else the
-// family says.
+// family says: here the test kit's, which answers with DefaultEndpoint (the
+// catalog's base, or the user's endpoint, guarded).
 func TestFamiliesEndpoint(t *testing.T) {
 	awsCred := &ownkey.Credential{Provider: "aws", Region: "eu-central-1"}
 	azureCred := &ownkey.Credential{Provider: "azure", Endpoint: "https://res.openai.azure.com/"}
+	foundryCred := &ownkey.Credential{Provider: "azure-anthropic-foundry", Endpoint: "https://res.services.ai.azure.com/anthropic/"}
 	tests := []struct {
 		name        string
 		provider    string
@@ -79,6 +81,9 @@ func TestFamiliesEndpoint(t *testing.T) {
 		{"bedrock override", "aws", awsCred, ownkey.BaseURLs{"aws": "http://127.0.0.1:9"}, "http://127.0.0.1:9", false},
 		{"azure user endpoint is guarded", "azure", azureCred, nil, "https://res.openai.azure.com", true},
 		{"azure operator override is trusted", "azure", azureCred, ownkey.BaseURLs{"azure": "http://127.0.0.1:9/"}, "http://127.0.0.1:9", false},
+		{"foundry keeps its /anthropic path", "azure-anthropic-foundry", foundryCred, nil, "https://res.services.ai.azure.com/anthropic", true},
+		{"gemini", "google", nil, nil, "https://generativelanguage.googleapis.com", false},
+		{"kagi", "kagi", nil, nil, "https://kagi.com/api", false},
 		{"a blank override is none", "groq", nil, ownkey.BaseURLs{"groq": " "}, "https://api.groq.com/openai/v1", false},
 	}
 	for _, tt := range tests {
