@@ -71,12 +71,12 @@ type ChatRequest struct {
 	RequestID  string
 	Provider   *Provider
 	Credential *Credential
-	// Auth authorizes the upstream request: the routed provider's family.
-	// Nil falls back to provider.Authorize until every family owns its own.
+	// Auth authorizes the upstream request: the routed provider's family
+	// (required: provider.Send refuses a request without one).
 	Auth Authorizer
-	// BaseURL is the resolved upstream base (provider.Endpoint); Guarded
-	// says it came from the user's credential and must be dialled through
-	// the guarded client.
+	// BaseURL is the resolved upstream base (provider.Families.Endpoint);
+	// Guarded says it came from the user's credential and must be dialled
+	// through the guarded client.
 	BaseURL string
 	Guarded bool
 	// Model is the model id as the provider must see it (prefix stripped).

@@ -47,7 +47,7 @@ type Provider struct {
 	Format  CredentialFormat  `json:"credential_format"`
 	Fields  []CredentialField `json:"credential_fields,omitempty"`
 	Wire    WireFamily        `json:"wire"`
-	BaseURL string            `json:"-"` // default; provider.Endpoint resolves the one used
+	BaseURL string            `json:"-"` // default; provider.Families.Endpoint resolves the one used
 	// KeyHint is what a key of this provider usually starts with, for the UI.
 	KeyHint string `json:"key_hint,omitempty"`
 	// UserEndpoint is true when the upstream address comes from the user's

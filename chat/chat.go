@@ -1,7 +1,7 @@
 // Package chat is the chat use case, outside HTTP: one request from routing
 // to its usage record. It reads top to bottom as the request goes:
 //
-//	route → credential → endpoint → adapter (by wire family)
+//	route → credential → family (by wire family): endpoint, adapter, auth
 //	      → [billing reserve] → adapter.Chat → usage → [billing settle] → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
@@ -25,13 +25,12 @@ type Service struct {
 	// Vault holds the accounts' provider keys: routing reads which
 	// providers an account holds keys for, the adapter gets one opened.
 	Vault ownkey.CredentialService
-	// Adapters serve chat requests, one per provider wire family.
-	Adapters map[ownkey.WireFamily]ownkey.ChatAdapter
+	// Families give each provider's endpoint (with the operator's base
+	// URL overrides), chat adapter and authorization.
+	Families *provider.Families
 	// Usage receives one record per request that reached routing; nil
 	// records nothing.
 	Usage ownkey.UsageRecorder
-	// BaseURLs are the operator's provider base URL overrides.
-	BaseURLs ownkey.BaseURLs
 	// MaxJSONDepth bounds the provider JSON the adapters parse
 	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
 	MaxJSONDepth int
@@ -71,21 +70,28 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		return err
 	}
 
-	// Endpoint: the operator's override, the provider's default or the
-	// user's own endpoint (Guarded: dialled through the guarded client).
-	base, guarded, err := provider.Endpoint(route.Provider, cred, s.BaseURLs)
+	// Family: the provider's wire family knows the rest.
+	family, err := s.Families.Family(route.Provider)
 	if err != nil {
 		return err
 	}
 
-	// Adapter: one per wire family.
-	adapter := s.Adapters[route.Provider.Wire]
+	// Endpoint: the operator's override, the provider's default or the
+	// user's own endpoint (Guarded: dialled through the guarded client).
+	base, guarded, err := s.Families.Endpoint(route.Provider, cred)
+	if err != nil {
+		return err
+	}
+
+	// Adapter: the family's, if chat through it is supported yet. The
+	// family also authorizes the upstream request.
+	adapter := family.Chat()
 	if adapter == nil {
 		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
 			Param: "x-byok-provider", Message: "chat through " + route.Provider.Name + " (" + string(route.Provider.Wire) + " API) is not supported yet"}
 	}
 	req := &ownkey.ChatRequest{
-		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, BaseURL: base, Guarded: guarded,
+		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
 		Model: route.Model, Body: call.Body.Routed(route.Model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
 		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth),
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/usage"
 )
 
@@ -65,18 +66,19 @@ type fixture struct {
 	svc     *Service
 	vault   *fakeVault
 	adapter *fakeAdapter
+	family  provider.Family
 	rec     *recorder
 }
 
-func newFixture(res *ownkey.ChatResult, err error) *fixture {
+func newFixture(t *testing.T, res *ownkey.ChatResult, err error) *fixture {
 	f := &fixture{
 		vault:   &fakeVault{keys: map[string]bool{"groq": true, "openai": true, "anthropic": true}, disabled: map[string]bool{}},
 		adapter: &fakeAdapter{res: res, err: err},
 		rec:     &recorder{},
 	}
 	// Only the OpenAI family has an adapter here: Anthropic routes to none.
-	f.svc = &Service{Vault: f.vault, Usage: f.rec,
-		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{ownkey.WireOpenAI: f.adapter}}
+	f.family = &providertest.Family{Speaks: providertest.Catalog(t, "openai").Wire, Adapter: f.adapter}
+	f.svc = &Service{Vault: f.vault, Usage: f.rec, Families: providertest.Families(t, nil, f.family)}
 	return f
 }
 
@@ -92,7 +94,7 @@ func (f *fixture) chat(model, forced string) (*body, error) {
 }
 
 func TestChatRoutesEditsAndRecords(t *testing.T) {
-	f := newFixture(&ownkey.ChatResult{Status: 200, Started: true, ModelServed: "llama-served",
+	f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true, ModelServed: "llama-served",
 		Usage: ownkey.Usage{PromptTokens: 12, CompletionTokens: 30}}, nil)
 	b, err := f.chat("groq/llama-3.3-70b-versatile", "")
 	if err != nil {
@@ -102,6 +104,9 @@ func TestChatRoutesEditsAndRecords(t *testing.T) {
 	if req == nil || req.Provider.ID != "groq" || req.Model != "llama-3.3-70b-versatile" || req.RequestID != "req-1" ||
 		req.BaseURL != "https://api.groq.com/openai/v1" || req.Credential.Provider != "groq" || string(req.Body) != chatBody {
 		t.Fatalf("adapter got %+v", req)
+	}
+	if req.Auth != ownkey.Authorizer(f.family) {
+		t.Fatalf("the request is authorized by %v, want its family", req.Auth)
 	}
 	if len(b.models) != 1 || b.models[0] != "llama-3.3-70b-versatile" {
 		t.Fatalf("body edited for %q, want once for the routed model", b.models)
@@ -129,14 +134,16 @@ func TestChatRefusalsBeforeTheAdapter(t *testing.T) {
 		setup               func(*fixture)
 		status              int
 		reason              string
+		message             string // when given
 	}{
-		{"no key", "llama-3.3-70b-versatile", "together", nil, 400, "byok_no_key_for_provider"},
-		{"disabled", "llama-3.3-70b-versatile", "groq", func(f *fixture) { f.vault.disabled["groq"] = true }, 403, "provider_disabled"},
-		{"no adapter for the family", "claude-sonnet-4-5", "", nil, 501, "provider_not_supported"},
-		{"no provider", "no-such-model", "", nil, 400, "byok_no_provider_for_model"},
+		{"no key", "llama-3.3-70b-versatile", "together", nil, 400, "byok_no_key_for_provider", ""},
+		{"disabled", "llama-3.3-70b-versatile", "groq", func(f *fixture) { f.vault.disabled["groq"] = true }, 403, "provider_disabled", ""},
+		{"no adapter for the family", "claude-sonnet-4-5", "", nil, 501, "provider_not_supported",
+			"chat through Anthropic (anthropic API) is not supported yet"},
+		{"no provider", "no-such-model", "", nil, 400, "byok_no_provider_for_model", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(&ownkey.ChatResult{Status: 200, Started: true}, nil)
+			f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true}, nil)
 			if tc.setup != nil {
 				tc.setup(f)
 			}
@@ -144,6 +151,9 @@ func TestChatRefusalsBeforeTheAdapter(t *testing.T) {
 			var e *ownkey.Error
 			if !errors.As(err, &e) || ownkey.StatusOf(err) != tc.status || e.Reason != tc.reason {
 				t.Fatalf("err = %v (status %d), want %d %s", err, ownkey.StatusOf(err), tc.status, tc.reason)
+			}
+			if tc.message != "" && e.Message != tc.message {
+				t.Errorf("message = %q, want %q", e.Message, tc.message)
 			}
 			if f.adapter.got != nil || len(f.rec.recs) != 0 || len(f.vault.used) != 0 {
 				t.Fatalf("adapter called %v, %d records, used %q", f.adapter.got != nil, len(f.rec.recs), f.vault.used)
@@ -168,7 +178,7 @@ func TestChatRecordsTheStatusTheClientGets(t *testing.T) {
 		{"not a domain error", 0, errors.New("boom"), 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(&ownkey.ChatResult{Status: tc.resStatus}, tc.err)
+			f := newFixture(t, &ownkey.ChatResult{Status: tc.resStatus}, tc.err)
 			_, err := f.chat("gpt-4o-mini", "")
 			if err != tc.err {
 				t.Fatalf("err = %v, want the adapter's", err)
@@ -183,7 +193,7 @@ func TestChatRecordsTheStatusTheClientGets(t *testing.T) {
 
 // A client that left is not written to: the error is recorded, not returned.
 func TestChatClientGone(t *testing.T) {
-	f := newFixture(&ownkey.ChatResult{Status: provider.StatusClientClosed, ClientGone: true, ErrorCode: provider.CodeClientDisconnected},
+	f := newFixture(t, &ownkey.ChatResult{Status: provider.StatusClientClosed, ClientGone: true, ErrorCode: provider.CodeClientDisconnected},
 		&ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: provider.StatusClientClosed, Message: "gone"})
 	if _, err := f.chat("gpt-4o-mini", ""); err != nil {
 		t.Fatalf("err = %v, want nil", err)
@@ -210,7 +220,7 @@ func TestChatEstimatesMissingUsage(t *testing.T) {
 		{"gpt-4o-mini", prompt, completion},
 		{"groq/llama-3.3-70b-versatile", margin(prompt), margin(completion)},
 	} {
-		f := newFixture(&ownkey.ChatResult{Status: 200, Started: true, OutputSample: out, OutputBytes: int64(len(out))}, nil)
+		f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true, OutputSample: out, OutputBytes: int64(len(out))}, nil)
 		if _, err := f.chat(tc.model, ""); err != nil {
 			t.Fatal(err)
 		}

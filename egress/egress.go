@@ -116,7 +116,7 @@ func New(opts Options) *Clients {
 }
 
 // For returns Guarded when guarded is set, else Trusted; guarded is what
-// provider.Endpoint reports for the address being called.
+// provider.Families.Endpoint reports for the address being called.
 func (c *Clients) For(guarded bool) *http.Client {
 	if guarded {
 		return c.Guarded

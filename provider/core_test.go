@@ -1,4 +1,4 @@
-package provider
+package provider_test
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -19,15 +20,15 @@ import (
 // event-stream will be: one event per line, "type data".
 type lineSource struct{ sc *bufio.Scanner }
 
-func (s *lineSource) Next() (Event, error) {
+func (s *lineSource) Next() (provider.Event, error) {
 	if !s.sc.Scan() {
 		if err := s.sc.Err(); err != nil {
-			return Event{}, err
+			return provider.Event{}, err
 		}
-		return Event{}, io.EOF
+		return provider.Event{}, io.EOF
 	}
 	typ, data, _ := strings.Cut(s.sc.Text(), " ")
-	return Event{Type: []byte(typ), Data: []byte(data)}, nil
+	return provider.Event{Type: []byte(typ), Data: []byte(data)}, nil
 }
 
 // lineTranslator is a family whose stream is lines: "start id", "text
@@ -37,7 +38,7 @@ type lineTranslator struct {
 	errHeader http.Header
 }
 
-func (l *lineTranslator) EventSource(body io.Reader) EventSource {
+func (l *lineTranslator) EventSource(body io.Reader) provider.EventSource {
 	return &lineSource{sc: bufio.NewScanner(body)}
 }
 
@@ -46,7 +47,7 @@ func (l *lineTranslator) UpstreamError(status int, header http.Header, body []by
 	return &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: "upstream said " + string(body)}
 }
 
-func (l *lineTranslator) JSONAnswer(body []byte, out *Answer) *ownkey.Error {
+func (l *lineTranslator) JSONAnswer(body []byte, out *provider.Answer) *ownkey.Error {
 	if strings.Contains(string(body), "error") {
 		return &ownkey.Error{Code: ownkey.EUPSTREAM, Status: http.StatusBadGateway, Message: "an error in JSON"}
 	}
@@ -54,7 +55,7 @@ func (l *lineTranslator) JSONAnswer(body []byte, out *Answer) *ownkey.Error {
 	return nil
 }
 
-func (l *lineTranslator) Complete(body []byte, out *Answer) error {
+func (l *lineTranslator) Complete(body []byte, out *provider.Answer) error {
 	if err := out.Start("id-1", "model-1", 1); err != nil {
 		return nil
 	}
@@ -62,7 +63,7 @@ func (l *lineTranslator) Complete(body []byte, out *Answer) error {
 	return out.End("stop", ownkey.Usage{PromptTokens: 1, CompletionTokens: 2})
 }
 
-func (l *lineTranslator) Event(ev Event, out *Answer) Step {
+func (l *lineTranslator) Event(ev provider.Event, out *provider.Answer) provider.Step {
 	var err error
 	switch string(ev.Type) {
 	case "start":
@@ -71,25 +72,25 @@ func (l *lineTranslator) Event(ev Event, out *Answer) Step {
 		err = out.Text(string(ev.Data))
 	case "end":
 		if out.End(string(ev.Data), ownkey.Usage{PromptTokens: 1, CompletionTokens: 2}) != nil {
-			return StepGone
+			return provider.StepGone
 		}
-		return StepEnd
+		return provider.StepEnd
 	}
 	if err != nil {
-		return StepGone
+		return provider.StepGone
 	}
-	return StepMore
+	return provider.StepMore
 }
 
-func (l *lineTranslator) EOF(*Answer) Step { return StepMore }
+func (l *lineTranslator) EOF(*provider.Answer) provider.Step { return provider.StepMore }
 
 func coreRun(t *testing.T, reply func(http.ResponseWriter, *http.Request), stream bool) (*lineTranslator, *providertest.Recorder, *ownkey.ChatResult, error) {
 	t.Helper()
 	up := providertest.NewUpstream(t, reply)
-	req := &ownkey.ChatRequest{Provider: mustProvider(t, "groq"), BaseURL: up.URL, Model: "m", Stream: stream,
-		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret(testKey)}}
+	req := &ownkey.ChatRequest{Provider: providertest.Catalog(t, "groq"), BaseURL: up.URL, Model: "m", Stream: stream,
+		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret("sk-test-0123456789abcdef")}, Auth: provider.Bearer{}}
 	tr, sink, res := &lineTranslator{}, &providertest.Recorder{}, &ownkey.ChatResult{}
-	core := Core{StreamIdleTimeout: 5 * time.Second}
+	core := provider.Core{StreamIdleTimeout: 5 * time.Second}
 	got, err := core.Chat(context.Background(), req, res, sink, tr, "/x", []byte(`{}`))
 	if got != res {
 		t.Fatal("Chat returned another result")
@@ -117,7 +118,7 @@ func TestCoreEventSourceOfTheFamily(t *testing.T) {
 	// Cut short: the core fails the answer as truncated.
 	_, sink, res, _ = coreRun(t, providertest.SSEReply("start id-1\ntext \"Hel\"\n"), true)
 	if last := sink.Calls[len(sink.Calls)-2]; last != "fail stream_truncated upstream_error Groq ended the stream before the response was complete" ||
-		res.ErrorCode != CodeStreamTruncated {
+		res.ErrorCode != provider.CodeStreamTruncated {
 		t.Fatalf("sink got %q, result %+v", sink.Calls, res)
 	}
 }
@@ -143,7 +144,7 @@ func TestCoreErrorAnswer(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 429 || e.Message != "upstream said slow down" || e.RetryAfter != "7" {
 		t.Fatalf("err = %#v", err)
 	}
-	if tr.errStatus != 429 || tr.errHeader.Get("X-Kind") != "rate" || len(sink.Calls) != 0 || res.Started || res.Status != 429 || res.ErrorCode != CodeUpstreamError {
+	if tr.errStatus != 429 || tr.errHeader.Get("X-Kind") != "rate" || len(sink.Calls) != 0 || res.Started || res.Status != 429 || res.ErrorCode != provider.CodeUpstreamError {
 		t.Fatalf("family saw %d %v, sink got %q, result %+v", tr.errStatus, tr.errHeader, sink.Calls, res)
 	}
 
@@ -163,38 +164,4 @@ func TestCoreErrorAnswer(t *testing.T) {
 	if err != nil || len(sink.Calls) != 4 {
 		t.Fatalf("err %v, sink got %q", err, sink.Calls)
 	}
-}
-
-// Moved here with the idle timer from sse.Relay.
-func TestIdleReaderCancelsASilentProvider(t *testing.T) {
-	pr, pw := io.Pipe()
-	cancelled := make(chan struct{})
-	r := newIdleReader(pr, 20*time.Millisecond, func() {
-		close(cancelled)
-		pw.CloseWithError(errors.New("context canceled")) // as cancelling the request does
-	})
-	defer r.stop()
-	go func() {
-		pw.Write([]byte("a")) // activity: the timer restarts with every read
-	}()
-	buf := make([]byte, 8)
-	if n, err := r.Read(buf); n != 1 || err != nil {
-		t.Fatalf("first read = %d, %v", n, err)
-	}
-	_, err := r.Read(buf)
-	var idle *IdleError
-	if !errors.As(err, &idle) || idle.After != 20*time.Millisecond {
-		t.Fatalf("read from a silent provider = %v; want an IdleError", err)
-	}
-	select {
-	case <-cancelled:
-	default:
-		t.Fatal("cancel was not called")
-	}
-}
-
-func TestIdleReaderStopStopsTheTimer(t *testing.T) {
-	r := newIdleReader(nil, 5*time.Millisecond, func() { t.Error("cancel called after stop") })
-	r.stop()
-	time.Sleep(30 * time.Millisecond)
 }

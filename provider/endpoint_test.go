@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"encoding/json"
 	"net/url"
 	"testing"
 
@@ -17,79 +16,31 @@ func mustProvider(t *testing.T, id string) *ownkey.Provider {
 	return p
 }
 
-// mustCredential parses raw as a user would paste it, so tests use the same
-// credentials production does. Private endpoints are allowed for local fakes.
-func mustCredential(t *testing.T, id string, raw any) *ownkey.Credential {
-	t.Helper()
-	b, err := json.Marshal(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ownkey.ParseCredential(mustProvider(t, id), b, true)
-	if err != nil {
-		t.Fatalf("credential for %s: %v", id, err)
-	}
-	return c
-}
-
-func TestEndpoint(t *testing.T) {
-	awsCred := &ownkey.Credential{Provider: "aws", Region: "eu-central-1"}
-	azureCred := &ownkey.Credential{Provider: "azure", Endpoint: "https://res.openai.azure.com/"}
-	foundryCred := &ownkey.Credential{Provider: "azure-anthropic-foundry", Endpoint: "https://res.services.ai.azure.com/anthropic/"}
-
-	tests := []struct {
-		name        string
-		provider    string
-		cred        *ownkey.Credential
-		base        ownkey.BaseURLs
-		want        string
-		wantGuarded bool
-	}{
-		{"catalog default", "groq", nil, nil, "https://api.groq.com/openai/v1", false},
-		{"override wins and is trimmed", "groq", nil, ownkey.BaseURLs{"groq": "http://127.0.0.1:9/openai/v1/"}, "http://127.0.0.1:9/openai/v1", false},
-		{"bedrock region", "aws", awsCred, nil, "https://bedrock-runtime.eu-central-1.amazonaws.com", false},
-		{"bedrock override", "aws", awsCred, ownkey.BaseURLs{"aws": "http://127.0.0.1:9"}, "http://127.0.0.1:9", false},
-		{"azure user endpoint is guarded", "azure", azureCred, nil, "https://res.openai.azure.com", true},
-		{"foundry keeps its /anthropic path", "azure-anthropic-foundry", foundryCred, nil, "https://res.services.ai.azure.com/anthropic", true},
-		{"azure operator override is trusted", "azure", azureCred, ownkey.BaseURLs{"azure": "http://127.0.0.1:9/"}, "http://127.0.0.1:9", false},
-		{"gemini", "google", nil, nil, "https://generativelanguage.googleapis.com", false},
-		{"kagi", "kagi", nil, nil, "https://kagi.com/api", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, guarded, err := Endpoint(mustProvider(t, tt.provider), tt.cred, tt.base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want || guarded != tt.wantGuarded {
-				t.Fatalf("Endpoint = %q guarded=%t, want %q guarded=%t", got, guarded, tt.want, tt.wantGuarded)
-			}
-		})
-	}
-}
-
-func TestEndpointRejectsBadCredentials(t *testing.T) {
+func TestDefaultEndpointRejectsBadCredentials(t *testing.T) {
 	tests := []struct {
 		name     string
 		provider string
 		cred     *ownkey.Credential
 		param    string
 	}{
-		// A region is spliced into a host name: this one would send the
-		// signed request to evil.example.
-		{"region that moves the host", "aws", &ownkey.Credential{Region: "evil.example/#"}, "key.region"},
-		{"no region", "aws", &ownkey.Credential{}, "key.region"},
 		{"no azure endpoint", "azure", &ownkey.Credential{}, "key.endpoint"},
+		{"no credential", "azure", nil, "key.endpoint"},
 		{"non-http endpoint", "azure-responses", &ownkey.Credential{Endpoint: "file:///etc/passwd"}, "key.endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := Endpoint(mustProvider(t, tt.provider), tt.cred, nil)
+			_, _, err := DefaultEndpoint(mustProvider(t, tt.provider), tt.cred)
 			e, ok := err.(*ownkey.Error)
 			if !ok || e.Code != ownkey.EINVALID || e.Param != tt.param {
 				t.Fatalf("err = %v, want EINVALID on %s", err, tt.param)
 			}
 		})
+	}
+}
+
+func TestCatalogEndpointNeedsABaseURL(t *testing.T) {
+	if _, _, err := CatalogEndpoint(&ownkey.Provider{ID: "x"}); ownkey.ErrorCode(err) != ownkey.EINTERNAL {
+		t.Fatalf("err = %v, want EINTERNAL", err)
 	}
 }
 

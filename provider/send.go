@@ -12,11 +12,12 @@ import (
 	"github.com/ownkey/ownkey"
 )
 
-// Send posts body to req.BaseURL+path with the provider's authentication,
-// the JSON/SSE Accept header and userAgent, on upstreamCtx (which the caller
-// cancels when the client goes away). It fills res.TTFB, and on failure
-// res.Status (Failed), res.UpstreamLatency and the client-facing error (Unreachable
-// judges a cancelled ctx as the client leaving). start is when the request
+// Send posts body to req.BaseURL+path, authorized by req.Auth (the
+// provider's family; none is an internal error), with the JSON/SSE Accept
+// header and userAgent, on upstreamCtx (which the caller cancels when the
+// client goes away). It fills res.TTFB, and on failure res.Status (Failed),
+// res.UpstreamLatency and the client-facing error (Unreachable judges a
+// cancelled ctx as the client leaving). start is when the request
 // was sent, for the caller's UpstreamLatency.
 func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.ChatRequest, res *ownkey.ChatResult,
 	path string, body []byte, userAgent string) (resp *http.Response, start time.Time, err error) {
@@ -40,11 +41,11 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 		hreq.Header.Set("Accept", "application/json")
 	}
 	hreq.Header.Set("User-Agent", cmp.Or(userAgent, "ownkey"))
-	auth := req.Auth
-	if auth == nil {
-		auth = wireAuth{}
+	if req.Auth == nil {
+		_, err = Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "chat request to %s without an authorizer", p.ID))
+		return nil, start, err
 	}
-	if err := auth.Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
+	if err := req.Auth.Authorize(upstreamCtx, hreq, p, req.Credential, body); err != nil {
 		_, err = Failed(res, "", err)
 		return nil, start, err
 	}

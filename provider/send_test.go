@@ -24,8 +24,8 @@ func TestSendReleasesTheBodyBeforeTheResponseCloses(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	body := bytes.Repeat([]byte("x"), 8<<20)
-	req := &ownkey.ChatRequest{Provider: mustProvider(t, "groq"), BaseURL: up.URL,
-		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret(testKey)}}
+	req := &ownkey.ChatRequest{Provider: mustProvider(t, "groq"), BaseURL: up.URL, Auth: Bearer{},
+		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret("sk-test-0123456789abcdef")}}
 	for range 5 {
 		res := &ownkey.ChatResult{}
 		resp, _, err := Send(context.Background(), context.Background(), up.Client(), req, res, "/chat/completions", body, "")
@@ -42,5 +42,21 @@ func TestSendReleasesTheBodyBeforeTheResponseCloses(t *testing.T) {
 	}
 	if gotLength != int64(len(body)) || chunked {
 		t.Fatalf("upstream saw Content-Length %d (chunked %v), want %d", gotLength, chunked, len(body))
+	}
+}
+
+// Every chat request names its authorizer (its family): none is a bug in
+// ownkey, reported as such before anything is sent.
+func TestSendWithoutAnAuthorizer(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("a request without an authorizer was sent")
+	}))
+	t.Cleanup(up.Close)
+	req := &ownkey.ChatRequest{Provider: mustProvider(t, "groq"), BaseURL: up.URL,
+		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret("sk-test-0123456789abcdef")}}
+	res := &ownkey.ChatResult{}
+	resp, _, err := Send(context.Background(), context.Background(), up.Client(), req, res, "/chat/completions", []byte(`{}`), "")
+	if resp != nil || ownkey.ErrorCode(err) != ownkey.EINTERNAL || res.Status != http.StatusInternalServerError {
+		t.Fatalf("resp %v, err %v, status %d; want EINTERNAL 500", resp, err, res.Status)
 	}
 }

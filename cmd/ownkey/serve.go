@@ -22,10 +22,15 @@ import (
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
+	"github.com/ownkey/ownkey/provider/azure"
+	"github.com/ownkey/ownkey/provider/bedrock"
+	"github.com/ownkey/ownkey/provider/gemini"
 	"github.com/ownkey/ownkey/provider/openaicompat"
+	"github.com/ownkey/ownkey/provider/responses"
 	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
+	"github.com/ownkey/ownkey/websearch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -155,11 +160,17 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		}
 		return nil, err
 	}
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
-	stopFeed := listenForChanges(feed, acc, vs)
 	clients := egress.New(egress.Options{
 		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
 	})
+	families, err := newFamilies(c, clients, ownkey.BaseURLsFromEnv(nil))
+	if err != nil {
+		vs.Close()
+		db.Close()
+		return nil, err
+	}
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	stopFeed := listenForChanges(feed, acc, vs)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The spill holds usage records the database did not take in time: it
@@ -174,21 +185,36 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	baseURLs := ownkey.BaseURLsFromEnv(nil)
 	chatSvc := &chat.Service{
-		Vault: vs, Usage: rec, BaseURLs: baseURLs, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		Adapters: map[ownkey.WireFamily]ownkey.ChatAdapter{
-			ownkey.WireOpenAI:    &openaicompat.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
-			ownkey.WireAnthropic: &anthropic.Adapter{Clients: clients, UserAgent: "ownkey/" + version, StreamIdleTimeout: c.StreamIdleTimeout},
-		},
+		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
-		Validator:    &provider.Validator{Clients: clients, BaseURLs: baseURLs, Logger: log},
+		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
+}
+
+// newFamilies registers every provider wire family: what each provider's
+// requests look like, for chat and for the key check. A new family is one
+// package and one line here (and its providers in the catalog).
+func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (*provider.Families, error) {
+	userAgent := "ownkey/" + version
+	return provider.NewFamilies(baseURLs,
+		openaicompat.Family{Adapter: &openaicompat.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
+		anthropic.Family{Adapter: &anthropic.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
+		responses.Family{},
+		azure.Chat{},
+		azure.Responses{},
+		bedrock.Family{},
+		gemini.Family{},
+		websearch.Tavily{},
+		websearch.Exa{},
+		websearch.Kagi{},
+		websearch.Perplexity{},
+	)
 }
 
 // listenForChanges applies the changes other processes publish to this

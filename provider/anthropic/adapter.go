@@ -1,7 +1,7 @@
 // Package anthropic is the chat adapter for providers that speak the
 // Anthropic Messages API (wire family ownkey.WireAnthropic): Anthropic itself
 // and Azure AI Foundry's Claude endpoint, which differ only in address and
-// key header (both handled by provider.Endpoint and provider.Authorize).
+// key header (both handled by Family, in family.go).
 // Clients speak OpenAI Chat Completions (read through provider/openaichat),
 // so the adapter translates the request into a Messages request, and the
 // answer, a message or its event stream, into the calls of the client's

@@ -62,7 +62,7 @@ func foundry(t testing.TB, base string) reqOpt {
 			t.Fatal(err)
 		}
 		r.Provider, r.Credential = p, c
-		if r.BaseURL, r.Guarded, err = provider.Endpoint(p, c, nil); err != nil {
+		if r.BaseURL, r.Guarded, err = (Family{}).Endpoint(p, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,6 +75,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		RequestID:  "req-1",
 		Provider:   providertest.Catalog(t, "anthropic"),
 		Credential: &ownkey.Credential{Provider: "anthropic", APIKey: ownkey.NewSecret(testKey)},
+		Auth:       Family{},
 		BaseURL:    base,
 		Model:      "claude-x",
 		Body:       []byte(helloBody),

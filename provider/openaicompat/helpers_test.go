@@ -36,6 +36,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		RequestID:  "req-1",
 		Provider:   providertest.Catalog(t, "openai"),
 		Credential: &ownkey.Credential{Provider: "openai", APIKey: ownkey.NewSecret(testKey)},
+		Auth:       Family{},
 		BaseURL:    base,
 		Model:      "gpt-x",
 		Body:       []byte(`{"model":"gpt-x","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`),

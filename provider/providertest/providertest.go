@@ -27,8 +27,12 @@ import (
 // Received is one request as the fake provider saw it.
 type Received struct {
 	Method, Path string // Path is escaped, as sent
+	RawQuery     string
 	Header       http.Header
 	Body         []byte
+	// Host and RequestURI are as they arrived, to verify a signature
+	// over them (SigV4).
+	Host, RequestURI string
 }
 
 // Upstream is a fake provider: it records every request and answers the
@@ -51,7 +55,8 @@ func NewUpstream(t testing.TB, replies ...func(w http.ResponseWriter, r *http.Re
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
 		n := len(u.reqs)
-		u.reqs = append(u.reqs, Received{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
+		u.reqs = append(u.reqs, Received{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			Header: r.Header.Clone(), Body: body, Host: r.Host, RequestURI: r.RequestURI})
 		u.mu.Unlock()
 		u.replies[min(n, len(u.replies)-1)](w, r)
 	}))
