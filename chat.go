@@ -10,11 +10,11 @@ import (
 // (package chat). The HTTP layer decodes a request into a ChatCall, calls
 // Chat and encodes what comes back.
 type ChatService interface {
-	// Chat routes call to a provider, has the provider's adapter write the
-	// answer to call.W, and records usage. A returned error has not been
-	// written to call.W: the caller writes it. A failure the answer
-	// already carries (mid-stream), or one the client left before, is
-	// recorded and not returned.
+	// Chat routes call to a provider, has the provider's adapter put the
+	// answer into call.Sink, and records usage. A returned error has not
+	// been written: the caller writes it. A failure the answer already
+	// carries (mid-stream), or one the client left before, is recorded
+	// and not returned.
 	Chat(ctx context.Context, call *ChatCall) error
 }
 
@@ -32,8 +32,9 @@ type ChatCall struct {
 	Stream       bool
 	IncludeUsage bool
 	Body         ChatBody
-	// W receives the answer, written by the adapter.
-	W http.ResponseWriter
+	// Sink receives the answer from the adapter, and writes it in the
+	// client's dialect (the HTTP layer builds it: encoding is its job).
+	Sink ChatSink
 }
 
 // ChatBody is the client's OpenAI JSON body. The routing edits need the
@@ -150,14 +151,16 @@ type ChatResult struct {
 }
 
 // ChatAdapter speaks one provider wire family. Chat translates req into the
-// provider's API, sends it, and writes the answer to w in OpenAI's format —
-// a chat.completion object, or SSE chunks each flushed as it arrives, ending
-// in `data: [DONE]`. An error returned while result.Started is false has not
-// been written: the caller writes it in OpenAI's envelope. Cancelling ctx
-// (the client went away) must cancel the upstream request at once; what was
-// consumed so far is still reported in the result.
+// provider's API, sends it, and puts the answer into sink (see ChatSink:
+// the sink writes it in the client's dialect, streamed event by event as
+// it arrives or whole), or relays the provider's bytes when the client
+// speaks the provider's dialect. An error returned while result.Started is
+// false has not been written: the caller writes it in the client's error
+// envelope. Cancelling ctx (the client went away) must cancel the upstream
+// request at once; what was consumed so far is still reported in the
+// result.
 type ChatAdapter interface {
-	Chat(ctx context.Context, req *ChatRequest, w http.ResponseWriter) (*ChatResult, error)
+	Chat(ctx context.Context, req *ChatRequest, sink ChatSink) (*ChatResult, error)
 }
 
 // UsageRecord is one request's usage as stored: exactly one per chat

@@ -5,7 +5,7 @@
 //	      → [billing reserve] → adapter.Chat → usage → [billing settle] → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
-// Chat returns; the adapters write the answer itself.
+// Chat returns; the adapters put the answer into the sink httpapi built.
 package chat
 
 import (
@@ -101,7 +101,7 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	// worst-case cost against the account's balance under req.RequestID,
 	// and refuse (EPAYMENT) before anything is sent upstream.
 
-	res, err := adapter.Chat(ctx, req, call.W)
+	res, err := adapter.Chat(ctx, req, call.Sink)
 	if res == nil {
 		res = &ownkey.ChatResult{}
 	}

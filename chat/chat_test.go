@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/usage"
@@ -45,7 +45,7 @@ type fakeAdapter struct {
 	got *ownkey.ChatRequest
 }
 
-func (a *fakeAdapter) Chat(_ context.Context, req *ownkey.ChatRequest, _ http.ResponseWriter) (*ownkey.ChatResult, error) {
+func (a *fakeAdapter) Chat(_ context.Context, req *ownkey.ChatRequest, _ ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	a.got = req
 	return a.res, a.err
 }
@@ -87,7 +87,7 @@ const chatBody = `{"model":"m","messages":[{"role":"user","content":"Say hello i
 func (f *fixture) chat(model, forced string) (*body, error) {
 	b := &body{b: []byte(chatBody)}
 	err := f.svc.Chat(context.Background(), &ownkey.ChatCall{
-		RequestID: "req-1", Model: model, Provider: forced, Body: b, W: httptest.NewRecorder(),
+		RequestID: "req-1", Model: model, Provider: forced, Body: b, Sink: openai.NewWriter(httptest.NewRecorder(), false, false),
 		Principal: &ownkey.Principal{Account: &ownkey.Account{ID: 7}, APIKey: &ownkey.APIKey{ID: 9}},
 	})
 	return b, err

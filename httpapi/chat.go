@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/tidwall/gjson"
 )
 
@@ -40,21 +41,26 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// chatCall is a decoded chat request: the call the service is given, and
-// the body with the offsets its routing edits need (it is the call's
-// ChatBody). Pooled: handed to the service through an interface, it would
-// otherwise be put on the heap for every request.
+// chatCall is a decoded chat request: the call the service is given, the
+// body with the offsets its routing edits need (it is the call's
+// ChatBody), and the writer of the answer in the client's dialect (the
+// call's ChatSink). Pooled: handed to the service through interfaces, they
+// would otherwise be put on the heap for every request, and the writer
+// keeps its buffers.
 type chatCall struct {
 	call       ownkey.ChatCall
 	body       []byte
 	fields     chatFields
 	forceUsage bool
+	writer     openai.Writer
 }
 
 var chatCalls = sync.Pool{New: func() any { return new(chatCall) }}
 
+// release recycles c once the answer is over; the writer is finished, so
+// the ResponseWriter is the handler's alone again.
 func (c *chatCall) release() {
-	*c = chatCall{}
+	*c = chatCall{writer: c.writer.Released()}
 	chatCalls.Put(c)
 }
 
@@ -110,10 +116,13 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	}
 
 	cc.body, cc.fields, cc.forceUsage = body, fields, stream && !includeUsage
+	// The answer is written in OpenAI's dialect, the one this endpoint
+	// speaks.
+	cc.writer.Reset(w, stream, includeUsage)
 	cc.call = ownkey.ChatCall{
 		RequestID: RequestID(r.Context()), Principal: ownkey.PrincipalFromContext(r.Context()),
 		Model: model, Provider: strings.ToLower(forced), Stream: stream, IncludeUsage: includeUsage,
-		Body: cc, W: w,
+		Body: cc, Sink: &cc.writer,
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/ownkey/ownkey"
 )
@@ -79,21 +78,4 @@ func Failed(res *ownkey.ChatResult, code string, err error) (*ownkey.ChatResult,
 
 func MarkClientGone(res *ownkey.ChatResult) {
 	res.ClientGone, res.ErrorCode = true, CodeClientDisconnected
-}
-
-// DefaultStreamIdleTimeout is how long a stream may go without a byte from
-// the provider before it is ended: long enough for a reasoning model that
-// thinks in silence, and a bound on one that hangs.
-const DefaultStreamIdleTimeout = 10 * time.Minute
-
-// StreamIdle resolves an adapter's StreamIdleTimeout setting: zero means
-// DefaultStreamIdleTimeout, negative no limit (0).
-func StreamIdle(d time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return DefaultStreamIdleTimeout
-	case d < 0:
-		return 0
-	}
-	return d
 }

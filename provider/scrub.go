@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsontext"
 	"github.com/ownkey/ownkey/jsonvalid"
 )
 
@@ -33,7 +34,7 @@ func ScrubSecrets(s string, c *ownkey.Credential) string {
 	}
 	s = replaceForms(s, forms)
 	if strings.IndexByte(s, '\\') >= 0 {
-		dec := string(AppendUnescaped(nil, s))
+		dec := string(jsontext.AppendUnescaped(nil, s))
 		if scrubbed := replaceForms(dec, forms); scrubbed != dec {
 			return scrubbed
 		}
@@ -79,7 +80,7 @@ func ScrubJSON(data []byte, c *ownkey.Credential) []byte {
 		}
 		end = min(end, len(data))
 		if escaped {
-			dec := string(AppendUnescaped(nil, data[start:end]))
+			dec := string(jsontext.AppendUnescaped(nil, data[start:end]))
 			if scrubbed := replaceForms(dec, forms); scrubbed != dec {
 				enc, _ := json.Marshal(scrubbed)
 				if end == len(data) {

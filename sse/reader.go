@@ -1,9 +1,9 @@
 // Package sse reads and writes Server-Sent Events
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html), the
-// framing of every streaming LLM API. Every chat adapter reads its upstream
-// with Reader and frames the client's OpenAI stream with AppendData (through
-// Relay), so the framing rules live in one place and each adapter deals
-// only in payloads.
+// framing of every streaming LLM API. provider.Core reads every SSE upstream
+// with Reader, and the client dialect writers frame their streams with
+// AppendData (through Relay), so the framing rules live in one place and
+// each adapter deals only in payloads.
 package sse
 
 import (

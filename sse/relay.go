@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/ownkey/ownkey"
 )
 
-// Relay writes OpenAI-side events to the client and is the reader of the
-// upstream body that an adapter's Reader pulls from. Events are framed into
+// Relay writes events to the client and is the reader of the upstream
+// body that an adapter's event source pulls from (a client dialect's
+// writer owns it: see ownkey.ChatSink.Stream). Events are framed into
 // a batch, and before each read from the body, which may block until the
 // provider sends more, the batch is written in one Write and flushed. So
 // every event reaches the client before the adapter waits for the next one,
@@ -28,15 +30,6 @@ type Relay struct {
 	pending, failed bool
 	// headers is armed by DelayHeaders until the first write.
 	headers *headerFlush
-	// idle, set by IdleTimeout, ends a stream whose provider went silent.
-	idle *idleTimer
-}
-
-// idleTimer cancels the upstream request when a read waits too long.
-type idleTimer struct {
-	after time.Duration
-	timer *time.Timer
-	fired atomic.Bool
 }
 
 // headerFlush sends a response's headers on a timer if no event has been
@@ -58,7 +51,7 @@ const HeaderDelay = time.Second
 const maxBatch = 32 << 10
 
 // ErrClientGone is what Read returns once the client has left.
-var ErrClientGone = errors.New("client gone")
+var ErrClientGone = ownkey.ErrClientGone
 
 // Reset points the relay at a new response and upstream body, keeping its
 // buffer.
@@ -91,38 +84,7 @@ func (c *Relay) Read(p []byte) (int, error) {
 	if (c.pending || len(c.batch) > 0) && !c.Flush() {
 		return 0, ErrClientGone
 	}
-	if c.idle == nil {
-		return c.body.Read(p)
-	}
-	c.idle.timer.Reset(c.idle.after)
-	n, err := c.body.Read(p)
-	if err != nil && c.idle.fired.Load() {
-		return n, &IdleError{After: c.idle.after}
-	}
-	return n, err
-}
-
-// IdleError is what Read returns when the provider sent nothing for After.
-type IdleError struct{ After time.Duration }
-
-func (e *IdleError) Error() string {
-	return "the provider sent nothing for " + e.After.String()
-}
-
-// IdleTimeout ends the stream if a read from the provider waits longer than
-// d: cancel, which must cancel the upstream request, is called, and the
-// waiting Read returns an *IdleError. Comments and keep-alive events count
-// as something. Zero or less means no limit. Finish stops the timer.
-func (c *Relay) IdleTimeout(d time.Duration, cancel func()) {
-	if d <= 0 {
-		return
-	}
-	t := &idleTimer{after: d}
-	t.timer = time.AfterFunc(d, func() {
-		t.fired.Store(true)
-		cancel()
-	})
-	c.idle = t
+	return c.body.Read(p)
 }
 
 // Event frames data as one `data:` event; false means the client is gone.
@@ -158,14 +120,9 @@ func (c *Relay) DelayHeaders(d time.Duration) {
 	c.headers = h
 }
 
-// Finish disarms DelayHeaders and IdleTimeout: once it returns, nothing but
-// the caller touches the ResponseWriter. Writing or flushing disarms
-// DelayHeaders too.
+// Finish disarms DelayHeaders: once it returns, nothing but the caller
+// touches the ResponseWriter. Writing or flushing disarms it too.
 func (c *Relay) Finish() {
-	if c.idle != nil {
-		c.idle.timer.Stop()
-		c.idle = nil
-	}
 	c.sendHeadersNow()
 }
 

@@ -2,10 +2,13 @@
 // Anthropic Messages API (wire family ownkey.WireAnthropic): Anthropic itself
 // and Azure AI Foundry's Claude endpoint, which differ only in address and
 // key header (both handled by Family, in family.go).
-// Clients speak OpenAI Chat Completions, so the adapter translates the
-// request into a Messages request and the answer, a message or its event
-// stream, back into a chat.completion object or chat.completion.chunk events:
-// an OpenAI SDK must not be able to tell that Claude answered.
+// Clients speak OpenAI Chat Completions (read through provider/openaichat),
+// so the adapter translates the request into a Messages request, and the
+// answer, a message or its event stream, into the calls of the client's
+// ownkey.ChatSink, whose writer (dialect/openai for OpenAI clients) makes a
+// chat.completion object or chat.completion.chunk events of them: an OpenAI
+// SDK must not be able to tell that Claude answered. Sending, error answers
+// and the stream loop are provider.Core's.
 //
 // # Request
 //
@@ -88,11 +91,13 @@
 //	tool_use                                        tool_calls
 //	refusal                                         content_filter
 //
-// A stream becomes a role chunk, content, reasoning_content and tool-call
-// deltas (each tool_use block gets the next tool-call index; its id and name
-// come in its first delta, its input_json_delta fragments as arguments, and
-// "{}" when a tool has no arguments), a finish chunk, the usage chunk when
-// the client asked for it, and [DONE]. Pings are dropped. A repeated
+// A stream becomes a start, then content, reasoning and tool-call deltas
+// (each tool_use block gets the next tool-call index; its id and name come
+// with its opening, its input_json_delta fragments as arguments, and "{}"
+// when a tool has no arguments), then the end with the finish reason and
+// usage: for an OpenAI client a role chunk, the deltas, a finish chunk, the
+// usage chunk when the client asked for it, and [DONE]. Text goes on as the
+// JSON string Anthropic sent, never unescaped. Pings are dropped. A repeated
 // message_start for the same message is ignored; one for another message, an
 // error event, or a stream that ends before message_stop ends the stream
 // with an OpenAI error event and no [DONE].
@@ -118,9 +123,7 @@ package anthropic
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -136,17 +139,8 @@ import (
 // within every Claude model's output limit.
 const DefaultMaxTokens = 4096
 
-const (
-	// maxErrorBody bounds what is read of an error answer: plenty for any
-	// message, little enough that a hostile endpoint cannot make us buffer.
-	maxErrorBody = 1 << 20
-	// maxBody bounds a non-streaming answer, which is held whole.
-	maxBody = 64 << 20
-	// sampleLimit bounds ChatResult.OutputSample.
-	sampleLimit = 16 << 10
-	// statusOverloaded is Anthropic's own "overloaded" status.
-	statusOverloaded = 529
-)
+// statusOverloaded is Anthropic's own "overloaded" status.
+const statusOverloaded = 529
 
 // Adapter implements ownkey.ChatAdapter for every WireAnthropic provider.
 type Adapter struct {
@@ -165,15 +159,6 @@ type Adapter struct {
 
 var _ ownkey.ChatAdapter = (*Adapter)(nil)
 
-var defaultClients = sync.OnceValue(func() *egress.Clients { return egress.New(egress.Options{}) })
-
-func (a *Adapter) client(guarded bool) *http.Client {
-	if a.Clients != nil {
-		return a.Clients.For(guarded)
-	}
-	return defaultClients().For(guarded)
-}
-
 func (a *Adapter) defaultMaxTokens() int64 {
 	if a.DefaultMaxTokens > 0 {
 		return a.DefaultMaxTokens
@@ -181,44 +166,19 @@ func (a *Adapter) defaultMaxTokens() int64 {
 	return DefaultMaxTokens
 }
 
-// Chat translates req into POST {req.BaseURL}/v1/messages and writes the
-// answer to w in OpenAI's format. Before anything is written, failures come
-// back as errors: EINVALID for a request that cannot be translated, the
-// provider's own error (EUPSTREAM with its status, type, message and
-// Retry-After), EUNAVAILABLE or ETIMEOUT when it could not be reached. Once
-// the response has started, failures are reported inside it and in
-// ChatResult.ErrorCode, and the error is nil.
-func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, w http.ResponseWriter) (*ownkey.ChatResult, error) {
+// Chat translates req into POST {req.BaseURL}/v1/messages and the answer
+// into sink. A request that cannot be translated is an EINVALID before
+// anything is sent; the rest is provider.Core's (see Core.Chat).
+func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	res := &ownkey.ChatResult{}
-	p := req.Provider
-	if p == nil {
-		return provider.Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "chat request without a provider"))
-	}
 	tr, err := translateRequest(req, a.defaultMaxTokens())
 	if err != nil {
 		return provider.Failed(res, "", err)
 	}
-	// upstreamCtx is cancelled as soon as the client is found gone, even
-	// when that is noticed by a failed write rather than by ctx.
-	upstreamCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	resp, start, err := provider.Send(ctx, upstreamCtx, a.client(req.Guarded), req, res, "/v1/messages", tr.body, a.UserAgent)
-	if err != nil {
-		return res, err
-	}
-	defer resp.Body.Close()
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		res.UpstreamLatency = time.Since(start)
-		e := upstreamError(req, resp.StatusCode, body)
-		e.RetryAfter = provider.RetryAfter(resp.Header)
-		return provider.Failed(res, provider.CodeUpstreamError, e)
-	}
-	if req.Stream {
-		return streamTo(ctx, cancel, w, req, res, tr, resp, start, provider.StreamIdle(a.StreamIdleTimeout))
-	}
-	return completeTo(ctx, w, req, res, tr, resp, start)
+	x := getExchange(req, res, tr)
+	defer putExchange(x)
+	core := provider.Core{Clients: a.Clients, UserAgent: a.UserAgent, StreamIdleTimeout: a.StreamIdleTimeout}
+	return core.Chat(ctx, req, res, sink, x, "/v1/messages", tr.body)
 }
 
 // upstreamError builds the client's error from a provider's error answer.

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 )
 
 // discardWriter is a client that reads everything at once.
@@ -40,14 +40,17 @@ func BenchmarkStreamTranslate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The writer is pooled with the request in production (httpapi).
+	var wr openai.Writer
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
 		res := &ownkey.ChatResult{}
-		resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(raw))}
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(raw))}
 		w := &discardWriter{h: http.Header{}}
+		wr.Reset(w, true, true)
 		ctx, cancel := context.WithCancel(context.Background())
-		if _, err := streamTo(ctx, cancel, w, req, res, tr, resp, time.Now(), 0); err != nil || res.ErrorCode != "" {
+		if _, err := respond(ctx, cancel, req, res, tr, resp, &wr); err != nil || res.ErrorCode != "" {
 			b.Fatal(err, res.ErrorCode)
 		}
 		cancel()

@@ -9,9 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -68,9 +68,11 @@ func runStream(t testing.TB, raw []byte, includeUsage bool) (*ownkey.ChatResult,
 	rec := httptest.NewRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := streamTo(ctx, cancel, rec, req, &ownkey.ChatResult{}, &translation{}, resp, time.Now(), 0)
+	wr := openai.NewWriter(rec, true, includeUsage)
+	defer wr.Finish()
+	res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, &translation{}, resp, wr)
 	if err != nil {
-		t.Fatalf("streamTo: %v", err)
+		t.Fatalf("respond: %v", err)
 	}
 	return res, rec.Body.String()
 }

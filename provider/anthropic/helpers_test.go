@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -83,6 +85,16 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		o(r)
 	}
 	return r
+}
+
+// respond translates resp, an answer already received, into sink, in
+// process: no network, no idle timeout.
+func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation,
+	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+	x := getExchange(req, res, tr)
+	defer putExchange(x)
+	core := provider.Core{StreamIdleTimeout: -1}
+	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
 }
 
 // run sends req through a fresh adapter into a recorder.

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider/openaichat"
 )
 
 // jsonToolName is the forced tool that carries a JSON response_format.
@@ -28,85 +28,6 @@ var thinkingBudgets = map[string]int64{
 	"high":    16384,
 	"xhigh":   24576,
 	"max":     24576,
-}
-
-// The OpenAI request, as far as the translation reads it. Fields the
-// package comment lists as ignored are not decoded at all.
-type openAIRequest struct {
-	Messages            []chatMessage              `json:"messages"`
-	MaxTokens           *int64                     `json:"max_tokens"`
-	MaxCompletionTokens *int64                     `json:"max_completion_tokens"`
-	Temperature         *float64                   `json:"temperature"`
-	TopP                *float64                   `json:"top_p"`
-	TopK                *int64                     `json:"top_k"`
-	Stop                json.RawMessage            `json:"stop"`
-	Tools               []chatTool                 `json:"tools"`
-	ToolChoice          json.RawMessage            `json:"tool_choice"`
-	ParallelToolCalls   *bool                      `json:"parallel_tool_calls"`
-	ResponseFormat      *responseFormat            `json:"response_format"`
-	ReasoningEffort     *string                    `json:"reasoning_effort"`
-	N                   *int64                     `json:"n"`
-	Logprobs            *bool                      `json:"logprobs"`
-	TopLogprobs         *int64                     `json:"top_logprobs"`
-	LogitBias           map[string]json.RawMessage `json:"logit_bias"`
-	Modalities          []string                   `json:"modalities"`
-	Audio               json.RawMessage            `json:"audio"`
-	Functions           json.RawMessage            `json:"functions"`
-	FunctionCall        json.RawMessage            `json:"function_call"`
-	WebSearchOptions    json.RawMessage            `json:"web_search_options"`
-	User                string                     `json:"user"`
-	SafetyIdentifier    string                     `json:"safety_identifier"`
-}
-
-type chatMessage struct {
-	Role         string          `json:"role"`
-	Content      json.RawMessage `json:"content"`
-	Refusal      *string         `json:"refusal"`
-	ToolCalls    []chatToolCall  `json:"tool_calls"`
-	ToolCallID   string          `json:"tool_call_id"`
-	FunctionCall json.RawMessage `json:"function_call"`
-}
-
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
-type contentPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Refusal  string `json:"refusal"`
-	ImageURL *struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
-	File *struct {
-		FileData string `json:"file_data"`
-		FileID   string `json:"file_id"`
-	} `json:"file"`
-	CacheControl json.RawMessage `json:"cache_control"`
-}
-
-type chatTool struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
-	CacheControl json.RawMessage `json:"cache_control"`
-}
-
-type responseFormat struct {
-	Type       string `json:"type"`
-	JSONSchema *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Schema      json.RawMessage `json:"schema"`
-	} `json:"json_schema"`
 }
 
 // The Anthropic Messages request.
@@ -188,15 +109,14 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 // translateRequest turns the client's OpenAI request into a Messages
 // request. Every error is an EINVALID naming the field at fault.
 func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, error) {
-	var in openAIRequest
-	if err := json.Unmarshal(req.Body, &in); err != nil {
-		return nil, decodeError(err)
+	in, err := openaichat.Decode(req.Body)
+	if err != nil {
+		return nil, err
 	}
-	if err := checkUnsupported(&in); err != nil {
+	if err := checkUnsupported(in); err != nil {
 		return nil, err
 	}
 	out := messagesRequest{Model: req.Model, Stream: req.Stream}
-	var err error
 	if out.System, out.Messages, err = translateMessages(in.Messages); err != nil {
 		return nil, err
 	}
@@ -213,7 +133,7 @@ func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, 
 		return nil, ownkey.FieldError("top_k", "top_k must not be negative")
 	}
 	out.Temperature, out.TopP, out.TopK = in.Temperature, in.TopP, in.TopK
-	if out.StopSequences, err = stopSequences(in.Stop); err != nil {
+	if out.StopSequences, err = in.StopSequences(); err != nil {
 		return nil, err
 	}
 	if id := cmp.Or(in.SafetyIdentifier, in.User); id != "" {
@@ -232,7 +152,7 @@ func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, 
 	}
 
 	tr := &translation{}
-	if err := translateTools(&in, &out, tr); err != nil {
+	if err := translateTools(in, &out, tr); err != nil {
 		return nil, err
 	}
 
@@ -276,22 +196,8 @@ func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, 
 	return tr, nil
 }
 
-// decodeError names the field encoding/json could not decode.
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return ownkey.FieldError(typeErr.Field, "%s has the wrong type: expected %s", typeErr.Field, typeErr.Type.String())
-	}
-	return ownkey.Errorf(ownkey.EINVALID, "request body is not a valid chat completion request: %v", err)
-}
-
-// present reports whether a raw field was sent with a non-null value.
-func present(raw json.RawMessage) bool {
-	return len(raw) > 0 && string(raw) != "null"
-}
-
 // checkUnsupported applies the rejection policy of the package comment.
-func checkUnsupported(in *openAIRequest) error {
+func checkUnsupported(in *openaichat.Request) error {
 	switch {
 	case in.N != nil && *in.N != 1:
 		return ownkey.FieldError("n", "n must be 1: Anthropic models return one choice per request")
@@ -301,42 +207,24 @@ func checkUnsupported(in *openAIRequest) error {
 		return ownkey.FieldError("top_logprobs", "logprobs are not available from Anthropic models")
 	case len(in.LogitBias) > 0:
 		return ownkey.FieldError("logit_bias", "logit_bias is not supported by Anthropic models (token ids are specific to OpenAI's tokenizer)")
-	case present(in.Audio) || slices.Contains(in.Modalities, "audio"):
+	case openaichat.Present(in.Audio) || slices.Contains(in.Modalities, "audio"):
 		return ownkey.FieldError("modalities", "audio output is not supported by Anthropic models")
-	case present(in.Functions) || present(in.FunctionCall):
+	case openaichat.Present(in.Functions) || openaichat.Present(in.FunctionCall):
 		return ownkey.FieldError("functions", "the legacy functions and function_call fields are not supported; use tools and tool_choice")
-	case present(in.WebSearchOptions):
+	case openaichat.Present(in.WebSearchOptions):
 		return ownkey.FieldError("web_search_options", "web_search_options is not supported by ownkey's Anthropic adapter")
 	}
 	return nil
 }
 
-func stopSequences(raw json.RawMessage) ([]string, error) {
-	if !present(raw) {
-		return nil, nil
-	}
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		if one == "" {
-			return nil, nil
-		}
-		return []string{one}, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
-		return nil, ownkey.FieldError("stop", "stop must be a string or an array of strings")
-	}
-	return slices.DeleteFunc(many, func(s string) bool { return s == "" }), nil
-}
-
 // translateMessages builds the system prompt and the alternating turns.
-func translateMessages(msgs []chatMessage) ([]block, []turn, error) {
+func translateMessages(msgs []openaichat.Message) ([]block, []turn, error) {
 	var system []block
 	var turns []turn
 	for i := range msgs {
 		m := &msgs[i]
 		at := fmt.Sprintf("messages[%d]", i)
-		if present(m.FunctionCall) {
+		if openaichat.Present(m.FunctionCall) {
 			return nil, nil, ownkey.FieldError(at+".function_call", "the legacy function_call is not supported; use tool_calls")
 		}
 		var role string
@@ -344,7 +232,7 @@ func translateMessages(msgs []chatMessage) ([]block, []turn, error) {
 		var err error
 		switch m.Role {
 		case "system", "developer":
-			parts, err := textParts(m.Content, at)
+			parts, err := textParts(m, at)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -352,7 +240,7 @@ func translateMessages(msgs []chatMessage) ([]block, []turn, error) {
 			continue
 		case "user":
 			role = "user"
-			blocks, err = userBlocks(m.Content, at)
+			blocks, err = userBlocks(m, at)
 		case "assistant":
 			role = "assistant"
 			blocks, err = assistantBlocks(m, at)
@@ -395,34 +283,9 @@ func boolRank(b bool) int {
 	return 0
 }
 
-// content reads an OpenAI content field: a string, an array of parts, or
-// nothing.
-func content(raw json.RawMessage, at string) (text string, parts []contentPart, err error) {
-	raw = bytes.TrimSpace(raw)
-	if !present(raw) {
-		return "", nil, nil
-	}
-	switch raw[0] {
-	case '"':
-		err = json.Unmarshal(raw, &text)
-	case '[':
-		err = json.Unmarshal(raw, &parts)
-	default:
-		return "", nil, ownkey.FieldError(at+".content", "content must be a string or an array of content parts")
-	}
-	if err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return "", nil, ownkey.FieldError(at+".content", "content part field %s has the wrong type", typeErr.Field)
-		}
-		return "", nil, ownkey.FieldError(at+".content", "content must be a string or an array of content parts")
-	}
-	return text, parts, nil
-}
-
 func textBlock(text string, cacheControl json.RawMessage) block {
 	b := block{Type: "text", Text: text}
-	if present(cacheControl) {
+	if openaichat.Present(cacheControl) {
 		b.CacheControl = cacheControl
 	}
 	return b
@@ -430,8 +293,8 @@ func textBlock(text string, cacheControl json.RawMessage) block {
 
 // textParts reads content that may hold only text: system, developer and
 // tool messages. Empty texts are left out, as Anthropic rejects them.
-func textParts(raw json.RawMessage, at string) ([]block, error) {
-	text, parts, err := content(raw, at)
+func textParts(m *openaichat.Message, at string) ([]block, error) {
+	text, parts, err := m.Parts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -450,8 +313,8 @@ func textParts(raw json.RawMessage, at string) ([]block, error) {
 	return out, nil
 }
 
-func userBlocks(raw json.RawMessage, at string) ([]block, error) {
-	text, parts, err := content(raw, at)
+func userBlocks(m *openaichat.Message, at string) ([]block, error) {
+	text, parts, err := m.Parts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -475,7 +338,7 @@ func userBlocks(raw json.RawMessage, at string) ([]block, error) {
 				return nil, err
 			}
 			b := block{Type: "image", Source: src}
-			if present(p.CacheControl) {
+			if openaichat.Present(p.CacheControl) {
 				b.CacheControl = p.CacheControl
 			}
 			out = append(out, b)
@@ -499,7 +362,7 @@ func userBlocks(raw json.RawMessage, at string) ([]block, error) {
 // Anthropic fetches.
 func imageSource(url, param string) (*source, error) {
 	if strings.HasPrefix(url, "data:") {
-		mediaType, data, ok := parseDataURL(url)
+		mediaType, data, ok := openaichat.ParseDataURL(url)
 		if !ok {
 			return nil, ownkey.FieldError(param, "a data: URL must look like data:image/png;base64,<data>")
 		}
@@ -511,39 +374,26 @@ func imageSource(url, param string) (*source, error) {
 	return nil, ownkey.FieldError(param, "an image URL must be an http(s) URL or a base64 data: URL")
 }
 
-// parseDataURL splits a base64 data: URL ("data:<type>[;params];base64,<data>").
-func parseDataURL(url string) (mediaType, data string, ok bool) {
-	meta, data, found := strings.Cut(strings.TrimPrefix(url, "data:"), ",")
-	if !found || data == "" {
-		return "", "", false
-	}
-	params := strings.Split(meta, ";")
-	if len(params) < 2 || !strings.EqualFold(params[len(params)-1], "base64") || params[0] == "" {
-		return "", "", false
-	}
-	return strings.ToLower(params[0]), data, true
-}
-
-func documentBlock(p *contentPart, at string) (block, error) {
+func documentBlock(p *openaichat.ContentPart, at string) (block, error) {
 	if p.File == nil || p.File.FileData == "" {
 		if p.File != nil && p.File.FileID != "" {
 			return block{}, ownkey.FieldError(at+".file.file_id", "OpenAI file ids mean nothing to Anthropic; send the file inline as file_data")
 		}
 		return block{}, ownkey.FieldError(at+".file.file_data", "file.file_data is required")
 	}
-	mediaType, data, ok := parseDataURL(p.File.FileData)
+	mediaType, data, ok := openaichat.ParseDataURL(p.File.FileData)
 	if !ok || mediaType != "application/pdf" {
 		return block{}, ownkey.FieldError(at+".file.file_data", "only PDF files are supported, as a data:application/pdf;base64,<data> URL")
 	}
 	b := block{Type: "document", Source: &source{Type: "base64", MediaType: mediaType, Data: data}}
-	if present(p.CacheControl) {
+	if openaichat.Present(p.CacheControl) {
 		b.CacheControl = p.CacheControl
 	}
 	return b, nil
 }
 
-func assistantBlocks(m *chatMessage, at string) ([]block, error) {
-	text, parts, err := content(m.Content, at)
+func assistantBlocks(m *openaichat.Message, at string) ([]block, error) {
+	text, parts, err := m.Parts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -576,7 +426,7 @@ func assistantBlocks(m *chatMessage, at string) ([]block, error) {
 		if tc.Function.Name == "" {
 			return nil, ownkey.FieldError(tat+".function.name", "a tool call needs its function name")
 		}
-		input, err := toolInput(tc.Function.Arguments, tat+".function.arguments")
+		input, err := tc.ArgumentsObject(tat + ".function.arguments")
 		if err != nil {
 			return nil, err
 		}
@@ -585,29 +435,11 @@ func assistantBlocks(m *chatMessage, at string) ([]block, error) {
 	return out, nil
 }
 
-// toolInput parses a tool call's arguments string into the JSON object
-// Anthropic wants as input.
-func toolInput(args, param string) (json.RawMessage, error) {
-	trimmed := bytes.TrimSpace([]byte(args))
-	if len(trimmed) == 0 {
-		return json.RawMessage(`{}`), nil
-	}
-	if !json.Valid(trimmed) {
-		return nil, ownkey.FieldError(param, "tool call arguments are not valid JSON")
-	}
-	if trimmed[0] != '{' {
-		return nil, ownkey.FieldError(param, "tool call arguments must be a JSON object")
-	}
-	var compact bytes.Buffer
-	_ = json.Compact(&compact, trimmed)
-	return compact.Bytes(), nil
-}
-
-func toolResult(m *chatMessage, at string) ([]block, error) {
+func toolResult(m *openaichat.Message, at string) ([]block, error) {
 	if m.ToolCallID == "" {
 		return nil, ownkey.FieldError(at+".tool_call_id", "a tool message needs the tool_call_id it answers")
 	}
-	text, _, err := content(m.Content, at)
+	text, _, err := m.Parts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -615,7 +447,7 @@ func toolResult(m *chatMessage, at string) ([]block, error) {
 	if text != "" {
 		b.Content = text
 	} else {
-		parts, err := textParts(m.Content, at)
+		parts, err := textParts(m, at)
 		if err != nil {
 			return nil, err
 		}
@@ -637,7 +469,7 @@ func lastAssistantHasToolUse(turns []turn) bool {
 
 // translateTools sets tools and tool_choice, and the json tool of a JSON
 // response_format (see the package comment).
-func translateTools(in *openAIRequest, out *messagesRequest, tr *translation) error {
+func translateTools(in *openaichat.Request, out *messagesRequest, tr *translation) error {
 	for i, t := range in.Tools {
 		at := fmt.Sprintf("tools[%d]", i)
 		if t.Type != "function" {
@@ -647,20 +479,20 @@ func translateTools(in *openAIRequest, out *messagesRequest, tr *translation) er
 			return ownkey.FieldError(at+".function.name", "a function tool needs a name")
 		}
 		schema := emptySchema
-		if p := bytes.TrimSpace(t.Function.Parameters); present(p) {
+		if p := bytes.TrimSpace(t.Function.Parameters); openaichat.Present(p) {
 			if p[0] != '{' {
 				return ownkey.FieldError(at+".function.parameters", "parameters must be a JSON Schema object")
 			}
 			schema = p
 		}
 		tl := tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema}
-		if present(t.CacheControl) {
+		if openaichat.Present(t.CacheControl) {
 			tl.CacheControl = t.CacheControl
 		}
 		out.Tools = append(out.Tools, tl)
 	}
 
-	choice, err := translateToolChoice(in.ToolChoice)
+	choice, err := translateToolChoice(in)
 	if err != nil {
 		return err
 	}
@@ -702,43 +534,25 @@ func translateTools(in *openAIRequest, out *messagesRequest, tr *translation) er
 	return nil
 }
 
-func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
-	raw = bytes.TrimSpace(raw)
-	if !present(raw) {
-		return nil, nil
+// translateToolChoice maps tool_choice: auto and none as they are, required
+// to any, a named function to tool.
+func translateToolChoice(in *openaichat.Request) (*toolChoice, error) {
+	c, err := in.ParseToolChoice()
+	if c == nil || err != nil {
+		return nil, err
 	}
-	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "auto", "none":
-			return &toolChoice{Type: s}, nil
-		case "required":
-			return &toolChoice{Type: "any"}, nil
-		}
-		return nil, ownkey.FieldError("tool_choice", "tool_choice must be auto, none, required or a function")
+	switch c.Mode {
+	case openaichat.ToolChoiceRequired:
+		return &toolChoice{Type: "any"}, nil
+	case openaichat.ToolChoiceFunction:
+		return &toolChoice{Type: "tool", Name: c.Function}, nil
 	}
-	var named struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &named); err != nil {
-		return nil, ownkey.FieldError("tool_choice", "tool_choice must be auto, none, required or a function")
-	}
-	if named.Type != "function" {
-		return nil, ownkey.FieldError("tool_choice.type", "tool_choice of type %q is not supported; use auto, none, required or a function", named.Type)
-	}
-	if named.Function.Name == "" {
-		return nil, ownkey.FieldError("tool_choice.function.name", "tool_choice needs the function name")
-	}
-	return &toolChoice{Type: "tool", Name: named.Function.Name}, nil
+	return &toolChoice{Type: c.Mode}, nil
 }
 
 // responseFormatTool returns the json tool for a JSON response_format, or
 // nil for text.
-func responseFormatTool(rf *responseFormat) (*tool, error) {
+func responseFormatTool(rf *openaichat.ResponseFormat) (*tool, error) {
 	if rf == nil {
 		return nil, nil
 	}
@@ -753,7 +567,7 @@ func responseFormatTool(rf *responseFormat) (*tool, error) {
 		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
 	}
 	js := rf.JSONSchema
-	if js == nil || !present(js.Schema) {
+	if js == nil || !openaichat.Present(js.Schema) {
 		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
 	}
 	var root struct {

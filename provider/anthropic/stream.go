@@ -3,22 +3,16 @@ package anthropic
 import (
 	"bytes"
 	"cmp"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
-	"github.com/ownkey/ownkey/sse"
 )
 
 const (
@@ -26,29 +20,16 @@ const (
 	// hostile index cannot make the block table huge. Real messages have
 	// a handful of blocks; agentic ones a few hundred.
 	maxBlocks = 1 << 14
-	// drainLimit and drainTimeout bound the read past message_stop that
-	// lets the upstream connection be reused.
-	drainLimit   = 64 << 10
-	drainTimeout = 5 * time.Second
-	// keepCap is the largest buffer a pooled streamer keeps.
+	// keepCap is the largest buffer a pooled exchange keeps.
 	keepCap = 256 << 10
 )
 
-// step says how a stream goes on after an event.
-type step uint8
-
-const (
-	stepMore step = iota // keep reading
-	stepEnd              // the stream is over, completely or with an error event
-	stepGone             // the client went away
-)
-
-// What a content block of the stream is, for the chunks its deltas become.
+// What a content block of the stream is, for the deltas it becomes.
 const (
 	blockOther    = iota // nothing relayed: server tools, unknown kinds
 	blockText            // content deltas
-	blockThinking        // reasoning_content deltas
-	blockTool            // a client tool call: tool_calls deltas
+	blockThinking        // reasoning deltas
+	blockTool            // a client tool call: tool-call deltas
 	blockJSON            // the json tool of a JSON response_format: content deltas
 )
 
@@ -61,22 +42,17 @@ type blockState struct {
 	tool int // tool-call index of a blockTool
 }
 
-// streamer is the state of one stream translation. Streamers are pooled so
-// that the SSE reader and the chunk buffers are reused across requests.
-type streamer struct {
+// exchange is the state of one answer's translation, and the request's
+// provider.Translator. Exchanges are pooled so that their buffers are
+// reused across requests.
+type exchange struct {
 	req *ownkey.ChatRequest
 	res *ownkey.ChatResult
 	tr  *translation
-	rd  *sse.Reader
-	out sse.Relay
+	out *provider.Answer // the answer, as of the current event
 
-	// head opens every chunk: {"id":…,"object":"chat.completion.chunk",
-	// "created":…,"model":…
-	head    []byte
-	msgID   []byte // raw id of the message being streamed
-	chunk   []byte // the chunk being built
-	scratch []byte // unescaped text, for the output sample
-	sample  outputSample
+	msgID []byte // raw id of the message being streamed
+	lit   []byte // a JSON string literal built here (the json tool's content, a tool input given whole)
 
 	started  bool // message_start seen
 	finish   string
@@ -86,143 +62,109 @@ type streamer struct {
 	answered bool // the json tool gave the answer
 }
 
-var streamers = sync.Pool{New: func() any { return new(streamer) }}
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
-func getStreamer(req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation) *streamer {
-	s := streamers.Get().(*streamer)
-	s.req, s.res, s.tr = req, res, tr
-	return s
+func getExchange(req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation) *exchange {
+	x := exchanges.Get().(*exchange)
+	x.req, x.res, x.tr = req, res, tr
+	return x
 }
 
-// putStreamer hands the output sample to the result, in one allocation of
-// its exact size, and recycles s.
-func putStreamer(s *streamer) {
-	s.res.OutputBytes = s.sample.bytes
-	s.res.OutputSample = bytes.Clone(s.sample.text)
-	if cap(s.head) > keepCap || cap(s.chunk) > keepCap || cap(s.scratch) > keepCap || s.out.BufferCap() > keepCap || cap(s.msgID) > keepCap {
+func putExchange(x *exchange) {
+	if cap(x.lit) > keepCap || cap(x.msgID) > keepCap {
 		return
 	}
-	if s.rd != nil {
-		s.rd.Reset(nil) // drop the reference to the body; Reset also sheds large buffers
-	}
-	clear(s.blocks)
-	*s = streamer{
-		rd:      s.rd,
-		out:     s.out.Released(),
-		head:    s.head[:0],
-		msgID:   s.msgID[:0],
-		chunk:   s.chunk[:0],
-		scratch: s.scratch[:0],
-		sample:  outputSample{text: s.sample.text[:0]},
-		blocks:  s.blocks[:0],
-	}
-	streamers.Put(s)
+	clear(x.blocks)
+	*x = exchange{msgID: x.msgID[:0], lit: x.lit[:0], blocks: x.blocks[:0]}
+	exchanges.Put(x)
 }
 
-// streamTo translates an Anthropic event stream into OpenAI chunks, one
-// event per upstream event that has something for the client. Events are
-// flushed before every read from the provider that may block (see
-// sse.Relay), so none waits on the next one.
-func streamTo(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, req *ownkey.ChatRequest, res *ownkey.ChatResult, tr *translation, resp *http.Response, start time.Time, idle time.Duration) (*ownkey.ChatResult, error) {
-	if isJSON(resp.Header.Get("Content-Type")) {
-		return jsonInsteadOfStream(req, res, resp, start)
-	}
-	sse.Headers(w.Header())
-	w.WriteHeader(http.StatusOK)
-	res.Status, res.Started = http.StatusOK, true
-	s := getStreamer(req, res, tr)
-	defer putStreamer(s)
-	s.out.Reset(w, resp.Body, ctx.Done())
-	// The headers go out with the first event, or alone within
-	// sse.HeaderDelay if it is slow (with thinking on, it may be minutes
-	// away).
-	s.out.DelayHeaders(sse.HeaderDelay)
-	s.out.IdleTimeout(idle, cancel)
-	defer s.out.Finish()
-	if s.rd == nil {
-		s.rd = sse.NewReader(&s.out, sse.DefaultMaxEvent)
-	} else {
-		s.rd.Reset(&s.out)
-	}
-	name := req.Provider.Name
-	for {
-		ev, err := s.rd.Next()
-		if err != nil && ctx.Err() != nil || s.out.Failed() {
-			return s.gone(cancel, start)
-		}
-		var st step
-		if err != nil {
-			switch {
-			case errors.Is(err, sse.ErrEventTooLarge):
-				st = s.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
-			case errors.As(err, new(*sse.IdleError)):
-				st = s.fail(provider.CodeUpstreamTimeout, name+" sent nothing for "+idle.String()+"; the stream was ended before the response was complete")
-			case err == io.EOF:
-				st = s.fail(provider.CodeStreamTruncated, name+" ended the stream before the response was complete")
-			default:
-				st = s.fail(provider.CodeStreamTruncated, "the "+name+" stream broke off before the response was complete")
-			}
-		} else if data := bytes.TrimSpace(ev.Data); len(data) > 0 {
-			st = s.event(ev.Type, data)
-		}
-		switch st {
-		case stepGone:
-			return s.gone(cancel, start)
-		case stepEnd:
-			res.UpstreamLatency = time.Since(start)
-			s.settle()
-			if !s.out.Flush() {
-				return s.gone(cancel, start)
-			}
-			if res.ErrorCode == "" {
-				drain(cancel, resp.Body)
-			}
-			return res, nil
-		}
-	}
+// UpstreamError builds the client's error from an error answer (see
+// upstreamError).
+func (x *exchange) UpstreamError(status int, _ http.Header, body []byte) *ownkey.Error {
+	return upstreamError(x.req, status, body)
 }
+
+// JSONAnswer reads a JSON body that answered a stream: Anthropic's error if
+// it is one; its usage, if any, is recorded, as the tokens were spent.
+func (x *exchange) JSONAnswer(body []byte, _ *provider.Answer) *ownkey.Error {
+	if gjson.GetBytes(body, "type").Str == "error" {
+		return upstreamError(x.req, http.StatusBadGateway, body)
+	}
+	if u := gjson.GetBytes(body, "usage"); u.IsObject() {
+		var mu messageUsage
+		mu.update(u)
+		x.res.Usage = mu.toUsage()
+	}
+	return nil
+}
+
+// Event translates one event of an Anthropic stream: the answer goes to
+// the client delta by delta, one per upstream event that has something for
+// it.
+func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step {
+	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 {
+		return provider.StepMore
+	}
+	x.out = out
+	return x.event(ev.Type, data)
+}
+
+// EOF: a stream that ends before message_stop is cut short.
+func (x *exchange) EOF(*provider.Answer) provider.Step { return provider.StepMore }
 
 // event translates one upstream event.
-func (s *streamer) event(evType, data []byte) step {
-	name := s.req.Provider.Name
+func (x *exchange) event(evType, data []byte) provider.Step {
+	name := x.req.Provider.Name
 	// jsonvalid, not gjson.Valid: gjson's validator recurses per level,
 	// and a 16 MiB event of '[' from a hostile endpoint would overflow
 	// the stack, killing the process.
-	switch jsonvalid.Check(data, s.req.MaxJSONDepth) {
+	switch jsonvalid.Check(data, x.req.MaxJSONDepth) {
 	case jsonvalid.ErrTooDeep:
-		return s.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(s.req.MaxJSONDepth)))
+		return x.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(x.req.MaxJSONDepth)))
 	case jsonvalid.ErrSyntax:
-		return s.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
+		return x.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
 	}
 	root := gjson.Parse(view(data))
 	typ := root.Get("type").Str
 	if typ == "" {
 		typ = view(evType)
 	}
-	if !s.started && typ != "message_start" && typ != "ping" && typ != "error" {
-		return s.fail(provider.CodeStreamError, name+" sent "+safeEventType(typ)+" before message_start")
+	if !x.started && typ != "message_start" && typ != "ping" && typ != "error" {
+		return x.fail(provider.CodeStreamError, name+" sent "+safeEventType(typ)+" before message_start")
 	}
 	switch typ {
 	case "message_start":
-		return s.messageStart(root.Get("message"))
+		return x.messageStart(root.Get("message"))
 	case "content_block_start":
-		return s.blockStart(root.Get("index"), root.Get("content_block"))
+		return x.blockStart(root.Get("index"), root.Get("content_block"))
 	case "content_block_delta":
-		return s.blockDelta(root.Get("index"), root.Get("delta"))
+		return x.blockDelta(root.Get("index"), root.Get("delta"))
 	case "content_block_stop":
-		return s.blockStop(root.Get("index"))
+		return x.blockStop(root.Get("index"))
 	case "message_delta":
 		if r := root.Get("delta.stop_reason"); r.Type == gjson.String {
-			s.finish = finishReason(r.Str)
+			x.finish = finishReason(r.Str)
+			// A stream cut after message_delta still said why it
+			// stopped.
+			x.res.FinishReason = x.finish
 		}
-		s.usage.update(root.Get("usage"))
+		x.updateUsage(root.Get("usage"))
 	case "message_stop":
-		return s.end()
+		return x.end()
 	case "error":
-		return s.upstreamError(data)
+		return x.upstreamError(data)
 	}
 	// ping, and event types newer than this adapter.
-	return stepMore
+	return provider.StepMore
+}
+
+// updateUsage takes the counts an event carries; the result always holds
+// the usage reported so far, whatever ends the stream.
+func (x *exchange) updateUsage(u gjson.Result) {
+	x.usage.update(u)
+	x.res.Usage = x.usage.toUsage()
 }
 
 // safeEventType quotes an upstream event type for an error message, if it
@@ -234,39 +176,45 @@ func safeEventType(t string) string {
 	return t
 }
 
-// messageStart opens the answer with the role chunk. A repeat of the open
-// message's message_start (seen in real traffic) is ignored; a different
-// message in the same stream means two answers were spliced together, and
-// the stream cannot be trusted.
-func (s *streamer) messageStart(msg gjson.Result) step {
+// messageStart opens the answer. A repeat of the open message's
+// message_start (seen in real traffic) is ignored; a different message in
+// the same stream means two answers were spliced together, and the stream
+// cannot be trusted.
+func (x *exchange) messageStart(msg gjson.Result) provider.Step {
 	id := msg.Get("id")
-	if s.started {
-		if id.Raw == string(s.msgID) {
-			return stepMore
+	if x.started {
+		if id.Raw == string(x.msgID) {
+			return provider.StepMore
 		}
-		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" started a second message in the same stream")
+		return x.fail(provider.CodeStreamError, x.req.Provider.Name+" started a second message in the same stream")
 	}
-	s.started = true
-	s.msgID = append(s.msgID[:0], id.Raw...)
-	s.usage.update(msg.Get("usage"))
-	model := msg.Get("model").Str
-	s.res.ModelServed = strings.Clone(cmp.Or(model, s.req.Model))
+	x.started = true
+	x.msgID = append(x.msgID[:0], id.Raw...)
+	x.updateUsage(msg.Get("usage"))
+	return step(x.out.Start(messageID(id.Str, x.req), cmp.Or(msg.Get("model").Str, x.req.Model), ownkey.Now().Unix()))
+}
 
-	h := append(s.head[:0], `{"id":`...)
-	h = gjson.AppendJSONString(h, cmp.Or(id.Str, "msg_"+s.req.RequestID))
-	h = append(h, `,"object":"chat.completion.chunk","created":`...)
-	h = strconv.AppendInt(h, ownkey.Now().Unix(), 10)
-	h = append(h, `,"model":`...)
-	h = gjson.AppendJSONString(h, cmp.Or(model, s.req.Model))
-	s.head = h
-	b := s.deltaOpen()
-	b = append(b, `{"role":"assistant","content":""}`...)
-	return s.deltaClose(b, "")
+// messageID is the answer's id: the message's, else one made from the
+// request id (built only then: the id escapes to the sink).
+func messageID(id string, req *ownkey.ChatRequest) string {
+	if id == "" {
+		return "msg_" + req.RequestID
+	}
+	return id
+}
+
+// step is the Step after a call to the answer: a failed one means the
+// client is gone.
+func step(err error) provider.Step {
+	if err != nil {
+		return provider.StepGone
+	}
+	return provider.StepMore
 }
 
 // block returns the state of the block idx names, growing the table for a
 // block being started; nil for an index out of range.
-func (s *streamer) block(idx gjson.Result, starting bool) *blockState {
+func (x *exchange) block(idx gjson.Result, starting bool) *blockState {
 	if idx.Type != gjson.Number {
 		return nil
 	}
@@ -274,66 +222,55 @@ func (s *streamer) block(idx gjson.Result, starting bool) *blockState {
 	if i < 0 || i >= maxBlocks {
 		return nil
 	}
-	if int(i) >= len(s.blocks) {
+	if int(i) >= len(x.blocks) {
 		if !starting {
 			return nil
 		}
-		s.blocks = append(s.blocks, make([]blockState, int(i)+1-len(s.blocks))...)
+		x.blocks = append(x.blocks, make([]blockState, int(i)+1-len(x.blocks))...)
 	}
-	return &s.blocks[i]
+	return &x.blocks[i]
 }
 
-func (s *streamer) blockStart(idx, cb gjson.Result) step {
-	st := s.block(idx, true)
+func (x *exchange) blockStart(idx, cb gjson.Result) provider.Step {
+	st := x.block(idx, true)
 	if st == nil {
-		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" sent a content block with an invalid index")
+		return x.fail(provider.CodeStreamError, x.req.Provider.Name+" sent a content block with an invalid index")
 	}
 	*st = blockState{open: true}
 	switch cb.Get("type").Str {
 	case "text":
-		if s.tr.jsonMode {
-			// The content is the JSON answer alone (see completeTo).
-			return stepMore
+		if x.tr.jsonMode {
+			// The content is the JSON answer alone (see Complete).
+			return provider.StepMore
 		}
 		st.kind = blockText
-		return s.text(`{"content":`, memberRaw(cb.Raw, "text"))
+		return x.text(memberRaw(cb.Raw, "text"))
 	case "thinking":
 		st.kind = blockThinking
-		return s.text(`{"reasoning_content":`, memberRaw(cb.Raw, "thinking"))
+		return x.reasoning(memberRaw(cb.Raw, "thinking"))
 	case "tool_use":
 	default:
-		return stepMore
+		return provider.StepMore
 	}
 	name, input := cb.Get("name"), cb.Get("input")
-	if s.tr.jsonMode && name.Str == jsonToolName {
+	if x.tr.jsonMode && name.Str == jsonToolName {
 		st.kind = blockJSON
 		if hasMembers(input) {
 			st.sent = true
-			return s.jsonText(`{"content":`, input.Raw)
+			return x.jsonText(input.Raw)
 		}
-		return stepMore
+		return provider.StepMore
 	}
-	st.kind, st.tool = blockTool, s.tools
-	s.tools++
-	b := s.deltaOpen()
-	b = append(b, `{"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(st.tool), 10)
-	b = append(b, `,"id":`...)
-	b = gjson.AppendJSONString(b, cb.Get("id").Str)
-	b = append(b, `,"type":"function","function":{"name":`...)
-	b = gjson.AppendJSONString(b, name.Str)
-	b = append(b, `,"arguments":`...)
+	st.kind, st.tool = blockTool, x.tools
+	x.tools++
+	args := `""`
 	if hasMembers(input) {
 		// Input given whole in the start event, as some compatible
 		// servers do.
 		st.sent = true
-		b = gjson.AppendJSONString(b, input.Raw)
-		s.sample.add(input.Raw)
-	} else {
-		b = append(b, `""`...)
+		args = x.literal(input.Raw)
 	}
-	b = append(b, `}}]}`...)
-	return s.deltaClose(b, "")
+	return step(x.out.ToolCall(st.tool, cb.Get("id").Str, name.Str, args))
 }
 
 // hasMembers reports whether v is an object with at least one member.
@@ -345,255 +282,129 @@ func hasMembers(v gjson.Result) bool {
 	return found
 }
 
-func (s *streamer) blockDelta(idx, d gjson.Result) step {
-	st := s.block(idx, false)
+func (x *exchange) blockDelta(idx, d gjson.Result) provider.Step {
+	st := x.block(idx, false)
 	if st == nil || !st.open {
-		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" sent a delta for a content block it had not started")
+		return x.fail(provider.CodeStreamError, x.req.Provider.Name+" sent a delta for a content block it had not started")
 	}
 	switch d.Get("type").Str {
 	case "text_delta":
 		if st.kind == blockText {
-			return s.text(`{"content":`, memberRaw(d.Raw, "text"))
+			return x.text(memberRaw(d.Raw, "text"))
 		}
 	case "thinking_delta":
 		if st.kind == blockThinking {
-			return s.text(`{"reasoning_content":`, memberRaw(d.Raw, "thinking"))
+			return x.reasoning(memberRaw(d.Raw, "thinking"))
 		}
 	case "input_json_delta":
 		frag := memberRaw(d.Raw, "partial_json")
 		if !isText(frag) {
-			return stepMore
+			return provider.StepMore
 		}
 		switch st.kind {
 		case blockTool:
 			st.sent = true
-			s.sampleOf(frag)
-			b := s.deltaOpen()
-			b = append(b, `{"tool_calls":[{"index":`...)
-			b = strconv.AppendInt(b, int64(st.tool), 10)
-			b = append(b, `,"function":{"arguments":`...)
-			b = append(b, frag...)
-			b = append(b, `}}]}`...)
-			return s.deltaClose(b, "")
+			return step(x.out.ToolArgs(st.tool, frag))
 		case blockJSON:
 			st.sent = true
-			return s.text(`{"content":`, frag)
+			return x.text(frag)
 		}
 	}
 	// signature_delta, citations_delta and newer kinds carry nothing a
 	// chat completion has room for.
-	return stepMore
+	return provider.StepMore
 }
 
-func (s *streamer) blockStop(idx gjson.Result) step {
-	st := s.block(idx, false)
+func (x *exchange) blockStop(idx gjson.Result) provider.Step {
+	st := x.block(idx, false)
 	if st == nil || !st.open {
-		return s.fail(provider.CodeStreamError, s.req.Provider.Name+" ended a content block it had not started")
+		return x.fail(provider.CodeStreamError, x.req.Provider.Name+" ended a content block it had not started")
 	}
 	st.open = false
 	switch {
 	case st.kind == blockTool && !st.sent:
 		// A tool without arguments sends only an empty fragment; the
 		// client needs a JSON object to parse.
-		s.sample.add("{}")
-		b := s.deltaOpen()
-		b = append(b, `{"tool_calls":[{"index":`...)
-		b = strconv.AppendInt(b, int64(st.tool), 10)
-		b = append(b, `,"function":{"arguments":"{}"}}]}`...)
-		return s.deltaClose(b, "")
+		return step(x.out.ToolArgs(st.tool, `"{}"`))
 	case st.kind == blockJSON:
-		s.answered = true
+		x.answered = true
 		if !st.sent {
-			return s.jsonText(`{"content":`, "{}")
+			return x.jsonText("{}")
 		}
 	}
-	return stepMore
+	return provider.StepMore
 }
 
-// end finishes a complete message: the finish chunk, the usage chunk if the
-// client asked for it, and [DONE].
-func (s *streamer) end() step {
-	finish := cmp.Or(s.finish, "stop")
-	if finish == "tool_calls" && s.tools == 0 && s.answered {
+// end finishes a complete message.
+func (x *exchange) end() provider.Step {
+	finish := cmp.Or(x.finish, "stop")
+	if finish == "tool_calls" && x.tools == 0 && x.answered {
 		finish = "stop"
 	}
-	s.res.FinishReason = finish
-	b := s.deltaOpen()
-	b = append(b, `{}`...)
-	if s.deltaClose(b, finish) == stepGone {
-		return stepGone
+	if x.out.End(finish, x.usage.toUsage()) != nil {
+		return provider.StepGone
 	}
-	if s.req.IncludeUsage {
-		b = append(s.chunk[:0], s.head...)
-		b = append(b, `,"choices":[],"usage":`...)
-		b = appendUsageJSON(b, s.usage.toUsage())
-		b = append(b, '}')
-		s.chunk = b
-		if !s.out.Event(b) {
-			return stepGone
-		}
-	}
-	if !s.out.Raw(sse.Done) {
-		return stepGone
-	}
-	return stepEnd
+	return provider.StepEnd
 }
 
 // upstreamError relays Anthropic's mid-stream error event (overloaded,
-// api_error, …) in OpenAI's mid-stream form, and ends the stream.
-func (s *streamer) upstreamError(data []byte) step {
-	s.res.ErrorCode = provider.CodeStreamError
-	c := s.req.Credential
-	msg := provider.UpstreamMessage(data, c, s.req.MaxJSONDepth)
+// api_error, …), and ends the stream.
+func (x *exchange) upstreamError(data []byte) provider.Step {
+	c := x.req.Credential
+	msg := provider.UpstreamMessage(data, c, x.req.MaxJSONDepth)
 	if msg == "" {
-		msg = s.req.Provider.Name + " reported an error in the stream"
+		msg = x.req.Provider.Name + " reported an error in the stream"
 	}
 	typ := "upstream_error"
 	if t := gjson.Get(view(data), "error.type"); t.Type == gjson.String && t.Str != "" {
 		typ = provider.SafeToken(t.Str, c)
 	}
-	b := append(s.chunk[:0], `{"error":{"message":`...)
-	b = gjson.AppendJSONString(b, msg)
-	b = append(b, `,"type":`...)
-	b = gjson.AppendJSONString(b, typ)
-	b = append(b, `,"param":null,"code":"`+provider.CodeStreamError+`"}}`...)
-	s.chunk = b
-	if !s.out.Event(b) {
-		return stepGone
-	}
-	return stepEnd
+	return ended(x.out.Fail(provider.CodeStreamError, typ, msg))
 }
 
-// fail ends a stream with an error event in OpenAI's mid-stream form, and no
-// [DONE]: the client must not mistake a cut answer for a whole one.
-func (s *streamer) fail(code, message string) step {
-	s.res.ErrorCode = code
-	b := append(s.chunk[:0], `{"error":{"message":`...)
-	b = gjson.AppendJSONString(b, message)
-	b = append(b, `,"type":"upstream_error","param":null,"code":"`...)
-	b = append(b, code...)
-	b = append(b, `"}}`...)
-	s.chunk = b
-	if !s.out.Event(b) {
-		return stepGone
-	}
-	return stepEnd
+// fail ends a stream that cannot be completed; the client must not mistake
+// a cut answer for a whole one.
+func (x *exchange) fail(code, message string) provider.Step {
+	return ended(x.out.Fail(code, "upstream_error", message))
 }
 
-// settle puts what the stream reported into the result.
-func (s *streamer) settle() {
-	s.res.Usage = s.usage.toUsage()
-	if s.res.FinishReason == "" {
-		// A stream cut after message_delta still said why it stopped.
-		s.res.FinishReason = s.finish
+func ended(err error) provider.Step {
+	if err != nil {
+		return provider.StepGone
 	}
-}
-
-// gone records that the client went away and stops the upstream request at
-// once, so the provider stops generating (and billing) for nobody. The usage
-// reported so far is kept.
-func (s *streamer) gone(cancel context.CancelFunc, start time.Time) (*ownkey.ChatResult, error) {
-	cancel()
-	if s.res.UpstreamLatency == 0 {
-		s.res.UpstreamLatency = time.Since(start)
-	}
-	s.settle()
-	provider.MarkClientGone(s.res)
-	return s.res, nil
-}
-
-// deltaOpen starts a chunk with one choice, up to its delta.
-func (s *streamer) deltaOpen() []byte {
-	b := append(s.chunk[:0], s.head...)
-	return append(b, `,"choices":[{"index":0,"delta":`...)
-}
-
-// deltaClose ends a chunk deltaOpen started and sends it.
-func (s *streamer) deltaClose(b []byte, finish string) step {
-	b = append(b, `,"logprobs":null,"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '"')
-		b = append(b, finish...)
-		b = append(b, '"')
-	}
-	b = append(b, "}]}"...)
-	s.chunk = b
-	if !s.out.Event(b) {
-		return stepGone
-	}
-	return stepMore
+	return provider.StepEnd
 }
 
 // isText reports whether raw is a non-empty JSON string.
 func isText(raw string) bool { return len(raw) > 2 && raw[0] == '"' }
 
-// text sends a delta whose one member (open is `{"<name>":`) is the raw
-// JSON string v, copied as it came: it is already escaped, and the event was
-// checked to be valid JSON. Empty strings (and non-strings) send nothing.
-func (s *streamer) text(open string, v string) step {
+// text sends the raw JSON string v as content, copied as it came: it is
+// already escaped, and the event was checked to be valid JSON. Empty
+// strings (and non-strings) send nothing.
+func (x *exchange) text(v string) provider.Step {
 	if !isText(v) {
-		return stepMore
+		return provider.StepMore
 	}
-	s.sampleOf(v)
-	b := s.deltaOpen()
-	b = append(b, open...)
-	b = append(b, v...)
-	b = append(b, '}')
-	return s.deltaClose(b, "")
+	return step(x.out.Text(v))
 }
 
-// jsonText sends a delta whose member is the JSON text raw as a string.
-func (s *streamer) jsonText(open, raw string) step {
-	s.sample.add(raw)
-	b := s.deltaOpen()
-	b = append(b, open...)
-	b = gjson.AppendJSONString(b, raw)
-	b = append(b, '}')
-	return s.deltaClose(b, "")
-}
-
-// sampleOf counts the raw JSON string v as output.
-func (s *streamer) sampleOf(v string) {
-	raw := v[1 : len(v)-1]
-	if strings.IndexByte(raw, '\\') < 0 {
-		s.sample.add(raw)
-		return
+// reasoning sends the raw JSON string v as reasoning, as text does.
+func (x *exchange) reasoning(v string) provider.Step {
+	if !isText(v) {
+		return provider.StepMore
 	}
-	s.scratch = provider.AppendUnescaped(s.scratch[:0], raw)
-	s.sample.add(view(s.scratch))
+	return step(x.out.Reasoning(v))
 }
 
-// drain reads what follows message_stop (normally just the end of the body)
-// so that the connection to the provider can be reused. A provider that
-// keeps the body open is cut off after drainTimeout.
-func drain(cancel context.CancelFunc, body io.Reader) {
-	t := time.AfterFunc(drainTimeout, cancel)
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	t.Stop()
+// jsonText sends the JSON text raw as content: the json tool's input is
+// the answer.
+func (x *exchange) jsonText(raw string) provider.Step {
+	return step(x.out.Text(x.literal(raw)))
 }
 
-// jsonInsteadOfStream handles a provider that answered a streaming request
-// with a JSON body, typically an error object with status 200. Nothing has
-// been written yet, so it becomes an ordinary error.
-func jsonInsteadOfStream(req *ownkey.ChatRequest, res *ownkey.ChatResult, resp *http.Response, start time.Time) (*ownkey.ChatResult, error) {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	res.UpstreamLatency = time.Since(start)
-	p := req.Provider
-	if gjson.GetBytes(body, "type").Str == "error" {
-		return provider.Failed(res, provider.CodeUpstreamError, upstreamError(req, http.StatusBadGateway, body))
-	}
-	if u := gjson.GetBytes(body, "usage"); u.IsObject() {
-		// The tokens were spent even though the answer is unusable.
-		var mu messageUsage
-		mu.update(u)
-		res.Usage = mu.toUsage()
-	}
-	return provider.Failed(res, provider.CodeUpstreamError, ownkey.Errorf(ownkey.EUPSTREAM, "%s answered a streaming request with a JSON body instead of an event stream", p.Name))
-}
-
-func isJSON(contentType string) bool {
-	mt, _, _ := strings.Cut(contentType, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+// literal is raw as a JSON string literal, in x.lit: valid until the next
+// call.
+func (x *exchange) literal(raw string) string {
+	x.lit = gjson.AppendJSONString(x.lit[:0], raw)
+	return view(x.lit)
 }

@@ -373,7 +373,8 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := testAdapter().Chat(ctx, chatRequest(t, up.URL), rec)
+	req := chatRequest(t, up.URL)
+	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
 	if err != nil || res.ErrorCode != "" {
 		t.Fatalf("err %v, result %+v (a chunk waited for the next event?)", err, res)
 	}
@@ -396,7 +397,8 @@ func TestStreamClientDisconnect(t *testing.T) {
 			}
 		}
 	}()
-	res, err := testAdapter().Chat(ctx, chatRequest(t, up.URL, withUsage), rec)
+	req := chatRequest(t, up.URL, withUsage)
+	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +427,8 @@ func TestStreamIdleTimeout(t *testing.T) {
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
 	rec := httptest.NewRecorder()
-	res, err := a.Chat(context.Background(), chatRequest(t, up.URL, withUsage), rec)
+	req := chatRequest(t, up.URL, withUsage)
+	res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
 	if err != nil {
 		t.Fatal(err)
 	}

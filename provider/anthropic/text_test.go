@@ -1,10 +1,7 @@
 package anthropic
 
 import (
-	"encoding/json"
 	"testing"
-
-	"github.com/ownkey/ownkey/provider"
 )
 
 func TestMemberRaw(t *testing.T) {
@@ -23,22 +20,6 @@ func TestMemberRaw(t *testing.T) {
 	for _, tc := range cases {
 		if got := memberRaw(tc.obj, tc.key); got != tc.want {
 			t.Errorf("memberRaw(%s, %s) = %q, want %q", tc.obj, tc.key, got, tc.want)
-		}
-	}
-}
-
-func TestAppendUnescaped(t *testing.T) {
-	for _, raw := range []string{
-		`plain`, `line\nbreak\ttab`, `quote \" backslash \\ slash \/`, `\u00e9t\u00e9`,
-		`emoji \ud83d\ude00`, `lone \ud83d surrogate`, `bad \uZZZZ escape`, `\b\f\r`,
-	} {
-		var want string
-		if err := json.Unmarshal([]byte(`"`+raw+`"`), &want); err != nil {
-			// encoding/json rejects \uZZZZ; U+FFFD is what we promise.
-			want = "bad \ufffdZZZZ escape"
-		}
-		if got := string(provider.AppendUnescaped(nil, raw)); got != want {
-			t.Errorf("provider.AppendUnescaped(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

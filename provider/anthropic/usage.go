@@ -1,8 +1,6 @@
 package anthropic
 
 import (
-	"strconv"
-
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
@@ -54,21 +52,4 @@ func (u messageUsage) toUsage() ownkey.Usage {
 	}
 	out.Source = ownkey.UsageFromProvider
 	return out
-}
-
-// appendUsageJSON appends u as an OpenAI usage object. Reasoning tokens are
-// left out: Anthropic counts thinking inside output_tokens without saying
-// how much of it there was.
-func appendUsageJSON(b []byte, u ownkey.Usage) []byte {
-	b = append(b, `{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, u.PromptTokens, 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, u.CompletionTokens, 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, u.PromptTokens+u.CompletionTokens, 10)
-	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-	b = strconv.AppendInt(b, u.CachedTokens, 10)
-	b = append(b, `,"cache_write_tokens":`...)
-	b = strconv.AppendInt(b, u.CacheWriteTokens, 10)
-	return append(b, `}}`...)
 }

@@ -168,7 +168,8 @@ func TestConnectionRefused(t *testing.T) {
 func TestResponseHeaderTimeout(t *testing.T) {
 	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	a := &Adapter{Clients: egress.New(egress.Options{ResponseHeaderTimeout: 50 * time.Millisecond})}
-	res, err := a.Chat(context.Background(), chatRequest(t, base(up)), httptest.NewRecorder())
+	req := chatRequest(t, base(up))
+	res, err := a.Chat(context.Background(), req, providertest.Writer(t, httptest.NewRecorder(), req))
 	var e *ownkey.Error
 	if !errors.As(err, &e) || e.Code != ownkey.ETIMEOUT || e.Message != "OpenAI did not answer in time" {
 		t.Fatalf("err = %#v", err)
@@ -186,7 +187,8 @@ func TestClientGoneBeforeResponse(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
-	res, err := testAdapter().Chat(ctx, chatRequest(t, base(up)), httptest.NewRecorder())
+	req := chatRequest(t, base(up))
+	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, httptest.NewRecorder(), req))
 	if err == nil || !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || res.Started {
 		t.Fatalf("result = %+v, err %v", res, err)
 	}

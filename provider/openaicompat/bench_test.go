@@ -10,9 +10,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -81,11 +83,14 @@ func benchAdapter(b *testing.B, stream bool) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
+		// The writer is pooled with the request in production (httpapi).
+		var wr openai.Writer
 		for pb.Next() {
 			req := chatRequest(b, base(up))
 			req.Stream, req.IncludeUsage = stream, true
 			clear(w.h)
-			res, err := a.Chat(context.Background(), req, w)
+			wr.Reset(w, stream, true)
+			res, err := a.Chat(context.Background(), req, &wr)
 			if err != nil || res.ErrorCode != "" || res.Usage.PromptTokens != 16 {
 				failures.Add(1)
 			}
@@ -176,15 +181,23 @@ func benchEndToEnd(b *testing.B, handler func(base string) http.Handler) {
 	}
 }
 
+// writers pools the handler's writers, as httpapi pools them with the
+// request.
+var writers = sync.Pool{New: func() any { return new(openai.Writer) }}
+
 func BenchmarkStreamEndToEnd(b *testing.B) {
 	a := &Adapter{Clients: benchClients()}
 	benchEndToEnd(b, func(base string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			req := chatRequest(b, base, withUsage)
-			if _, err := a.Chat(r.Context(), req, w); err != nil {
+			wr := writers.Get().(*openai.Writer)
+			wr.Reset(w, req.Stream, req.IncludeUsage)
+			if _, err := a.Chat(r.Context(), req, wr); err != nil {
 				http.Error(w, err.Error(), http.StatusBadGateway)
 			}
+			*wr = wr.Released()
+			writers.Put(wr)
 		})
 	})
 }

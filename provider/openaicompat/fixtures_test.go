@@ -13,6 +13,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/internal/fixtures"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/sse"
 )
@@ -291,7 +292,7 @@ func replayStream(t *testing.T, path, providerID string) {
 	if res.FinishReason != want.finish || res.ModelServed != want.model || res.OutputBytes != want.outputBytes() || res.ErrorCode != "" {
 		t.Fatalf("result = %+v; want finish %q, model %q, output bytes %d", res, want.finish, want.model, want.outputBytes())
 	}
-	if wantSample := want.reasoning + want.text; len(wantSample) <= sampleLimit && len(want.tools) == 0 &&
+	if wantSample := want.reasoning + want.text; len(wantSample) <= provider.SampleLimit && len(want.tools) == 0 &&
 		len(res.OutputSample) != len(wantSample) {
 		t.Fatalf("output sample is %d bytes, want %d", len(res.OutputSample), len(wantSample))
 	}

@@ -1,11 +1,15 @@
 package openaicompat
 
 import (
+	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -42,6 +46,17 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		o(r)
 	}
 	return r
+}
+
+// respond relays resp, an answer already received, into sink, in process:
+// no network, no idle timeout.
+func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+	x := getExchange(req, res)
+	defer putExchange(x)
+	x.relay = sink.Dialect() == ownkey.DialectOpenAIChat
+	core := provider.Core{StreamIdleTimeout: -1}
+	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
 }
 
 // run sends req through a fresh adapter into a recorder.

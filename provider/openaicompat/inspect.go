@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 
-	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/jsontext"
 )
 
 // chunkInfo is what inspect learned about one chunk or body.
@@ -405,6 +405,6 @@ func (x *exchange) decoded(raw []byte, escaped bool) string {
 	if !escaped {
 		return string(raw)
 	}
-	x.scratch = provider.AppendUnescaped(x.scratch[:0], raw)
+	x.scratch = jsontext.AppendUnescaped(x.scratch[:0], raw)
 	return string(x.scratch)
 }

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider/providertest"
@@ -27,15 +26,13 @@ func FuzzStreamRelay(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
 		req := chatRequest(t, "http://unused", func(r *ownkey.ChatRequest) { r.IncludeUsage = includeUsage })
 		res := &ownkey.ChatResult{}
-		x := getExchange(req, res)
 		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
 		rec := httptest.NewRecorder()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if _, err := x.streamTo(ctx, cancel, rec, resp, time.Now()); err != nil {
+		if _, err := respond(ctx, cancel, req, res, resp, providertest.Writer(t, rec, req)); err != nil {
 			t.Fatal(err)
 		}
-		putExchange(x)
 		got := rec.Body.String()
 		events := strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n")
 		if res.ErrorCode != "" && providertest.Leaks(events[len(events)-1], testKey) {

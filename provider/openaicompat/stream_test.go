@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/sse"
@@ -330,9 +331,9 @@ func TestStreamOutputSampleBounded(t *testing.T) {
 	if res.OutputBytes != 10*int64(len(piece)) {
 		t.Fatalf("output bytes = %d", res.OutputBytes)
 	}
-	wantSample := strings.Repeat("€", sampleLimit/3)
+	wantSample := strings.Repeat("€", provider.SampleLimit/3)
 	if string(res.OutputSample) != wantSample {
-		t.Fatalf("sample is %d bytes, want %d whole characters", len(res.OutputSample), sampleLimit/3)
+		t.Fatalf("sample is %d bytes, want %d whole characters", len(res.OutputSample), provider.SampleLimit/3)
 	}
 }
 
@@ -344,11 +345,13 @@ func TestStreamNoStateCarriedOver(t *testing.T) {
 	up2 := providertest.NewUpstream(t, providertest.SSEReply(providertest.Frames(`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, done)))
 	for i := 0; i < 3; i++ {
 		rec := httptest.NewRecorder()
-		if _, err := a.Chat(context.Background(), chatRequest(t, base(up1), withUsage), rec); err != nil {
+		req := chatRequest(t, base(up1), withUsage)
+		if _, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req)); err != nil {
 			t.Fatal(err)
 		}
 		rec = httptest.NewRecorder()
-		res, err := a.Chat(context.Background(), chatRequest(t, base(up2), withUsage), rec)
+		req = chatRequest(t, base(up2), withUsage)
+		res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +419,10 @@ func gateway(t *testing.T, base string, opts []reqOpt) *gatewayServer {
 		// As ownkey's handler does: reading the body to its end is what
 		// lets net/http notice a client that goes away.
 		_, _ = io.Copy(io.Discard, r.Body)
-		res, err := a.Chat(r.Context(), chatRequest(t, base, opts...), w)
+		req := chatRequest(t, base, opts...)
+		wr := openai.NewWriter(w, req.Stream, req.IncludeUsage)
+		defer wr.Finish()
+		res, err := a.Chat(r.Context(), req, wr)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 		}
@@ -479,7 +485,8 @@ func TestStreamWriteFailureStopsUpstream(t *testing.T) {
 	reply, upstreamGone := providertest.StallAfter(providertest.Frames(oaHello))
 	up := providertest.NewUpstream(t, reply)
 	w := &failingWriter{ResponseRecorder: httptest.NewRecorder(), failAfter: 0}
-	res, err := testAdapter().Chat(context.Background(), chatRequest(t, base(up)), w)
+	req := chatRequest(t, base(up))
+	res, err := testAdapter().Chat(context.Background(), req, providertest.Writer(t, w, req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +549,8 @@ func TestStreamIdleTimeout(t *testing.T) {
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
 	rec := httptest.NewRecorder()
-	res, err := a.Chat(context.Background(), chatRequest(t, base(up), withUsage), rec)
+	req := chatRequest(t, base(up), withUsage)
+	res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package providertest is the test kit the chat adapters share: a fake
 // provider on 127.0.0.1 that records what it was sent and answers with
-// canned replies in the provider's own framing, and the OpenAI-side framing
-// that adapters write. Like net/http/httptest, it is for tests only.
+// canned replies in the provider's own framing; the OpenAI-side framing and
+// writer an OpenAI client gets (Frames, Writer); and a sink of a made-up
+// client dialect (Recorder). Like net/http/httptest, it is for tests only.
 package providertest
 
 import (
@@ -19,7 +20,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/dialect/openai"
+	"github.com/ownkey/ownkey/jsontext"
 )
 
 // Received is one request as the fake provider saw it.
@@ -156,15 +158,24 @@ func Catalog(t testing.TB, id string) *ownkey.Provider {
 	return p
 }
 
-// Run sends req through a into a recorder.
+// Run sends req through a into a recorder, as an OpenAI client gets it.
 func Run(t testing.TB, a ownkey.ChatAdapter, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	res, err := a.Chat(context.Background(), req, rec)
+	res, err := a.Chat(context.Background(), req, Writer(t, rec, req))
 	if res == nil {
 		t.Fatal("Chat returned a nil result")
 	}
 	return res, rec, err
+}
+
+// Writer is the sink the HTTP layer gives an adapter for an OpenAI
+// client's req, writing to w. It is finished when the test ends, or by
+// the caller once the adapter has returned.
+func Writer(t testing.TB, w http.ResponseWriter, req *ownkey.ChatRequest) *openai.Writer {
+	wr := openai.NewWriter(w, req.Stream, req.IncludeUsage)
+	t.Cleanup(wr.Finish)
+	return wr
 }
 
 // EscapedKey is key as a provider may echo it inside a JSON string, its
@@ -182,7 +193,7 @@ func Leaks(text, secret string) bool {
 		if strings.Contains(text, secret) {
 			return true
 		}
-		text = string(provider.AppendUnescaped(nil, text))
+		text = string(jsontext.AppendUnescaped(nil, text))
 	}
 	return false
 }
@@ -196,4 +207,75 @@ func ErrorLeaks(t testing.TB, err error, written, secret string) bool {
 		t.Fatalf("err = %v, want an *ownkey.Error", err)
 	}
 	return Leaks(e.Message+" "+e.Type+" "+e.Reason+" "+e.Param+" "+e.RetryAfter+" "+written, secret)
+}
+
+// Dialect is the dialect of a Recorder: no real client's, so adapters
+// cannot relay provider bytes to it and must translate.
+const Dialect ownkey.Dialect = "test-recorder"
+
+// Recorder is a ChatSink for a made-up client dialect that writes nothing
+// and keeps the calls it got, one line each: the proof that an adapter
+// needs no change for a new client dialect, and the neutral event sequence
+// it produces.
+type Recorder struct {
+	Calls []string
+	// Literals are the JSON string literals of text, reasoning and tool
+	// calls, in order.
+	Literals []string
+	// Gone makes every call fail from then on, as for a client that left.
+	Gone bool
+}
+
+var _ ownkey.ChatSink = (*Recorder)(nil)
+
+func (r *Recorder) Dialect() ownkey.Dialect { return Dialect }
+
+func (r *Recorder) call(format string, args ...any) error {
+	r.Calls = append(r.Calls, fmt.Sprintf(format, args...))
+	if r.Gone {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
+func (r *Recorder) Stream(upstream io.Reader, _ <-chan struct{}) io.Reader {
+	r.Calls = append(r.Calls, "stream")
+	return upstream
+}
+
+func (r *Recorder) Start(id, model string, created int64) error {
+	return r.call("start %s %s %d", id, model, created)
+}
+func (r *Recorder) Text(text string) error {
+	r.Literals = append(r.Literals, text)
+	return r.call("text %s", text)
+}
+func (r *Recorder) Reasoning(text string) error {
+	r.Literals = append(r.Literals, text)
+	return r.call("reasoning %s", text)
+}
+func (r *Recorder) ToolCall(index int, id, name, args string) error {
+	r.Literals = append(r.Literals, args)
+	return r.call("tool %d %s %s %s", index, id, name, args)
+}
+func (r *Recorder) ToolArgs(index int, args string) error {
+	r.Literals = append(r.Literals, args)
+	return r.call("args %d %s", index, args)
+}
+func (r *Recorder) End(finish string, u ownkey.Usage) error {
+	return r.call("end %s %d/%d", finish, u.PromptTokens, u.CompletionTokens)
+}
+func (r *Recorder) Fail(code, typ, message string) error {
+	return r.call("fail %s %s %s", code, typ, message)
+}
+func (r *Recorder) RelayEvent(typ, data []byte) error { return r.call("relay event %s %s", typ, data) }
+func (r *Recorder) RelayBody(body []byte) error       { return r.call("relay body %s", body) }
+func (r *Recorder) Flush() error                      { return r.call("flush") }
+
+// Check fails t, showing both, unless the calls r got are want.
+func (r *Recorder) Check(t testing.TB, want ...string) {
+	t.Helper()
+	if !slices.Equal(r.Calls, want) {
+		t.Fatalf("sink got:\n%s\nwant:\n%s", strings.Join(r.Calls, "\n"), strings.Join(want, "\n"))
+	}
 }

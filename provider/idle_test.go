@@ -1,34 +1,30 @@
-package sse_test
+package provider
 
 import (
 	"errors"
 	"io"
-	"net/http"
 	"testing"
 	"time"
-
-	"github.com/ownkey/ownkey/sse"
 )
 
-func TestRelayIdleTimeoutCancelsASilentProvider(t *testing.T) {
+// Moved here with the idle timer from sse.Relay.
+func TestIdleReaderCancelsASilentProvider(t *testing.T) {
 	pr, pw := io.Pipe()
-	var out sse.Relay
-	out.Reset(&opRecorder{hdr: http.Header{}}, pr, nil)
 	cancelled := make(chan struct{})
-	out.IdleTimeout(20*time.Millisecond, func() {
+	r := newIdleReader(pr, 20*time.Millisecond, func() {
 		close(cancelled)
 		pw.CloseWithError(errors.New("context canceled")) // as cancelling the request does
 	})
-	defer out.Finish()
+	defer r.stop()
 	go func() {
 		pw.Write([]byte("a")) // activity: the timer restarts with every read
 	}()
 	buf := make([]byte, 8)
-	if n, err := out.Read(buf); n != 1 || err != nil {
+	if n, err := r.Read(buf); n != 1 || err != nil {
 		t.Fatalf("first read = %d, %v", n, err)
 	}
-	_, err := out.Read(buf)
-	var idle *sse.IdleError
+	_, err := r.Read(buf)
+	var idle *IdleError
 	if !errors.As(err, &idle) || idle.After != 20*time.Millisecond {
 		t.Fatalf("read from a silent provider = %v; want an IdleError", err)
 	}
@@ -39,10 +35,8 @@ func TestRelayIdleTimeoutCancelsASilentProvider(t *testing.T) {
 	}
 }
 
-func TestRelayFinishStopsTheIdleTimer(t *testing.T) {
-	var out sse.Relay
-	out.Reset(&opRecorder{hdr: http.Header{}}, nil, nil)
-	out.IdleTimeout(5*time.Millisecond, func() { t.Error("cancel called after Finish") })
-	out.Finish()
+func TestIdleReaderStopStopsTheTimer(t *testing.T) {
+	r := newIdleReader(nil, 5*time.Millisecond, func() { t.Error("cancel called after stop") })
+	r.stop()
 	time.Sleep(30 * time.Millisecond)
 }

@@ -1,0 +1,420 @@
+// Package openai writes chat answers in OpenAI's Chat Completions format:
+// Writer is the ownkey.ChatSink of every OpenAI client. Adapters that
+// translate (Anthropic, …) tell it what the provider answered; adapters
+// whose provider speaks OpenAI's format too relay the provider's bytes
+// through it (RelayEvent, RelayBody).
+//
+// A stream is a role chunk, content, reasoning_content and tool_calls
+// deltas, a finish chunk, the usage chunk when the client asked for it
+// (stream_options.include_usage), and `data: [DONE]`; an answer that fails
+// mid-stream ends with an OpenAI error event and no [DONE]. A non-streaming
+// answer is one chat.completion object, written at End with its
+// Content-Length.
+package openai
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/jsontext"
+	"github.com/ownkey/ownkey/sse"
+)
+
+// keepCap is the largest buffer a released Writer keeps, so that one huge
+// answer does not pin its memory in a pool.
+const keepCap = 256 << 10
+
+// Writer writes one answer to an http.ResponseWriter. The zero Writer is
+// not usable: Reset (or NewWriter) it first. Writers are meant to be
+// pooled with the request that owns them (Released).
+type Writer struct {
+	w            http.ResponseWriter
+	stream       bool
+	includeUsage bool
+	// relay batches a stream's events and is the reader of the provider's
+	// body (Stream).
+	relay sse.Relay
+
+	// head opens every chunk of a stream: {"id":…,"object":
+	// "chat.completion.chunk","created":…,"model":…
+	head []byte
+	// out is the chunk, or the whole object, being built.
+	out []byte
+
+	// A non-streaming answer, gathered until End: id and model as given,
+	// content and reasoning as the contents of the JSON strings received
+	// (still escaped) one after the other.
+	id, model          []byte
+	created            int64
+	content, reasoning []byte
+	tools              []toolCall
+	nTools             int
+	// text is scratch space for unescaped text.
+	text []byte
+}
+
+type toolCall struct {
+	index          int
+	id, name, args []byte
+}
+
+var _ ownkey.ChatSink = (*Writer)(nil)
+
+// NewWriter returns a Writer for one answer to w: streamed (as
+// chat.completion.chunk events) or not, and with the usage chunk at the end
+// of a stream if includeUsage.
+func NewWriter(w http.ResponseWriter, stream, includeUsage bool) *Writer {
+	wr := &Writer{}
+	wr.Reset(w, stream, includeUsage)
+	return wr
+}
+
+// Reset makes wr write a new answer to w, keeping its buffers.
+func (wr *Writer) Reset(w http.ResponseWriter, stream, includeUsage bool) {
+	rel := wr.Released()
+	*wr = rel
+	wr.w, wr.stream, wr.includeUsage = w, stream, includeUsage
+}
+
+// Finish disarms a stream's header timer: once it returns, nothing but the
+// caller touches the ResponseWriter. The owner of the Writer calls it (or
+// Released) once the adapter has returned.
+func (wr *Writer) Finish() { wr.relay.Finish() }
+
+// Released returns an empty Writer that keeps only wr's buffers (those not
+// grown large), for pooling, once the answer is over. It finishes wr.
+func (wr *Writer) Released() Writer {
+	relay := wr.relay.Released()
+	if relay.BufferCap() > keepCap {
+		relay = sse.Relay{}
+	}
+	clear(wr.tools[:min(wr.nTools, len(wr.tools))])
+	return Writer{
+		relay:     relay,
+		head:      keep(wr.head),
+		out:       keep(wr.out),
+		id:        keep(wr.id),
+		model:     keep(wr.model),
+		content:   keep(wr.content),
+		reasoning: keep(wr.reasoning),
+		text:      keep(wr.text),
+		tools:     wr.tools[:0],
+	}
+}
+
+func keep(b []byte) []byte {
+	if cap(b) > keepCap {
+		return nil
+	}
+	return b[:0]
+}
+
+func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectOpenAIChat }
+
+// Stream sends the headers of an event stream (held back until the first
+// event, at most sse.HeaderDelay) and returns the relay: see
+// ownkey.ChatSink.Stream.
+func (wr *Writer) Stream(upstream io.Reader, done <-chan struct{}) io.Reader {
+	sse.Headers(wr.w.Header())
+	wr.w.WriteHeader(http.StatusOK)
+	wr.relay.Reset(wr.w, upstream, done)
+	// The headers go out with the first event, or alone within
+	// sse.HeaderDelay if it is slow (a reasoning model's may be minutes
+	// away).
+	wr.relay.DelayHeaders(sse.HeaderDelay)
+	return &wr.relay
+}
+
+func (wr *Writer) Start(id, model string, created int64) error {
+	if !wr.stream {
+		wr.id = append(wr.id[:0], id...)
+		wr.model = append(wr.model[:0], model...)
+		wr.created = created
+		return nil
+	}
+	h := append(wr.head[:0], `{"id":`...)
+	h = gjson.AppendJSONString(h, id)
+	h = append(h, `,"object":"chat.completion.chunk","created":`...)
+	h = strconv.AppendInt(h, created, 10)
+	h = append(h, `,"model":`...)
+	h = gjson.AppendJSONString(h, model)
+	wr.head = h
+	b := wr.deltaOpen()
+	b = append(b, `{"role":"assistant","content":""}`...)
+	return wr.deltaClose(b, "")
+}
+
+func (wr *Writer) Text(text string) error {
+	if !wr.stream {
+		wr.content = appendContents(wr.content, text)
+		return nil
+	}
+	return wr.member(`{"content":`, text)
+}
+
+func (wr *Writer) Reasoning(text string) error {
+	if !wr.stream {
+		wr.reasoning = appendContents(wr.reasoning, text)
+		return nil
+	}
+	return wr.member(`{"reasoning_content":`, text)
+}
+
+func (wr *Writer) ToolCall(index int, id, name, args string) error {
+	if !wr.stream {
+		t := wr.tool(index, true)
+		t.id = append(t.id[:0], id...)
+		t.name = append(t.name[:0], name...)
+		t.args = appendContents(t.args[:0], args)
+		return nil
+	}
+	b := wr.deltaOpen()
+	b = append(b, `{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"id":`...)
+	b = gjson.AppendJSONString(b, id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = gjson.AppendJSONString(b, name)
+	b = append(b, `,"arguments":`...)
+	b = append(b, args...)
+	b = append(b, `}}]}`...)
+	return wr.deltaClose(b, "")
+}
+
+func (wr *Writer) ToolArgs(index int, args string) error {
+	if !wr.stream {
+		if t := wr.tool(index, false); t != nil {
+			t.args = appendContents(t.args, args)
+		}
+		return nil
+	}
+	b := wr.deltaOpen()
+	b = append(b, `{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"function":{"arguments":`...)
+	b = append(b, args...)
+	b = append(b, `}}]}`...)
+	return wr.deltaClose(b, "")
+}
+
+// tool returns the non-streaming tool call index, a new one if opening;
+// nil for arguments to a call never opened.
+func (wr *Writer) tool(index int, opening bool) *toolCall {
+	for i := wr.nTools - 1; i >= 0; i-- {
+		if wr.tools[i].index == index {
+			return &wr.tools[i]
+		}
+	}
+	if !opening {
+		return nil
+	}
+	if wr.nTools == len(wr.tools) {
+		wr.tools = append(wr.tools, toolCall{})
+	}
+	t := &wr.tools[wr.nTools]
+	wr.nTools++
+	t.index, t.id, t.name, t.args = index, t.id[:0], t.name[:0], t.args[:0]
+	return t
+}
+
+// End writes the finish chunk, the usage chunk if the client asked for it,
+// and [DONE]; or, not streaming, the whole chat.completion.
+func (wr *Writer) End(finish string, usage ownkey.Usage) error {
+	if !wr.stream {
+		return wr.complete(finish, usage)
+	}
+	b := wr.deltaOpen()
+	b = append(b, `{}`...)
+	if err := wr.deltaClose(b, finish); err != nil {
+		return err
+	}
+	if wr.includeUsage {
+		b = append(wr.out[:0], wr.head...)
+		b = append(b, `,"choices":[],"usage":`...)
+		b = AppendUsage(b, usage)
+		b = append(b, '}')
+		wr.out = b
+		if !wr.relay.Event(b) {
+			return ownkey.ErrClientGone
+		}
+	}
+	if !wr.relay.Raw(sse.Done) {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
+// errNotStreaming: Fail is for streams; a failed non-streaming answer is
+// the adapter's error return.
+var errNotStreaming = errors.New("openai.Writer: Fail on an answer that is not streamed")
+
+// Fail writes an error event in OpenAI's mid-stream form
+// ({"error":{"message","type","param","code"}}), and no [DONE].
+func (wr *Writer) Fail(code, typ, message string) error {
+	if !wr.stream {
+		return errNotStreaming
+	}
+	b := append(wr.out[:0], `{"error":{"message":`...)
+	b = gjson.AppendJSONString(b, message)
+	b = append(b, `,"type":`...)
+	b = gjson.AppendJSONString(b, typ)
+	b = append(b, `,"param":null,"code":`...)
+	b = gjson.AppendJSONString(b, code)
+	b = append(b, `}}`...)
+	wr.out = b
+	return wr.event(b)
+}
+
+// RelayEvent writes a provider's chunk as it is. OpenAI streams name no
+// event types: typ is not written.
+func (wr *Writer) RelayEvent(_, data []byte) error { return wr.event(data) }
+
+// RelayBody writes a provider's chat.completion as it is.
+func (wr *Writer) RelayBody(body []byte) error {
+	return wr.writeJSON(body)
+}
+
+func (wr *Writer) Flush() error {
+	if !wr.relay.Flush() {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
+func (wr *Writer) event(data []byte) error {
+	if !wr.relay.Event(data) {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
+// deltaOpen starts a chunk with one choice, up to its delta.
+func (wr *Writer) deltaOpen() []byte {
+	b := append(wr.out[:0], wr.head...)
+	return append(b, `,"choices":[{"index":0,"delta":`...)
+}
+
+// deltaClose ends a chunk deltaOpen started and sends it.
+func (wr *Writer) deltaClose(b []byte, finish string) error {
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = gjson.AppendJSONString(b, finish)
+	}
+	b = append(b, "}]}"...)
+	wr.out = b
+	return wr.event(b)
+}
+
+// member sends a delta whose one member (open is `{"<name>":`) is the JSON
+// string literal v, copied as it came.
+func (wr *Writer) member(open, v string) error {
+	b := wr.deltaOpen()
+	b = append(b, open...)
+	b = append(b, v...)
+	b = append(b, '}')
+	return wr.deltaClose(b, "")
+}
+
+// complete writes a non-streaming answer: the chat.completion object, as
+// encoding/json writes it (no HTML escaping) with a final newline.
+func (wr *Writer) complete(finish string, usage ownkey.Usage) error {
+	b := append(wr.out[:0], `{"id":`...)
+	b = jsontext.AppendString(b, wr.id)
+	b = append(b, `,"object":"chat.completion","created":`...)
+	b = strconv.AppendInt(b, wr.created, 10)
+	b = append(b, `,"model":`...)
+	b = jsontext.AppendString(b, wr.model)
+	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+	if len(wr.content) > 0 || wr.nTools == 0 {
+		b = wr.appendEscaped(b, wr.content)
+	} else {
+		b = append(b, "null"...)
+	}
+	if len(wr.reasoning) > 0 {
+		b = append(b, `,"reasoning_content":`...)
+		b = wr.appendEscaped(b, wr.reasoning)
+	}
+	if wr.nTools > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i := range wr.nTools {
+			t := &wr.tools[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = jsontext.AppendString(b, t.id)
+			b = append(b, `,"type":"function","function":{"name":`...)
+			b = jsontext.AppendString(b, t.name)
+			b = append(b, `,"arguments":`...)
+			b = wr.appendEscaped(b, t.args)
+			b = append(b, `}}`...)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
+	b = jsontext.AppendString(b, finish)
+	b = append(b, `}],"usage":`...)
+	b = AppendUsage(b, usage)
+	b = append(b, "}\n"...)
+	wr.out = b
+	return wr.writeJSON(b)
+}
+
+func (wr *Writer) writeJSON(body []byte) error {
+	h := wr.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	wr.w.WriteHeader(http.StatusOK)
+	if _, err := wr.w.Write(body); err != nil {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
+// appendEscaped appends as a JSON string the text whose escaped form
+// (a JSON string's contents, as a provider escaped them) is escaped, in
+// encoding/json's escaping, so that the object does not depend on how
+// each provider escapes.
+func (wr *Writer) appendEscaped(b, escaped []byte) []byte {
+	wr.text = jsontext.AppendUnescaped(wr.text[:0], escaped)
+	return jsontext.AppendString(b, wr.text)
+}
+
+// appendContents appends the contents of the JSON string literal lit (its
+// quotes dropped); anything else adds nothing.
+func appendContents(dst []byte, lit string) []byte {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return dst
+	}
+	return append(dst, lit[1:len(lit)-1]...)
+}
+
+// AppendUsage appends u as an OpenAI usage object. The reasoning tokens
+// are given (completion_tokens_details) only when the provider counted
+// them apart.
+func AppendUsage(b []byte, u ownkey.Usage) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens+u.CompletionTokens, 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, u.CachedTokens, 10)
+	b = append(b, `,"cache_write_tokens":`...)
+	b = strconv.AppendInt(b, u.CacheWriteTokens, 10)
+	b = append(b, '}')
+	if u.ReasoningTokens > 0 {
+		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, u.ReasoningTokens, 10)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}

@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"strings"
+
+	"github.com/ownkey/ownkey"
+)
+
+// Answer is where a Translator puts the answer: the client's ownkey.ChatSink
+// (see there for the calls and what their arguments are), with the
+// accounting every family needs done here, once: the model served, the
+// output counted and sampled, the finish reason, usage, status, error
+// code. A Translator calls nothing else to report what the client got.
+type Answer struct {
+	req  *ownkey.ChatRequest
+	res  *ownkey.ChatResult
+	sink ownkey.ChatSink
+	out  Output
+}
+
+// Request is the request being answered.
+func (a *Answer) Request() *ownkey.ChatRequest { return a.req }
+
+// Result is the result being filled, for what only the family knows
+// (usage reported before the end, a finish reason given before a cut).
+func (a *Answer) Result() *ownkey.ChatResult { return a.res }
+
+func (a *Answer) Start(id, model string, created int64) error {
+	if model == a.req.Model {
+		a.res.ModelServed = a.req.Model
+	} else {
+		a.res.ModelServed = strings.Clone(model) // model may point into a read buffer
+	}
+	return a.sink.Start(id, model, created)
+}
+
+func (a *Answer) Text(text string) error {
+	a.out.addLiteral(text)
+	return a.sink.Text(text)
+}
+
+func (a *Answer) Reasoning(text string) error {
+	a.out.addLiteral(text)
+	return a.sink.Reasoning(text)
+}
+
+func (a *Answer) ToolCall(index int, id, name, args string) error {
+	a.out.addLiteral(args)
+	return a.sink.ToolCall(index, id, name, args)
+}
+
+func (a *Answer) ToolArgs(index int, args string) error {
+	a.out.addLiteral(args)
+	return a.sink.ToolArgs(index, args)
+}
+
+// End closes a complete answer. A non-streaming answer is written here:
+// the client has it from now on (Started), or is gone.
+func (a *Answer) End(finish string, usage ownkey.Usage) error {
+	a.res.FinishReason, a.res.Usage = finish, usage
+	if a.req.Stream {
+		return a.sink.End(finish, usage)
+	}
+	return a.written(a.sink.End(finish, usage))
+}
+
+// Fail ends a stream that cannot be completed: code becomes the result's
+// ErrorCode; typ is the error type the client sees.
+func (a *Answer) Fail(code, typ, message string) error {
+	a.res.ErrorCode = code
+	return a.sink.Fail(code, typ, message)
+}
+
+// fail is Fail as a stream Step, with the type of ownkey's own failures.
+func (a *Answer) fail(code, message string) Step {
+	if a.Fail(code, "upstream_error", message) != nil {
+		return StepGone
+	}
+	return StepEnd
+}
+
+// RelayEvent writes one event of the provider's stream as it is (see
+// Relays).
+func (a *Answer) RelayEvent(typ, data []byte) error { return a.sink.RelayEvent(typ, data) }
+
+// RelayBody writes the provider's whole answer as it is (see Relays).
+func (a *Answer) RelayBody(body []byte) error { return a.written(a.sink.RelayBody(body)) }
+
+// written notes that a non-streaming answer went to the client, or that
+// the client left while it was written.
+func (a *Answer) written(err error) error {
+	a.res.Status, a.res.Started = 200, true
+	if err != nil {
+		MarkClientGone(a.res)
+	}
+	return err
+}

@@ -1,0 +1,112 @@
+package ownkey
+
+import (
+	"errors"
+	"io"
+)
+
+// Dialect is a wire format in which clients read chat answers.
+type Dialect string
+
+const (
+	// DialectOpenAIChat is OpenAI Chat Completions: a chat.completion
+	// object, or chat.completion.chunk events ending in `data: [DONE]`.
+	DialectOpenAIChat Dialect = "openai-chat"
+)
+
+// ErrClientGone is what a ChatSink's calls, and reads through the reader
+// its Stream returns, fail with once the client is gone.
+var ErrClientGone = errors.New("the client is gone")
+
+// ChatSink is where an adapter puts one chat answer, in terms that do not
+// depend on the client's wire format: the HTTP layer builds one for the
+// client's dialect (an OpenAI Chat Completions writer, package
+// dialect/openai) and the adapter tells it what the provider answered. So a
+// provider family is translated once, not once per client dialect, and a
+// client dialect is written once, not once per family.
+//
+// An answer is Start, then deltas (Text, Reasoning, ToolCall and ToolArgs,
+// in the order the model produced them), then End, or Fail once a stream
+// has begun. A non-streaming answer goes through the same calls: nothing is
+// written before End, which writes the whole object. A streamed answer
+// begins with Stream, and each call writes its event at once (batched: see
+// Stream).
+//
+// Text and arguments arrive as JSON string literals, quotes included, as
+// the provider sent them (already escaped; the adapter checked that the
+// event holding them is valid JSON), so that a writer copies them as they
+// are rather than unescaping and escaping every delta again. Ids, names and
+// messages are plain strings the writer encodes. No argument may be kept
+// past the call: it may point into the adapter's read buffer.
+//
+// Every call's error means the client can no longer be written to
+// (ErrClientGone): the adapter stops and cancels the upstream request.
+//
+// # Writing another dialect
+//
+// A writer for another client dialect implements ChatSink and no adapter
+// changes. An Anthropic Messages writer, for instance, keeps what OpenAI's
+// format does not need: the open content block (a text, thinking or tool_use
+// block, opened by the first delta of its kind and closed by the next kind
+// or End, each block numbered), the map from OpenAI's finish reasons to
+// stop_reason (stop→end_turn, length→max_tokens, tool_calls→tool_use,
+// content_filter→refusal), usage given at End only (message_start then
+// carries zero input tokens; message_delta the real counts), Fail as an
+// `event: error`, and named SSE events (`event:` lines) through its relay.
+// Thinking signatures do not survive translation from other families, so
+// such a client cannot send thinking back. RelayEvent and RelayBody carry
+// Anthropic bytes when the provider speaks Anthropic itself.
+type ChatSink interface {
+	// Dialect is the client's wire format. An adapter whose provider
+	// speaks it may relay the provider's bytes (RelayEvent, RelayBody)
+	// instead of translating them.
+	Dialect() Dialect
+
+	// Stream begins a streamed answer: the response's status and headers
+	// are committed (sent with the first event, or alone after a short
+	// delay if it is slow to come). The adapter reads the provider's
+	// body, upstream, only through the reader Stream returns: before
+	// every read, which may block until the provider sends more, what
+	// was written since the last one is flushed, so no event waits for
+	// the next while events that arrived together share one write. Its
+	// reads fail with ErrClientGone once the client is gone (done is
+	// closed, or a write failed).
+	Stream(upstream io.Reader, done <-chan struct{}) io.Reader
+
+	// Start opens the answer: its id, the model that served it and its
+	// creation time (Unix seconds).
+	Start(id, model string, created int64) error
+	// Text adds to the answer's content: text is a JSON string literal.
+	Text(text string) error
+	// Reasoning adds to the model's reasoning: a JSON string literal.
+	Reasoning(text string) error
+	// ToolCall opens tool call index (0, 1, … in the order the calls
+	// open) with its id and function name, and args, a JSON string
+	// literal: the arguments' first fragment, often "".
+	ToolCall(index int, id, name, args string) error
+	// ToolArgs adds a fragment, a JSON string literal, to tool call
+	// index's arguments.
+	ToolArgs(index int, args string) error
+	// End closes a complete answer: why it ended, in OpenAI's vocabulary
+	// (stop, length, tool_calls, content_filter), and its usage.
+	End(finish string, usage Usage) error
+	// Fail ends a streamed answer that cannot be completed, telling the
+	// client why: code is the ChatResult.ErrorCode, typ the error's type.
+	// The client must not mistake the answer for a whole one. Only after
+	// Stream: before that nothing is written, and the adapter returns its
+	// error instead.
+	Fail(code, typ, message string) error
+
+	// RelayEvent writes one event of the provider's stream (after
+	// Stream), already in the client's dialect: typ its event type
+	// (empty for none), data its payload.
+	RelayEvent(typ, data []byte) error
+	// RelayBody writes a whole non-streaming answer that is already in
+	// the client's dialect.
+	RelayBody(body []byte) error
+
+	// Flush writes and flushes what a stream has batched. An adapter
+	// flushes once the answer has ended or failed; until then the reader
+	// from Stream flushes before each read.
+	Flush() error
+}
