@@ -1,0 +1,76 @@
+package ownkey
+
+import (
+	"math"
+	"testing"
+)
+
+// usd is dollars per million tokens as nano-USD, for readable tables.
+func usd(dollarsPerMTok float64) Price { return PriceOf(NanoUSD(math.Round(dollarsPerMTok * 1e9))) }
+
+// The golden cases are worked by hand from the protocol digest's token
+// formulas (../shared/reference/provider-protocols.md): the figures in the
+// comments are the arithmetic, not the code's output.
+func TestQuoteChargeGolden(t *testing.T) {
+	gpt4oMini := Prices{Input: usd(0.15), CachedInput: usd(0.075), Output: usd(0.60)}
+	sonnet := Prices{Input: usd(3), CachedInput: usd(0.30), CacheWrite: usd(3.75), Output: usd(15)}
+	o3 := Prices{Input: usd(2), CachedInput: usd(0.5), Output: usd(8), Reasoning: usd(8)}
+	cases := []struct {
+		name            string
+		q               Quote
+		u               Usage
+		atCost, charged NanoUSD
+	}{
+		// OpenAI-compatible: prompt_tokens 1000 of which cached_tokens 400,
+		// completion 200: 600×0.15 + 400×0.075 + 200×0.60 = 240 µ$ → 240000
+		// n$; 5% = 12000 n$.
+		{"openai cached", Quote{Basis: PriceCatalog, AtCost: gpt4oMini, MarkupBase: gpt4oMini},
+			Usage{PromptTokens: 1000, CachedTokens: 400, CompletionTokens: 200, Source: UsageFromProvider}, 240_000, 12_000},
+		// Anthropic: input_tokens 100, cache_creation 1000, cache_read 2000,
+		// output 500 → prompt 3100 (OpenAI meaning): 100×3 + 2000×0.30 +
+		// 1000×3.75 + 500×15 = 12150 µ$ → 12150000 n$; 5% = 607500 n$.
+		{"anthropic cache write and read", Quote{Basis: PriceCatalog, AtCost: sonnet, MarkupBase: sonnet},
+			Usage{PromptTokens: 3100, CachedTokens: 2000, CacheWriteTokens: 1000, CompletionTokens: 500, Source: UsageFromProvider}, 12_150_000, 607_500},
+		// Reasoning priced apart (at the output rate here): 300 of 1000
+		// completion tokens are reasoning: 50×2 + 1000×8 = 8100 µ$.
+		{"reasoning apart", Quote{Basis: PriceCatalog, AtCost: o3, MarkupBase: o3},
+			Usage{PromptTokens: 50, CompletionTokens: 1000, ReasoningTokens: 300, Source: UsageFromProvider}, 8_100_000, 405_000},
+		// Cache kinds not priced apart fall back to the input rate.
+		{"unpriced cache at input rate", Quote{Basis: PriceCatalog, AtCost: Prices{Input: usd(1), Output: usd(2)}, MarkupBase: Prices{Input: usd(1), Output: usd(2)}},
+			Usage{PromptTokens: 10, CachedTokens: 5, CacheWriteTokens: 5, CompletionTokens: 1}, 12_000, 600},
+		// A free model: nothing at cost, the markup on the paid rate.
+		{"free model", Quote{Basis: PriceFreeModel, AtCost: Prices{Input: usd(0), Output: usd(0)}, MarkupBase: gpt4oMini},
+			Usage{PromptTokens: 1000, CompletionTokens: 200, Source: UsageEstimated}, 0, 13_500},
+		// Rounding: 1 token at 1 n$/MTok is 10⁻⁶ n$, rounded up to 1 n$;
+		// 5% of 1 n$ rounds up to 1 n$.
+		{"rounds up", Quote{AtCost: Prices{Input: PriceOf(1)}, MarkupBase: Prices{Input: PriceOf(1)}},
+			Usage{PromptTokens: 1}, 1, 1},
+		{"nothing used", Quote{AtCost: sonnet, MarkupBase: sonnet}, Usage{}, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.q.Charge(c.u, DefaultBYOKMarkup)
+			if got.AtCost != c.atCost || got.Charged != c.charged {
+				t.Fatalf("at cost %d charged %d, want %d and %d", got.AtCost, got.Charged, c.atCost, c.charged)
+			}
+			if got.Basis != c.q.Basis || got.Markup != DefaultBYOKMarkup || got.Estimated != (c.u.Source == UsageEstimated) {
+				t.Fatalf("charge %+v does not carry the quote's basis, the rate and the estimate flag", got)
+			}
+		})
+	}
+}
+
+func TestQuoteChargeDoesNotOverflow(t *testing.T) {
+	// A billion tokens at $1000/MTok is $1M: 10¹⁵ n$, far beyond int64
+	// in the intermediate product (10¹²·10⁹·10⁶ / 10⁶).
+	p := Prices{Input: usd(1000), Output: usd(1000)}
+	got := Quote{AtCost: p, MarkupBase: p}.Charge(Usage{PromptTokens: 1e9, CompletionTokens: 1e9}, DefaultBYOKMarkup)
+	if got.AtCost != 2_000_000*1e9 || got.Charged != 100_000*1e9 {
+		t.Fatalf("at cost %d charged %d", got.AtCost, got.Charged)
+	}
+	// Absurd counts saturate instead of wrapping negative.
+	got = Quote{AtCost: p, MarkupBase: p}.Charge(Usage{PromptTokens: math.MaxInt64, CompletionTokens: math.MaxInt64}, DefaultBYOKMarkup)
+	if got.AtCost <= 0 || got.Charged <= 0 {
+		t.Fatalf("saturated amounts went negative: %+v", got)
+	}
+}
