@@ -33,6 +33,16 @@ type Prices struct {
 	Reasoning   Price // when priced apart from output
 }
 
+// PriceKinds is the number of kinds of token Prices prices apart.
+const PriceKinds = 5
+
+// Kinds returns p's prices in a fixed order: input, cached input, cache
+// write, output, reasoning; the order the store's columns and the price
+// tables use.
+func (p *Prices) Kinds() [PriceKinds]*Price {
+	return [PriceKinds]*Price{&p.Input, &p.CachedInput, &p.CacheWrite, &p.Output, &p.Reasoning}
+}
+
 // ModelEntry is one model at one provider.
 type ModelEntry struct {
 	Provider string // provider id, as in Catalog
@@ -228,7 +238,7 @@ func NewModelCatalog(entries []ModelEntry) (*ModelCatalog, error) {
 		if want := Canonicalize(e.Canonical); want != e.Canonical {
 			return nil, Errorf(EINVALID, "model catalog: %s/%s: canonical id %q is not in canonical form (%q)", e.Provider, e.Model, e.Canonical, want)
 		}
-		for _, p := range []Price{e.Prices.Input, e.Prices.CachedInput, e.Prices.CacheWrite, e.Prices.Output, e.Prices.Reasoning} {
+		for _, p := range e.Prices.Kinds() {
 			if p.PerMTok < 0 {
 				return nil, Errorf(EINVALID, "model catalog: %s/%s: negative price", e.Provider, e.Model)
 			}
