@@ -138,8 +138,8 @@ func builtinModels() []ModelEntry {
 			{"us.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic", "claude-haiku-4-5"},
 			{"global.anthropic.claude-opus-4-5-20251101-v1:0", "anthropic", "claude-opus-4-5"},
 			{"us.anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic", "claude-3-7-sonnet"},
-			{"amazon.nova-pro-v1:0", "amazon", "nova-pro-v1"}, {"amazon.nova-lite-v1:0", "amazon", "nova-lite-v1"},
-			{"amazon.nova-micro-v1:0", "amazon", "nova-micro-v1"},
+			{"amazon.nova-pro-v1:0", "amazon", "nova-pro"}, {"amazon.nova-lite-v1:0", "amazon", "nova-lite"},
+			{"amazon.nova-micro-v1:0", "amazon", "nova-micro"},
 			{"us.meta.llama3-3-70b-instruct-v1:0", "meta", "llama-3.3-70b-instruct"},
 			{"openai.gpt-oss-120b-1:0", "openai", "gpt-oss-120b"}}},
 		// Azure serves OpenAI's models under the user's deployment names;
@@ -349,6 +349,10 @@ func Canonicalize(id string) string {
 	}
 	return string(c)
 }
+
+// AppendCanonical appends Canonicalize(id) to dst: the canonical id
+// without a string, for lookups that must not allocate.
+func AppendCanonical(dst []byte, id string) []byte { return appendCanonical(dst, id) }
 
 func appendCanonical(dst []byte, id string) []byte {
 	if i := strings.LastIndexByte(id, '/'); i >= 0 {
