@@ -112,7 +112,7 @@ func build(builtin *ownkey.ModelCatalog, rows []ownkey.ModelPrice) (*snapshot, [
 		} else {
 			index[k] = len(entries)
 			entries = append(entries, ownkey.ModelEntry{Provider: r.Provider, Model: r.Model,
-				Maker: makerOf(r.Model, cmp.Or(r.Canonical, ownkey.Canonicalize(r.Model))), Canonical: r.Canonical})
+				Maker: makerOf(r.Model, cmp.Or(r.Canonical, ownkey.Canonicalize(r.Model))), Canonical: r.Canonical, Prices: r.Prices})
 		}
 		sources[k] = string(r.Source)
 	}
