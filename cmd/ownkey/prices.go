@@ -29,15 +29,10 @@ Prices are USD per million tokens. Precedence per model: set > the newest import
 // through the change feed (PostgreSQL) or their watch on the database file
 // (SQLite), within about a second.
 func runPrices(args []string) error {
-	subs := []string{"import", "set", "delete", "list"}
-	if len(args) == 0 || !slices.Contains(subs, args[0]) {
-		fmt.Fprint(os.Stderr, pricesUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		os.Exit(2)
+	sub, args, ok := subcommand(args, []string{"import", "set", "delete", "list"}, pricesUsage)
+	if !ok {
+		return nil
 	}
-	sub, args := args[0], args[1:]
 	c := &config{}
 	fs := newFlagSet("prices "+sub, map[string]string{
 		"import": "ownkey prices import --format litellm|openrouter FILE|URL: replace the prices of that table's last import\n" +
