@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
 )
@@ -44,6 +45,23 @@ type config struct {
 	// Limits bound connections, requests in flight, body and write times
 	// and body memory; zero fields take httpapi's defaults.
 	Limits httpapi.Limits
+	// BYOKMarkup is the rate taken on the at-cost price of a BYOK request
+	// (OWNKEY_BYOK_MARKUP, an exact decimal fraction; default 0.05).
+	BYOKMarkup ownkey.PPM
+}
+
+// envRate reads a rate written as an exact decimal fraction (0.05 for 5%),
+// as ownkey.ParseRate reads it.
+func envRate(name string, def ownkey.PPM) (ownkey.PPM, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	r, err := ownkey.ParseRate(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, cliError(err))
+	}
+	return r, nil
 }
 
 // envOr reads an environment variable with a default.

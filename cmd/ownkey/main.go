@@ -30,6 +30,10 @@ Usage:
   ownkey apikeys create --account ID [--name NAME]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey prices import --format litellm|openrouter FILE|URL
+  ownkey prices set PROVIDER MODEL --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
+  ownkey prices delete PROVIDER MODEL
+  ownkey prices list [--provider ID]
   ownkey rotate-master-key [--prune]
   ownkey version
 
@@ -66,6 +70,8 @@ Environment:
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
+  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a BYOK request, an exact
+                                   decimal fraction (default 0.05, i.e. 5%)
 `
 
 var version = "dev"
@@ -89,6 +95,8 @@ func main() {
 		err = runAccounts(args)
 	case "apikeys":
 		err = runAPIKeys(args)
+	case "prices":
+		err = runPrices(args)
 	case "rotate-master-key":
 		err = runRotate(args)
 	case "version":
