@@ -204,11 +204,18 @@ func TestMigrationsMatchAcrossDialects(t *testing.T) {
 			t.Fatal(err)
 		}
 		var vs []int
-		for i, m := range ms {
-			if m.version != i+1 {
-				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, i+1)
+		want := 1
+		for _, m := range ms {
+			// 0004 (billing) and 0005 (prices) are numbered for the
+			// branches that add them: drop this once they are merged.
+			for want == 4 || want == 5 {
+				want++
+			}
+			if m.version != want {
+				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, want)
 			}
 			vs = append(vs, m.version)
+			want++
 		}
 		return vs
 	}
