@@ -91,6 +91,10 @@ func newReportFixture(t *testing.T, db *sqlstore.DB) reportFixture {
 	return f
 }
 
+func bucket(key string, t ownkey.UsageTotals) ownkey.UsageBucket {
+	return ownkey.UsageBucket{Key: key, UsageTotals: t}
+}
+
 var reportRange = func(accountID int64) ownkey.UsageQuery {
 	return ownkey.UsageQuery{AccountID: accountID, From: utc("2025-03-14T00:00:00Z"), To: utc("2025-03-17T00:00:00Z")}
 }
@@ -109,23 +113,23 @@ func TestUsageReport(t *testing.T) {
 			want []ownkey.UsageBucket
 		}{
 			{ownkey.GroupByDay, []ownkey.UsageBucket{
-				{"2025-03-14", ownkey.UsageTotals{Requests: 2, PromptTokens: 3000, CompletionTokens: 600, CachedTokens: 200,
-					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_150_000, Charged: 457_500}},
-				{"2025-03-15", ownkey.UsageTotals{Requests: 1, PromptTokens: 10, CompletionTokens: 5, AtCost: 3, Charged: 1}},
-				{"2025-03-16", ownkey.UsageTotals{Requests: 1, PromptTokens: 7}},
+				bucket("2025-03-14", ownkey.UsageTotals{Requests: 2, PromptTokens: 3000, CompletionTokens: 600, CachedTokens: 200,
+					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_150_000, Charged: 457_500}),
+				bucket("2025-03-15", ownkey.UsageTotals{Requests: 1, PromptTokens: 10, CompletionTokens: 5, AtCost: 3, Charged: 1}),
+				bucket("2025-03-16", ownkey.UsageTotals{Requests: 1, PromptTokens: 7}),
 			}},
 			{ownkey.GroupByModel, []ownkey.UsageBucket{
-				{"claude-sonnet-4-20250514", ownkey.UsageTotals{Requests: 1, PromptTokens: 2000, CompletionTokens: 100,
-					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_000_000, Charged: 450_000}},
-				{"gpt-4o", ownkey.UsageTotals{Requests: 1, PromptTokens: 7}},
-				{"gpt-4o-mini-2024-07-18", ownkey.UsageTotals{Requests: 2, PromptTokens: 1010, CompletionTokens: 505,
-					CachedTokens: 200, AtCost: 150_003, Charged: 7_501}},
+				bucket("claude-sonnet-4-20250514", ownkey.UsageTotals{Requests: 1, PromptTokens: 2000, CompletionTokens: 100,
+					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_000_000, Charged: 450_000}),
+				bucket("gpt-4o", ownkey.UsageTotals{Requests: 1, PromptTokens: 7}),
+				bucket("gpt-4o-mini-2024-07-18", ownkey.UsageTotals{Requests: 2, PromptTokens: 1010, CompletionTokens: 505,
+					CachedTokens: 200, AtCost: 150_003, Charged: 7_501}),
 			}},
 			{ownkey.GroupByProvider, []ownkey.UsageBucket{
-				{"anthropic", ownkey.UsageTotals{Requests: 1, PromptTokens: 2000, CompletionTokens: 100,
-					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_000_000, Charged: 450_000}},
-				{"openai", ownkey.UsageTotals{Requests: 3, PromptTokens: 1017, CompletionTokens: 505,
-					CachedTokens: 200, AtCost: 150_003, Charged: 7_501}},
+				bucket("anthropic", ownkey.UsageTotals{Requests: 1, PromptTokens: 2000, CompletionTokens: 100,
+					CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_000_000, Charged: 450_000}),
+				bucket("openai", ownkey.UsageTotals{Requests: 3, PromptTokens: 1017, CompletionTokens: 505,
+					CachedTokens: 200, AtCost: 150_003, Charged: 7_501}),
 			}},
 		} {
 			total, buckets, err := db.UsageReport(ctx, q, tc.by)
