@@ -22,6 +22,10 @@ type providerKeyView struct {
 	CreatedAt  *time.Time               `json:"created_at"`
 	UpdatedAt  *time.Time               `json:"updated_at"`
 	LastUsedAt *time.Time               `json:"last_used_at"`
+	// SpendCap and Spend are shown for stored keys only: the caps (null
+	// for none) and, in the list, the spend they count so far.
+	SpendCap *ownkey.SpendCaps `json:"spend_cap,omitempty"`
+	Spend    *ownkey.Spend     `json:"spend,omitempty"`
 }
 
 func viewOf(st *ownkey.KeyStatus) providerKeyView {
@@ -33,7 +37,24 @@ func viewOf(st *ownkey.KeyStatus) providerKeyView {
 	if st.Suffix != "" {
 		v.Suffix = &st.Suffix
 	}
+	if st.CreatedAt != nil {
+		v.SpendCap = &st.Caps
+	}
 	return v
+}
+
+// withSpend adds to v what the caps of the caller's key for v's provider
+// count so far, when a key is stored.
+func (s *Server) withSpend(r *http.Request, accountID int64, v *providerKeyView) error {
+	if v.SpendCap == nil || s.cfg.Spend == nil {
+		return nil
+	}
+	spend, err := s.cfg.Spend.ProviderSpend(r.Context(), accountID, v.Provider)
+	if err != nil {
+		return err
+	}
+	v.Spend = &spend
+	return nil
 }
 
 func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +67,10 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 	views := make([]providerKeyView, len(sts))
 	for i := range sts {
 		views[i] = viewOf(&sts[i])
+		if err := s.withSpend(r, p.Account.ID, &views[i]); err != nil {
+			Error(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
 }
@@ -53,6 +78,10 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 type putKeyRequest struct {
 	Provider string          `json:"provider"`
 	Key      json.RawMessage `json:"key"`
+	// SpendCap, when sent, changes the key's caps with the key:
+	// {"usd_per_day": "5.00", "usd_per_month": null}; a member left out
+	// keeps the stored cap.
+	SpendCap json.RawMessage `json:"spend_cap,omitempty"`
 }
 
 func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
@@ -65,13 +94,61 @@ func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, ownkey.FieldError("provider", "provider is required"))
 		return
 	}
+	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
 	p := ownkey.PrincipalFromContext(r.Context())
-	st, err := s.cfg.Vault.Put(r.Context(), p.Account.ID, req.Provider, req.Key)
+	st, err := s.cfg.Vault.PutWithCaps(r.Context(), p.Account.ID, req.Provider, req.Key, caps)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
 	v := viewOf(st)
+	writeJSON(w, http.StatusOK, struct {
+		Success bool `json:"success"`
+		providerKeyView
+	}{true, v})
+}
+
+type patchKeyRequest struct {
+	Provider string          `json:"provider"`
+	SpendCap json.RawMessage `json:"spend_cap"`
+}
+
+// handlePatchProviderKey changes a stored key's spend caps without the key
+// being sent again.
+func (s *Server) handlePatchProviderKey(w http.ResponseWriter, r *http.Request) {
+	var req patchKeyRequest
+	if err := s.decodeJSON(r, &req); err != nil {
+		Error(w, r, err)
+		return
+	}
+	if req.Provider == "" {
+		Error(w, r, ownkey.FieldError("provider", "provider is required"))
+		return
+	}
+	if len(req.SpendCap) == 0 {
+		Error(w, r, ownkey.FieldError("spend_cap", `spend_cap is required, e.g. {"usd_per_day": "5.00", "usd_per_month": null}`))
+		return
+	}
+	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	p := ownkey.PrincipalFromContext(r.Context())
+	st, err := s.cfg.Vault.SetCaps(r.Context(), p.Account.ID, req.Provider, caps)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	v := viewOf(st)
+	if err := s.withSpend(r, p.Account.ID, &v); err != nil {
+		Error(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Success bool `json:"success"`
 		providerKeyView
