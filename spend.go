@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,92 +147,99 @@ func usdText(n *NanoUSD) *string {
 // a member left out is left as it is. Errors are EINVALID naming the member.
 func ParseAPIKeyLimitsUpdate(param string, raw json.RawMessage) (APIKeyLimitsUpdate, error) {
 	var u APIKeyLimitsUpdate
-	members, err := limitMembers(param, raw, "usd_per_day", "requests_per_day")
-	if err != nil {
-		return u, err
-	}
-	if v, ok := members["usd_per_day"]; ok {
-		if u.USDPerDay, err = parseUSDUpdate(param+".usd_per_day", v); err != nil {
-			return u, err
-		}
-	}
-	if v, ok := members["requests_per_day"]; ok {
-		u.RequestsPerDay.Set = true
-		if !isNull(v) {
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil || n < 0 {
-				return u, FieldError(param+".requests_per_day", "%s.requests_per_day must be a whole number of requests, 0 or more, or null for no limit", param)
-			}
-			u.RequestsPerDay.To = &n
-		}
-	}
-	return u, nil
+	return u, parseLimits(param, raw, []limitMember{
+		{"usd_per_day", usdMember(&u.USDPerDay)},
+		{"requests_per_day", countMember(&u.RequestsPerDay)},
+	})
 }
 
 // ParseSpendCapsUpdate reads {"usd_per_day": …, "usd_per_month": …} at
 // param, as ParseAPIKeyLimitsUpdate does.
 func ParseSpendCapsUpdate(param string, raw json.RawMessage) (SpendCapsUpdate, error) {
 	var u SpendCapsUpdate
-	members, err := limitMembers(param, raw, "usd_per_day", "usd_per_month")
-	if err != nil {
-		return u, err
-	}
-	if v, ok := members["usd_per_day"]; ok {
-		if u.PerDay, err = parseUSDUpdate(param+".usd_per_day", v); err != nil {
-			return u, err
-		}
-	}
-	if v, ok := members["usd_per_month"]; ok {
-		if u.PerMonth, err = parseUSDUpdate(param+".usd_per_month", v); err != nil {
-			return u, err
-		}
-	}
-	return u, nil
+	return u, parseLimits(param, raw, []limitMember{
+		{"usd_per_day", usdMember(&u.PerDay)},
+		{"usd_per_month", usdMember(&u.PerMonth)},
+	})
 }
 
-// limitMembers decodes an object of limits, refusing unknown members (a
-// misspelt limit silently ignored would be no limit at all).
-func limitMembers(param string, raw json.RawMessage, known ...string) (map[string]json.RawMessage, error) {
+// limitMember is one member an object of limits may have, and how to
+// read its value (param names it in errors).
+type limitMember struct {
+	name string
+	read func(param string, v json.RawMessage) error
+}
+
+// parseLimits decodes an object of limits, each member with its reader,
+// refusing unknown members (a misspelt limit silently ignored would be no
+// limit at all).
+func parseLimits(param string, raw json.RawMessage, known []limitMember) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || isNull(raw) {
-		return nil, nil
+		return nil
 	}
 	var members map[string]json.RawMessage
 	if raw[0] != '{' || json.Unmarshal(raw, &members) != nil {
-		return nil, FieldError(param, "%s must be an object such as {%q: \"5.00\"}", param, known[0])
+		return FieldError(param, "%s must be an object such as {%q: \"5.00\"}", param, known[0].name)
+	}
+	names := make([]string, len(known))
+	for i, m := range known {
+		names[i] = m.name
 	}
 	for k := range members {
-		found := false
-		for _, n := range known {
-			found = found || k == n
-		}
-		if !found {
-			return nil, FieldError(param+"."+k, "unknown member %q in %s; expected %s", k, param, strings.Join(known, ", "))
+		if !slices.Contains(names, k) {
+			return FieldError(param+"."+k, "unknown member %q in %s; expected %s", k, param, strings.Join(names, ", "))
 		}
 	}
-	return members, nil
+	for _, m := range known {
+		if v, ok := members[m.name]; ok {
+			if err := m.read(param+"."+m.name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// usdMember reads a dollar amount ("5.00" or 5.00, exactly) or null into u.
+func usdMember(u *Update[NanoUSD]) func(string, json.RawMessage) error {
+	return func(param string, v json.RawMessage) error {
+		*u = Update[NanoUSD]{Set: true}
+		if isNull(v) {
+			return nil
+		}
+		text := string(bytes.TrimSpace(v))
+		if strings.HasPrefix(text, `"`) {
+			if err := json.Unmarshal(v, &text); err != nil {
+				return FieldError(param, "%s must be a dollar amount such as \"5.00\"", param)
+			}
+		}
+		n, err := ParseUSD(param, text)
+		if err != nil {
+			return err
+		}
+		u.To = &n
+		return nil
+	}
+}
+
+// countMember reads a whole number, 0 or more, or null into u.
+func countMember(u *Update[int64]) func(string, json.RawMessage) error {
+	return func(param string, v json.RawMessage) error {
+		*u = Update[int64]{Set: true}
+		if isNull(v) {
+			return nil
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+		if err != nil || n < 0 {
+			return FieldError(param, "%s must be a whole number, 0 or more, or null for no limit", param)
+		}
+		u.To = &n
+		return nil
+	}
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
-
-func parseUSDUpdate(param string, v json.RawMessage) (Update[NanoUSD], error) {
-	u := Update[NanoUSD]{Set: true}
-	if isNull(v) {
-		return u, nil
-	}
-	text := string(bytes.TrimSpace(v))
-	if strings.HasPrefix(text, `"`) {
-		if err := json.Unmarshal(v, &text); err != nil {
-			return u, FieldError(param, "%s must be a dollar amount such as \"5.00\"", param)
-		}
-	}
-	n, err := ParseUSD(param, text)
-	if err != nil {
-		return u, err
-	}
-	u.To = &n
-	return u, nil
-}
 
 // ParseUSD reads a non-negative decimal dollar amount ("5", "0.25",
 // "1.000000001") exactly, without floating point: at most nine decimals and

@@ -75,26 +75,39 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
 }
 
-type putKeyRequest struct {
+// keyRequest is the body of POST /api/user/provider-keys (provider, key
+// and, optionally, spend_cap) and of PATCH (provider and spend_cap).
+type keyRequest struct {
 	Provider string          `json:"provider"`
 	Key      json.RawMessage `json:"key"`
-	// SpendCap, when sent, changes the key's caps with the key:
-	// {"usd_per_day": "5.00", "usd_per_month": null}; a member left out
-	// keeps the stored cap.
-	SpendCap json.RawMessage `json:"spend_cap,omitempty"`
+	// SpendCap changes the key's caps: {"usd_per_day": "5.00",
+	// "usd_per_month": null}; a member left out keeps the stored cap.
+	SpendCap json.RawMessage `json:"spend_cap"`
+}
+
+// readKeyRequest decodes a key request and its caps.
+func (s *Server) readKeyRequest(r *http.Request) (*keyRequest, ownkey.SpendCapsUpdate, error) {
+	var req keyRequest
+	if err := s.decodeJSON(r, &req); err != nil {
+		return nil, ownkey.SpendCapsUpdate{}, err
+	}
+	if req.Provider == "" {
+		return nil, ownkey.SpendCapsUpdate{}, ownkey.FieldError("provider", "provider is required")
+	}
+	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
+	return &req, caps, err
+}
+
+// writeKeyView answers a change of a provider key with its view.
+func writeKeyView(w http.ResponseWriter, v providerKeyView) {
+	writeJSON(w, http.StatusOK, struct {
+		Success bool `json:"success"`
+		providerKeyView
+	}{true, v})
 }
 
 func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
-	var req putKeyRequest
-	if err := s.decodeJSON(r, &req); err != nil {
-		Error(w, r, err)
-		return
-	}
-	if req.Provider == "" {
-		Error(w, r, ownkey.FieldError("provider", "provider is required"))
-		return
-	}
-	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
+	req, caps, err := s.readKeyRequest(r)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -105,35 +118,20 @@ func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	v := viewOf(st)
-	writeJSON(w, http.StatusOK, struct {
-		Success bool `json:"success"`
-		providerKeyView
-	}{true, v})
-}
-
-type patchKeyRequest struct {
-	Provider string          `json:"provider"`
-	SpendCap json.RawMessage `json:"spend_cap"`
+	writeKeyView(w, viewOf(st))
 }
 
 // handlePatchProviderKey changes a stored key's spend caps without the key
 // being sent again.
 func (s *Server) handlePatchProviderKey(w http.ResponseWriter, r *http.Request) {
-	var req patchKeyRequest
-	if err := s.decodeJSON(r, &req); err != nil {
-		Error(w, r, err)
-		return
+	req, caps, err := s.readKeyRequest(r)
+	switch {
+	case err != nil:
+	case len(req.Key) > 0:
+		err = ownkey.FieldError("key", "PATCH changes spend caps only; send a new key with POST /api/user/provider-keys")
+	case len(req.SpendCap) == 0:
+		err = ownkey.FieldError("spend_cap", `spend_cap is required, e.g. {"usd_per_day": "5.00", "usd_per_month": null}`)
 	}
-	if req.Provider == "" {
-		Error(w, r, ownkey.FieldError("provider", "provider is required"))
-		return
-	}
-	if len(req.SpendCap) == 0 {
-		Error(w, r, ownkey.FieldError("spend_cap", `spend_cap is required, e.g. {"usd_per_day": "5.00", "usd_per_month": null}`))
-		return
-	}
-	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -149,10 +147,7 @@ func (s *Server) handlePatchProviderKey(w http.ResponseWriter, r *http.Request) 
 		Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success bool `json:"success"`
-		providerKeyView
-	}{true, v})
+	writeKeyView(w, v)
 }
 
 func (s *Server) handleDeleteProviderKey(w http.ResponseWriter, r *http.Request) {

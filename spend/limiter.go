@@ -31,6 +31,7 @@ package spend
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -71,12 +72,12 @@ type Limiter struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	// mu guards the maps and every tally in them. What it guards is a few
+	// mu guards the maps and every entry in them. What it guards is a few
 	// comparisons and additions; ledger reads happen outside it.
 	mu    sync.Mutex
-	keys  map[int64]*keyTally
-	creds map[credKey]*credTally
-	// seeds coalesces the first reads of one tally by concurrent requests.
+	keys  map[int64]*entry   // limited API keys, by id
+	creds map[credKey]*entry // capped provider keys
+	// seeds coalesces the ledger reads of one entry by concurrent requests.
 	seeds flight.Group[struct{}]
 
 	stop chan struct{}
@@ -116,19 +117,47 @@ func (t *tally) merge(period time.Time, ledger, counted int64) {
 	t.local -= counted
 }
 
-// keyTally is a limited API key's day.
-type keyTally struct {
-	accountID int64
-	requests  tally
-	charged   tally
-	used      time.Time // last admission
-	synced    time.Time // last ledger read
+// entry is the two tallies of one limited thing: an API key's requests and
+// charges per day (keyRequests, keyCharged), or the at-cost spend through
+// a provider key per day and per month (credToday, credMonth).
+type entry struct {
+	t            [2]tally
+	used, synced time.Time // the last admission; the last ledger read
+	// read gets the ledger's totals for the tallies' periods.
+	read func(ctx context.Context, periods [2]time.Time) ([2]int64, error)
+	// what names the entry in logs.
+	what []any
 }
 
-// credTally is a capped provider key's day and month.
-type credTally struct {
-	today, month tally
-	used, synced time.Time
+const (
+	keyRequests, keyCharged = 0, 1
+	credToday, credMonth    = 0, 1
+)
+
+func (e *entry) periods() [2]time.Time { return [2]time.Time{e.t[0].period, e.t[1].period} }
+
+// keyEntry is a new entry for an API key's day.
+func (l *Limiter) keyEntry(accountID, keyID int64, day time.Time) *entry {
+	return &entry{
+		t:    [2]tally{{period: day}, {period: day}},
+		what: []any{"api_key_id", keyID},
+		read: func(ctx context.Context, p [2]time.Time) ([2]int64, error) {
+			n, charged, err := l.ledger.APIKeySpendSince(ctx, accountID, keyID, p[keyRequests])
+			return [2]int64{n, int64(charged)}, err
+		},
+	}
+}
+
+// credEntry is a new entry for a provider key's day and month.
+func (l *Limiter) credEntry(k credKey, day, month time.Time) *entry {
+	return &entry{
+		t:    [2]tally{{period: day}, {period: month}},
+		what: []any{"account_id", k.accountID, "provider", k.provider},
+		read: func(ctx context.Context, p [2]time.Time) ([2]int64, error) {
+			s, err := l.ledger.ProviderSpendSince(ctx, k.accountID, k.provider, p[credToday], p[credMonth])
+			return [2]int64{int64(s.Today), int64(s.ThisMonth)}, err
+		},
+	}
 }
 
 type credKey struct {
@@ -152,7 +181,7 @@ func New(ledger ownkey.SpendLedger, opts Options) *Limiter {
 	}
 	l := &Limiter{
 		ledger: ledger, resync: opts.Resync, idle: opts.Idle, log: opts.Logger, now: opts.now,
-		keys: map[int64]*keyTally{}, creds: map[credKey]*credTally{},
+		keys: map[int64]*entry{}, creds: map[credKey]*entry{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go l.loop()
@@ -187,18 +216,18 @@ func (l *Limiter) Admit(ctx context.Context, p *ownkey.Principal, cred *ownkey.C
 	day, month := ownkey.UTCDay(now), ownkey.UTCMonth(now)
 	var keyID int64
 	var ck credKey
-	var k *keyTally
-	var c *credTally
+	var k, c *entry
 	for {
 		if keyLimits {
 			keyID = p.APIKey.ID
-			if err := l.readyKey(ctx, p.Account.ID, keyID, day, now); err != nil {
+			accountID := p.Account.ID
+			if err := ready(ctx, l, l.keys, keyID, now, func() *entry { return l.keyEntry(accountID, keyID, day) }); err != nil {
 				return err
 			}
 		}
 		if caps {
 			ck = credKey{p.Account.ID, cred.Provider}
-			if err := l.readyCred(ctx, ck, day, month, now); err != nil {
+			if err := ready(ctx, l, l.creds, ck, now, func() *entry { return l.credEntry(ck, day, month) }); err != nil {
 				return err
 			}
 		}
@@ -213,32 +242,34 @@ func (l *Limiter) Admit(ctx context.Context, p *ownkey.Principal, cred *ownkey.C
 	defer l.mu.Unlock()
 	if caps {
 		c.used = now
-		c.today.roll(day)
-		c.month.roll(month)
-		if cap := cred.Caps.PerDay; cap != nil && c.today.total() >= int64(*cap) {
-			return capReached(cred.Provider, "daily", *cap, c.today.total(), "today", day.AddDate(0, 0, 1), now)
+		today, thisMonth := &c.t[credToday], &c.t[credMonth]
+		today.roll(day)
+		thisMonth.roll(month)
+		if cap := cred.Caps.PerDay; cap != nil && today.total() >= int64(*cap) {
+			return capReached(cred.Provider, "daily", *cap, today.total(), "today", day.AddDate(0, 0, 1), now)
 		}
-		if cap := cred.Caps.PerMonth; cap != nil && c.month.total() >= int64(*cap) {
-			return capReached(cred.Provider, "monthly", *cap, c.month.total(), "this month", month.AddDate(0, 1, 0), now)
+		if cap := cred.Caps.PerMonth; cap != nil && thisMonth.total() >= int64(*cap) {
+			return capReached(cred.Provider, "monthly", *cap, thisMonth.total(), "this month", month.AddDate(0, 1, 0), now)
 		}
 	}
 	if keyLimits {
 		lim := p.APIKey.Limits
 		k.used = now
-		k.requests.roll(day)
-		k.charged.roll(day)
+		requests, charged := &k.t[keyRequests], &k.t[keyCharged]
+		requests.roll(day)
+		charged.roll(day)
 		reset := day.AddDate(0, 0, 1)
-		if lim.RequestsPerDay != nil && k.requests.total() >= *lim.RequestsPerDay {
+		if lim.RequestsPerDay != nil && requests.total() >= *lim.RequestsPerDay {
 			return &ownkey.Error{Code: ownkey.ERATELIMIT, Reason: "api_key_request_limit_reached", RetryAfter: retryAfter(reset, now),
 				Message: "this API key's limit of " + strconv.FormatInt(*lim.RequestsPerDay, 10) + " requests per day (UTC) is reached; " +
 					"it resets at " + reset.Format(time.RFC3339) + " (midnight UTC)"}
 		}
-		if lim.USDPerDay != nil && k.charged.total() >= int64(*lim.USDPerDay) {
+		if lim.USDPerDay != nil && charged.total() >= int64(*lim.USDPerDay) {
 			return &ownkey.Error{Code: ownkey.ERATELIMIT, Reason: "api_key_usd_limit_reached", RetryAfter: retryAfter(reset, now),
 				Message: "this API key's limit of " + ownkey.ShortUSD(*lim.USDPerDay) + " per day (UTC) is reached (" +
-					ownkey.ShortUSD(ownkey.NanoUSD(k.charged.total())) + " charged today); it resets at " + reset.Format(time.RFC3339) + " (midnight UTC)"}
+					ownkey.ShortUSD(ownkey.NanoUSD(charged.total())) + " charged today); it resets at " + reset.Format(time.RFC3339) + " (midnight UTC)"}
 		}
-		k.requests.local++
+		requests.local++
 	}
 	return nil
 }
@@ -262,7 +293,7 @@ func retryAfter(reset, now time.Time) string {
 
 // Spent counts a settled request: its charge against the API key's tally
 // and, for a request served with the account's own key, its at-cost
-// amount against that key's caps. Only tallies in use count: a key or
+// amount against that key's caps. Only entries in use count: a key or
 // credential that had no limit when the request was admitted is read from
 // the ledger when it gets one.
 func (l *Limiter) Spent(p *ownkey.Principal, provider string, c ownkey.Charge) {
@@ -275,122 +306,82 @@ func (l *Limiter) Spent(p *ownkey.Principal, provider string, c ownkey.Charge) {
 	defer l.mu.Unlock()
 	if p.APIKey != nil {
 		if k := l.keys[p.APIKey.ID]; k != nil {
-			k.charged.roll(day)
-			k.charged.local += int64(c.Charged)
+			k.t[keyCharged].roll(day)
+			k.t[keyCharged].local += int64(c.Charged)
 		}
 	}
 	if c.BYOK && c.AtCost != 0 {
-		if t := l.creds[credKey{p.Account.ID, provider}]; t != nil {
-			t.today.roll(day)
-			t.month.roll(month)
-			t.today.local += int64(c.AtCost)
-			t.month.local += int64(c.AtCost)
+		if e := l.creds[credKey{p.Account.ID, provider}]; e != nil {
+			e.t[credToday].roll(day)
+			e.t[credMonth].roll(month)
+			e.t[credToday].local += int64(c.AtCost)
+			e.t[credMonth].local += int64(c.AtCost)
 		}
 	}
 }
 
 // ProviderSpend is what the caps of the account's key for provider count
-// so far: its tally, read again from the ledger first if that was longer
-// ago than Resync (a tally starts if there was none).
+// so far: its entry, read again from the ledger first if that was longer
+// ago than Resync (an entry starts if there was none).
 func (l *Limiter) ProviderSpend(ctx context.Context, accountID int64, provider string) (ownkey.Spend, error) {
 	now := l.now()
 	day, month := ownkey.UTCDay(now), ownkey.UTCMonth(now)
 	k := credKey{accountID, provider}
 	for {
-		// Seen from now+Resync, a tally read more than Resync ago is
-		// more than two old: readyCred reads it again.
-		if err := l.readyCred(ctx, k, day, month, now.Add(l.resync)); err != nil {
+		// Seen from now+Resync, an entry read more than Resync ago is
+		// more than two old: ready reads it again.
+		if err := ready(ctx, l, l.creds, k, now.Add(l.resync), func() *entry { return l.credEntry(k, day, month) }); err != nil {
 			return ownkey.Spend{}, err
 		}
 		l.mu.Lock()
-		if t := l.creds[k]; t != nil {
+		if e := l.creds[k]; e != nil {
 			defer l.mu.Unlock()
-			t.today.roll(day)
-			t.month.roll(month)
-			return ownkey.Spend{Today: ownkey.NanoUSD(t.today.total()), ThisMonth: ownkey.NanoUSD(t.month.total())}, nil
+			e.t[credToday].roll(day)
+			e.t[credMonth].roll(month)
+			return ownkey.Spend{Today: ownkey.NanoUSD(e.t[credToday].total()), ThisMonth: ownkey.NanoUSD(e.t[credMonth].total())}, nil
 		}
 		l.mu.Unlock()
 	}
 }
 
-// readyKey makes sure the key has a tally read from the ledger less than
-// two Resync intervals before now: on its first use it is seeded, and one
-// the loop left alone while idle is read again, so that an idle spell does
-// not stretch the bound. Concurrent requests share one read. Only a failed
-// first read fails the request.
-func (l *Limiter) readyKey(ctx context.Context, accountID, keyID int64, day, now time.Time) error {
+// ready makes sure m holds an entry for k read from the ledger less than
+// two Resync intervals before now: on its first use a new one (fresh) is
+// seeded, and one the loop left alone while idle is read again, so that an
+// idle spell does not stretch the bound. Concurrent requests share one
+// read. Only a failed first read fails the request.
+func ready[K comparable](ctx context.Context, l *Limiter, m map[K]*entry, k K, now time.Time, fresh func() *entry) error {
 	l.mu.Lock()
-	t := l.keys[keyID]
-	fresh := t != nil && now.Sub(t.synced) < 2*l.resync
+	e := m[k]
+	current := e != nil && now.Sub(e.synced) < 2*l.resync
 	l.mu.Unlock()
-	if fresh {
+	if current {
 		return nil
 	}
-	_, err := l.seeds.Do(ctx, "key/"+strconv.FormatInt(keyID, 10), func(ctx context.Context) (struct{}, error) {
+	_, err := l.seeds.Do(ctx, fmt.Sprint(k), func(ctx context.Context) (struct{}, error) {
 		l.mu.Lock()
-		t := l.keys[keyID]
+		e := m[k]
 		l.mu.Unlock()
-		if t != nil {
-			if err := l.syncKey(ctx, keyID, t); err != nil {
-				l.syncFailed(err, "api_key_id", keyID)
+		if e != nil {
+			if err := l.sync(ctx, e); err != nil {
+				l.syncFailed(err, e)
 			}
 			return struct{}{}, nil
 		}
-		requests, charged, err := l.ledger.APIKeySpendSince(ctx, accountID, keyID, day)
+		e = fresh()
+		totals, err := e.read(ctx, e.periods())
 		if err != nil {
 			return struct{}{}, unavailable(err)
 		}
 		now := l.now()
+		e.t[0].base, e.t[1].base, e.used, e.synced = totals[0], totals[1], now, now
 		l.mu.Lock()
-		if _, ok := l.keys[keyID]; !ok {
-			l.keys[keyID] = &keyTally{accountID: accountID, used: now, synced: now,
-				requests: tally{period: day, base: requests}, charged: tally{period: day, base: int64(charged)}}
+		if m[k] == nil {
+			m[k] = e
 		}
 		l.mu.Unlock()
 		return struct{}{}, nil
 	})
 	return err
-}
-
-// readyCred is readyKey for a provider key's caps.
-func (l *Limiter) readyCred(ctx context.Context, k credKey, day, month, now time.Time) error {
-	l.mu.Lock()
-	t := l.creds[k]
-	fresh := t != nil && now.Sub(t.synced) < 2*l.resync
-	l.mu.Unlock()
-	if fresh {
-		return nil
-	}
-	_, err := l.seeds.Do(ctx, "cred/"+strconv.FormatInt(k.accountID, 10)+"/"+k.provider, func(ctx context.Context) (struct{}, error) {
-		l.mu.Lock()
-		t := l.creds[k]
-		l.mu.Unlock()
-		if t != nil {
-			if err := l.syncCred(ctx, k, t); err != nil {
-				l.syncFailed(err, "account_id", k.accountID, "provider", k.provider)
-			}
-			return struct{}{}, nil
-		}
-		s, err := l.ledger.ProviderSpendSince(ctx, k.accountID, k.provider, day, month)
-		if err != nil {
-			return struct{}{}, unavailable(err)
-		}
-		now := l.now()
-		l.mu.Lock()
-		if _, ok := l.creds[k]; !ok {
-			l.creds[k] = &credTally{used: now, synced: now,
-				today: tally{period: day, base: int64(s.Today)}, month: tally{period: month, base: int64(s.ThisMonth)}}
-		}
-		l.mu.Unlock()
-		return struct{}{}, nil
-	})
-	return err
-}
-
-// syncFailed logs a failed re-read. The tally counts on with what it has.
-func (l *Limiter) syncFailed(err error, attrs ...any) {
-	l.log.Warn("spend limits: reading spend from the ledger failed; counting on locally",
-		append(attrs, "err", err.Error())...)
 }
 
 // unavailable is the client's error when the ledger cannot be read for a
@@ -403,43 +394,33 @@ func unavailable(err error) error {
 		Message: "the spending limits of this key cannot be checked right now (the database is unavailable); try again shortly"}
 }
 
-// syncKey reads the key's day from the ledger again and merges it in.
-func (l *Limiter) syncKey(ctx context.Context, id int64, t *keyTally) error {
+// sync reads e's totals from the ledger again and merges them in. A failed
+// read counts as one too: the next is due after Resync, not at once on
+// every request while the database is down.
+func (l *Limiter) sync(ctx context.Context, e *entry) error {
 	l.mu.Lock()
-	period, requests, charged, accountID := t.requests.period, t.requests.local, t.charged.local, t.accountID
+	periods, counted := e.periods(), [2]int64{e.t[0].local, e.t[1].local}
 	l.mu.Unlock()
-	n, c, err := l.ledger.APIKeySpendSince(ctx, accountID, id, period)
+	totals, err := e.read(ctx, periods)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// A failed read counts as one too: the next is due after Resync, not
-	// at once on every request while the database is down.
-	t.synced = l.now()
+	e.synced = l.now()
 	if err != nil {
 		return err
 	}
-	t.requests.merge(period, n, requests)
-	t.charged.merge(period, int64(c), charged)
-	return nil
-}
-
-// syncCred is syncKey for a provider key's caps.
-func (l *Limiter) syncCred(ctx context.Context, k credKey, t *credTally) error {
-	l.mu.Lock()
-	day, month, today, thisMonth := t.today.period, t.month.period, t.today.local, t.month.local
-	l.mu.Unlock()
-	s, err := l.ledger.ProviderSpendSince(ctx, k.accountID, k.provider, day, month)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t.synced = l.now()
-	if err != nil {
-		return err
+	for i := range e.t {
+		e.t[i].merge(periods[i], totals[i], counted[i])
 	}
-	t.today.merge(day, int64(s.Today), today)
-	t.month.merge(month, int64(s.ThisMonth), thisMonth)
 	return nil
 }
 
-// loop re-reads the tallies in use every Resync and drops idle ones.
+// syncFailed logs a failed re-read. The entry counts on with what it has.
+func (l *Limiter) syncFailed(err error, e *entry) {
+	l.log.Warn("spend limits: reading spend from the ledger failed; counting on locally",
+		append(e.what[:len(e.what):len(e.what)], "err", err.Error())...)
+}
+
+// loop re-reads the entries in use every Resync and drops idle ones.
 func (l *Limiter) loop() {
 	defer close(l.done)
 	tick := time.NewTicker(l.resync)
@@ -454,49 +435,35 @@ func (l *Limiter) loop() {
 	}
 }
 
-// resyncAll re-reads every tally used since its last read (an idle one is
-// read again at its next use, see readyKey), and drops the ones unused for
+// resyncAll re-reads every entry used since its last read (an idle one is
+// read again at its next use, see ready), and drops the ones unused for
 // Idle.
 func (l *Limiter) resyncAll() {
 	now := l.now()
-	type keyJob struct {
-		id int64
-		t  *keyTally
-	}
-	type credJob struct {
-		k credKey
-		t *credTally
-	}
-	var keyJobs []keyJob
-	var credJobs []credJob
+	var due []*entry
 	l.mu.Lock()
-	for id, t := range l.keys {
-		switch {
-		case now.Sub(t.used) > l.idle:
-			delete(l.keys, id)
-		case t.used.After(t.synced):
-			keyJobs = append(keyJobs, keyJob{id, t})
-		}
-	}
-	for k, t := range l.creds {
-		switch {
-		case now.Sub(t.used) > l.idle:
-			delete(l.creds, k)
-		case t.used.After(t.synced):
-			credJobs = append(credJobs, credJob{k, t})
-		}
-	}
+	due = collect(l.keys, now, l.idle, due)
+	due = collect(l.creds, now, l.idle, due)
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), l.resync)
 	defer cancel()
-	for _, j := range keyJobs {
-		if err := l.syncKey(ctx, j.id, j.t); err != nil {
-			l.syncFailed(err, "api_key_id", j.id)
+	for _, e := range due {
+		if err := l.sync(ctx, e); err != nil {
+			l.syncFailed(err, e)
 		}
 	}
-	for _, j := range credJobs {
-		if err := l.syncCred(ctx, j.k, j.t); err != nil {
-			l.syncFailed(err, "account_id", j.k.accountID, "provider", j.k.provider)
+}
+
+// collect appends to due the entries of m used since their last read, and
+// deletes those unused for idle. The caller holds l.mu.
+func collect[K comparable](m map[K]*entry, now time.Time, idle time.Duration, due []*entry) []*entry {
+	for k, e := range m {
+		switch {
+		case now.Sub(e.used) > idle:
+			delete(m, k)
+		case e.used.After(e.synced):
+			due = append(due, e)
 		}
 	}
+	return due
 }

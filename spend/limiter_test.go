@@ -241,7 +241,7 @@ func TestResyncMerge(t *testing.T) {
 	total := func() (int64, int64, int64) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return l.keys[1].charged.total(), l.keys[1].requests.total(), l.creds[credKey{7, "openai"}].today.total()
+		return l.keys[1].t[keyCharged].total(), l.keys[1].t[keyRequests].total(), l.creds[credKey{7, "openai"}].t[credToday].total()
 	}
 	// The ledger has not stored this process's record yet, but another
 	// replica's: 10 charged, 15 at cost. The larger total wins.
@@ -355,7 +355,7 @@ func TestLedgerUnavailable(t *testing.T) {
 		t.Fatalf("re-read failing: %v", err)
 	}
 	l.mu.Lock()
-	n := l.keys[1].requests.total()
+	n := l.keys[1].t[keyRequests].total()
 	l.mu.Unlock()
 	if n != 2 {
 		t.Fatalf("requests counted = %d; want 2", n)

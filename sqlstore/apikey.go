@@ -53,7 +53,7 @@ func (db *DB) insertAPIKey(ctx context.Context, q querier, accountID int64, k *o
 			usd_day_limit_nano, requests_day_limit)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		accountID, k.Name, k.Hash, k.Last4, db.at(createdAt), db.atOrNull(k.LastUsedAt), db.atOrNull(k.RevokedAt),
-		nanoOrNull(k.Limits.USDPerDay), intOrNull(k.Limits.RequestsPerDay),
+		orNull(k.Limits.USDPerDay), orNull(k.Limits.RequestsPerDay),
 	).Scan(&id)
 	switch db.dialect.classify(err) {
 	case violationUnique:
@@ -102,7 +102,7 @@ func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*ownkey.APIKey, e
 func apiKeyDest(k *ownkey.APIKey) []any {
 	return []any{&k.ID, &k.AccountID, &k.Name, &k.Hash, &k.Last4,
 		timeColumn{&k.CreatedAt}, nullTimeColumn{&k.LastUsedAt}, nullTimeColumn{&k.RevokedAt},
-		nullNanoColumn{&k.Limits.USDPerDay}, nullIntColumn{&k.Limits.RequestsPerDay}}
+		nullInt64Column[ownkey.NanoUSD]{&k.Limits.USDPerDay}, nullInt64Column[int64]{&k.Limits.RequestsPerDay}}
 }
 
 // APIKeyByHash finds a key, revoked or not, and its account.
@@ -181,7 +181,7 @@ func (db *DB) SetAPIKeyLimits(ctx context.Context, accountID, keyID int64, u own
 			requests_day_limit = CASE WHEN ? THEN ? ELSE requests_day_limit END
 		WHERE id = ? AND account_id = ?
 		RETURNING `+apiKeyReturning),
-		u.USDPerDay.Set, nanoOrNull(u.USDPerDay.To), u.RequestsPerDay.Set, intOrNull(u.RequestsPerDay.To),
+		u.USDPerDay.Set, orNull(u.USDPerDay.To), u.RequestsPerDay.Set, orNull(u.RequestsPerDay.To),
 		keyID, accountID).Scan(apiKeyDest(&k)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound("API key")
@@ -204,47 +204,25 @@ func checkLimits(l ownkey.APIKeyLimits) error {
 	return nil
 }
 
-// nanoOrNull and intOrNull are optional amounts as query arguments.
-func nanoOrNull(n *ownkey.NanoUSD) any {
+// orNull is an optional amount as a query argument.
+func orNull[T ~int64](n *T) any {
 	if n == nil {
 		return nil
 	}
 	return int64(*n)
 }
 
-func intOrNull(n *int64) any {
-	if n == nil {
-		return nil
-	}
-	return *n
-}
+// nullInt64Column scans a nullable amount.
+type nullInt64Column[T ~int64] struct{ dst **T }
 
-// nullNanoColumn and nullIntColumn scan nullable amounts.
-type nullNanoColumn struct{ dst **ownkey.NanoUSD }
-
-func (c nullNanoColumn) Scan(src any) error {
+func (c nullInt64Column[T]) Scan(src any) error {
 	var n sql.NullInt64
 	if err := n.Scan(src); err != nil {
 		return err
 	}
 	*c.dst = nil
 	if n.Valid {
-		v := ownkey.NanoUSD(n.Int64)
-		*c.dst = &v
-	}
-	return nil
-}
-
-type nullIntColumn struct{ dst **int64 }
-
-func (c nullIntColumn) Scan(src any) error {
-	var n sql.NullInt64
-	if err := n.Scan(src); err != nil {
-		return err
-	}
-	*c.dst = nil
-	if n.Valid {
-		v := n.Int64
+		v := T(n.Int64)
 		*c.dst = &v
 	}
 	return nil

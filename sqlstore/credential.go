@@ -67,8 +67,8 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 			RETURNING created_at, cap_day_nano, cap_month_nano`),
 			r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
 			db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
-			nanoOrNull(fresh.PerDay), nanoOrNull(fresh.PerMonth), u.PerDay.Set, u.PerMonth.Set,
-		).Scan(timeColumn{&storedCreatedAt}, nullNanoColumn{&r.Caps.PerDay}, nullNanoColumn{&r.Caps.PerMonth})
+			orNull(fresh.PerDay), orNull(fresh.PerMonth), u.PerDay.Set, u.PerMonth.Set,
+		).Scan(timeColumn{&storedCreatedAt}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth})
 	})
 	if errors.Is(err, ownkey.ErrKeyVersionRetired) {
 		return fmt.Errorf("sqlstore: put credential: master key version %d: %w", r.KeyVersion, err)
@@ -207,7 +207,7 @@ func scanCredential(s scanner) (*ownkey.CredentialRecord, error) {
 	var version int64
 	err := s.Scan(&r.AccountID, &r.Provider, &version, &r.Sealed, &r.Suffix,
 		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, nullTimeColumn{&r.LastUsedAt},
-		nullNanoColumn{&r.Caps.PerDay}, nullNanoColumn{&r.Caps.PerMonth})
+		nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth})
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (db *DB) SetCredentialCaps(ctx context.Context, accountID int64, provider s
 			cap_month_nano = CASE WHEN ? THEN ? ELSE cap_month_nano END
 		WHERE account_id = ? AND provider = ?
 		RETURNING `+credentialReadColumns),
-		u.PerDay.Set, nanoOrNull(u.PerDay.To), u.PerMonth.Set, nanoOrNull(u.PerMonth.To), accountID, provider)
+		u.PerDay.Set, orNull(u.PerDay.To), u.PerMonth.Set, orNull(u.PerMonth.To), accountID, provider)
 	r, err := scanCredential(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound("credential")
