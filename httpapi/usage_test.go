@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"encoding/csv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
 )
@@ -54,4 +57,35 @@ func TestSafeParam(t *testing.T) {
 			t.Errorf("safeParam(%q) = %q; want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzCSVCell: any text a client chose (a model id, a key name) comes back
+// from the export's CSV as written, but for the defusing quote, and never
+// starts a cell a spreadsheet would evaluate.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"gpt-4o", "=1+1", " -2", "@x", "\t=1", "a,b", "\"q\"", "line\nbreak", "\r\n", "'", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return // stored text is UTF-8
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		_ = w.Write([]string{csvText(s), "x"})
+		w.Flush()
+		rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+		if err != nil || len(rows) != 1 || len(rows[0]) != 2 {
+			t.Fatalf("%q: %q reads back as %q, %v", s, b.String(), rows, err)
+		}
+		got := rows[0][0]
+		// encoding/csv reads \r\n inside a quoted field as \n.
+		want := strings.ReplaceAll(csvText(s), "\r\n", "\n")
+		if got != want {
+			t.Fatalf("%q: cell reads back as %q; want %q", s, got, want)
+		}
+		if rest := strings.TrimLeft(got, " "); rest != "" && strings.IndexByte("=+-@\t\r", rest[0]) >= 0 {
+			t.Fatalf("%q: cell %q starts a formula", s, got)
+		}
+	})
 }
