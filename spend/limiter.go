@@ -216,18 +216,21 @@ func (l *Limiter) Admit(ctx context.Context, p *ownkey.Principal, cred *ownkey.C
 	day, month := ownkey.UTCDay(now), ownkey.UTCMonth(now)
 	var keyID int64
 	var ck credKey
+	if keyLimits {
+		keyID = p.APIKey.ID
+	}
+	if caps {
+		ck = credKey{p.Account.ID, cred.Provider}
+	}
 	var k, c *entry
 	for {
-		if keyLimits {
-			keyID = p.APIKey.ID
-			accountID := p.Account.ID
-			if err := ready(ctx, l, l.keys, keyID, now, func() *entry { return l.keyEntry(accountID, keyID, day) }); err != nil {
+		if keyLimits && !current(l, l.keys, keyID, now) {
+			if err := l.readyKey(ctx, p.Account.ID, keyID, day, now); err != nil {
 				return err
 			}
 		}
-		if caps {
-			ck = credKey{p.Account.ID, cred.Provider}
-			if err := ready(ctx, l, l.creds, ck, now, func() *entry { return l.credEntry(ck, day, month) }); err != nil {
+		if caps && !current(l, l.creds, ck, now) {
+			if err := l.readyCred(ctx, ck, day, month, now); err != nil {
 				return err
 			}
 		}
@@ -329,8 +332,8 @@ func (l *Limiter) ProviderSpend(ctx context.Context, accountID int64, provider s
 	k := credKey{accountID, provider}
 	for {
 		// Seen from now+Resync, an entry read more than Resync ago is
-		// more than two old: ready reads it again.
-		if err := ready(ctx, l, l.creds, k, now.Add(l.resync), func() *entry { return l.credEntry(k, day, month) }); err != nil {
+		// more than two old: it is read again.
+		if err := l.readyCred(ctx, k, day, month, now.Add(l.resync)); err != nil {
 			return ownkey.Spend{}, err
 		}
 		l.mu.Lock()
@@ -344,20 +347,39 @@ func (l *Limiter) ProviderSpend(ctx context.Context, accountID int64, provider s
 	}
 }
 
-// ready makes sure m holds an entry for k read from the ledger less than
-// two Resync intervals before now: on its first use a new one (fresh) is
-// seeded, and one the loop left alone while idle is read again, so that an
-// idle spell does not stretch the bound. Concurrent requests share one
-// read. Only a failed first read fails the request.
-func ready[K comparable](ctx context.Context, l *Limiter, m map[K]*entry, k K, now time.Time, fresh func() *entry) error {
+// current reports whether m holds an entry for k read from the ledger less
+// than two Resync intervals before now: the request path's check, which
+// costs a lock and a map lookup. An entry the loop left alone while idle
+// is not current, so that an idle spell does not stretch the bound.
+func current[K comparable](l *Limiter, m map[K]*entry, k K, now time.Time) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	e := m[k]
-	current := e != nil && now.Sub(e.synced) < 2*l.resync
-	l.mu.Unlock()
-	if current {
+	return e != nil && now.Sub(e.synced) < 2*l.resync
+}
+
+// readyKey and readyCred make the entry current (see ready).
+func (l *Limiter) readyKey(ctx context.Context, accountID, keyID int64, day, now time.Time) error {
+	return ready(ctx, l, l.keys, keyID, now, func() *entry { return l.keyEntry(accountID, keyID, day) })
+}
+
+func (l *Limiter) readyCred(ctx context.Context, k credKey, day, month, now time.Time) error {
+	return ready(ctx, l, l.creds, k, now, func() *entry { return l.credEntry(k, day, month) })
+}
+
+// ready makes m's entry for k current: on its first use a new one (fresh)
+// is seeded, and one that is not current is read again. Concurrent
+// requests share one read. Only a failed first read fails the request.
+func ready[K comparable](ctx context.Context, l *Limiter, m map[K]*entry, k K, now time.Time, fresh func() *entry) error {
+	if current(l, m, k, now) {
 		return nil
 	}
 	_, err := l.seeds.Do(ctx, fmt.Sprint(k), func(ctx context.Context) (struct{}, error) {
+		// A request that missed just before the previous read finished
+		// finds the entry current here instead of reading again.
+		if current(l, m, k, now) {
+			return struct{}{}, nil
+		}
 		l.mu.Lock()
 		e := m[k]
 		l.mu.Unlock()

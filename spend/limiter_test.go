@@ -392,3 +392,31 @@ func TestConcurrentAdmissions(t *testing.T) {
 		t.Fatalf("spend = %+v, %v; want 150 today", s, err)
 	}
 }
+
+// The chat path pays nothing for keys without limits and credentials
+// without caps, and only a map lookup and a lock for the others.
+func TestAdmitAllocations(t *testing.T) {
+	l := newLimiter(t, newLedger(), &clock{t: noon})
+	free, cred := principal(1, ownkey.APIKeyLimits{}), &ownkey.Credential{Provider: "openai"}
+	charge := ownkey.Charge{AtCost: 10, Charged: 1, BYOK: true}
+	if n := testing.AllocsPerRun(100, func() {
+		if l.Admit(ctx, free, cred) != nil {
+			t.Fatal("refused")
+		}
+		l.Spent(free, "openai", charge)
+	}); n != 0 {
+		t.Fatalf("unlimited request: %v allocations", n)
+	}
+	limitedKey, capped := principal(2, ownkey.APIKeyLimits{RequestsPerDay: num(1 << 40)}), cappedCred(usd(1<<50), usd(1<<50))
+	if err := l.Admit(ctx, limitedKey, capped); err != nil { // seeds both
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if l.Admit(ctx, limitedKey, capped) != nil {
+			t.Fatal("refused")
+		}
+		l.Spent(limitedKey, "openai", charge)
+	}); n != 0 {
+		t.Fatalf("limited request: %v allocations", n)
+	}
+}
