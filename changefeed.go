@@ -9,7 +9,8 @@ import (
 type ChangeKind string
 
 const (
-	// ChangeAPIKey: an API key was revoked (AccountID, KeyID).
+	// ChangeAPIKey: an API key was revoked or its limits changed
+	// (AccountID, KeyID).
 	ChangeAPIKey ChangeKind = "apikey"
 	// ChangeCredential: a provider credential was stored, replaced or
 	// deleted (AccountID, Provider).

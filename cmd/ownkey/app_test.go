@@ -76,6 +76,9 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if v := env["OWNKEY_USAGE_WRITE_TIMEOUT"]; v != "" {
 		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
+	if v := env["OWNKEY_SPEND_RESYNC_INTERVAL"]; v != "" {
+		c.SpendResync, _ = time.ParseDuration(v)
+	}
 	c.resolve()
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ type config struct {
 	UsageWriteTimeout time.Duration
 	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
 	MaxJSONDepth int
+	// SpendResync is how often the spend limits read what every replica
+	// spent from the ledger (OWNKEY_SPEND_RESYNC_INTERVAL).
+	SpendResync time.Duration
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration

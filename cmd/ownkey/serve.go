@@ -29,6 +29,7 @@ import (
 	"github.com/ownkey/ownkey/provider/gemini"
 	"github.com/ownkey/ownkey/provider/openaicompat"
 	"github.com/ownkey/ownkey/provider/responses"
+	"github.com/ownkey/ownkey/spend"
 	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
@@ -50,6 +51,7 @@ func runServe(args []string) error {
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
+	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL", spend.DefaultResync)
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
 	if err := c.readLimits(); err != nil {
 		return err
@@ -131,6 +133,8 @@ type app struct {
 	vault      *vault.Service
 	accounts   *accounts.Service
 	usage      *usage.Recorder
+	limits     *spend.Limiter
+	chat       *chat.Service
 	server     *httpapi.Server
 	// prices is the price catalog and the ownkey.PriceBook.
 	prices *prices.Book
@@ -203,16 +207,20 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	// The spend limits read every replica's spend from the ledger.
+	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
 	chatSvc := &chat.Service{
-		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, prices: book, stopFeed: stopFeed}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, chat: chatSvc,
+		server: srv, prices: book, stopFeed: stopFeed}, nil
 }
 
 // newFamilies registers every provider wire family: what each provider's
@@ -281,6 +289,7 @@ func (a *app) Close() {
 	if err := a.usage.Close(ctx); err != nil {
 		slog.Error("usage records not all stored at shutdown", "err", err.Error())
 	}
+	a.limits.Close()
 	a.stopFeed()
 	a.accounts.Close()
 	a.vault.Close()
