@@ -198,17 +198,25 @@ func TestPostgresRebind(t *testing.T) {
 // Both dialects must have the same migrations, numbered from 1 without gaps,
 // so that a later migration is one file in each directory.
 func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	// Billing (issue 10) assigned these numbers to branches built in
+	// parallel; a branch without them skips them. Empty once all merged.
+	unmerged := []int{4, 5, 6}
 	versions := func(dialect string) []int {
 		ms, err := migrations(dialect)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var vs []int
-		for i, m := range ms {
-			if m.version != i+1 {
-				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, i+1)
+		want := 1
+		for _, m := range ms {
+			for m.version != want && slices.Contains(unmerged, want) {
+				want++
+			}
+			if m.version != want {
+				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, want)
 			}
 			vs = append(vs, m.version)
+			want++
 		}
 		return vs
 	}

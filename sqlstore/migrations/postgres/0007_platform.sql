@@ -1,0 +1,13 @@
+-- Keep in step with migrations/sqlite/0007_platform.sql.
+
+CREATE TABLE platform_credentials (
+    account_id   BIGINT      NOT NULL DEFAULT -1 CHECK (account_id = -1),
+    provider     TEXT        NOT NULL,
+    key_version  BIGINT      NOT NULL CHECK (key_version BETWEEN 0 AND 4294967295),
+    sealed       BYTEA       NOT NULL,
+    suffix       TEXT        NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL,
+    last_used_at TIMESTAMPTZ,
+    PRIMARY KEY (account_id, provider)
+);
