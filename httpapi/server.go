@@ -22,9 +22,12 @@ import (
 // calls, declared in the root package, and its own settings.
 type Config struct {
 	// Store is pinged by /readyz.
-	Store     Pinger
-	Accounts  ownkey.AccountService
-	Vault     ownkey.CredentialService
+	Store    Pinger
+	Accounts ownkey.AccountService
+	Vault    ownkey.CredentialService
+	// Platform holds the operator's provider keys (admin API; /v1/models
+	// lists what they reach); nil: none.
+	Platform  ownkey.PlatformKeyService
 	Chat      ownkey.ChatService
 	Validator ownkey.KeyValidator
 	Logger    *slog.Logger
@@ -139,6 +142,10 @@ func (s *Server) routes() {
 	admin("GET /api/admin/accounts/{id}/api-keys", s.handleListAPIKeys)
 	admin("POST /api/admin/accounts/{id}/api-keys", s.handleCreateAPIKey)
 	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
+	admin("GET /api/admin/platform-keys", s.handleListPlatformKeys)
+	admin("GET /api/admin/platform-keys/{provider}", s.handleGetPlatformKey)
+	admin("PUT /api/admin/platform-keys/{provider}", s.handlePutPlatformKey)
+	admin("DELETE /api/admin/platform-keys/{provider}", s.handleDeletePlatformKey)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",

@@ -378,7 +378,12 @@ func TestChatRoutingErrors(t *testing.T) {
 		param      string
 		code       string
 	}{
-		{"no byok", `{"model":"gpt-4o",` + msgs + `}`, nil, 400, "x-use-byok", "byok_required"},
+		// No switch and no key for the model, the account's or the
+		// platform's: a 400 naming the key to add.
+		{"no byok", `{"model":"gpt-4o",` + msgs + `}`, nil, 400, "model", "no_provider_for_model"},
+		{"bad switch", `{"model":"gpt-4o",` + msgs + `}`, []string{"x-use-byok", "maybe"}, 400, "x-use-byok", ""},
+		{"switch disagrees", `{"model":"gpt-4o",` + msgs + `,"byok":{"enabled":false}}`, []string{"x-use-byok", "true"}, 400, "byok.enabled", ""},
+		{"platform only", `{"model":"llama-3.3-70b-versatile",` + msgs + `}`, []string{"x-use-byok", "false"}, 400, "model", "platform_no_provider_for_model"},
 		{"no model", `{` + msgs + `}`, []string{"x-use-byok", "true"}, 400, "model", ""},
 		{"no messages", `{"model":"gpt-4o"}`, []string{"x-use-byok", "true"}, 400, "messages", ""},
 		{"bad json", `{"model":`, []string{"x-use-byok", "true"}, 400, "", ""},
