@@ -77,6 +77,9 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.readPlatformMargin(); err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

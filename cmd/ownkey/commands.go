@@ -29,6 +29,8 @@ type cliEnv struct {
 	db  interface{ Close() error }
 	st  ownkey.Store
 	acc *accounts.Service
+	// feed tells running servers what the command changed.
+	feed ownkey.ChangeFeed
 }
 
 func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
@@ -40,8 +42,9 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 	}
 	// Revocations are published so that running servers apply them at
 	// once (PostgreSQL; on SQLite they notice the write to the file).
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log})})
-	return &cliEnv{c: c, db: db, st: db, acc: acc}, nil
+	feed := db.ChangeFeed(sqlstore.FeedOptions{Logger: log})
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	return &cliEnv{c: c, db: db, st: db, acc: acc, feed: feed}, nil
 }
 
 func (e *cliEnv) Close() {

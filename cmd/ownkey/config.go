@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
 )
@@ -34,6 +35,9 @@ type config struct {
 	UsageWriteTimeout time.Duration
 	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
 	MaxJSONDepth int
+	// PlatformMargin is billed on top of the at-cost price of requests
+	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
+	PlatformMargin ownkey.PPM
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -107,6 +111,22 @@ func (c *config) readLimits() error {
 		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
 			c.Limits.MaxBodyMemory, c.MaxBodyBytes, least)
 	}
+	return nil
+}
+
+// readPlatformMargin reads OWNKEY_PLATFORM_MARGIN: an exact decimal
+// fraction of the at-cost price (0.1 is 10%), default 0 (at cost).
+func (c *config) readPlatformMargin() error {
+	v := strings.TrimSpace(os.Getenv("OWNKEY_PLATFORM_MARGIN"))
+	if v == "" {
+		c.PlatformMargin = 0
+		return nil
+	}
+	m, err := ownkey.ParseRate(v)
+	if err != nil {
+		return fmt.Errorf("OWNKEY_PLATFORM_MARGIN=%q: %w", v, err)
+	}
+	c.PlatformMargin = m
 	return nil
 }
 

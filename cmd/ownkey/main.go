@@ -30,6 +30,9 @@ Usage:
   ownkey apikeys create --account ID [--name NAME]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey platform-keys set PROVIDER [--check]   (key from stdin or a hidden prompt)
+  ownkey platform-keys list
+  ownkey platform-keys delete PROVIDER
   ownkey rotate-master-key [--prune]
   ownkey version
 
@@ -64,6 +67,8 @@ Environment:
   OWNKEY_MAX_JSON_DEPTH            deepest JSON nesting accepted from a client or provider (default 128, at most 10000)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
+  OWNKEY_PLATFORM_MARGIN           margin on the at-cost price of requests served with a platform key,
+                                   an exact decimal fraction (0.1 = 10%; default 0: at cost)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
 `
@@ -89,6 +94,8 @@ func main() {
 		err = runAccounts(args)
 	case "apikeys":
 		err = runAPIKeys(args)
+	case "platform-keys":
+		err = runPlatformKeys(args)
 	case "rotate-master-key":
 		err = runRotate(args)
 	case "version":

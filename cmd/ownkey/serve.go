@@ -52,6 +52,9 @@ func runServe(args []string) error {
 	if err := c.readLimits(); err != nil {
 		return err
 	}
+	if err := c.readPlatformMargin(); err != nil {
+		return err
+	}
 	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
 	if depth > jsonvalid.MaxDepthCeiling {
 		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
@@ -186,10 +189,11 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	chatSvc := &chat.Service{
-		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Platform: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Markups: ownkey.Markups{BYOK: ownkey.DefaultBYOKMarkup, Platform: c.PlatformMargin},
 	}
 	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits,
