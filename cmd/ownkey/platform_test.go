@@ -362,6 +362,9 @@ func TestPlatformKeysCLI(t *testing.T) {
 	if out, err := runPlatformKeysCLI(g, "", "set", platformGroqKey); err == nil || strings.Contains(err.Error()+out, "9876") {
 		t.Fatalf("key as the provider: %v %s", err, out)
 	}
+	if out, err := runPlatformKeysCLI(g, "", "set", "--check", "groq", platformGroqKey); err == nil || strings.Contains(err.Error()+out, "9876") {
+		t.Fatalf("key in argv after the flags: %v %s", err, out)
+	}
 	if _, err := runPlatformKeysCLI(g, "\n", "set", "groq"); err == nil || !strings.Contains(err.Error(), "no key") {
 		t.Fatalf("empty stdin: %v", err)
 	}
@@ -373,8 +376,8 @@ func TestPlatformKeysCLI(t *testing.T) {
 	if !strings.Contains(out, "…3210") || strings.Contains(out, platformGroqKey) {
 		t.Fatalf("set: %s", out)
 	}
-	// The server has no platform key cached as absent for long: it sees
-	// the CLI's commit (SQLite: polled every second).
+	// The server follows the CLI's commit (SQLite: polled every second),
+	// not only its cache TTL.
 	until(t, "the server uses the CLI's key", func() bool { return chat() == 200 })
 	if got := up.last(t).Header.Get("Authorization"); got != "Bearer "+platformGroqKey {
 		t.Fatalf("upstream got %q", got)
@@ -397,6 +400,35 @@ func TestPlatformKeysCLI(t *testing.T) {
 	until(t, "the server drops the deleted key", func() bool { return chat() == 400 })
 	if _, err := runPlatformKeysCLI(g, "", "delete", "groq"); err == nil {
 		t.Fatal("second delete succeeded")
+	}
+}
+
+// TestPlatformKeysCLICheck: with --check the key is stored only if the
+// provider accepts it.
+func TestPlatformKeysCLICheck(t *testing.T) {
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+platformGroqKey {
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":{"message":"Invalid API Key","type":"invalid_request_error","code":"invalid_api_key"}}`)
+			return
+		}
+		io.WriteString(w, `{"object":"list","data":[]}`)
+	})
+	g := newTestGateway(t, map[string]string{"OWNKEY_GROQ_BASE_URL": up.srv.URL + "/openai/v1"})
+	_, err := runPlatformKeysCLI(g, "gsk_refused_by_the_provider_00", "set", "groq", "--check")
+	if err == nil || !strings.Contains(err.Error(), "not stored") || !strings.Contains(err.Error(), "Invalid API Key") {
+		t.Fatalf("refused key: %v", err)
+	}
+	if got := up.last(t); got.Path != "/openai/v1/models" {
+		t.Fatalf("checked at %s", got.Path)
+	}
+	if _, err := g.app.store.PlatformCredential(t.Context(), "groq"); ownkey.ErrorCode(err) != ownkey.ENOTFOUND {
+		t.Fatalf("a refused key was stored: %v", err)
+	}
+	platformKeysCLI(t, g, platformGroqKey, "set", "--check", "groq")
+	if _, err := g.app.store.PlatformCredential(t.Context(), "groq"); err != nil {
+		t.Fatalf("an accepted key was not stored: %v", err)
 	}
 }
 

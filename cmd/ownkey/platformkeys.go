@@ -62,11 +62,18 @@ func platformKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	storageFlags(fs, c)
 	name, rest := leadingArg(args)
 	_ = fs.Parse(rest)
+	extra := fs.Args()
+	if name == "" && len(extra) > 0 {
+		// Flags first: the provider, then maybe more flags.
+		name = extra[0]
+		_ = fs.Parse(extra[1:])
+		extra = fs.Args()
+	}
 	if sub != "list" {
 		if name == "" {
 			return fmt.Errorf("platform-keys %s needs a PROVIDER", sub)
 		}
-		if fs.NArg() > 0 {
+		if len(extra) > 0 {
 			// Not echoed: it may well be the key.
 			return errors.New("platform-keys " + sub + " takes one PROVIDER and no other argument; the key is read from stdin or a prompt, never from the command line (where the shell history and the process list would keep it)")
 		}
