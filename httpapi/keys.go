@@ -43,11 +43,15 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 		Error(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": viewsOf(sts)})
+}
+
+func viewsOf(sts []ownkey.KeyStatus) []providerKeyView {
 	views := make([]providerKeyView, len(sts))
 	for i := range sts {
 		views[i] = viewOf(&sts[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
+	return views
 }
 
 type putKeyRequest struct {

@@ -20,36 +20,35 @@ func (s *Server) platformKeys(w http.ResponseWriter, r *http.Request) ownkey.Pla
 	return s.cfg.Platform
 }
 
-func (s *Server) handleListPlatformKeys(w http.ResponseWriter, r *http.Request) {
+// platformKeyViews are the BYOK page's rows of the platform's keys, or
+// false once an error was written.
+func (s *Server) platformKeyViews(w http.ResponseWriter, r *http.Request) ([]providerKeyView, bool) {
 	svc := s.platformKeys(w, r)
 	if svc == nil {
-		return
+		return nil, false
 	}
 	sts, err := svc.ListPlatform(r.Context())
 	if err != nil {
 		Error(w, r, err)
-		return
+		return nil, false
 	}
-	views := make([]providerKeyView, len(sts))
-	for i := range sts {
-		views[i] = viewOf(&sts[i])
+	return viewsOf(sts), true
+}
+
+func (s *Server) handleListPlatformKeys(w http.ResponseWriter, r *http.Request) {
+	if views, ok := s.platformKeyViews(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"keys": views})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
 }
 
 func (s *Server) handleGetPlatformKey(w http.ResponseWriter, r *http.Request) {
-	svc := s.platformKeys(w, r)
-	if svc == nil {
+	views, ok := s.platformKeyViews(w, r)
+	if !ok {
 		return
 	}
-	sts, err := svc.ListPlatform(r.Context())
-	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	for i := range sts {
-		if sts[i].Provider.ID == r.PathValue("provider") {
-			writeJSON(w, http.StatusOK, viewOf(&sts[i]))
+	for _, v := range views {
+		if v.Provider == r.PathValue("provider") {
+			writeJSON(w, http.StatusOK, v)
 			return
 		}
 	}

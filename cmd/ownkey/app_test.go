@@ -157,6 +157,29 @@ func (g *testGateway) do(method, path, key string, body any, carriesKey ...bool)
 	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
+// send is a request with a raw body (none if empty) and extra headers given
+// as name, value pairs, authenticated with key; it is not kept in the
+// transcript.
+func (g *testGateway) send(method, path, key, body string, headers ...string) *response {
+	g.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, g.srv.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
 // createAccount makes an account through the admin API and returns its key.
 func (g *testGateway) createAccount(name string) (id int64, key string) {
 	g.t.Helper()

@@ -359,16 +359,7 @@ func TestChatRoutingErrors(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) { io.WriteString(w, completionJSON) })
 	g, key, _ := chatGateway(t, up.srv.URL, map[string]string{"OWNKEY_DISABLED_PROVIDERS": "cerebras"})
 	post := func(body string, headers ...string) *response {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return readResponse(t, res)
+		return g.send("POST", "/api/v1/chat/completions", key, body, headers...)
 	}
 	msgs := `"messages":[{"role":"user","content":"x"}]`
 	cases := []struct {

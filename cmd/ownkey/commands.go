@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
@@ -45,6 +46,18 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 	feed := db.ChangeFeed(sqlstore.FeedOptions{Logger: log})
 	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
 	return &cliEnv{c: c, db: db, st: db, acc: acc, feed: feed}, nil
+}
+
+// vault opens the key vault over the command's store with the keyring in
+// use (never a new one), telling running servers what it changes.
+func (e *cliEnv) vault(ctx context.Context, log *slog.Logger) (*vault.Service, error) {
+	kr, _, err := loadKeyring(ctx, e.c, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewService(e.st, kr, vault.Options{
+		AllowPrivate: e.c.AllowPrivate, Disabled: e.c.Disabled, Logger: log, Changes: e.feed,
+	}), nil
 }
 
 func (e *cliEnv) Close() {
@@ -266,11 +279,10 @@ drop them from the variable yourself).`)
 	if *prune && !fromFile {
 		return errors.New("--prune edits the key file; with OWNKEY_MASTER_KEY remove old versions from the variable yourself")
 	}
-	kr, _, err := loadKeyring(ctx, c, log, nil)
+	vs, err := e.vault(ctx, log)
 	if err != nil {
 		return err
 	}
-	vs := vault.NewService(e.st, kr, vault.Options{Logger: log})
 	defer vs.Close()
 	if *prune {
 		removed, inUse, err := vs.Prune(ctx, c.MasterKeyFile)

@@ -32,6 +32,14 @@ func platformGateway(t *testing.T, upstream string, env map[string]string) (*tes
 	return g, key, id
 }
 
+// jsonReply answers every request with body as JSON.
+func jsonReply(body string) func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body)
+	}
+}
+
 // plainSDK is the official OpenAI SDK as a new user configures it: base URL
 // and key, no extra header.
 func plainSDK(g *testGateway, key string) openai.Client {
@@ -42,10 +50,7 @@ func plainSDK(g *testGateway, key string) openai.Client {
 // key is served with the platform's; once it stores its own, with its own;
 // a model neither serves is a 400 the SDK reports, naming the key to add.
 func TestSDKWithoutHeaders(t *testing.T) {
-	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, completionJSON)
-	})
+	up := newFakeOpenAI(t, jsonReply(completionJSON))
 	g, key, id := platformGateway(t, up.srv.URL, nil)
 	client := plainSDK(g, key)
 	ask := func(model string) (*openai.ChatCompletion, error) {
@@ -94,10 +99,7 @@ func TestSDKWithoutHeaders(t *testing.T) {
 // TestBYOKSwitchOverHTTP: the header and the body field force one kind of
 // key, and neither falls back to the other.
 func TestBYOKSwitchOverHTTP(t *testing.T) {
-	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, completionJSON)
-	})
+	up := newFakeOpenAI(t, jsonReply(completionJSON))
 	g, key, _ := platformGateway(t, up.srv.URL, nil)
 	// The account holds its own cerebras key only (cerebras also serves
 	// llama models; its base URL is not overridden: never reached here).
@@ -105,16 +107,7 @@ func TestBYOKSwitchOverHTTP(t *testing.T) {
 		t.Fatalf("store own key: %d %s", r.Status, r.Body)
 	}
 	post := func(body string, headers ...string) *response {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return readResponse(t, res)
+		return g.send("POST", "/api/v1/chat/completions", key, body, headers...)
 	}
 	msgs := `"messages":[{"role":"user","content":"x"}]`
 	groq := `{"model":"groq/llama-3.3-70b-versatile",` + msgs
@@ -197,16 +190,7 @@ func TestPlatformKeysNeverVisibleToUsers(t *testing.T) {
 	}
 
 	models := func(headers ...string) map[string]string {
-		req, _ := http.NewRequest("GET", g.srv.URL+"/v1/models", nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := readResponse(t, res)
+		r := g.send("GET", "/v1/models", key, "", headers...)
 		var m struct {
 			Data []struct {
 				ID      string
@@ -340,10 +324,7 @@ func runPlatformKeysCLI(g *testGateway, stdin string, args ...string) (string, e
 // line), list shows the last four characters, delete removes it, and a
 // running server follows each change.
 func TestPlatformKeysCLI(t *testing.T) {
-	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, completionJSON)
-	})
+	up := newFakeOpenAI(t, jsonReply(completionJSON))
 	g := newTestGateway(t, map[string]string{"OWNKEY_GROQ_BASE_URL": up.srv.URL + "/openai/v1"})
 	_, key := g.createAccount("dev")
 	chat := func() int {

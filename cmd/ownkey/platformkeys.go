@@ -14,7 +14,6 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
-	"github.com/ownkey/ownkey/vault"
 	"golang.org/x/term"
 )
 
@@ -88,12 +87,10 @@ func platformKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer e.Close()
-	log := newLogger(c, stderr)
-	kr, _, err := loadKeyring(ctx, c, log, nil)
+	vs, err := e.vault(ctx, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
-	vs := vault.NewService(e.st, kr, vault.Options{AllowPrivate: c.AllowPrivate, Disabled: c.Disabled, Logger: log, Changes: e.feed})
 	defer vs.Close()
 	// As the server does at start, before anything is sealed.
 	if err := vs.VerifyKeyring(ctx); err != nil {
