@@ -169,7 +169,7 @@ func RouteKeys(model, forced string, choice KeyChoice, own, platform func(provid
 		}
 		return nil, false, noPlatformKey(model, missing, tried)
 	}
-	r, missing, _, err := routeModel(model, forced, own, triedBuf[:0])
+	r, _, _, err = routeModel(model, forced, own, triedBuf[:0])
 	if r != nil || err != nil {
 		return r, true, err
 	}
