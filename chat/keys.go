@@ -38,11 +38,14 @@ func (s *Service) selectKey(ctx context.Context, call *ownkey.ChatCall) (route *
 	} else {
 		cred, err = s.Platform.PlatformCredential(ctx, route.Provider.ID)
 	}
-	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
-		// Deleted since the configured set was cached.
-		return nil, nil, false, ownkey.NoKeyError(route.Provider, call.Keys)
+	if err != nil {
+		if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+			// Deleted since the configured set was cached.
+			return nil, nil, false, ownkey.NoKeyError(route.Provider, call.Keys)
+		}
+		return nil, nil, false, err
 	}
-	return route, cred, byok, err
+	return route, cred, byok, nil
 }
 
 // markUsed notes the use of the key that served the request.
