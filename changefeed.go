@@ -14,6 +14,9 @@ const (
 	// ChangeCredential: a provider credential was stored, replaced or
 	// deleted (AccountID, Provider).
 	ChangeCredential ChangeKind = "cred"
+	// ChangePrices: the stored model prices changed (an import, an
+	// operator's price): the price catalog is read again.
+	ChangePrices ChangeKind = "prices"
 	// ChangeAll: changes may have been missed (the listener connected or
 	// reconnected, or the store was written by a process that cannot
 	// publish): drop everything cached.

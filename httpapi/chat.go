@@ -174,6 +174,8 @@ type modelEntry struct {
 	Object  string `json:"object"`
 	Created int64  `json:"created"`
 	OwnedBy string `json:"owned_by"`
+	// Pricing is shown with ?detailed=true (httpapi/prices.go).
+	Pricing *modelPricing `json:"pricing,omitempty"`
 }
 
 // handleModels lists the models the caller can reach: for every model
@@ -182,8 +184,18 @@ type modelEntry struct {
 // by several of them is listed once under its plain id (owned by the
 // provider auto-mapping would pick) and once per provider as
 // "provider/model", which routes to that provider. Nothing says whose key
-// it is.
+// it is, but with ?detailed=true each carries its prices at that provider,
+// at cost, and the rate taken on them: the BYOK markup for the account's
+// own key, the platform margin for the platform's.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	detailed := r.URL.Query().Get("detailed") == "true"
+	catalog := s.catalog()
+	pricing := func(e ownkey.ModelEntry, byok bool) *modelPricing {
+		if !detailed {
+			return nil
+		}
+		return pricingOf(e.Prices, ownkey.Markups{BYOK: s.cfg.Markup, Platform: s.cfg.PlatformMargin}.For(byok))
+	}
 	p := ownkey.PrincipalFromContext(r.Context())
 	keys, err := keySwitch(r.Header.Get("X-Use-Byok"), gjson.Result{})
 	if err != nil {
@@ -212,15 +224,21 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 		if prov.Kind != ownkey.KindModel || !own[prov.ID] && !platform[prov.ID] {
 			continue
 		}
-		for _, e := range ownkey.Models.OfProvider(prov.ID) {
+		for _, e := range catalog.OfProvider(prov.ID) {
 			m := e.Model
 			if !seen[m] {
-				if rt, _, err := ownkey.RouteKeys(m, "", keys, hasOwn, hasPlatform); err == nil {
+				if rt, byok, err := ownkey.RouteKeys(m, "", keys, hasOwn, hasPlatform); err == nil {
 					seen[m] = true
-					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID})
+					owner := e
+					if o, ok := catalog.Lookup(rt.Provider.ID, m); ok {
+						owner = *o
+					}
+					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID, Pricing: pricing(owner, byok)})
 				}
 			}
-			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID})
+			// The prefix routes to prov: with the account's key if the
+			// switch allows it and the account holds one.
+			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID, Pricing: pricing(e, own[prov.ID])})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})

@@ -50,6 +50,16 @@ type Config struct {
 	// Limits bound connections, requests in flight, body read and write
 	// times and body memory (limits.go); zero fields take the defaults.
 	Limits Limits
+	// Prices is the price catalog (package prices): /v1/models reads it,
+	// the admin price endpoints change it. nil: the built-in catalog,
+	// read-only.
+	Prices ownkey.PriceService
+	// Markup is the BYOK markup rate (OWNKEY_BYOK_MARKUP) that
+	// /v1/models?detailed=true shows.
+	Markup ownkey.PPM
+	// PlatformMargin is the rate /v1/models?detailed=true shows for a
+	// model a platform key serves (OWNKEY_PLATFORM_MARGIN).
+	PlatformMargin ownkey.PPM
 }
 
 // Pinger is the database as /readyz sees it (ownkey.Store).
@@ -142,6 +152,8 @@ func (s *Server) routes() {
 	admin("GET /api/admin/accounts/{id}/api-keys", s.handleListAPIKeys)
 	admin("POST /api/admin/accounts/{id}/api-keys", s.handleCreateAPIKey)
 	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
+	admin("PUT /api/admin/prices/{provider}/{model...}", s.handlePutPrice)
+	admin("DELETE /api/admin/prices/{provider}/{model...}", s.handleDeletePrice)
 	admin("GET /api/admin/platform-keys", s.handleListPlatformKeys)
 	admin("GET /api/admin/platform-keys/{provider}", s.handleGetPlatformKey)
 	admin("PUT /api/admin/platform-keys/{provider}", s.handlePutPlatformKey)

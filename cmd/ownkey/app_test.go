@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ownkey/ownkey"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -70,6 +72,7 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 		}
 	}
 	c.DatabaseURL = env["OWNKEY_DATABASE_URL"] // empty: SQLite in dir
+	c.MasterKey = env["OWNKEY_MASTER_KEY"]     // empty: the key file in dir
 	if v := env["OWNKEY_USAGE_WRITE_TIMEOUT"]; v != "" {
 		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
@@ -77,7 +80,11 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.readPlatformMargin(); err != nil {
+	var err error
+	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup); err != nil {
+		t.Fatal(err)
+	}
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}

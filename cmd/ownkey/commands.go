@@ -181,15 +181,11 @@ func runAccounts(args []string) error {
 }
 
 func runAPIKeys(args []string) error {
-	subs := []string{"create", "list", "revoke"}
-	if len(args) == 0 || !slices.Contains(subs, args[0]) {
-		fmt.Fprint(os.Stderr, "usage: ownkey apikeys create --account ID [--name NAME]\n       ownkey apikeys list --account ID\n       ownkey apikeys revoke --account ID --key KEY_ID\n")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		os.Exit(2)
+	sub, args, ok := subcommand(args, []string{"create", "list", "revoke"},
+		"usage: ownkey apikeys create --account ID [--name NAME]\n       ownkey apikeys list --account ID\n       ownkey apikeys revoke --account ID --key KEY_ID\n")
+	if !ok {
+		return nil
 	}
-	sub, args := args[0], args[1:]
 	c := &config{}
 	fs := newFlagSet("apikeys "+sub, "ownkey apikeys "+sub+": manage an account's ownkey API keys.")
 	account := fs.Int64("account", 0, "account id (required)")
@@ -316,6 +312,20 @@ drop them from the variable yourself).`)
 	}
 	fmt.Printf("re-wrapped %d credentials; all now under master key version %d\n", n, vs.Keyring().Active())
 	return nil
+}
+
+// subcommand splits off the subcommand of a command that has several. A
+// missing or unknown one prints usage and exits 2; ok is false for -h,
+// after usage is printed.
+func subcommand(args, subs []string, usage string) (sub string, rest []string, ok bool) {
+	if len(args) == 0 || !slices.Contains(subs, args[0]) {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return "", nil, false
+		}
+		os.Exit(2)
+	}
+	return args[0], args[1:], true
 }
 
 // leadingArg splits off a positional argument given before the flags

@@ -35,9 +35,6 @@ type config struct {
 	UsageWriteTimeout time.Duration
 	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
 	MaxJSONDepth int
-	// PlatformMargin is billed on top of the at-cost price of requests
-	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
-	PlatformMargin ownkey.PPM
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -48,6 +45,26 @@ type config struct {
 	// Limits bound connections, requests in flight, body and write times
 	// and body memory; zero fields take httpapi's defaults.
 	Limits httpapi.Limits
+	// BYOKMarkup is the rate taken on the at-cost price of a BYOK request
+	// (OWNKEY_BYOK_MARKUP, an exact decimal fraction; default 0.05).
+	BYOKMarkup ownkey.PPM
+	// PlatformMargin is billed on top of the at-cost price of requests
+	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
+	PlatformMargin ownkey.PPM
+}
+
+// envRate reads a rate written as an exact decimal fraction (0.05 for 5%),
+// as ownkey.ParseRate reads it.
+func envRate(name string, def ownkey.PPM) (ownkey.PPM, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	r, err := ownkey.ParseRate(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, cliError(err))
+	}
+	return r, nil
 }
 
 // envOr reads an environment variable with a default.
@@ -111,22 +128,6 @@ func (c *config) readLimits() error {
 		return fmt.Errorf("OWNKEY_MAX_BODY_MEMORY=%d is too small for OWNKEY_MAX_BODY_BYTES=%d: a body of the largest size allowed could never be read (at least %d)",
 			c.Limits.MaxBodyMemory, c.MaxBodyBytes, least)
 	}
-	return nil
-}
-
-// readPlatformMargin reads OWNKEY_PLATFORM_MARGIN: an exact decimal
-// fraction of the at-cost price (0.1 is 10%), default 0 (at cost).
-func (c *config) readPlatformMargin() error {
-	v := strings.TrimSpace(os.Getenv("OWNKEY_PLATFORM_MARGIN"))
-	if v == "" {
-		c.PlatformMargin = 0
-		return nil
-	}
-	m, err := ownkey.ParseRate(v)
-	if err != nil {
-		return fmt.Errorf("OWNKEY_PLATFORM_MARGIN=%q: %w", v, err)
-	}
-	c.PlatformMargin = m
 	return nil
 }
 

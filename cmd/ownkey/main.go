@@ -30,6 +30,10 @@ Usage:
   ownkey apikeys create --account ID [--name NAME]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey prices import --format litellm|openrouter FILE|URL
+  ownkey prices set PROVIDER MODEL --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
+  ownkey prices delete PROVIDER MODEL
+  ownkey prices list [--provider ID]
   ownkey platform-keys set PROVIDER [--check]   (key from stdin or a hidden prompt)
   ownkey platform-keys list
   ownkey platform-keys delete PROVIDER
@@ -71,6 +75,8 @@ Environment:
                                    an exact decimal fraction (0.1 = 10%; default 0: at cost)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
+  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a BYOK request, an exact
+                                   decimal fraction (default 0.05, i.e. 5%)
 `
 
 var version = "dev"
@@ -94,6 +100,8 @@ func main() {
 		err = runAccounts(args)
 	case "apikeys":
 		err = runAPIKeys(args)
+	case "prices":
+		err = runPrices(args)
 	case "platform-keys":
 		err = runPlatformKeys(args)
 	case "rotate-master-key":

@@ -416,16 +416,46 @@ func TestPlatformKeysCLICheck(t *testing.T) {
 func TestPlatformMarginConfig(t *testing.T) {
 	for v, want := range map[string]ownkey.PPM{"": 0, "0": 0, "0.1": 100_000, "0.025": 25_000} {
 		t.Setenv("OWNKEY_PLATFORM_MARGIN", v)
-		c := &config{}
-		if err := c.readPlatformMargin(); err != nil || c.PlatformMargin != want {
-			t.Errorf("%q: %d, %v", v, c.PlatformMargin, err)
+		if got, err := envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil || got != want {
+			t.Errorf("%q: %d, %v", v, got, err)
 		}
 	}
 	for _, v := range []string{"10%", "-0.1", "0.1234567", "abc"} {
 		t.Setenv("OWNKEY_PLATFORM_MARGIN", v)
-		c := &config{}
-		if err := c.readPlatformMargin(); err == nil || !strings.Contains(err.Error(), "OWNKEY_PLATFORM_MARGIN") {
+		if _, err := envRate("OWNKEY_PLATFORM_MARGIN", 0); err == nil || !strings.Contains(err.Error(), "OWNKEY_PLATFORM_MARGIN") {
 			t.Errorf("%q accepted: %v", v, err)
+		}
+	}
+}
+
+// TestModelsDetailedPlatformMargin: /v1/models?detailed=true shows, per
+// model, the rate of the key that would serve it: the BYOK markup for the
+// account's own, OWNKEY_PLATFORM_MARGIN for the platform's.
+func TestModelsDetailedPlatformMargin(t *testing.T) {
+	g, key, _ := platformGateway(t, "http://127.0.0.1:1", map[string]string{"OWNKEY_PLATFORM_MARGIN": "0.125"})
+	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "cerebras", "key": "csk-own-cerebras-key-0001"}); r.Status != 200 {
+		t.Fatal(r.Status)
+	}
+	r := g.do("GET", "/v1/models?detailed=true", key, nil)
+	var m struct {
+		Data []struct {
+			ID      string
+			Pricing struct{ Markup json.Number }
+		}
+	}
+	if err := json.Unmarshal(r.Body, &m); err != nil || r.Status != 200 {
+		t.Fatalf("models: %d %s", r.Status, r.Body)
+	}
+	markups := map[string]string{}
+	for _, e := range m.Data {
+		markups[e.ID] = e.Pricing.Markup.String()
+	}
+	for id, want := range map[string]string{
+		"groq/llama-3.3-70b-versatile": "0.125", "llama-3.3-70b-versatile": "0.125",
+		"cerebras/llama-3.3-70b": "0.05", "llama-3.3-70b": "0.05",
+	} {
+		if markups[id] != want {
+			t.Errorf("%s: markup %q, want %s", id, markups[id], want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/jsonvalid"
+	"github.com/ownkey/ownkey/prices"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/azure"
@@ -52,7 +54,12 @@ func runServe(args []string) error {
 	if err := c.readLimits(); err != nil {
 		return err
 	}
-	if err := c.readPlatformMargin(); err != nil {
+	markup, err := envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
+	if err != nil {
+		return err
+	}
+	c.BYOKMarkup = markup
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
 		return err
 	}
 	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
@@ -128,6 +135,8 @@ type app struct {
 	accounts   *accounts.Service
 	usage      *usage.Recorder
 	server     *httpapi.Server
+	// prices is the price catalog and the ownkey.PriceBook.
+	prices *prices.Book
 	// stopFeed stops the change feed's listener and waits for it.
 	stopFeed func()
 }
@@ -173,7 +182,16 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
-	stopFeed := listenForChanges(feed, acc, vs)
+	// The price catalog: built-in, imported and the operator's prices; the
+	// catalog it builds is also the one routing reads.
+	book := prices.New(prices.Options{Store: db, Changes: feed, Publish: ownkey.SetActiveModels, Logger: log})
+	if err := book.Load(ctx); err != nil {
+		acc.Close()
+		vs.Close()
+		db.Close()
+		return nil, fmt.Errorf("reading the model prices: %w", err)
+	}
+	stopFeed := listenForChanges(feed, acc, vs, book)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The spill holds usage records the database did not take in time: it
@@ -190,15 +208,15 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	}
 	chatSvc := &chat.Service{
 		Vault: vs, Platform: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		Markups: ownkey.Markups{BYOK: ownkey.DefaultBYOKMarkup, Platform: c.PlatformMargin},
+		Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin},
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
-		Limits: c.Limits,
+		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, prices: book, stopFeed: stopFeed}, nil
 }
 
 // newFamilies registers every provider wire family: what each provider's
@@ -224,18 +242,20 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 // listenForChanges applies the changes other processes publish to this
 // process's caches until the returned function is called. It runs until
 // Close rather than until the shutdown signal, so that revocations still
-// apply while in-flight requests drain.
-func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.Service) (stop func()) {
+// apply while in-flight requests drain. The price catalog reloads on its
+// own goroutine (prices.Book.Run), which the feed only wakes.
+func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.Service, book *prices.Book) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		_ = feed.Listen(ctx, func(c ownkey.Change) {
 			acc.Changed(c)
 			vs.Changed(c)
+			book.Changed(c)
 		})
-	}()
-	return func() { cancel(); <-done }
+	})
+	wg.Go(func() { book.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
 }
 
 // keyMismatchError explains a refused start. A key file this start created
