@@ -44,14 +44,10 @@ func platformKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		"list":   "ownkey platform-keys list: the providers the platform holds a key for (last 4 characters only).",
 		"delete": "ownkey platform-keys delete PROVIDER: remove the platform's key for a provider.",
 	}
-	if len(args) == 0 || subs[args[0]] == "" {
-		fmt.Fprint(stderr, platformKeysUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		os.Exit(2)
+	sub, args, ok := subcommand(args, []string{"set", "list", "delete"}, platformKeysUsage)
+	if !ok {
+		return nil
 	}
-	sub, args := args[0], args[1:]
 	c := &config{}
 	fs := newFlagSet("platform-keys "+sub, subs[sub])
 	fs.SetOutput(stderr)
