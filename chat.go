@@ -28,7 +28,9 @@ type ChatCall struct {
 	Model string
 	// Provider is the provider id the client forced (lower case), empty
 	// to route by Model.
-	Provider     string
+	Provider string
+	// Keys is the BYOK switch: whose key may serve the request.
+	Keys         KeyChoice
 	Stream       bool
 	IncludeUsage bool
 	Body         ChatBody
@@ -71,6 +73,15 @@ type ChatRequest struct {
 	RequestID  string
 	Provider   *Provider
 	Credential *Credential
+	// BYOK says whose key Credential is: the account's own (the provider
+	// bills the user; ownkey charges Markup on the at-cost price) or, when
+	// false, the platform's (ownkey pays the provider and charges the
+	// at-cost price plus Markup, the platform margin). Quote.ChargeFor
+	// prices the request from the two.
+	BYOK bool
+	// Markup is the rate this request is billed at on top of the at-cost
+	// price: Markups.For(BYOK).
+	Markup PPM
 	// Auth authorizes the upstream request: the routed provider's family
 	// (required: provider.Send refuses a request without one).
 	Auth Authorizer

@@ -48,7 +48,8 @@ func MakerOf(model string) string {
 	return ""
 }
 
-// routeError explains why no provider was found.
+// routeError explains why no provider was found among the account's own
+// keys (x-use-byok: true).
 func routeError(model string, tried []string) error {
 	msg := "no BYOK provider found for model \"" + model + "\""
 	if len(tried) > 0 {
@@ -76,25 +77,40 @@ func routeError(model string, tried []string) error {
 // Forced routing to a provider without a key is an error, never a silent
 // switch to another provider.
 func RouteModel(model, forced string, configured func(provider string) bool) (*Route, error) {
-	if forced != "" {
-		p, ok := LookupProvider(forced)
-		if !ok || p.Kind != KindModel {
-			return nil, &Error{Code: EINVALID, Param: "x-byok-provider", Reason: "byok_unknown_provider",
-				Message: "unknown BYOK model provider \"" + safeID(forced) + "\"; one of: " + strings.Join(ModelProviderIDs(), ", ")}
-		}
-		if !configured(p.ID) {
-			return nil, noKey(p)
-		}
-		return &Route{Provider: p, Model: model, How: "forced"}, nil
-	}
 	// The providers considered, for the error; on the stack, because a
 	// route found after skipping some is common (catalog order).
 	var triedBuf [8]string
-	tried := triedBuf[:0]
+	r, missing, tried, err := routeModel(model, forced, configured, triedBuf[:0])
+	switch {
+	case r != nil || err != nil:
+		return r, err
+	case missing != nil:
+		return nil, noKey(missing)
+	}
+	return nil, routeError(model, tried)
+}
+
+// routeModel applies RouteModel's rules and leaves the error to the
+// caller, whose message depends on whose keys were looked at: when no key
+// serves the request it returns the forced provider without one
+// (missing), or else the providers considered, appended to tried. err is
+// set only for a forced provider that is not a model provider.
+func routeModel(model, forced string, configured func(provider string) bool, tried []string) (r *Route, missing *Provider, _ []string, err error) {
+	if forced != "" {
+		p, ok := LookupProvider(forced)
+		if !ok || p.Kind != KindModel {
+			return nil, nil, tried, &Error{Code: EINVALID, Param: "x-byok-provider", Reason: "byok_unknown_provider",
+				Message: "unknown BYOK model provider \"" + safeID(forced) + "\"; one of: " + strings.Join(ModelProviderIDs(), ", ")}
+		}
+		if !configured(p.ID) {
+			return nil, p, tried, nil
+		}
+		return &Route{Provider: p, Model: model, How: "forced"}, nil, tried, nil
+	}
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := LookupProvider(model[:i]); ok && p.Kind == KindModel {
 			if configured(p.ID) {
-				return &Route{Provider: p, Model: model[i+1:], How: "prefix"}, nil
+				return &Route{Provider: p, Model: model[i+1:], How: "prefix"}, nil, tried, nil
 			}
 			tried = append(tried, p.ID)
 		}
@@ -102,14 +118,14 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 	if id := MakerOf(model); id != "" {
 		if configured(id) {
 			p, _ := LookupProvider(id)
-			return &Route{Provider: p, Model: model, How: "maker"}, nil
+			return &Route{Provider: p, Model: model, How: "maker"}, nil, tried, nil
 		}
 		tried = appendNew(tried, id)
 	}
 	for _, e := range ActiveModels().Serving(model) {
 		if configured(e.Provider) {
 			p, _ := LookupProvider(e.Provider)
-			return &Route{Provider: p, Model: model, How: "catalog"}, nil
+			return &Route{Provider: p, Model: model, How: "catalog"}, nil, tried, nil
 		}
 		tried = appendNew(tried, e.Provider)
 	}
@@ -117,12 +133,110 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 		for _, id := range aggregators {
 			if configured(id) {
 				p, _ := LookupProvider(id)
-				return &Route{Provider: p, Model: model, How: "aggregator"}, nil
+				return &Route{Provider: p, Model: model, How: "aggregator"}, nil, tried, nil
 			}
 			tried = appendNew(tried, id)
 		}
 	}
-	return nil, routeError(model, tried)
+	return nil, nil, tried, nil
+}
+
+// RouteKeys routes a chat request under the BYOK switch (choice) and says
+// whose key serves it: byok is true for the account's own key, false for
+// the platform's. own and platform report which providers the account and
+// the platform hold a usable key for.
+//
+//   - KeyOwn: RouteModel over the account's keys; never the platform's.
+//   - KeyPlatform: RouteModel over the platform's keys.
+//   - KeyAuto: RouteModel over the account's keys; when they serve
+//     nothing, over the account's and the platform's, so a platform key is
+//     used only for a request none of the account's keys can serve.
+//     platform is not called when the account's keys serve the request.
+//
+// When no key serves the request the error is a 400 that says which key
+// to add and where (the BYOK page, `ownkey platform-keys set`), worded for
+// the choice.
+func RouteKeys(model, forced string, choice KeyChoice, own, platform func(provider string) bool) (r *Route, byok bool, err error) {
+	var triedBuf [8]string
+	switch choice {
+	case KeyOwn:
+		r, err = RouteModel(model, forced, own)
+		return r, true, err
+	case KeyPlatform:
+		r, missing, tried, err := routeModel(model, forced, platform, triedBuf[:0])
+		if r != nil || err != nil {
+			return r, false, err
+		}
+		return nil, false, noPlatformKey(model, missing, tried)
+	}
+	r, _, _, err = routeModel(model, forced, own, triedBuf[:0])
+	if r != nil || err != nil {
+		return r, true, err
+	}
+	either := func(id string) bool { return own(id) || platform(id) }
+	r, missing, tried, _ := routeModel(model, forced, either, triedBuf[:0])
+	if r != nil {
+		return r, own(r.Provider.ID), nil
+	}
+	return nil, false, noKeyAtAll(model, missing, tried)
+}
+
+// NoKeyError is the 400 for a provider whose key, of those the choice
+// allows, is missing: the one RouteKeys gives for a forced provider.
+func NoKeyError(p *Provider, choice KeyChoice) error {
+	switch choice {
+	case KeyOwn:
+		return noKey(p)
+	case KeyPlatform:
+		return noPlatformKey("", p, nil)
+	}
+	return noKeyAtAll("", p, nil)
+}
+
+// addOwnKey and addPlatformKey say where each kind of key is added.
+func addOwnKey(id string) string {
+	return "on the BYOK page (POST /api/user/provider-keys {\"provider\":\"" + id + "\",\"key\":…})"
+}
+
+func addPlatformKey(id string) string { return "ownkey platform-keys set " + id }
+
+const forceHint = " You can also force a provider with the header x-byok-provider: <provider> (or body byok.provider), or prefix the model with the provider id, e.g. groq/llama-3.3-70b-versatile."
+
+// noPlatformKey is x-use-byok: false's error: the platform holds no key
+// for the forced provider (missing), or none that serves model.
+func noPlatformKey(model string, missing *Provider, tried []string) error {
+	const own = " To use your own key instead, send x-use-byok: true (or leave the header out)."
+	if missing != nil {
+		return &Error{Code: EINVALID, Param: "x-byok-provider", Reason: "platform_no_key_for_provider",
+			Message: "the platform holds no " + missing.Name + " key (x-use-byok: false uses only the platform's keys). The operator can add one with: " + addPlatformKey(missing.ID) + "." + own}
+	}
+	msg := "no platform key serves model \"" + model + "\" (x-use-byok: false uses only the platform's keys)"
+	if len(tried) > 0 {
+		msg += "; providers considered: " + strings.Join(tried, ", ") + ". The operator can add a key for " + tried[0] + " with: " + addPlatformKey(tried[0]) + "." + own
+	} else {
+		msg += ": no provider is known to serve it." + forceHint
+	}
+	return &Error{Code: EINVALID, Param: "model", Reason: "platform_no_provider_for_model", Message: msg}
+}
+
+// noKeyAtAll is the error when the client left the switch alone and
+// neither the account nor the platform holds a key that serves the
+// request: it names the provider and both ways to add its key.
+func noKeyAtAll(model string, missing *Provider, tried []string) error {
+	if missing != nil {
+		return &Error{Code: EINVALID, Param: "x-byok-provider", Reason: "no_key_for_provider",
+			Message: "no " + missing.Name + " key: neither this account nor the platform holds one. Add yours " + addOwnKey(missing.ID) +
+				", or ask the operator to add a platform key (" + addPlatformKey(missing.ID) + ")."}
+	}
+	msg := "no key serves model \"" + model + "\""
+	if len(tried) > 0 {
+		p, _ := LookupProvider(tried[0])
+		msg += ": neither this account nor the platform holds a key for " + strings.Join(tried, ", ") + ". Add a key for " + p.Name + " " + addOwnKey(p.ID) +
+			", or ask the operator to add a platform key (" + addPlatformKey(p.ID) + ")." + forceHint
+	} else {
+		msg += ": no provider is known to serve it." + forceHint
+	}
+	return &Error{Code: EINVALID, Param: "model", Reason: "no_provider_for_model", Message: msg}
 }
 
 func noKey(p *Provider) error {

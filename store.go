@@ -66,15 +66,21 @@ type Store interface {
 	// touching the key (ENOTFOUND if none is stored).
 	SetCredentialCaps(ctx context.Context, accountID int64, provider string, u SpendCapsUpdate) (*CredentialRecord, error)
 
+	// The platform's keys, in a table of their own (PlatformCredentialStore).
+	PlatformCredentialStore
+
 	// CredentialsNotAtVersion returns up to limit credentials wrapped by a
-	// master key version other than version, for rotation.
+	// master key version other than version, for rotation: the accounts'
+	// and the platform's (AccountID PlatformOwner).
 	CredentialsNotAtVersion(ctx context.Context, version uint32, limit int) ([]*CredentialRecord, error)
 	// RewrapCredential stores r's new KeyVersion and Sealed only if the row
 	// still has oldVersion and the same Sealed bytes it was read with
 	// (compare-and-swap), so a rotation racing a user's replace never
-	// overwrites the newer key. It reports whether the row was updated.
+	// overwrites the newer key. It reports whether the row was updated. A
+	// record of PlatformOwner is the platform's row for r.Provider.
 	RewrapCredential(ctx context.Context, r *CredentialRecord, oldVersion uint32, oldSealed []byte) (bool, error)
-	// CredentialKeyVersions lists the distinct master key versions in use.
+	// CredentialKeyVersions lists the distinct master key versions in use
+	// (the accounts' and the platform's credentials).
 	CredentialKeyVersions(ctx context.Context) ([]uint32, error)
 
 	// MasterKeyChecks returns, per master key version, the check value that

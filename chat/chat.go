@@ -1,7 +1,7 @@
 // Package chat is the chat use case, outside HTTP: one request from routing
 // to its usage record. It reads top to bottom as the request goes:
 //
-//	route → credential → family (by wire family): endpoint, adapter, auth
+//	route → credential (own or platform key) → family (by wire family): endpoint, adapter, auth
 //	      → spend limits admit → [billing reserve] → adapter.Chat → usage
 //	      → [billing settle] → spend limits count → record
 //
@@ -26,6 +26,12 @@ type Service struct {
 	// Vault holds the accounts' provider keys: routing reads which
 	// providers an account holds keys for, the adapter gets one opened.
 	Vault ownkey.CredentialService
+	// Platform holds the operator's own provider keys, used when the BYOK
+	// switch allows and the account's keys serve nothing; nil: none.
+	Platform ownkey.PlatformKeyService
+	// Markups are the rates billed on top of the at-cost price, by whose
+	// key served the request (ChatRequest.Markup).
+	Markups ownkey.Markups
 	// Families give each provider's endpoint (with the operator's base
 	// URL overrides), chat adapter and authorization.
 	Families *provider.Families
@@ -53,28 +59,11 @@ var _ ownkey.ChatService = (*Service)(nil)
 func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	accountID := call.Principal.Account.ID
 
-	// Route: the provider comes from the model id, a forced provider and
-	// the set of providers the account holds keys for.
-	if call.Provider != "" && s.Vault.Disabled(call.Provider) {
-		return &ownkey.Error{Code: ownkey.EFORBIDDEN, Param: "x-byok-provider", Reason: "provider_disabled",
-			Message: "provider " + call.Provider + " is disabled by the operator"}
-	}
-	configured, err := s.Vault.Configured(ctx, accountID)
+	// Route and credential: the provider comes from the model id, a forced
+	// provider and the keys the BYOK switch allows (keys.go); the key is
+	// the account's own (byok) or the platform's, decrypted (cached).
+	route, cred, byok, err := s.selectKey(ctx, call)
 	if err != nil {
-		return err
-	}
-	route, err := ownkey.RouteModel(call.Model, call.Provider, func(id string) bool { return configured[id] })
-	if err != nil {
-		return err
-	}
-
-	// Credential: the account's key for that provider, decrypted (cached).
-	cred, err := s.Vault.Credential(ctx, accountID, route.Provider.ID)
-	if err != nil {
-		if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
-			return &ownkey.Error{Code: ownkey.EINVALID, Param: "x-byok-provider", Reason: "byok_no_key_for_provider",
-				Message: "no " + route.Provider.Name + " key is stored for this account; add one with POST /api/user/provider-keys"}
-		}
 		return err
 	}
 
@@ -107,9 +96,9 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
 		Model: route.Model, Body: call.Body.Routed(route.Model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
-		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth),
+		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok, Markup: s.Markups.For(byok),
 	}
-	s.Vault.MarkUsed(accountID, route.Provider.ID)
+	s.markUsed(accountID, route.Provider.ID, byok)
 
 	// [billing reserve] goes here, when billing lands: hold the request's
 	// worst-case cost against the account's balance under req.RequestID,

@@ -74,6 +74,9 @@ type fixture struct {
 	adapter *fakeAdapter
 	family  provider.Family
 	rec     *recorder
+	// keys is the BYOK switch the calls carry: KeyOwn, as these tests
+	// were written when every request had to send x-use-byok: true.
+	keys ownkey.KeyChoice
 }
 
 func newFixture(t *testing.T, res *ownkey.ChatResult, err error) *fixture {
@@ -81,6 +84,7 @@ func newFixture(t *testing.T, res *ownkey.ChatResult, err error) *fixture {
 		vault:   &fakeVault{keys: map[string]bool{"groq": true, "openai": true, "anthropic": true}, disabled: map[string]bool{}},
 		adapter: &fakeAdapter{res: res, err: err},
 		rec:     &recorder{},
+		keys:    ownkey.KeyOwn,
 	}
 	// Only the OpenAI family has an adapter here: Anthropic routes to none.
 	f.family = &providertest.Family{Speaks: providertest.Catalog(t, "openai").Wire, Adapter: f.adapter}
@@ -93,7 +97,7 @@ const chatBody = `{"model":"m","messages":[{"role":"user","content":"Say hello i
 func (f *fixture) chat(model, forced string) (*body, error) {
 	b := &body{b: []byte(chatBody)}
 	err := f.svc.Chat(context.Background(), &ownkey.ChatCall{
-		RequestID: "req-1", Model: model, Provider: forced, Body: b, Sink: openai.NewWriter(httptest.NewRecorder(), false, false),
+		RequestID: "req-1", Model: model, Provider: forced, Keys: f.keys, Body: b, Sink: openai.NewWriter(httptest.NewRecorder(), false, false),
 		Principal: &ownkey.Principal{Account: &ownkey.Account{ID: 7}, APIKey: &ownkey.APIKey{ID: 9}},
 	})
 	return b, err

@@ -10,12 +10,54 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-func truthy(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "true", "yes", "on":
-		return true
+// keySwitch reads the BYOK switch from the header x-use-byok and the body's
+// byok.enabled: true forces the account's own key, false the platform's;
+// neither (absent, empty or null) leaves the choice to the gateway. Both
+// given must agree.
+func keySwitch(header string, enabled gjson.Result) (ownkey.KeyChoice, error) {
+	fromHeader, ok := switchWord(header)
+	if !ok {
+		return 0, ownkey.FieldError("x-use-byok", "x-use-byok must be true (use your own provider key) or false (use the platform's key); leave it out to use your own key when you stored one for the provider, else the platform's")
 	}
-	return false
+	fromBody := ownkey.KeyAuto
+	switch enabled.Type {
+	case gjson.True:
+		fromBody = ownkey.KeyOwn
+	case gjson.False:
+		fromBody = ownkey.KeyPlatform
+	case gjson.String:
+		// gjson read "true" as true before the switch had a false.
+		if fromBody, ok = switchWord(enabled.Str); !ok {
+			return 0, ownkey.FieldError("byok.enabled", "byok.enabled must be a boolean")
+		}
+	case gjson.Null:
+	default:
+		return 0, ownkey.FieldError("byok.enabled", "byok.enabled must be a boolean")
+	}
+	switch {
+	case fromHeader == ownkey.KeyAuto:
+		return fromBody, nil
+	case fromBody != ownkey.KeyAuto && fromBody != fromHeader:
+		return 0, ownkey.FieldError("byok.enabled", "x-use-byok and byok.enabled disagree")
+	}
+	return fromHeader, nil
+}
+
+// switchWord reads one spelling of the switch (without allocating: it runs
+// on every chat request); "" is no choice.
+func switchWord(s string) (ownkey.KeyChoice, bool) {
+	s = strings.TrimSpace(s)
+	for _, w := range [...]string{"true", "1", "yes", "on"} {
+		if strings.EqualFold(s, w) {
+			return ownkey.KeyOwn, true
+		}
+	}
+	for _, w := range [...]string{"false", "0", "no", "off"} {
+		if strings.EqualFold(s, w) {
+			return ownkey.KeyPlatform, true
+		}
+	}
+	return ownkey.KeyAuto, s == ""
 }
 
 // handleChat serves POST /api/v1/chat/completions: it decodes the request
@@ -100,9 +142,9 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	if byok.Exists() && byok.Type != gjson.Null && !byok.IsObject() {
 		return ownkey.FieldError("byok", "byok must be an object such as {\"enabled\":true,\"provider\":\"groq\"}")
 	}
-	if !truthy(r.Header.Get("X-Use-Byok")) && !byok.Get("enabled").Bool() {
-		return &ownkey.Error{Code: ownkey.EINVALID, Reason: "byok_required", Param: "x-use-byok",
-			Message: "this gateway serves bring-your-own-key requests: send the header x-use-byok: true (or body \"byok\":{\"enabled\":true}) and store a provider key on the BYOK page"}
+	keys, err := keySwitch(r.Header.Get("X-Use-Byok"), byok.Get("enabled"))
+	if err != nil {
+		return err
 	}
 	forced := strings.TrimSpace(r.Header.Get("X-Byok-Provider"))
 	if bp := byok.Get("provider"); bp.Exists() {
@@ -121,7 +163,7 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	cc.writer.Reset(w, stream, includeUsage)
 	cc.call = ownkey.ChatCall{
 		RequestID: RequestID(r.Context()), Principal: ownkey.PrincipalFromContext(r.Context()),
-		Model: model, Provider: strings.ToLower(forced), Stream: stream, IncludeUsage: includeUsage,
+		Model: model, Provider: strings.ToLower(forced), Keys: keys, Stream: stream, IncludeUsage: includeUsage,
 		Body: cc, Sink: &cc.writer,
 	}
 	return nil
@@ -136,47 +178,67 @@ type modelEntry struct {
 	Pricing *modelPricing `json:"pricing,omitempty"`
 }
 
-// handleModels lists the models the caller can reach with its stored keys:
-// for every configured model provider, its catalog models. A model served by
-// several of them is listed once under its plain id (owned by the provider
-// auto-mapping would pick) and once per provider as "provider/model", which
-// routes to that provider. With ?detailed=true each carries its prices at
-// that provider, at cost, and the markup.
+// handleModels lists the models the caller can reach: for every model
+// provider whose key the BYOK switch (x-use-byok, as on chat) lets a request
+// use, the account's or the platform's, its catalog models. A model served
+// by several of them is listed once under its plain id (owned by the
+// provider auto-mapping would pick) and once per provider as
+// "provider/model", which routes to that provider. Nothing says whose key
+// it is, but with ?detailed=true each carries its prices at that provider,
+// at cost, and the rate taken on them: the BYOK markup for the account's
+// own key, the platform margin for the platform's.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	detailed := r.URL.Query().Get("detailed") == "true"
 	catalog := s.catalog()
-	pricing := func(e ownkey.ModelEntry) *modelPricing {
+	pricing := func(e ownkey.ModelEntry, byok bool) *modelPricing {
 		if !detailed {
 			return nil
 		}
-		return pricingOf(e.Prices, s.cfg.Markup)
+		return pricingOf(e.Prices, ownkey.Markups{BYOK: s.cfg.Markup, Platform: s.cfg.PlatformMargin}.For(byok))
 	}
 	p := ownkey.PrincipalFromContext(r.Context())
-	configured, err := s.cfg.Vault.Configured(r.Context(), p.Account.ID)
+	keys, err := keySwitch(r.Header.Get("X-Use-Byok"), gjson.Result{})
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	has := func(id string) bool { return configured[id] }
+	own, platform := map[string]bool{}, map[string]bool{}
+	if keys != ownkey.KeyPlatform {
+		if own, err = s.cfg.Vault.Configured(r.Context(), p.Account.ID); err != nil {
+			Error(w, r, err)
+			return
+		}
+	}
+	if keys != ownkey.KeyOwn && s.cfg.Platform != nil {
+		if platform, err = s.cfg.Platform.PlatformConfigured(r.Context()); err != nil {
+			Error(w, r, err)
+			return
+		}
+	}
+	hasOwn := func(id string) bool { return own[id] }
+	hasPlatform := func(id string) bool { return platform[id] }
 	seen := map[string]bool{}
 	data := []modelEntry{}
 	for _, prov := range ownkey.Catalog {
-		if prov.Kind != ownkey.KindModel || !configured[prov.ID] {
+		// Each set is empty where the switch rules it out.
+		if prov.Kind != ownkey.KindModel || !own[prov.ID] && !platform[prov.ID] {
 			continue
 		}
 		for _, e := range catalog.OfProvider(prov.ID) {
 			m := e.Model
 			if !seen[m] {
-				if rt, err := ownkey.RouteModel(m, "", has); err == nil {
+				if rt, byok, err := ownkey.RouteKeys(m, "", keys, hasOwn, hasPlatform); err == nil {
 					seen[m] = true
 					owner := e
 					if o, ok := catalog.Lookup(rt.Provider.ID, m); ok {
 						owner = *o
 					}
-					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID, Pricing: pricing(owner)})
+					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID, Pricing: pricing(owner, byok)})
 				}
 			}
-			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID, Pricing: pricing(e)})
+			// The prefix routes to prov: with the account's key if the
+			// switch allows it and the account holds one.
+			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID, Pricing: pricing(e, own[prov.ID])})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})

@@ -66,6 +66,10 @@ func FuzzChatBody(f *testing.F) {
 			(fields.byok.Exists() && fields.byok.Raw != "null" && !fields.byok.IsObject()) {
 			return
 		}
+		// The BYOK switch in the body is a choice or a 400, whatever it holds.
+		if k, err := keySwitch("", fields.byok.Get("enabled")); (err != nil && ownkey.StatusOf(err) != 400) || k > ownkey.KeyPlatform {
+			t.Fatalf("byok.enabled of %q: %v %v", body, k, err)
+		}
 		out := routedBody(bytes.Clone(body), fields, model, forceUsage)
 		if !json.Valid(out) {
 			t.Fatalf("routed body is not valid JSON:\n in %s\nout %s", body, out)

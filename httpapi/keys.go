@@ -64,15 +64,22 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 		Error(w, r, err)
 		return
 	}
-	views := make([]providerKeyView, len(sts))
-	for i := range sts {
-		views[i] = viewOf(&sts[i])
+	views := viewsOf(sts)
+	for i := range views {
 		if err := s.withSpend(r, p.Account.ID, &views[i]); err != nil {
 			Error(w, r, err)
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
+}
+
+func viewsOf(sts []ownkey.KeyStatus) []providerKeyView {
+	views := make([]providerKeyView, len(sts))
+	for i := range sts {
+		views[i] = viewOf(&sts[i])
+	}
+	return views
 }
 
 // keyRequest is the body of POST /api/user/provider-keys (provider, key

@@ -59,8 +59,10 @@ type modelPricing struct {
 	InternalReasoning *usdAmount `json:"internal_reasoning,omitempty"`
 	Currency          string     `json:"currency"`
 	Unit              string     `json:"unit"`
-	// Markup is the rate charged on the at-cost price
-	// (OWNKEY_BYOK_MARKUP).
+	// Markup is the rate charged on the at-cost price: OWNKEY_BYOK_MARKUP
+	// with the account's own key, OWNKEY_PLATFORM_MARGIN (on top of the
+	// at-cost price, which the account then pays too) with the
+	// platform's.
 	Markup rate `json:"markup"`
 }
 

@@ -22,9 +22,12 @@ import (
 // calls, declared in the root package, and its own settings.
 type Config struct {
 	// Store is pinged by /readyz.
-	Store     Pinger
-	Accounts  ownkey.AccountService
-	Vault     ownkey.CredentialService
+	Store    Pinger
+	Accounts ownkey.AccountService
+	Vault    ownkey.CredentialService
+	// Platform holds the operator's provider keys (admin API; /v1/models
+	// lists what they reach); nil: none.
+	Platform  ownkey.PlatformKeyService
 	Chat      ownkey.ChatService
 	Validator ownkey.KeyValidator
 	// Spend tells the key list what the spend caps count so far; nil
@@ -59,6 +62,9 @@ type Config struct {
 	// Markup is the BYOK markup rate (OWNKEY_BYOK_MARKUP) that
 	// /v1/models?detailed=true shows.
 	Markup ownkey.PPM
+	// PlatformMargin is the rate /v1/models?detailed=true shows for a
+	// model a platform key serves (OWNKEY_PLATFORM_MARGIN).
+	PlatformMargin ownkey.PPM
 }
 
 // Pinger is the database as /readyz sees it (ownkey.Store).
@@ -164,6 +170,10 @@ func (s *Server) routes() {
 	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
 	admin("PUT /api/admin/prices/{provider}/{model...}", s.handlePutPrice)
 	admin("DELETE /api/admin/prices/{provider}/{model...}", s.handleDeletePrice)
+	admin("GET /api/admin/platform-keys", s.handleListPlatformKeys)
+	admin("GET /api/admin/platform-keys/{provider}", s.handleGetPlatformKey)
+	admin("PUT /api/admin/platform-keys/{provider}", s.handlePutPlatformKey)
+	admin("DELETE /api/admin/platform-keys/{provider}", s.handleDeletePlatformKey)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",

@@ -11,6 +11,8 @@ func TestChangePayloads(t *testing.T) {
 		{Kind: ownkey.ChangeAPIKey, AccountID: 3, KeyID: 9},
 		{Kind: ownkey.ChangeCredential, AccountID: 3, Provider: "amazon-bedrock"},
 		{Kind: ownkey.ChangePrices},
+		// A platform key's change names the platform's owner id.
+		{Kind: ownkey.ChangeCredential, AccountID: ownkey.PlatformOwner, Provider: "openai"},
 		{Kind: ownkey.ChangeAll},
 	} {
 		if got := decodeChange(encodeChange(c)); got != c {

@@ -14,6 +14,23 @@ const credentialColumns = `account_id, provider, key_version, sealed, suffix, cr
 
 // credentialReadColumns are credentialColumns and the spend caps.
 const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nano`
+// The two credential tables have the same columns (see migration 0007): the
+// accounts' keys, and the platform's, whose account_id is always
+// ownkey.PlatformOwner. Every query below takes the table, so the two are
+// read and written by the same code, and no query over one reaches the
+// other.
+const (
+	accountCredentials  = "provider_credentials"
+	platformCredentials = "platform_credentials"
+)
+
+// credentialTable is the table that holds the credentials of owner.
+func credentialTable(owner int64) string {
+	if owner == ownkey.PlatformOwner {
+		return platformCredentials
+	}
+	return accountCredentials
+}
 
 // PutCredential inserts or replaces the account's credential for
 // r.Provider; ENOTFOUND if the account does not exist. Zero CreatedAt and
@@ -21,6 +38,22 @@ const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nan
 // LastUsedAt from r (normally nil: the new key has not been used yet). On
 // success r holds the times as stored.
 func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) error {
+	if r.AccountID == ownkey.PlatformOwner {
+		return ownkey.FieldError("account_id", "a platform key is stored with PutPlatformCredential")
+	}
+	return db.putCredential(ctx, accountCredentials, r)
+}
+
+// PutPlatformCredential is PutCredential for the platform's key for
+// r.Provider (r.AccountID must be ownkey.PlatformOwner).
+func (db *DB) PutPlatformCredential(ctx context.Context, r *ownkey.CredentialRecord) error {
+	if r.AccountID != ownkey.PlatformOwner {
+		return ownkey.FieldError("account_id", "a platform key belongs to ownkey.PlatformOwner")
+	}
+	return db.putCredential(ctx, platformCredentials, r)
+}
+
+func (db *DB) putCredential(ctx context.Context, table string, r *ownkey.CredentialRecord) error {
 	if r.Provider == "" {
 		return ownkey.FieldError("provider", "provider is required")
 	}
@@ -54,7 +87,7 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 		u := r.CapsUpdate
 		fresh := u.Apply(ownkey.SpendCaps{})
 		return tx.QueryRowContext(ctx, db.q(`
-			INSERT INTO provider_credentials (`+credentialColumns+`, cap_day_nano, cap_month_nano)
+			INSERT INTO `+table+` (`+credentialColumns+`, cap_day_nano, cap_month_nano)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account_id, provider) DO UPDATE SET
 				key_version    = excluded.key_version,
@@ -62,8 +95,8 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 				suffix         = excluded.suffix,
 				updated_at     = excluded.updated_at,
 				last_used_at   = excluded.last_used_at,
-				cap_day_nano   = CASE WHEN ? THEN excluded.cap_day_nano ELSE provider_credentials.cap_day_nano END,
-				cap_month_nano = CASE WHEN ? THEN excluded.cap_month_nano ELSE provider_credentials.cap_month_nano END
+				cap_day_nano   = CASE WHEN ? THEN excluded.cap_day_nano ELSE `+table+`.cap_day_nano END,
+				cap_month_nano = CASE WHEN ? THEN excluded.cap_month_nano ELSE `+table+`.cap_month_nano END
 			RETURNING created_at, cap_day_nano, cap_month_nano`),
 			r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
 			db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
@@ -88,9 +121,18 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 
 // Credential returns the account's credential for provider.
 func (db *DB) Credential(ctx context.Context, accountID int64, provider string) (*ownkey.CredentialRecord, error) {
+	return db.credential(ctx, accountCredentials, accountID, provider)
+}
+
+// PlatformCredential returns the platform's credential for provider.
+func (db *DB) PlatformCredential(ctx context.Context, provider string) (*ownkey.CredentialRecord, error) {
+	return db.credential(ctx, platformCredentials, ownkey.PlatformOwner, provider)
+}
+
+func (db *DB) credential(ctx context.Context, table string, owner int64, provider string) (*ownkey.CredentialRecord, error) {
 	row := db.read.QueryRowContext(ctx, db.q(`
-		SELECT `+credentialReadColumns+` FROM provider_credentials
-		WHERE account_id = ? AND provider = ?`), accountID, provider)
+		SELECT `+credentialReadColumns+` FROM `+table+`
+		WHERE account_id = ? AND provider = ?`), owner, provider)
 	r, err := scanCredential(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound("credential")
@@ -102,41 +144,72 @@ func (db *DB) Credential(ctx context.Context, accountID int64, provider string) 
 
 // Credentials returns the account's credentials ordered by provider.
 func (db *DB) Credentials(ctx context.Context, accountID int64) ([]*ownkey.CredentialRecord, error) {
+	return db.credentials(ctx, accountCredentials, accountID)
+}
+
+// PlatformCredentials returns the platform's credentials ordered by
+// provider.
+func (db *DB) PlatformCredentials(ctx context.Context) ([]*ownkey.CredentialRecord, error) {
+	return db.credentials(ctx, platformCredentials, ownkey.PlatformOwner)
+}
+
+func (db *DB) credentials(ctx context.Context, table string, owner int64) ([]*ownkey.CredentialRecord, error) {
 	return db.queryCredentials(ctx, "credentials", `
-		SELECT `+credentialReadColumns+` FROM provider_credentials
-		WHERE account_id = ? ORDER BY provider`, accountID)
+		SELECT `+credentialReadColumns+` FROM `+table+`
+		WHERE account_id = ? ORDER BY provider`, owner)
 }
 
 // DeleteCredential removes the account's credential for provider.
 func (db *DB) DeleteCredential(ctx context.Context, accountID int64, provider string) error {
+	return db.deleteCredential(ctx, accountCredentials, accountID, provider)
+}
+
+// DeletePlatformCredential removes the platform's credential for provider.
+func (db *DB) DeletePlatformCredential(ctx context.Context, provider string) error {
+	return db.deleteCredential(ctx, platformCredentials, ownkey.PlatformOwner, provider)
+}
+
+func (db *DB) deleteCredential(ctx context.Context, table string, owner int64, provider string) error {
 	res, err := db.write.ExecContext(ctx, db.q(`
-		DELETE FROM provider_credentials WHERE account_id = ? AND provider = ?`),
-		accountID, provider)
+		DELETE FROM `+table+` WHERE account_id = ? AND provider = ?`),
+		owner, provider)
 	return updatedOne(res, err, "delete credential", "credential")
 }
 
 // TouchCredential records that the credential was used at (zero means
 // now); like TouchAPIKey, the time only moves forward.
 func (db *DB) TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error {
+	return db.touchCredential(ctx, accountCredentials, accountID, provider, at)
+}
+
+// TouchPlatformCredential is TouchCredential for the platform's key.
+func (db *DB) TouchPlatformCredential(ctx context.Context, provider string, at time.Time) error {
+	return db.touchCredential(ctx, platformCredentials, ownkey.PlatformOwner, provider, at)
+}
+
+func (db *DB) touchCredential(ctx context.Context, table string, owner int64, provider string, at time.Time) error {
 	t := db.at(nowIfZero(at))
 	res, err := db.write.ExecContext(ctx, db.q(`
-		UPDATE provider_credentials SET last_used_at =
+		UPDATE `+table+` SET last_used_at =
 			CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END
 		WHERE account_id = ? AND provider = ?`),
-		t, t, accountID, provider)
+		t, t, owner, provider)
 	return updatedOne(res, err, "touch credential", "credential")
 }
 
 // CredentialsNotAtVersion returns up to limit credentials sealed under
-// another master key version, in a stable order. limit must be positive:
-// an empty answer means rotation is done.
+// another master key version, the platform's (account id
+// ownkey.PlatformOwner, so first) and the accounts', in a stable order.
+// limit must be positive: an empty answer means rotation is done.
 func (db *DB) CredentialsNotAtVersion(ctx context.Context, version uint32, limit int) ([]*ownkey.CredentialRecord, error) {
 	if limit <= 0 {
 		return nil, ownkey.FieldError("limit", "limit must be positive")
 	}
 	return db.queryCredentials(ctx, "credentials not at version", `
-		SELECT `+credentialReadColumns+` FROM provider_credentials
-		WHERE key_version <> ? ORDER BY account_id, provider LIMIT ?`, int64(version), limit)
+		SELECT `+credentialReadColumns+` FROM `+platformCredentials+` WHERE key_version <> ?
+		UNION ALL
+		SELECT `+credentialReadColumns+` FROM `+accountCredentials+` WHERE key_version <> ?
+		ORDER BY account_id, provider LIMIT ?`, int64(version), int64(version), limit)
 }
 
 // RewrapCredential stores r.KeyVersion and r.Sealed if the row still holds
@@ -147,7 +220,7 @@ func (db *DB) RewrapCredential(ctx context.Context, r *ownkey.CredentialRecord, 
 		return false, ownkey.FieldError("sealed", "sealed credential is required")
 	}
 	res, err := db.write.ExecContext(ctx, db.q(`
-		UPDATE provider_credentials SET key_version = ?, sealed = ?
+		UPDATE `+credentialTable(r.AccountID)+` SET key_version = ?, sealed = ?
 		WHERE account_id = ? AND provider = ? AND key_version = ? AND sealed = ?`),
 		int64(r.KeyVersion), r.Sealed, r.AccountID, r.Provider, int64(oldVersion), oldSealed)
 	if err != nil {
@@ -161,9 +234,13 @@ func (db *DB) RewrapCredential(ctx context.Context, r *ownkey.CredentialRecord, 
 }
 
 // CredentialKeyVersions lists, ascending, the master key versions that seal
-// at least one credential.
+// at least one credential, an account's or the platform's.
 func (db *DB) CredentialKeyVersions(ctx context.Context) ([]uint32, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT key_version FROM provider_credentials ORDER BY key_version`)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT key_version FROM `+accountCredentials+`
+		UNION
+		SELECT key_version FROM `+platformCredentials+`
+		ORDER BY key_version`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: credential key versions: %w", err)
 	}

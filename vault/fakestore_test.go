@@ -18,11 +18,13 @@ import (
 type fakeStore struct {
 	ownkey.Store
 
-	mu      sync.Mutex
-	creds   map[credentialKey]*ownkey.CredentialRecord
-	checks  map[uint32][]byte
-	retired map[uint32]bool
-	keyLock sync.Mutex
+	mu    sync.Mutex
+	creds map[credentialKey]*ownkey.CredentialRecord
+	// platform holds the platform's keys apart, as the real store does.
+	platform map[string]*ownkey.CredentialRecord
+	checks   map[uint32][]byte
+	retired  map[uint32]bool
+	keyLock  sync.Mutex
 
 	credentialReads int
 	touches         map[credentialKey]time.Time
@@ -40,10 +42,11 @@ type fakeStore struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{
-		creds:   map[credentialKey]*ownkey.CredentialRecord{},
-		checks:  map[uint32][]byte{},
-		retired: map[uint32]bool{},
-		touches: map[credentialKey]time.Time{},
+		creds:    map[credentialKey]*ownkey.CredentialRecord{},
+		platform: map[string]*ownkey.CredentialRecord{},
+		checks:   map[uint32][]byte{},
+		retired:  map[uint32]bool{},
+		touches:  map[credentialKey]time.Time{},
 	}
 }
 
@@ -142,6 +145,11 @@ func (f *fakeStore) CredentialsNotAtVersion(_ context.Context, version uint32, l
 		return cmp.Or(cmp.Compare(a.accountID, b.accountID), cmp.Compare(a.provider, b.provider))
 	})
 	var out []*ownkey.CredentialRecord
+	for _, p := range slices.Sorted(maps.Keys(f.platform)) {
+		if r := f.platform[p]; r.KeyVersion != version && len(out) < limit {
+			out = append(out, copyRecord(r))
+		}
+	}
 	for _, k := range keys {
 		if r := f.creds[k]; r.KeyVersion != version && len(out) < limit {
 			out = append(out, copyRecord(r))
@@ -160,6 +168,9 @@ func (f *fakeStore) RewrapCredential(_ context.Context, r *ownkey.CredentialReco
 		return false, errors.New("fake store: connection lost")
 	}
 	cur, ok := f.creds[credentialKey{r.AccountID, r.Provider}]
+	if r.AccountID == ownkey.PlatformOwner {
+		cur, ok = f.platform[r.Provider]
+	}
 	if !ok || cur.KeyVersion != oldVersion || !bytes.Equal(cur.Sealed, oldSealed) {
 		return false, nil
 	}
@@ -176,7 +187,71 @@ func (f *fakeStore) CredentialKeyVersions(context.Context) ([]uint32, error) {
 	for _, r := range f.creds {
 		seen[r.KeyVersion] = true
 	}
+	for _, r := range f.platform {
+		seen[r.KeyVersion] = true
+	}
 	return slices.Sorted(maps.Keys(seen)), nil
+}
+
+func (f *fakeStore) PutPlatformCredential(_ context.Context, r *ownkey.CredentialRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.AccountID != ownkey.PlatformOwner {
+		return ownkey.Errorf(ownkey.EINVALID, "not the platform's")
+	}
+	if f.retired[r.KeyVersion] {
+		return ownkey.ErrKeyVersionRetired
+	}
+	c := copyRecord(r)
+	if old, ok := f.platform[r.Provider]; ok {
+		c.CreatedAt = old.CreatedAt
+		c.LastUsedAt = old.LastUsedAt
+	}
+	f.platform[r.Provider] = c
+	return nil
+}
+
+func (f *fakeStore) PlatformCredential(_ context.Context, provider string) (*ownkey.CredentialRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.credentialReads++
+	r, ok := f.platform[provider]
+	if !ok {
+		return nil, notFound()
+	}
+	return copyRecord(r), nil
+}
+
+func (f *fakeStore) PlatformCredentials(context.Context) ([]*ownkey.CredentialRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ownkey.CredentialRecord
+	for _, p := range slices.Sorted(maps.Keys(f.platform)) {
+		out = append(out, copyRecord(f.platform[p]))
+	}
+	return out, nil
+}
+
+func (f *fakeStore) DeletePlatformCredential(_ context.Context, provider string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.platform[provider]; !ok {
+		return notFound()
+	}
+	delete(f.platform, provider)
+	return nil
+}
+
+func (f *fakeStore) TouchPlatformCredential(_ context.Context, provider string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.platform[provider]
+	if !ok {
+		return notFound()
+	}
+	f.touches[credentialKey{ownkey.PlatformOwner, provider}] = at
+	r.LastUsedAt = &at
+	return nil
 }
 
 func (f *fakeStore) MasterKeyChecks(context.Context) (map[uint32]ownkey.MasterKeyCheck, error) {

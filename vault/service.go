@@ -195,6 +195,15 @@ func (s *Service) Put(ctx context.Context, accountID int64, providerID string, r
 // PutWithCaps is Put that also changes the key's spend caps as caps says,
 // in the same transaction.
 func (s *Service) PutWithCaps(ctx context.Context, accountID int64, providerID string, raw json.RawMessage, caps ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
+	if err := notPlatform(accountID); err != nil {
+		return nil, err
+	}
+	return s.put(ctx, accountID, providerID, raw, caps)
+}
+
+// put is Put for an owner: an account, or ownkey.PlatformOwner (whose keys
+// have no spend caps).
+func (s *Service) put(ctx context.Context, accountID int64, providerID string, raw json.RawMessage, caps ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
 	p, err := provider(providerID)
 	if err != nil {
 		return nil, err
@@ -226,7 +235,7 @@ func (s *Service) PutWithCaps(ctx context.Context, accountID int64, providerID s
 		if rec.Sealed, err = kr.SealWith(version, accountID, p.ID, plaintext); err != nil {
 			return nil, err
 		}
-		err = s.store.PutCredential(ctx, rec)
+		err = s.putRecord(ctx, rec)
 		if err == nil {
 			break
 		}
@@ -238,7 +247,7 @@ func (s *Service) PutWithCaps(ctx context.Context, accountID int64, providerID s
 	}
 	s.invalidate(credentialKey{accountID, p.ID})
 	// Read back: on replace the store keeps the original CreatedAt.
-	if stored, err := s.store.Credential(ctx, accountID, p.ID); err == nil {
+	if stored, err := s.storedCredential(ctx, accountID, p.ID); err == nil {
 		rec = stored
 	}
 	st := s.status(p, rec, time.Time{})
@@ -268,12 +277,20 @@ func (s *Service) SetCaps(ctx context.Context, accountID int64, providerID strin
 // Delete removes accountID's credential for providerID; ENOTFOUND if there
 // is none. Disabled providers' keys can still be deleted.
 func (s *Service) Delete(ctx context.Context, accountID int64, providerID string) error {
+	if err := notPlatform(accountID); err != nil {
+		return err
+	}
+	return s.delete(ctx, accountID, providerID)
+}
+
+// delete is Delete for an owner.
+func (s *Service) delete(ctx context.Context, owner int64, providerID string) error {
 	p, err := provider(providerID)
 	if err != nil {
 		return err
 	}
-	k := credentialKey{accountID, p.ID}
-	err = s.store.DeleteCredential(ctx, accountID, p.ID)
+	k := credentialKey{owner, p.ID}
+	err = s.deleteRecord(ctx, owner, p.ID)
 	s.invalidate(k)
 	s.usedMu.Lock()
 	delete(s.used, k)
@@ -286,7 +303,15 @@ func (s *Service) Delete(ctx context.Context, accountID int64, providerID string
 
 // List returns one status per catalog provider, in catalog order.
 func (s *Service) List(ctx context.Context, accountID int64) ([]ownkey.KeyStatus, error) {
-	recs, err := s.store.Credentials(ctx, accountID)
+	if err := notPlatform(accountID); err != nil {
+		return nil, err
+	}
+	return s.list(ctx, accountID)
+}
+
+// list is List for an owner.
+func (s *Service) list(ctx context.Context, accountID int64) ([]ownkey.KeyStatus, error) {
+	recs, err := s.storedCredentials(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -344,10 +369,18 @@ func timePtr(t time.Time) *time.Time {
 // ENOTFOUND when there is none, EUNAVAILABLE when the operator disabled the
 // provider. The result is shared with other callers and must not be changed.
 func (s *Service) Credential(ctx context.Context, accountID int64, providerID string) (*ownkey.Credential, error) {
+	if err := notPlatform(accountID); err != nil {
+		return nil, err
+	}
+	return s.credential(ctx, credentialKey{accountID, providerID})
+}
+
+// credential is Credential for an owner's key.
+func (s *Service) credential(ctx context.Context, k credentialKey) (*ownkey.Credential, error) {
+	providerID := k.provider
 	if s.disabled[providerID] {
 		return nil, ownkey.Errorf(ownkey.EUNAVAILABLE, "provider %s is disabled by the operator", providerID)
 	}
-	k := credentialKey{accountID, providerID}
 	if c, ok := s.fromCache(k); ok {
 		return c, nil
 	}
@@ -390,8 +423,10 @@ func (s *Service) loadCredential(ctx context.Context, k credentialKey, epoch uin
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.store.Credential(ctx, k.accountID, p.ID)
-	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+	rec, err := s.storedCredential(ctx, k.accountID, p.ID)
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND && k.accountID == ownkey.PlatformOwner {
+		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "the platform holds no %s key; add one with: ownkey platform-keys set %s", p.ID, p.ID)
+	} else if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
 		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "no %s key is configured for this account; add one on the BYOK page", p.ID)
 	} else if err != nil {
 		return nil, err
@@ -543,6 +578,14 @@ func (s *Service) drop(k credentialKey) {
 // key, disabled providers excluded. It is cached like credentials; the map is
 // shared and must not be changed.
 func (s *Service) Configured(ctx context.Context, accountID int64) (map[string]bool, error) {
+	if err := notPlatform(accountID); err != nil {
+		return nil, err
+	}
+	return s.configuredSet(ctx, accountID)
+}
+
+// configuredSet is Configured for an owner.
+func (s *Service) configuredSet(ctx context.Context, accountID int64) (map[string]bool, error) {
 	if set, ok := s.setFromCache(accountID); ok {
 		return set, nil
 	}
@@ -575,7 +618,7 @@ func (s *Service) setFromCache(accountID int64) (map[string]bool, bool) {
 // loadConfigured reads the set Configured returns, and caches it unless the
 // cache was invalidated since epoch.
 func (s *Service) loadConfigured(ctx context.Context, accountID int64, epoch uint64) (map[string]bool, error) {
-	recs, err := s.store.Credentials(ctx, accountID)
+	recs, err := s.storedCredentials(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -607,9 +650,17 @@ func (s *Service) sweepCache() {
 // MarkUsed records that a credential was just used. It only touches memory;
 // the flush loop writes the latest time per credential to the store.
 func (s *Service) MarkUsed(accountID int64, providerID string) {
+	if notPlatform(accountID) != nil {
+		return
+	}
+	s.markUsed(credentialKey{accountID, providerID})
+}
+
+// markUsed is MarkUsed for an owner's key.
+func (s *Service) markUsed(k credentialKey) {
 	now := s.now()
 	s.usedMu.Lock()
-	s.used[credentialKey{accountID, providerID}] = now
+	s.used[k] = now
 	s.usedMu.Unlock()
 }
 
@@ -645,7 +696,7 @@ func (s *Service) flush(ctx context.Context) error {
 	s.usedMu.Unlock()
 	var firstErr error
 	for k, at := range pending {
-		err := s.store.TouchCredential(ctx, k.accountID, k.provider, at)
+		err := s.touchRecord(ctx, k.accountID, k.provider, at)
 		if err == nil || ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
 			continue
 		}
@@ -966,7 +1017,7 @@ func (s *Service) rewrap(ctx context.Context, kr *Keyring, target uint32, rec *o
 			return false, fmt.Errorf("vault: rotation: the %s credential of account %d changed %d times while being re-wrapped; run the rotation again", rec.Provider, rec.AccountID, attempt)
 		}
 		accountID, providerID := rec.AccountID, rec.Provider
-		rec, err = s.store.Credential(ctx, accountID, providerID)
+		rec, err = s.storedCredential(ctx, accountID, providerID)
 		if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
 			return false, nil // deleted meanwhile: nothing left to move
 		} else if err != nil {

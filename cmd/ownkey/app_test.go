@@ -87,6 +87,9 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup); err != nil {
 		t.Fatal(err)
 	}
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
@@ -161,6 +164,29 @@ func (g *testGateway) do(method, path, key string, body any, carriesKey ...bool)
 	dst.Write(b)
 	dst.WriteByte('\n')
 	g.mu.Unlock()
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// send is a request with a raw body (none if empty) and extra headers given
+// as name, value pairs, authenticated with key; it is not kept in the
+// transcript.
+func (g *testGateway) send(method, path, key, body string, headers ...string) *response {
+	g.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, g.srv.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
 	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 

@@ -359,16 +359,7 @@ func TestChatRoutingErrors(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) { io.WriteString(w, completionJSON) })
 	g, key, _ := chatGateway(t, up.srv.URL, map[string]string{"OWNKEY_DISABLED_PROVIDERS": "cerebras"})
 	post := func(body string, headers ...string) *response {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return readResponse(t, res)
+		return g.send("POST", "/api/v1/chat/completions", key, body, headers...)
 	}
 	msgs := `"messages":[{"role":"user","content":"x"}]`
 	cases := []struct {
@@ -378,7 +369,12 @@ func TestChatRoutingErrors(t *testing.T) {
 		param      string
 		code       string
 	}{
-		{"no byok", `{"model":"gpt-4o",` + msgs + `}`, nil, 400, "x-use-byok", "byok_required"},
+		// No switch and no key for the model, the account's or the
+		// platform's: a 400 naming the key to add.
+		{"no byok", `{"model":"gpt-4o",` + msgs + `}`, nil, 400, "model", "no_provider_for_model"},
+		{"bad switch", `{"model":"gpt-4o",` + msgs + `}`, []string{"x-use-byok", "maybe"}, 400, "x-use-byok", ""},
+		{"switch disagrees", `{"model":"gpt-4o",` + msgs + `,"byok":{"enabled":false}}`, []string{"x-use-byok", "true"}, 400, "byok.enabled", ""},
+		{"platform only", `{"model":"llama-3.3-70b-versatile",` + msgs + `}`, []string{"x-use-byok", "false"}, 400, "model", "platform_no_provider_for_model"},
 		{"no model", `{` + msgs + `}`, []string{"x-use-byok", "true"}, 400, "model", ""},
 		{"no messages", `{"model":"gpt-4o"}`, []string{"x-use-byok", "true"}, 400, "messages", ""},
 		{"bad json", `{"model":`, []string{"x-use-byok", "true"}, 400, "", ""},

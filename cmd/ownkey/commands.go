@@ -32,6 +32,8 @@ type cliEnv struct {
 	db  interface{ Close() error }
 	st  ownkey.Store
 	acc *accounts.Service
+	// feed tells running servers what the command changed.
+	feed ownkey.ChangeFeed
 }
 
 func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
@@ -47,8 +49,21 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 func newCLIEnv(c *config, db *sqlstore.DB, log *slog.Logger) *cliEnv {
 	// Revocations are published so that running servers apply them at
 	// once (PostgreSQL; on SQLite they notice the write to the file).
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log})})
-	return &cliEnv{c: c, db: db, st: db, acc: acc}
+	feed := db.ChangeFeed(sqlstore.FeedOptions{Logger: log})
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	return &cliEnv{c: c, db: db, st: db, acc: acc, feed: feed}
+}
+
+// vault opens the key vault over the command's store with the keyring in
+// use (never a new one), telling running servers what it changes.
+func (e *cliEnv) vault(ctx context.Context, log *slog.Logger) (*vault.Service, error) {
+	kr, _, err := loadKeyring(ctx, e.c, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewService(e.st, kr, vault.Options{
+		AllowPrivate: e.c.AllowPrivate, Disabled: e.c.Disabled, Logger: log, Changes: e.feed,
+	}), nil
 }
 
 func (e *cliEnv) Close() {
@@ -407,11 +422,10 @@ drop them from the variable yourself).`)
 	if *prune && !fromFile {
 		return errors.New("--prune edits the key file; with OWNKEY_MASTER_KEY remove old versions from the variable yourself")
 	}
-	kr, _, err := loadKeyring(ctx, c, log, nil)
+	vs, err := e.vault(ctx, log)
 	if err != nil {
 		return err
 	}
-	vs := vault.NewService(e.st, kr, vault.Options{Logger: log})
 	defer vs.Close()
 	if *prune {
 		removed, inUse, err := vs.Prune(ctx, c.MasterKeyFile)

@@ -51,6 +51,9 @@ type config struct {
 	// BYOKMarkup is the rate taken on the at-cost price of a BYOK request
 	// (OWNKEY_BYOK_MARKUP, an exact decimal fraction; default 0.05).
 	BYOKMarkup ownkey.PPM
+	// PlatformMargin is billed on top of the at-cost price of requests
+	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
+	PlatformMargin ownkey.PPM
 }
 
 // envRate reads a rate written as an exact decimal fraction (0.05 for 5%),

@@ -211,8 +211,9 @@ func TestProcessSlowBodyLosesItsConnection(t *testing.T) {
 		}
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		// Read and parsed whole: the answer is the chat path's own.
-		wantError(t, &response{Status: res.StatusCode, Body: b}, http.StatusBadRequest, "byok_required")
+		// Read and parsed whole: the answer is the chat path's own (no key
+		// for gpt-4o, the account's or the platform's).
+		wantError(t, &response{Status: res.StatusCode, Body: b}, http.StatusBadRequest, "no_provider_for_model")
 	})
 }
 
@@ -382,9 +383,10 @@ func TestBodyMemoryBudget(t *testing.T) {
 	// The test gateway's body limit is 1 MiB: the budget is one such body.
 	g, key, _ := chatGateway(t, "http://127.0.0.1:1", map[string]string{"OWNKEY_MAX_BODY_MEMORY": strconv.Itoa(1<<20 + 300)})
 	addr := strings.TrimPrefix(g.srv.URL, "http://")
-	small := chatBody(100 << 10)
+	// A model no key serves: the chat path's own cheap 400, no upstream.
+	small := bytes.Replace(chatBody(100<<10), []byte("groq/llama-3.3-70b-versatile"), []byte("no-such-model"), 1)
 	post := func() *response { return g.do("POST", "/api/v1/chat/completions", key, string(small)) }
-	wantError(t, post(), http.StatusBadRequest, "byok_required") // fits
+	wantError(t, post(), http.StatusBadRequest, "no_provider_for_model") // fits
 
 	hold := holdRequest(t, addr, key, 1<<20-100)
 	// Wait for the hold's reservation: a request racing it could take it.

@@ -36,6 +36,9 @@ Usage:
   ownkey prices delete PROVIDER MODEL
   ownkey prices list [--provider ID]
   ownkey apikeys set-limits --account ID --key KEY_ID [--usd-per-day USD|none] [--requests-per-day N|none]
+  ownkey platform-keys set PROVIDER [--check]   (key from stdin or a hidden prompt)
+  ownkey platform-keys list
+  ownkey platform-keys delete PROVIDER
   ownkey rotate-master-key [--prune]
   ownkey version
 
@@ -70,6 +73,8 @@ Environment:
   OWNKEY_MAX_JSON_DEPTH            deepest JSON nesting accepted from a client or provider (default 128, at most 10000)
   OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
+  OWNKEY_PLATFORM_MARGIN           margin on the at-cost price of requests served with a platform key,
+                                   an exact decimal fraction (0.1 = 10%; default 0: at cost)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
   OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a BYOK request, an exact
@@ -101,6 +106,8 @@ func main() {
 		err = runAPIKeys(args)
 	case "prices":
 		err = runPrices(args)
+	case "platform-keys":
+		err = runPlatformKeys(args)
 	case "rotate-master-key":
 		err = runRotate(args)
 	case "version":

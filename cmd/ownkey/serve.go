@@ -61,6 +61,9 @@ func runServe(args []string) error {
 		return err
 	}
 	c.BYOKMarkup = markup
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
+		return err
+	}
 	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
 	if depth > jsonvalid.MaxDepthCeiling {
 		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
@@ -210,14 +213,15 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	// The spend limits read every replica's spend from the ledger.
 	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
 	chatSvc := &chat.Service{
-		Vault: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin},
 	}
 	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
-		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup,
+		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, chat: chatSvc,
 		server: srv, prices: book, stopFeed: stopFeed}, nil
