@@ -14,6 +14,7 @@ const credentialColumns = `account_id, provider, key_version, sealed, suffix, cr
 
 // credentialReadColumns are credentialColumns and the spend caps.
 const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nano`
+
 // The two credential tables have the same columns (see migration 0007): the
 // accounts' keys, and the platform's, whose account_id is always
 // ownkey.PlatformOwner. Every query below takes the table, so the two are
