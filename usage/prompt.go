@@ -189,8 +189,8 @@ func (c *promptCount) dataText(d dataURL) {
 	}
 	limit := c.text.budget
 	b := d.head(make([]byte, 0, min(len(d.raw), limit+limit/2+4)), limit)
-	c.text.add(string(b))
-	if rest := d.decodedLen() - int64(len(b)); rest > 3 {
+	c.text.add(view(b))
+	if rest := d.decodedLen() - int64(len(b)); rest > 0 {
 		c.text.addLength(int(rest))
 	}
 }
