@@ -28,6 +28,8 @@ type APIKey struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// Limits are the key's daily limits (429 once one is reached).
+	Limits APIKeyLimits `json:"limits"`
 }
 
 // Revoked reports whether the key can no longer authenticate.

@@ -9,11 +9,15 @@ import (
 type ChangeKind string
 
 const (
-	// ChangeAPIKey: an API key was revoked (AccountID, KeyID).
+	// ChangeAPIKey: an API key was revoked or its limits changed
+	// (AccountID, KeyID).
 	ChangeAPIKey ChangeKind = "apikey"
 	// ChangeCredential: a provider credential was stored, replaced or
 	// deleted (AccountID, Provider).
 	ChangeCredential ChangeKind = "cred"
+	// ChangePrices: the stored model prices changed (an import, an
+	// operator's price): the price catalog is read again.
+	ChangePrices ChangeKind = "prices"
 	// ChangeAll: changes may have been missed (the listener connected or
 	// reconnected, or the store was written by a process that cannot
 	// publish): drop everything cached.

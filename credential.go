@@ -26,6 +26,9 @@ type Credential struct {
 	SecretAccessKey Secret
 	SessionToken    Secret
 	Region          string
+	// Caps are the spend caps its owner set on it (see SpendLimiter); the
+	// vault reads them with the key.
+	Caps SpendCaps
 }
 
 // Suffix is the part of the credential shown to its owner: the last four
@@ -273,6 +276,11 @@ type CredentialRecord struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	LastUsedAt *time.Time
+	// Caps are the spend caps as stored. PutCredential applies CapsUpdate
+	// to them in the same transaction (a new key starts with none, a
+	// replaced one keeps its caps unless CapsUpdate changes them).
+	Caps       SpendCaps
+	CapsUpdate SpendCapsUpdate
 }
 
 // KeyStatus is how the BYOK page shows one provider to one account.
@@ -283,6 +291,8 @@ type KeyStatus struct {
 	CreatedAt  *time.Time `json:"created_at"`
 	UpdatedAt  *time.Time `json:"updated_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	// Caps are the stored key's spend caps (configured keys only).
+	Caps SpendCaps `json:"-"`
 }
 
 // Statuses of a provider for an account.

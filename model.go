@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -30,6 +31,16 @@ type Prices struct {
 	CacheWrite  Price // prompt tokens written to the cache (Anthropic)
 	Output      Price
 	Reasoning   Price // when priced apart from output
+}
+
+// PriceKinds is the number of kinds of token Prices prices apart.
+const PriceKinds = 5
+
+// Kinds returns p's prices in a fixed order: input, cached input, cache
+// write, output, reasoning; the order the store's columns and the price
+// tables use.
+func (p *Prices) Kinds() [PriceKinds]*Price {
+	return [PriceKinds]*Price{&p.Input, &p.CachedInput, &p.CacheWrite, &p.Output, &p.Reasoning}
 }
 
 // ModelEntry is one model at one provider.
@@ -64,9 +75,30 @@ type ModelCatalog struct {
 
 // Models is the built-in catalog. It is deliberately a short list of
 // widely-used models: any model can still be reached by forcing a provider
-// or by prefixing the model with a provider id. Prices are unknown until
-// billing fills them.
+// or by prefixing the model with a provider id. Its prices are the
+// providers' list prices as of the date in builtinPriceLists
+// (model_prices.go); imported and operator-set prices make a new catalog,
+// ActiveModels.
 var Models = mustModelCatalog(builtinModels())
+
+// activeModels is the catalog requests are routed and priced with.
+var activeModels atomic.Pointer[ModelCatalog]
+
+// ActiveModels returns the catalog in force: Models with the imported and
+// operator-set models and prices (package prices builds it and calls
+// SetActiveModels), or Models until then. Routing reads it on every
+// request: one atomic load, no lock.
+func ActiveModels() *ModelCatalog {
+	if c := activeModels.Load(); c != nil {
+		return c
+	}
+	return Models
+}
+
+// SetActiveModels replaces the catalog in force, atomically: a request
+// routes and prices with either the old catalog or the new one, never a
+// mix. nil goes back to Models.
+func SetActiveModels(c *ModelCatalog) { activeModels.Store(c) }
 
 // builtinModels are the built-in entries, per provider. An empty canonical
 // id is Canonicalize(model); it is written out where the provider's id
@@ -84,11 +116,45 @@ func builtinModels() []ModelEntry {
 			{"o3-mini", "openai", ""}, {"o4-mini", "openai", ""}, {"gpt-oss-120b", "openai", ""}}},
 		{"openai-responses", []m{{"gpt-4o", "openai", ""}, {"gpt-4o-mini", "openai", ""}, {"gpt-4.1", "openai", ""},
 			{"gpt-5", "openai", ""}, {"gpt-5-mini", "openai", ""}, {"o3", "openai", ""}, {"o4-mini", "openai", ""}}},
+		{"openrouter", []m{{"openai/gpt-4o", "openai", ""}, {"openai/gpt-4o-mini", "openai", ""}, {"openai/gpt-5", "openai", ""},
+			{"anthropic/claude-sonnet-4.5", "anthropic", ""}, {"anthropic/claude-opus-4.5", "anthropic", ""},
+			{"anthropic/claude-haiku-4.5", "anthropic", ""}, {"google/gemini-2.5-pro", "google", ""},
+			{"google/gemini-2.5-flash", "google", ""},
+			// OpenRouter's free variants: billed on the lowest paid rate
+			// of the same model elsewhere.
+			{"deepseek/deepseek-chat-v3-0324:free", "deepseek", "deepseek-v3-0324"},
+			{"meta-llama/llama-3.3-70b-instruct:free", "meta", ""}}},
 		{"anthropic", []m{{"claude-opus-4-1", "anthropic", ""}, {"claude-opus-4-5", "anthropic", ""},
 			{"claude-sonnet-4-5", "anthropic", ""},
 			{"claude-sonnet-4-0", "anthropic", "claude-sonnet-4"}, // alias of claude-sonnet-4-20250514
 			{"claude-haiku-4-5", "anthropic", ""},
 			{"claude-3-7-sonnet-latest", "anthropic", ""}, {"claude-3-5-haiku-latest", "anthropic", ""}}},
+		{"aws", []m{
+			// Newer Claude models are served through inference profiles
+			// only: global (list price) and geographic (us., 10% more).
+			{"global.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic", "claude-sonnet-4-5"},
+			{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic", "claude-sonnet-4-5"},
+			{"global.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic", "claude-haiku-4-5"},
+			{"us.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic", "claude-haiku-4-5"},
+			{"global.anthropic.claude-opus-4-5-20251101-v1:0", "anthropic", "claude-opus-4-5"},
+			{"us.anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic", "claude-3-7-sonnet"},
+			{"amazon.nova-pro-v1:0", "amazon", "nova-pro"}, {"amazon.nova-lite-v1:0", "amazon", "nova-lite"},
+			{"amazon.nova-micro-v1:0", "amazon", "nova-micro"},
+			{"us.meta.llama3-3-70b-instruct-v1:0", "meta", "llama-3.3-70b-instruct"},
+			{"openai.gpt-oss-120b-1:0", "openai", "gpt-oss-120b"}}},
+		// Azure serves OpenAI's models under the user's deployment names;
+		// these are the model ids its answers report.
+		{"azure", []m{{"gpt-4o", "openai", ""}, {"gpt-4o-mini", "openai", ""}, {"gpt-4.1", "openai", ""},
+			{"gpt-4.1-mini", "openai", ""}, {"gpt-5", "openai", ""}, {"gpt-5-mini", "openai", ""},
+			{"o3", "openai", ""}, {"o4-mini", "openai", ""}}},
+		{"azure-responses", []m{{"gpt-4o", "openai", ""}, {"gpt-4.1", "openai", ""}, {"gpt-5", "openai", ""},
+			{"gpt-5-mini", "openai", ""}, {"o3", "openai", ""}, {"o4-mini", "openai", ""}}},
+		{"azure-anthropic-foundry", []m{{"claude-opus-4-1", "anthropic", ""}, {"claude-opus-4-5", "anthropic", ""},
+			{"claude-sonnet-4-5", "anthropic", ""}, {"claude-haiku-4-5", "anthropic", ""}}},
+		{"vercel", []m{{"openai/gpt-4o", "openai", ""}, {"openai/gpt-4o-mini", "openai", ""}, {"openai/gpt-5", "openai", ""},
+			{"anthropic/claude-sonnet-4.5", "anthropic", ""}, {"anthropic/claude-sonnet-4", "anthropic", ""},
+			{"google/gemini-2.5-pro", "google", ""}, {"google/gemini-2.5-flash", "google", ""},
+			{"meta/llama-3.3-70b", "meta", "llama-3.3-70b-instruct"}, {"deepseek/deepseek-v3", "deepseek", ""}}},
 		{"google", []m{{"gemini-2.5-pro", "google", ""}, {"gemini-2.5-flash", "google", ""},
 			{"gemini-2.5-flash-lite", "google", ""}, {"gemini-2.0-flash", "google", ""},
 			{"gemini-3-pro-preview", "google", ""}}},
@@ -126,10 +192,12 @@ func builtinModels() []ModelEntry {
 		{"akash", []m{{"meta-llama/Llama-3.3-70B-Instruct", "meta", ""}, {"MiniMaxAI/MiniMax-M2.5", "minimax", ""}}},
 		{"morpheus", []m{{"kimi-k2.5", "moonshotai", ""}, {"glm-5", "zai", ""}, {"gpt-oss-120b", "openai", ""}}},
 	}
+	prices := builtinPrices()
 	var out []ModelEntry
 	for _, p := range table {
 		for _, e := range p.models {
-			out = append(out, ModelEntry{Provider: p.provider, Model: e.model, Maker: e.maker, Canonical: e.canonical})
+			out = append(out, ModelEntry{Provider: p.provider, Model: e.model, Maker: e.maker, Canonical: e.canonical,
+				Prices: prices[p.provider+"\x00"+e.model]})
 		}
 	}
 	return out
@@ -170,7 +238,7 @@ func NewModelCatalog(entries []ModelEntry) (*ModelCatalog, error) {
 		if want := Canonicalize(e.Canonical); want != e.Canonical {
 			return nil, Errorf(EINVALID, "model catalog: %s/%s: canonical id %q is not in canonical form (%q)", e.Provider, e.Model, e.Canonical, want)
 		}
-		for _, p := range []Price{e.Prices.Input, e.Prices.CachedInput, e.Prices.CacheWrite, e.Prices.Output, e.Prices.Reasoning} {
+		for _, p := range e.Prices.Kinds() {
 			if p.PerMTok < 0 {
 				return nil, Errorf(EINVALID, "model catalog: %s/%s: negative price", e.Provider, e.Model)
 			}
@@ -281,6 +349,10 @@ func Canonicalize(id string) string {
 	}
 	return string(c)
 }
+
+// AppendCanonical appends Canonicalize(id) to dst: the canonical id
+// without a string, for lookups that must not allocate.
+func AppendCanonical(dst []byte, id string) []byte { return appendCanonical(dst, id) }
 
 func appendCanonical(dst []byte, id string) []byte {
 	if i := strings.LastIndexByte(id, '/'); i >= 0 {

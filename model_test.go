@@ -51,11 +51,27 @@ func TestCanonicalize(t *testing.T) {
 
 // TestModelsKeepTheModelLists: the catalog holds the model lists that
 // ModelCatalog held as a map before it carried makers and prices, with the
-// same models in the same order, and nothing for other providers.
+// same models in the same order, plus the main models of the providers
+// that had none (openrouter, aws, the three azure ones, vercel), added with
+// the built-in prices, and nothing for other providers.
 func TestModelsKeepTheModelLists(t *testing.T) {
 	want := map[string][]string{
 		"openai": {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "gpt-5-nano",
 			"o3", "o3-mini", "o4-mini", "gpt-oss-120b"},
+		"openrouter": {"openai/gpt-4o", "openai/gpt-4o-mini", "openai/gpt-5", "anthropic/claude-sonnet-4.5",
+			"anthropic/claude-opus-4.5", "anthropic/claude-haiku-4.5", "google/gemini-2.5-pro", "google/gemini-2.5-flash",
+			"deepseek/deepseek-chat-v3-0324:free", "meta-llama/llama-3.3-70b-instruct:free"},
+		"aws": {"global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+			"global.anthropic.claude-haiku-4-5-20251001-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+			"global.anthropic.claude-opus-4-5-20251101-v1:0", "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+			"amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0",
+			"us.meta.llama3-3-70b-instruct-v1:0", "openai.gpt-oss-120b-1:0"},
+		"azure":                   {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3", "o4-mini"},
+		"azure-responses":         {"gpt-4o", "gpt-4.1", "gpt-5", "gpt-5-mini", "o3", "o4-mini"},
+		"azure-anthropic-foundry": {"claude-opus-4-1", "claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"},
+		"vercel": {"openai/gpt-4o", "openai/gpt-4o-mini", "openai/gpt-5", "anthropic/claude-sonnet-4.5",
+			"anthropic/claude-sonnet-4", "google/gemini-2.5-pro", "google/gemini-2.5-flash", "meta/llama-3.3-70b",
+			"deepseek/deepseek-v3"},
 		"openai-responses": {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "gpt-5-mini", "o3", "o4-mini"},
 		"anthropic": {"claude-opus-4-1", "claude-opus-4-5", "claude-sonnet-4-5", "claude-sonnet-4-0", "claude-haiku-4-5",
 			"claude-3-7-sonnet-latest", "claude-3-5-haiku-latest"},
@@ -110,9 +126,72 @@ func TestModelsEntriesAreConsistent(t *testing.T) {
 				t.Errorf("%s/%s: maker %q, MakerOf(%q) = %q", e.Provider, e.Model, e.Maker, id, m)
 			}
 		}
-		if e.Prices != (Prices{}) {
-			t.Errorf("%s/%s: built-in prices must stay unknown until billing fills them: %+v", e.Provider, e.Model, e.Prices)
+	}
+}
+
+// unpricedBuiltins are the built-in models without a public per-token list
+// price that could be checked (model_prices.go): billed at the fallback,
+// flagged, until the operator adds a price. Every other built-in model has
+// its input and output price.
+var unpricedBuiltins = map[string][]string{
+	"openai":      {"gpt-oss-120b"},
+	"chutes":      {"deepseek-ai/DeepSeek-V3-0324", "Qwen/Qwen3-32B", "zai-org/GLM-4.6"},
+	"siliconflow": {"deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-32B", "Pro/deepseek-ai/DeepSeek-R1"},
+	"gmicloud":    {"zai-org/GLM-4.6"},
+	"meganova":    {"Qwen/Qwen3-235B-A22B-Instruct-2507", "zai-org/GLM-4.7-Flash"},
+	"akash":       {"meta-llama/Llama-3.3-70B-Instruct", "MiniMaxAI/MiniMax-M2.5"},
+	"morpheus":    {"kimi-k2.5", "glm-5", "gpt-oss-120b"},
+}
+
+// TestBuiltinPrices: every built-in model is priced (input and output
+// known) but the documented exceptions, every price row names a built-in
+// model, and a few prices read as written.
+func TestBuiltinPrices(t *testing.T) {
+	for _, e := range Models.Entries() {
+		priced := e.Prices.Input.Known && e.Prices.Output.Known
+		if unpriced := slices.Contains(unpricedBuiltins[e.Provider], e.Model); priced == unpriced {
+			t.Errorf("%s/%s: priced %v, listed as unpriced %v: %+v", e.Provider, e.Model, priced, unpriced, e.Prices)
 		}
+		if !priced && e.Prices != (Prices{}) {
+			t.Errorf("%s/%s: a partial price: %+v", e.Provider, e.Model, e.Prices)
+		}
+	}
+	for _, l := range builtinPriceLists {
+		if _, ok := LookupProvider(l.provider); !ok || len(l.taken) != len("2006-01-02") || l.source == "" {
+			t.Errorf("price list %q: taken %q source %q", l.provider, l.taken, l.source)
+		}
+		for _, p := range l.prices {
+			if e, ok := Models.Lookup(l.provider, p.model); !ok || e.Model != p.model {
+				t.Errorf("%s/%s: priced but not a built-in model", l.provider, p.model)
+			}
+		}
+	}
+	for _, c := range []struct {
+		provider, model string
+		want            Prices
+	}{
+		{"openai", "gpt-4o-mini", Prices{Input: PriceOf(150_000_000), CachedInput: PriceOf(75_000_000), Output: PriceOf(600_000_000)}},
+		{"anthropic", "claude-sonnet-4-5", Prices{Input: PriceOf(3_000_000_000), CachedInput: PriceOf(300_000_000),
+			CacheWrite: PriceOf(3_750_000_000), Output: PriceOf(15_000_000_000)}},
+		{"aws", "us.anthropic.claude-haiku-4-5-20251001-v1:0", Prices{Input: PriceOf(1_100_000_000), CachedInput: PriceOf(110_000_000),
+			CacheWrite: PriceOf(1_375_000_000), Output: PriceOf(5_500_000_000)}},
+		{"azure", "gpt-4o-mini", Prices{Input: PriceOf(165_000_000), CachedInput: PriceOf(75_000_000), Output: PriceOf(660_000_000)}},
+		{"nvidia", "meta/llama-3.3-70b-instruct", Prices{Input: PriceOf(0), Output: PriceOf(0)}},
+		{"openrouter", "deepseek/deepseek-chat-v3-0324:free", Prices{Input: PriceOf(0), Output: PriceOf(0)}},
+	} {
+		e, ok := Models.Lookup(c.provider, c.model)
+		switch {
+		case !ok && c.want != (Prices{}):
+			t.Errorf("%s/%s: not found", c.provider, c.model)
+		case ok && e.Prices != c.want:
+			t.Errorf("%s/%s: %+v, want %+v", c.provider, c.model, e.Prices, c.want)
+		}
+	}
+	if taken, source, ok := BuiltinPriceSource("groq"); !ok || taken != "2026-07-24" || source == "" {
+		t.Errorf("BuiltinPriceSource(groq) = %q %q %v", taken, source, ok)
+	}
+	if _, _, ok := BuiltinPriceSource("chutes"); ok {
+		t.Error("chutes has no built-in prices")
 	}
 }
 
@@ -175,13 +254,13 @@ func TestModelCatalogLookups(t *testing.T) {
 		id   string
 		want []string
 	}{
-		{"gpt-4o-mini-2024-07-18", []string{"openai", "openai-responses"}},
-		{"openai/gpt-oss-120b", []string{"openai", "groq", "sambanova", "cerebras", "morpheus", "fireworks"}},
-		{"google/gemini-2.5-pro:free", []string{"google"}},
-		{"anthropic/claude-sonnet-4", []string{"anthropic"}}, // claude-sonnet-4-0
-		{"claude-sonnet-4-20250514", []string{"anthropic"}},
-		{"anthropic/claude-3.7-sonnet", []string{"anthropic"}},
-		{"meta-llama/llama-3.3-70b-instruct", []string{"groq", "sambanova", "novita", "akash", "nvidia",
+		{"gpt-4o-mini-2024-07-18", []string{"openai", "openai-responses", "openrouter", "azure", "vercel"}},
+		{"openai/gpt-oss-120b", []string{"openai", "aws", "groq", "sambanova", "cerebras", "morpheus", "fireworks"}},
+		{"google/gemini-2.5-pro:free", []string{"openrouter", "vercel", "google"}},
+		{"anthropic/claude-sonnet-4", []string{"anthropic", "vercel"}}, // claude-sonnet-4-0
+		{"claude-sonnet-4-20250514", []string{"anthropic", "vercel"}},
+		{"anthropic/claude-3.7-sonnet", []string{"anthropic", "aws"}},
+		{"meta-llama/llama-3.3-70b-instruct", []string{"openrouter", "aws", "groq", "sambanova", "vercel", "novita", "akash", "nvidia",
 			"cerebras", "deepinfra", "fireworks", "together"}},
 		{"Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", nil},
 		{"mistral-large", nil},

@@ -67,7 +67,7 @@ func routeError(model string, tried []string) error {
 //     prefix is a model provider's id and the account holds its key.
 //  3. maker: gpt-*/o* → openai, claude-* → anthropic, gemini-* → google,
 //     glm-* → zai, when the account holds the maker's key.
-//  4. catalog: the providers whose Models entry has exactly this model id
+//  4. catalog: the providers whose ActiveModels entry has exactly this model id
 //     (ignoring case), in provider catalog order, first one the account
 //     holds a key for. The canonical id is not used: a provider must be
 //     sent an id it knows.
@@ -106,7 +106,7 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 		}
 		tried = appendNew(tried, id)
 	}
-	for _, e := range Models.Serving(model) {
+	for _, e := range ActiveModels().Serving(model) {
 		if configured(e.Provider) {
 			p, _ := LookupProvider(e.Provider)
 			return &Route{Provider: p, Model: model, How: "catalog"}, nil

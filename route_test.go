@@ -39,7 +39,10 @@ func TestRouteModel(t *testing.T) {
 		{"glm-4.6", "", []string{"chutes", "zai"}, "zai", "glm-4.6", "maker", ""},
 		{"llama-3.3-70b", "", []string{"cerebras", "groq"}, "cerebras", "llama-3.3-70b", "catalog", ""},
 		{"deepseek-ai/DeepSeek-V3", "", []string{"together", "deepinfra"}, "deepinfra", "deepseek-ai/DeepSeek-V3", "catalog", ""},
-		{"anthropic/claude-sonnet-4.5", "", []string{"vercel", "openrouter"}, "openrouter", "anthropic/claude-sonnet-4.5", "aggregator", ""},
+		// Listed by both aggregators: the catalog rule, in catalog order.
+		{"anthropic/claude-sonnet-4.5", "", []string{"vercel", "openrouter"}, "openrouter", "anthropic/claude-sonnet-4.5", "catalog", ""},
+		{"anthropic/claude-sonnet-4.5", "", []string{"vercel"}, "vercel", "anthropic/claude-sonnet-4.5", "catalog", ""},
+		{"mistralai/mistral-large-2411", "", []string{"vercel", "openrouter"}, "openrouter", "mistralai/mistral-large-2411", "aggregator", ""},
 		{"mistral-large", "", []string{"openrouter"}, "", "", "", "byok_no_provider_for_model"},
 	}
 	for _, c := range cases {

@@ -18,15 +18,24 @@ type AccountService interface {
 	CreateAccount(ctx context.Context, a *Account, keyName string) (Secret, *APIKey, error)
 	Account(ctx context.Context, id int64) (*Account, error)
 	Accounts(ctx context.Context) ([]*Account, error)
-	CreateAPIKey(ctx context.Context, accountID int64, name string) (Secret, *APIKey, error)
+	// RenameAccount renames an account (names are unique ignoring case).
+	RenameAccount(ctx context.Context, id int64, name string) (*Account, error)
+	CreateAPIKey(ctx context.Context, accountID int64, name string, limits APIKeyLimits) (Secret, *APIKey, error)
 	APIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, keyID int64) error
+	// SetAPIKeyLimits changes one of the account's keys' daily limits.
+	SetAPIKeyLimits(ctx context.Context, accountID, keyID int64, u APIKeyLimitsUpdate) (*APIKey, error)
 }
 
 // CredentialService is the key vault as its callers see it: an account's
 // provider keys stored, listed, deleted and opened (vault.Service).
 type CredentialService interface {
 	Put(ctx context.Context, accountID int64, providerID string, raw json.RawMessage) (*KeyStatus, error)
+	// PutWithCaps is Put that also changes the key's spend caps.
+	PutWithCaps(ctx context.Context, accountID int64, providerID string, raw json.RawMessage, caps SpendCapsUpdate) (*KeyStatus, error)
+	// SetCaps changes the spend caps of a stored key without the key
+	// (ENOTFOUND if none is stored).
+	SetCaps(ctx context.Context, accountID int64, providerID string, caps SpendCapsUpdate) (*KeyStatus, error)
 	Delete(ctx context.Context, accountID int64, providerID string) error
 	List(ctx context.Context, accountID int64) ([]KeyStatus, error)
 	// Credential opens the account's key for the provider (ENOTFOUND if

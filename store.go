@@ -33,6 +33,9 @@ type Store interface {
 	Account(ctx context.Context, id int64) (*Account, error)
 	Accounts(ctx context.Context) ([]*Account, error)
 	CountAccounts(ctx context.Context) (int, error)
+	// RenameAccount renames the account; names are unique ignoring case
+	// (NameKey), so a name another account has is ECONFLICT.
+	RenameAccount(ctx context.Context, id int64, name string) (*Account, error)
 
 	// CreateAPIKey inserts k (k.AccountID must exist) and sets k.ID.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
@@ -45,6 +48,9 @@ type Store interface {
 	RevokeAPIKey(ctx context.Context, accountID, keyID int64) error
 	// TouchAPIKey records use; best effort, callers batch it.
 	TouchAPIKey(ctx context.Context, keyID int64, at time.Time) error
+	// SetAPIKeyLimits changes the key's daily limits and returns the key;
+	// ENOTFOUND unless it belongs to accountID.
+	SetAPIKeyLimits(ctx context.Context, accountID, keyID int64, u APIKeyLimitsUpdate) (*APIKey, error)
 
 	// PutCredential inserts or replaces the account's credential for
 	// r.Provider. On replace, CreatedAt is kept and UpdatedAt set. It fails
@@ -56,6 +62,9 @@ type Store interface {
 	// DeleteCredential is ENOTFOUND when there was nothing to delete.
 	DeleteCredential(ctx context.Context, accountID int64, provider string) error
 	TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error
+	// SetCredentialCaps changes the spend caps of a stored key without
+	// touching the key (ENOTFOUND if none is stored).
+	SetCredentialCaps(ctx context.Context, accountID int64, provider string, u SpendCapsUpdate) (*CredentialRecord, error)
 
 	// CredentialsNotAtVersion returns up to limit credentials wrapped by a
 	// master key version other than version, for rotation.

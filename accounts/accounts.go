@@ -155,8 +155,21 @@ func (s *Service) createAccount(ctx context.Context, a *ownkey.Account, keyName 
 	return plain, key, true, nil
 }
 
-// CreateAPIKey adds a key to an existing account.
-func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string) (ownkey.Secret, *ownkey.APIKey, error) {
+// RenameAccount gives an account a new name, unique ignoring case. The
+// principals cached here are dropped so that /api/user/me shows it at once;
+// other processes show the old name until their cache entries expire (the
+// name plays no part in authentication).
+func (s *Service) RenameAccount(ctx context.Context, id int64, name string) (*ownkey.Account, error) {
+	a, err := s.store.RenameAccount(ctx, id, name)
+	if err != nil {
+		return nil, err
+	}
+	s.drop(func(p *ownkey.Principal) bool { return p.Account.ID == id })
+	return a, nil
+}
+
+// CreateAPIKey adds a key, with its daily limits, to an existing account.
+func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string, limits ownkey.APIKeyLimits) (ownkey.Secret, *ownkey.APIKey, error) {
 	name, err := ownkey.ValidateName("name", name)
 	if err != nil {
 		return ownkey.Secret{}, nil, err
@@ -171,6 +184,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, accountID int64, name string
 	if err != nil {
 		return ownkey.Secret{}, nil, err
 	}
+	key.Limits = limits
 	if err := s.store.CreateAPIKey(ctx, key); err != nil {
 		return ownkey.Secret{}, nil, err
 	}
@@ -190,6 +204,23 @@ func (s *Service) RevokeAPIKey(ctx context.Context, accountID, keyID int64) erro
 			"api_key_id", keyID, "ttl", s.ttl.String(), "err", err.Error())
 	}
 	return nil
+}
+
+// SetAPIKeyLimits changes one of the account's keys' daily limits. They
+// apply at once in this process (its cached principal for the key is
+// dropped) and in the others when they hear of the change (the cache TTL at
+// worst), as a revocation does.
+func (s *Service) SetAPIKeyLimits(ctx context.Context, accountID, keyID int64, u ownkey.APIKeyLimitsUpdate) (*ownkey.APIKey, error) {
+	k, err := s.store.SetAPIKeyLimits(ctx, accountID, keyID, u)
+	if err != nil {
+		return nil, err
+	}
+	s.drop(func(p *ownkey.Principal) bool { return p.APIKey.ID == keyID })
+	if err := ownkey.Announce(ctx, s.changes, ownkey.Change{Kind: ownkey.ChangeAPIKey, AccountID: accountID, KeyID: keyID}); err != nil {
+		s.logger.Warn("announcing an API key's new limits to other replicas failed; they notice within the cache TTL",
+			"api_key_id", keyID, "ttl", s.ttl.String(), "err", err.Error())
+	}
+	return k, nil
 }
 
 // Authenticate resolves a presented API key. A missing, malformed, unknown or

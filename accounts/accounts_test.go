@@ -168,7 +168,7 @@ func TestRevocationIsPublishedAndChangesApply(t *testing.T) {
 	wantRefused(t, svc, plain, "after the change was heard")
 
 	// ChangeAll drops everything.
-	plain2, key2, err := svc.CreateAPIKey(ctx, acct, "second")
+	plain2, key2, err := svc.CreateAPIKey(ctx, acct, "second", ownkey.APIKeyLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,8 @@
 // to its usage record. It reads top to bottom as the request goes:
 //
 //	route → credential → family (by wire family): endpoint, adapter, auth
-//	      → [billing reserve] → adapter.Chat → usage → [billing settle] → record
+//	      → spend limits admit → [billing reserve] → adapter.Chat → usage
+//	      → [billing settle] → spend limits count → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
 // Chat returns; the adapters put the answer into the sink httpapi built.
@@ -31,6 +32,13 @@ type Service struct {
 	// Usage receives one record per request that reached routing; nil
 	// records nothing.
 	Usage ownkey.UsageRecorder
+	// Limits admits a request against its API key's daily limits and its
+	// credential's spend caps, and counts what it cost; nil limits nothing.
+	Limits ownkey.SpendLimiter
+	// Prices and Markup price a request for the spend limits (nil Prices:
+	// a charge of zero).
+	Prices ownkey.PriceBook
+	Markup ownkey.PPM
 	// MaxJSONDepth bounds the provider JSON the adapters parse
 	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
 	MaxJSONDepth int
@@ -90,6 +98,12 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
 			Param: "x-byok-provider", Message: "chat through " + route.Provider.Name + " (" + string(route.Provider.Wire) + " API) is not supported yet"}
 	}
+	// Spend limits: a key past its daily limits, or a provider key past
+	// its spend caps, is refused (429) before anything is reserved or sent.
+	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
+		return err
+	}
+
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
 		Model: route.Model, Body: call.Body.Routed(route.Model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
@@ -122,6 +136,10 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	// served model's price under the same req.RequestID, releasing the
 	// reservation's rest; it must not be skipped on any path that
 	// reserved.
+
+	// Spend limits: the request's cost counts against its key's daily
+	// limit and its credential's caps.
+	s.limits().Spent(call.Principal, req.Provider.ID, s.charge(req, res, u))
 
 	s.record(ctx, call, req, res, u)
 	if err != nil && !res.Started && !res.ClientGone {

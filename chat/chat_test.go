@@ -25,6 +25,12 @@ type fakeVault struct {
 func (v *fakeVault) Put(context.Context, int64, string, json.RawMessage) (*ownkey.KeyStatus, error) {
 	return nil, errors.New("not used")
 }
+func (v *fakeVault) PutWithCaps(context.Context, int64, string, json.RawMessage, ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
+	return nil, errors.New("not used")
+}
+func (v *fakeVault) SetCaps(context.Context, int64, string, ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
+	return nil, errors.New("not used")
+}
 func (v *fakeVault) Delete(context.Context, int64, string) error { return errors.New("not used") }
 func (v *fakeVault) List(context.Context, int64) ([]ownkey.KeyStatus, error) {
 	return nil, errors.New("not used")

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -84,6 +85,9 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, accountID i
 
 type createKeyRequest struct {
 	Name string `json:"name"`
+	// Limits are the key's daily limits:
+	// {"usd_per_day": "5.00", "requests_per_day": 1000}.
+	Limits json.RawMessage `json:"limits,omitempty"`
 }
 
 func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +107,12 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, accountID 
 			return
 		}
 	}
-	plain, key, err := s.cfg.Accounts.CreateAPIKey(r.Context(), accountID, req.Name)
+	limits, err := ownkey.ParseAPIKeyLimitsUpdate("limits", req.Limits)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	plain, key, err := s.cfg.Accounts.CreateAPIKey(r.Context(), accountID, req.Name, limits.Apply(ownkey.APIKeyLimits{}))
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -133,6 +142,72 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request, accountID 
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "id": keyID, "revoked": true})
 }
 
+type updateKeyRequest struct {
+	Limits json.RawMessage `json:"limits"`
+}
+
+func (s *Server) handleUpdateAPIKey(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	s.updateAPIKey(w, r, id)
+}
+
+// updateAPIKey changes a key's daily limits: members of "limits" left out
+// are kept, null removes a limit.
+func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, accountID int64) {
+	keyID, err := pathID(r, "key")
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	var req updateKeyRequest
+	if err := s.decodeJSON(r, &req); err != nil {
+		Error(w, r, err)
+		return
+	}
+	if len(req.Limits) == 0 {
+		Error(w, r, ownkey.FieldError("limits", `limits is required, e.g. {"usd_per_day": "5.00", "requests_per_day": null}`))
+		return
+	}
+	u, err := ownkey.ParseAPIKeyLimitsUpdate("limits", req.Limits)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	k, err := s.cfg.Accounts.SetAPIKeyLimits(r.Context(), accountID, keyID, u)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, k)
+}
+
+type renameAccountRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) handleRenameAccount(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	var req renameAccountRequest
+	if err := s.decodeJSON(r, &req); err != nil {
+		Error(w, r, err)
+		return
+	}
+	a, err := s.cfg.Accounts.RenameAccount(r.Context(), id, req.Name)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p := ownkey.PrincipalFromContext(r.Context())
 	a, err := s.cfg.Accounts.Account(r.Context(), p.Account.ID)
@@ -149,6 +224,11 @@ func (s *Server) handleListOwnAPIKeys(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCreateOwnAPIKey(w http.ResponseWriter, r *http.Request) {
 	s.createAPIKey(w, r, ownkey.PrincipalFromContext(r.Context()).Account.ID)
+}
+
+func (s *Server) handleUpdateOwnAPIKey(w http.ResponseWriter, r *http.Request) {
+	r.SetPathValue("key", r.PathValue("id"))
+	s.updateAPIKey(w, r, ownkey.PrincipalFromContext(r.Context()).Account.ID)
 }
 
 func (s *Server) handleRevokeOwnAPIKey(w http.ResponseWriter, r *http.Request) {

@@ -132,14 +132,25 @@ type modelEntry struct {
 	Object  string `json:"object"`
 	Created int64  `json:"created"`
 	OwnedBy string `json:"owned_by"`
+	// Pricing is shown with ?detailed=true (httpapi/prices.go).
+	Pricing *modelPricing `json:"pricing,omitempty"`
 }
 
 // handleModels lists the models the caller can reach with its stored keys:
 // for every configured model provider, its catalog models. A model served by
 // several of them is listed once under its plain id (owned by the provider
 // auto-mapping would pick) and once per provider as "provider/model", which
-// routes to that provider.
+// routes to that provider. With ?detailed=true each carries its prices at
+// that provider, at cost, and the markup.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	detailed := r.URL.Query().Get("detailed") == "true"
+	catalog := s.catalog()
+	pricing := func(e ownkey.ModelEntry) *modelPricing {
+		if !detailed {
+			return nil
+		}
+		return pricingOf(e.Prices, s.cfg.Markup)
+	}
 	p := ownkey.PrincipalFromContext(r.Context())
 	configured, err := s.cfg.Vault.Configured(r.Context(), p.Account.ID)
 	if err != nil {
@@ -153,15 +164,19 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 		if prov.Kind != ownkey.KindModel || !configured[prov.ID] {
 			continue
 		}
-		for _, e := range ownkey.Models.OfProvider(prov.ID) {
+		for _, e := range catalog.OfProvider(prov.ID) {
 			m := e.Model
 			if !seen[m] {
 				if rt, err := ownkey.RouteModel(m, "", has); err == nil {
 					seen[m] = true
-					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID})
+					owner := e
+					if o, ok := catalog.Lookup(rt.Provider.ID, m); ok {
+						owner = *o
+					}
+					data = append(data, modelEntry{ID: m, Object: "model", OwnedBy: rt.Provider.ID, Pricing: pricing(owner)})
 				}
 			}
-			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID})
+			data = append(data, modelEntry{ID: prov.ID + "/" + m, Object: "model", OwnedBy: prov.ID, Pricing: pricing(e)})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})

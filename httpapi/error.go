@@ -130,7 +130,10 @@ func jsonError(err error) error {
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var synErr *json.SyntaxError
+	var domainErr *ownkey.Error
 	switch {
+	case errors.As(err, &domainErr): // a field's own UnmarshalJSON said what is wrong
+		return domainErr
 	case isTimeout(err):
 		return bodyTimeout
 	case errors.As(err, &maxErr):

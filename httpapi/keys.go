@@ -22,6 +22,10 @@ type providerKeyView struct {
 	CreatedAt  *time.Time               `json:"created_at"`
 	UpdatedAt  *time.Time               `json:"updated_at"`
 	LastUsedAt *time.Time               `json:"last_used_at"`
+	// SpendCap and Spend are shown for stored keys only: the caps (null
+	// for none) and, in the list, the spend they count so far.
+	SpendCap *ownkey.SpendCaps `json:"spend_cap,omitempty"`
+	Spend    *ownkey.Spend     `json:"spend,omitempty"`
 }
 
 func viewOf(st *ownkey.KeyStatus) providerKeyView {
@@ -33,7 +37,24 @@ func viewOf(st *ownkey.KeyStatus) providerKeyView {
 	if st.Suffix != "" {
 		v.Suffix = &st.Suffix
 	}
+	if st.CreatedAt != nil {
+		v.SpendCap = &st.Caps
+	}
 	return v
+}
+
+// withSpend adds to v what the caps of the caller's key for v's provider
+// count so far, when a key is stored.
+func (s *Server) withSpend(r *http.Request, accountID int64, v *providerKeyView) error {
+	if v.SpendCap == nil || s.cfg.Spend == nil {
+		return nil
+	}
+	spend, err := s.cfg.Spend.ProviderSpend(r.Context(), accountID, v.Provider)
+	if err != nil {
+		return err
+	}
+	v.Spend = &spend
+	return nil
 }
 
 func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) {
@@ -46,36 +67,87 @@ func (s *Server) handleListProviderKeys(w http.ResponseWriter, r *http.Request) 
 	views := make([]providerKeyView, len(sts))
 	for i := range sts {
 		views[i] = viewOf(&sts[i])
+		if err := s.withSpend(r, p.Account.ID, &views[i]); err != nil {
+			Error(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": views})
 }
 
-type putKeyRequest struct {
+// keyRequest is the body of POST /api/user/provider-keys (provider, key
+// and, optionally, spend_cap) and of PATCH (provider and spend_cap).
+type keyRequest struct {
 	Provider string          `json:"provider"`
 	Key      json.RawMessage `json:"key"`
+	// SpendCap changes the key's caps: {"usd_per_day": "5.00",
+	// "usd_per_month": null}; a member left out keeps the stored cap.
+	SpendCap json.RawMessage `json:"spend_cap"`
+}
+
+// readKeyRequest decodes a key request and its caps.
+func (s *Server) readKeyRequest(r *http.Request) (*keyRequest, ownkey.SpendCapsUpdate, error) {
+	var req keyRequest
+	if err := s.decodeJSON(r, &req); err != nil {
+		return nil, ownkey.SpendCapsUpdate{}, err
+	}
+	if req.Provider == "" {
+		return nil, ownkey.SpendCapsUpdate{}, ownkey.FieldError("provider", "provider is required")
+	}
+	caps, err := ownkey.ParseSpendCapsUpdate("spend_cap", req.SpendCap)
+	return &req, caps, err
+}
+
+// writeKeyView answers a change of a provider key with its view.
+func writeKeyView(w http.ResponseWriter, v providerKeyView) {
+	writeJSON(w, http.StatusOK, struct {
+		Success bool `json:"success"`
+		providerKeyView
+	}{true, v})
 }
 
 func (s *Server) handlePutProviderKey(w http.ResponseWriter, r *http.Request) {
-	var req putKeyRequest
-	if err := s.decodeJSON(r, &req); err != nil {
+	req, caps, err := s.readKeyRequest(r)
+	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	if req.Provider == "" {
-		Error(w, r, ownkey.FieldError("provider", "provider is required"))
+	p := ownkey.PrincipalFromContext(r.Context())
+	st, err := s.cfg.Vault.PutWithCaps(r.Context(), p.Account.ID, req.Provider, req.Key, caps)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeKeyView(w, viewOf(st))
+}
+
+// handlePatchProviderKey changes a stored key's spend caps without the key
+// being sent again.
+func (s *Server) handlePatchProviderKey(w http.ResponseWriter, r *http.Request) {
+	req, caps, err := s.readKeyRequest(r)
+	switch {
+	case err != nil:
+	case len(req.Key) > 0:
+		err = ownkey.FieldError("key", "PATCH changes spend caps only; send a new key with POST /api/user/provider-keys")
+	case len(req.SpendCap) == 0:
+		err = ownkey.FieldError("spend_cap", `spend_cap is required, e.g. {"usd_per_day": "5.00", "usd_per_month": null}`)
+	}
+	if err != nil {
+		Error(w, r, err)
 		return
 	}
 	p := ownkey.PrincipalFromContext(r.Context())
-	st, err := s.cfg.Vault.Put(r.Context(), p.Account.ID, req.Provider, req.Key)
+	st, err := s.cfg.Vault.SetCaps(r.Context(), p.Account.ID, req.Provider, caps)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
 	v := viewOf(st)
-	writeJSON(w, http.StatusOK, struct {
-		Success bool `json:"success"`
-		providerKeyView
-	}{true, v})
+	if err := s.withSpend(r, p.Account.ID, &v); err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeKeyView(w, v)
 }
 
 func (s *Server) handleDeleteProviderKey(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,12 @@ type Config struct {
 	Vault     ownkey.CredentialService
 	Chat      ownkey.ChatService
 	Validator ownkey.KeyValidator
-	Logger    *slog.Logger
+	// Spend tells the key list what the spend caps count so far; nil
+	// shows no spend.
+	Spend ownkey.SpendMeter
+	// Reports serves /api/v1/usage and its export (the store).
+	Reports ownkey.UsageReporter
+	Logger  *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
@@ -47,6 +52,13 @@ type Config struct {
 	// Limits bound connections, requests in flight, body read and write
 	// times and body memory (limits.go); zero fields take the defaults.
 	Limits Limits
+	// Prices is the price catalog (package prices): /v1/models reads it,
+	// the admin price endpoints change it. nil: the built-in catalog,
+	// read-only.
+	Prices ownkey.PriceService
+	// Markup is the BYOK markup rate (OWNKEY_BYOK_MARKUP) that
+	// /v1/models?detailed=true shows.
+	Markup ownkey.PPM
 }
 
 // Pinger is the database as /readyz sees it (ownkey.Store).
@@ -113,18 +125,27 @@ func (s *Server) routes() {
 	user := func(pattern string, limit int64, h http.HandlerFunc) {
 		m.Handle(pattern, s.authenticate(limitBody(limit, h)))
 	}
+	// manage: changes to keys, limits and caps, which a key with limits
+	// may not make (see requireUnlimitedKey).
+	manage := func(pattern string, h http.HandlerFunc) {
+		m.Handle(pattern, s.authenticate(limitBody(small, requireUnlimitedKey(h))))
+	}
 	admin := func(pattern string, h http.HandlerFunc) {
-		m.Handle(pattern, s.authenticate(limitBody(small, requireAdmin(h))))
+		m.Handle(pattern, s.authenticate(limitBody(small, requireAdmin(requireUnlimitedKey(h)))))
 	}
 
 	user("GET /api/user/provider-keys", small, s.handleListProviderKeys)
-	user("POST /api/user/provider-keys", small, s.handlePutProviderKey)
-	user("DELETE /api/user/provider-keys", small, s.handleDeleteProviderKey)
+	manage("POST /api/user/provider-keys", s.handlePutProviderKey)
+	manage("PATCH /api/user/provider-keys", s.handlePatchProviderKey)
+	manage("DELETE /api/user/provider-keys", s.handleDeleteProviderKey)
 	user("POST /api/user/provider-keys/validate", small, s.handleValidateProviderKey)
 	user("GET /api/user/me", small, s.handleMe)
 	user("GET /api/user/api-keys", small, s.handleListOwnAPIKeys)
-	user("POST /api/user/api-keys", small, s.handleCreateOwnAPIKey)
-	user("DELETE /api/user/api-keys/{id}", small, s.handleRevokeOwnAPIKey)
+	manage("POST /api/user/api-keys", s.handleCreateOwnAPIKey)
+	manage("PATCH /api/user/api-keys/{id}", s.handleUpdateOwnAPIKey)
+	manage("DELETE /api/user/api-keys/{id}", s.handleRevokeOwnAPIKey)
+	user("GET /api/v1/usage", small, s.handleUsage)
+	user("GET /api/v1/usage/export", small, s.handleUsageExport)
 
 	// The OpenAI-compatible API, also under /v1 for SDKs configured with
 	// base_url=http://host/v1.
@@ -136,9 +157,13 @@ func (s *Server) routes() {
 	admin("GET /api/admin/accounts", s.handleListAccounts)
 	admin("POST /api/admin/accounts", s.handleCreateAccount)
 	admin("GET /api/admin/accounts/{id}", s.handleGetAccount)
+	admin("PATCH /api/admin/accounts/{id}", s.handleRenameAccount)
 	admin("GET /api/admin/accounts/{id}/api-keys", s.handleListAPIKeys)
 	admin("POST /api/admin/accounts/{id}/api-keys", s.handleCreateAPIKey)
+	admin("PATCH /api/admin/accounts/{id}/api-keys/{key}", s.handleUpdateAPIKey)
 	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
+	admin("PUT /api/admin/prices/{provider}/{model...}", s.handlePutPrice)
+	admin("DELETE /api/admin/prices/{provider}/{model...}", s.handleDeletePrice)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
@@ -197,6 +222,24 @@ func limitBody(n int64, h http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requireUnlimitedKey refuses changes to keys, limits and caps to an API
+// key that has limits of its own. Limits and spend caps are there for keys
+// handed to scripts and apps; if such a key could raise its own limit,
+// create a key without one or lift a spend cap (or delete the provider key
+// and store it again without), a leaked or runaway one would not be held
+// by them. Reading (lists, reports) and chat stay open to it.
+func requireUnlimitedKey(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := ownkey.PrincipalFromContext(r.Context()); r.Method != http.MethodGet && p != nil && p.APIKey != nil &&
+			(p.APIKey.Limits.USDPerDay != nil || p.APIKey.Limits.RequestsPerDay != nil) {
+			Error(w, r, &ownkey.Error{Code: ownkey.EFORBIDDEN, Reason: "limited_api_key",
+				Message: "this API key has daily limits, so it cannot change API keys, limits, provider keys or spend caps; use a key without limits"})
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }

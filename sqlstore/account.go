@@ -58,11 +58,11 @@ func (db *DB) createAccount(ctx context.Context, a *ownkey.Account, key *ownkey.
 			}
 		}
 		err := tx.QueryRowContext(ctx, db.q(`
-			INSERT INTO accounts (name, role, balance_nano_usd, created_at)
-			VALUES (?, ?, ?, ?) RETURNING id`),
-			a.Name, string(a.Role), int64(a.Balance), db.at(createdAt)).Scan(&accountID)
+			INSERT INTO accounts (name, name_key, role, balance_nano_usd, created_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			a.Name, ownkey.NameKey(a.Name), string(a.Role), int64(a.Balance), db.at(createdAt)).Scan(&accountID)
 		if err != nil {
-			return db.accountError(err)
+			return db.accountError(err, a.Name)
 		}
 		if key == nil {
 			return nil
@@ -81,11 +81,61 @@ func (db *DB) createAccount(ctx context.Context, a *ownkey.Account, key *ownkey.
 	return nil
 }
 
-func (db *DB) accountError(err error) error {
-	if db.dialect.classify(err) == violationCheck {
+func (db *DB) accountError(err error, name string) error {
+	switch db.dialect.classify(err) {
+	case violationCheck:
 		return ownkey.Errorf(ownkey.EINVALID, "account has an invalid field")
+	case violationUnique:
+		return errNameTaken(name)
 	}
-	return fmt.Errorf("sqlstore: create account: %w", err)
+	return fmt.Errorf("sqlstore: write account: %w", err)
+}
+
+// errNameTaken is the ECONFLICT of a name another account has.
+func errNameTaken(name string) error {
+	return &ownkey.Error{Code: ownkey.ECONFLICT, Param: "name", Reason: "account_name_taken",
+		Message: fmt.Sprintf("an account named %q already exists (names are unique ignoring case)", ownkey.EscapeHidden(name))}
+}
+
+// RenameAccount gives the account a new name, unique ignoring case
+// (ECONFLICT when another account has it). It also works on a database
+// that migration 0006 refused to upgrade because names collide (before
+// name_key exists), which is how those collisions are resolved: the
+// uniqueness is then checked here, in the same transaction.
+func (db *DB) RenameAccount(ctx context.Context, id int64, name string) (*ownkey.Account, error) {
+	probe := &ownkey.Account{Name: name, Role: ownkey.RoleUser}
+	if err := probe.Validate(); err != nil {
+		return nil, err
+	}
+	name = probe.Name
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var upgraded int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = 6`).Scan(&upgraded); err != nil {
+			return err
+		}
+		if upgraded == 0 {
+			as, err := accountNames(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for _, a := range as {
+				if a.ID != id && ownkey.NameKey(a.Name) == ownkey.NameKey(name) {
+					return errNameTaken(name)
+				}
+			}
+			res, err := tx.ExecContext(ctx, db.q(`UPDATE accounts SET name = ? WHERE id = ?`), name, id)
+			return updatedOne(res, err, "rename account", "account")
+		}
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE accounts SET name = ?, name_key = ? WHERE id = ?`), name, ownkey.NameKey(name), id)
+		if err != nil {
+			return db.accountError(err, name)
+		}
+		return updatedOne(res, nil, "rename account", "account")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Account(ctx, id)
 }
 
 // Account returns the account with id.

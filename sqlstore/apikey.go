@@ -5,12 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ownkey/ownkey"
 )
 
-const apiKeyColumns = `k.id, k.account_id, k.name, k.hash, k.last4, k.created_at, k.last_used_at, k.revoked_at`
+const apiKeyColumns = `k.id, k.account_id, k.name, k.hash, k.last4, k.created_at, k.last_used_at, k.revoked_at,
+	k.usd_day_limit_nano, k.requests_day_limit`
+
+// apiKeyReturning is apiKeyColumns unqualified: SQLite's RETURNING takes
+// no table names.
+var apiKeyReturning = strings.ReplaceAll(apiKeyColumns, "k.", "")
 
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
@@ -21,7 +27,7 @@ func checkAPIKey(k *ownkey.APIKey) error {
 	if len(k.Hash) == 0 {
 		return ownkey.FieldError("hash", "API key hash is required")
 	}
-	return nil
+	return checkLimits(k.Limits)
 }
 
 // CreateAPIKey inserts k for k.AccountID, ENOTFOUND if there is no such
@@ -43,9 +49,11 @@ func (db *DB) insertAPIKey(ctx context.Context, q querier, accountID int64, k *o
 	createdAt := nowIfZero(k.CreatedAt)
 	var id int64
 	err := q.QueryRowContext(ctx, db.q(`
-		INSERT INTO api_keys (account_id, name, hash, last4, created_at, last_used_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		INSERT INTO api_keys (account_id, name, hash, last4, created_at, last_used_at, revoked_at,
+			usd_day_limit_nano, requests_day_limit)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		accountID, k.Name, k.Hash, k.Last4, db.at(createdAt), db.atOrNull(k.LastUsedAt), db.atOrNull(k.RevokedAt),
+		orNull(k.Limits.USDPerDay), orNull(k.Limits.RequestsPerDay),
 	).Scan(&id)
 	switch db.dialect.classify(err) {
 	case violationUnique:
@@ -93,7 +101,8 @@ func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*ownkey.APIKey, e
 
 func apiKeyDest(k *ownkey.APIKey) []any {
 	return []any{&k.ID, &k.AccountID, &k.Name, &k.Hash, &k.Last4,
-		timeColumn{&k.CreatedAt}, nullTimeColumn{&k.LastUsedAt}, nullTimeColumn{&k.RevokedAt}}
+		timeColumn{&k.CreatedAt}, nullTimeColumn{&k.LastUsedAt}, nullTimeColumn{&k.RevokedAt},
+		nullInt64Column[ownkey.NanoUSD]{&k.Limits.USDPerDay}, nullInt64Column[int64]{&k.Limits.RequestsPerDay}}
 }
 
 // APIKeyByHash finds a key, revoked or not, and its account.
@@ -154,6 +163,67 @@ func updatedOne(res sql.Result, err error, op, what string) error {
 	}
 	if n == 0 {
 		return errNotFound(what)
+	}
+	return nil
+}
+
+// SetAPIKeyLimits changes the key's daily limits as u says and returns the
+// key as stored; ENOTFOUND unless the key belongs to accountID. A revoked
+// key's limits can still be changed: they no longer matter.
+func (db *DB) SetAPIKeyLimits(ctx context.Context, accountID, keyID int64, u ownkey.APIKeyLimitsUpdate) (*ownkey.APIKey, error) {
+	if err := checkLimits(u.Apply(ownkey.APIKeyLimits{})); err != nil {
+		return nil, err
+	}
+	var k ownkey.APIKey
+	err := db.write.QueryRowContext(ctx, db.q(`
+		UPDATE api_keys SET
+			usd_day_limit_nano = CASE WHEN ? THEN ? ELSE usd_day_limit_nano END,
+			requests_day_limit = CASE WHEN ? THEN ? ELSE requests_day_limit END
+		WHERE id = ? AND account_id = ?
+		RETURNING `+apiKeyReturning),
+		u.USDPerDay.Set, orNull(u.USDPerDay.To), u.RequestsPerDay.Set, orNull(u.RequestsPerDay.To),
+		keyID, accountID).Scan(apiKeyDest(&k)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound("API key")
+	} else if db.dialect.classify(err) == violationCheck {
+		return nil, ownkey.Errorf(ownkey.EINVALID, "API key limits must not be negative")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlstore: set API key limits: %w", err)
+	}
+	return &k, nil
+}
+
+// checkLimits refuses negative limits before the database does.
+func checkLimits(l ownkey.APIKeyLimits) error {
+	if l.USDPerDay != nil && *l.USDPerDay < 0 {
+		return ownkey.FieldError("limits.usd_per_day", "limits.usd_per_day must not be negative")
+	}
+	if l.RequestsPerDay != nil && *l.RequestsPerDay < 0 {
+		return ownkey.FieldError("limits.requests_per_day", "limits.requests_per_day must not be negative")
+	}
+	return nil
+}
+
+// orNull is an optional amount as a query argument.
+func orNull[T ~int64](n *T) any {
+	if n == nil {
+		return nil
+	}
+	return int64(*n)
+}
+
+// nullInt64Column scans a nullable amount.
+type nullInt64Column[T ~int64] struct{ dst **T }
+
+func (c nullInt64Column[T]) Scan(src any) error {
+	var n sql.NullInt64
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	*c.dst = nil
+	if n.Valid {
+		v := T(n.Int64)
+		*c.dst = &v
 	}
 	return nil
 }

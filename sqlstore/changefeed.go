@@ -82,6 +82,8 @@ func encodeChange(c ownkey.Change) string {
 		return string(c.Kind) + ":" + strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.KeyID, 10)
 	case ownkey.ChangeCredential:
 		return string(c.Kind) + ":" + strconv.FormatInt(c.AccountID, 10) + ":" + c.Provider
+	case ownkey.ChangePrices:
+		return string(c.Kind)
 	}
 	return string(ownkey.ChangeAll)
 }
@@ -89,6 +91,9 @@ func encodeChange(c ownkey.Change) string {
 // decodeChange reads a payload; anything it does not understand (a newer
 // version's payload, say) is a ChangeAll, which is always safe.
 func decodeChange(payload string) ownkey.Change {
+	if payload == string(ownkey.ChangePrices) {
+		return ownkey.Change{Kind: ownkey.ChangePrices}
+	}
 	kind, rest, _ := strings.Cut(payload, ":")
 	account, detail, _ := strings.Cut(rest, ":")
 	id, err := strconv.ParseInt(account, 10, 64)

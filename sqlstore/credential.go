@@ -12,6 +12,9 @@ import (
 
 const credentialColumns = `account_id, provider, key_version, sealed, suffix, created_at, updated_at, last_used_at`
 
+// credentialReadColumns are credentialColumns and the spend caps.
+const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nano`
+
 // PutCredential inserts or replaces the account's credential for
 // r.Provider; ENOTFOUND if the account does not exist. Zero CreatedAt and
 // UpdatedAt mean now. A replace keeps the stored CreatedAt, and takes
@@ -23,6 +26,9 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 	}
 	if len(r.Sealed) == 0 {
 		return ownkey.FieldError("sealed", "sealed credential is required")
+	}
+	if err := checkCaps(r.CapsUpdate.Apply(ownkey.SpendCaps{})); err != nil {
+		return err
 	}
 	now := storedTime(ownkey.Now())
 	createdAt, updatedAt := now, now
@@ -43,19 +49,26 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 		if retired {
 			return ownkey.ErrKeyVersionRetired
 		}
+		// A new key starts with the caps the update sets; a replaced
+		// one keeps those it does not set.
+		u := r.CapsUpdate
+		fresh := u.Apply(ownkey.SpendCaps{})
 		return tx.QueryRowContext(ctx, db.q(`
-			INSERT INTO provider_credentials (`+credentialColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO provider_credentials (`+credentialColumns+`, cap_day_nano, cap_month_nano)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account_id, provider) DO UPDATE SET
-				key_version  = excluded.key_version,
-				sealed       = excluded.sealed,
-				suffix       = excluded.suffix,
-				updated_at   = excluded.updated_at,
-				last_used_at = excluded.last_used_at
-			RETURNING created_at`),
+				key_version    = excluded.key_version,
+				sealed         = excluded.sealed,
+				suffix         = excluded.suffix,
+				updated_at     = excluded.updated_at,
+				last_used_at   = excluded.last_used_at,
+				cap_day_nano   = CASE WHEN ? THEN excluded.cap_day_nano ELSE provider_credentials.cap_day_nano END,
+				cap_month_nano = CASE WHEN ? THEN excluded.cap_month_nano ELSE provider_credentials.cap_month_nano END
+			RETURNING created_at, cap_day_nano, cap_month_nano`),
 			r.AccountID, r.Provider, int64(r.KeyVersion), r.Sealed, r.Suffix,
 			db.at(createdAt), db.at(updatedAt), db.atOrNull(r.LastUsedAt),
-		).Scan(timeColumn{&storedCreatedAt})
+			orNull(fresh.PerDay), orNull(fresh.PerMonth), u.PerDay.Set, u.PerMonth.Set,
+		).Scan(timeColumn{&storedCreatedAt}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth})
 	})
 	if errors.Is(err, ownkey.ErrKeyVersionRetired) {
 		return fmt.Errorf("sqlstore: put credential: master key version %d: %w", r.KeyVersion, err)
@@ -76,7 +89,7 @@ func (db *DB) PutCredential(ctx context.Context, r *ownkey.CredentialRecord) err
 // Credential returns the account's credential for provider.
 func (db *DB) Credential(ctx context.Context, accountID int64, provider string) (*ownkey.CredentialRecord, error) {
 	row := db.read.QueryRowContext(ctx, db.q(`
-		SELECT `+credentialColumns+` FROM provider_credentials
+		SELECT `+credentialReadColumns+` FROM provider_credentials
 		WHERE account_id = ? AND provider = ?`), accountID, provider)
 	r, err := scanCredential(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -90,7 +103,7 @@ func (db *DB) Credential(ctx context.Context, accountID int64, provider string) 
 // Credentials returns the account's credentials ordered by provider.
 func (db *DB) Credentials(ctx context.Context, accountID int64) ([]*ownkey.CredentialRecord, error) {
 	return db.queryCredentials(ctx, "credentials", `
-		SELECT `+credentialColumns+` FROM provider_credentials
+		SELECT `+credentialReadColumns+` FROM provider_credentials
 		WHERE account_id = ? ORDER BY provider`, accountID)
 }
 
@@ -122,7 +135,7 @@ func (db *DB) CredentialsNotAtVersion(ctx context.Context, version uint32, limit
 		return nil, ownkey.FieldError("limit", "limit must be positive")
 	}
 	return db.queryCredentials(ctx, "credentials not at version", `
-		SELECT `+credentialColumns+` FROM provider_credentials
+		SELECT `+credentialReadColumns+` FROM provider_credentials
 		WHERE key_version <> ? ORDER BY account_id, provider LIMIT ?`, int64(version), limit)
 }
 
@@ -193,10 +206,47 @@ func scanCredential(s scanner) (*ownkey.CredentialRecord, error) {
 	var r ownkey.CredentialRecord
 	var version int64
 	err := s.Scan(&r.AccountID, &r.Provider, &version, &r.Sealed, &r.Suffix,
-		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, nullTimeColumn{&r.LastUsedAt})
+		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, nullTimeColumn{&r.LastUsedAt},
+		nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth})
 	if err != nil {
 		return nil, err
 	}
 	r.KeyVersion = uint32(version)
 	return &r, nil
+}
+
+// SetCredentialCaps changes the spend caps of the account's key for
+// provider as u says, without touching the key, and returns the record as
+// stored; ENOTFOUND when no key is stored.
+func (db *DB) SetCredentialCaps(ctx context.Context, accountID int64, provider string, u ownkey.SpendCapsUpdate) (*ownkey.CredentialRecord, error) {
+	if err := checkCaps(u.Apply(ownkey.SpendCaps{})); err != nil {
+		return nil, err
+	}
+	row := db.write.QueryRowContext(ctx, db.q(`
+		UPDATE provider_credentials SET
+			cap_day_nano   = CASE WHEN ? THEN ? ELSE cap_day_nano END,
+			cap_month_nano = CASE WHEN ? THEN ? ELSE cap_month_nano END
+		WHERE account_id = ? AND provider = ?
+		RETURNING `+credentialReadColumns),
+		u.PerDay.Set, orNull(u.PerDay.To), u.PerMonth.Set, orNull(u.PerMonth.To), accountID, provider)
+	r, err := scanCredential(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound("credential")
+	} else if db.dialect.classify(err) == violationCheck {
+		return nil, ownkey.Errorf(ownkey.EINVALID, "spend caps must not be negative")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlstore: set credential caps: %w", err)
+	}
+	return r, nil
+}
+
+// checkCaps refuses negative caps before the database does.
+func checkCaps(c ownkey.SpendCaps) error {
+	if c.PerDay != nil && *c.PerDay < 0 {
+		return ownkey.FieldError("spend_cap.usd_per_day", "spend_cap.usd_per_day must not be negative")
+	}
+	if c.PerMonth != nil && *c.PerMonth < 0 {
+		return ownkey.FieldError("spend_cap.usd_per_month", "spend_cap.usd_per_month must not be negative")
+	}
+	return nil
 }

@@ -35,6 +35,11 @@ type dialect interface {
 	createMigrationsTable() string
 	// migrationsTableExists reports whether schema_migrations exists.
 	migrationsTableExists(ctx context.Context, db *sql.DB) (bool, error)
+	// hasColumn reports whether table has column.
+	hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error)
+	// dayNumber is an SQL expression of the UTC day (days since
+	// 1970-01-01) of a time column.
+	dayNumber(column string) string
 }
 
 // violation is the kind of constraint a failed statement broke.
@@ -91,6 +96,16 @@ func (sqliteDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (boo
 		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
 	return n > 0, err
 }
+
+func (sqliteDialect) hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n)
+	return n > 0, err
+}
+
+// dayNumber: times are unix nanoseconds, never before 1970 here, so
+// integer division is the floor.
+func (sqliteDialect) dayNumber(column string) string { return "(" + column + " / 86400000000000)" }
 
 type postgresDialect struct{}
 
@@ -168,4 +183,15 @@ func (postgresDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (b
 	var exists bool
 	err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
 	return exists, err
+}
+
+func (postgresDialect) hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+	return n > 0, err
+}
+
+func (postgresDialect) dayNumber(column string) string {
+	return "CAST(floor(extract(epoch FROM " + column + ") / 86400) AS BIGINT)"
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -61,6 +62,12 @@ func migrations(dialect string) ([]migration, error) {
 // transaction first takes an advisory lock, on SQLite the write lock, and
 // then checks again whether its migration is still pending.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.migrateTo(ctx, math.MaxInt)
+}
+
+// migrateTo is Migrate up to and including version last (tests set up a
+// database as an older version left it).
+func (db *DB) migrateTo(ctx context.Context, last int) error {
 	ms, err := migrations(db.Dialect())
 	if err != nil {
 		return err
@@ -78,6 +85,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if m.version > last {
+			break
+		}
 		if err := db.inTx(ctx, func(tx *sql.Tx) error { return db.applyMigration(ctx, tx, m) }); err != nil {
 			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
 		}
@@ -94,9 +104,20 @@ func (db *DB) applyMigration(ctx context.Context, tx *sql.Tx, m migration) error
 	if err != nil || applied > 0 {
 		return err
 	}
+	step := migrationSteps[m.version]
+	if step.before != nil {
+		if err := step.before(ctx, db, tx); err != nil {
+			return err
+		}
+	}
 	// Without arguments both drivers run every statement of the script.
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
+	}
+	if step.after != nil {
+		if err := step.after(ctx, db, tx); err != nil {
+			return err
+		}
 	}
 	_, err = tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
 		m.version, db.at(ownkey.Now()))

@@ -196,18 +196,26 @@ func TestPostgresRebind(t *testing.T) {
 }
 
 // Both dialects must have the same migrations, numbered from 1 without gaps,
-// so that a later migration is one file in each directory.
+// so that a later migration is one file in each directory. The only gaps
+// allowed are numbers reserved for a branch not merged yet.
 func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	// 0004_billing.sql is the ledger's (issue 10 assigns the numbers).
+	reserved := map[int]bool{4: true}
 	versions := func(dialect string) []int {
 		ms, err := migrations(dialect)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var vs []int
-		for i, m := range ms {
-			if m.version != i+1 {
-				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, i+1)
+		want := 1
+		for _, m := range ms {
+			for reserved[want] && m.version != want {
+				want++
 			}
+			if m.version != want {
+				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, want)
+			}
+			want = m.version + 1
 			vs = append(vs, m.version)
 		}
 		return vs

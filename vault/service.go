@@ -186,8 +186,15 @@ func provider(id string) (*ownkey.Provider, error) {
 }
 
 // Put validates raw as accountID's credential for providerID, encrypts it and
-// stores it, replacing any previous one. Nothing is stored on error.
+// stores it, replacing any previous one (whose spend caps it keeps).
+// Nothing is stored on error.
 func (s *Service) Put(ctx context.Context, accountID int64, providerID string, raw json.RawMessage) (*ownkey.KeyStatus, error) {
+	return s.PutWithCaps(ctx, accountID, providerID, raw, ownkey.SpendCapsUpdate{})
+}
+
+// PutWithCaps is Put that also changes the key's spend caps as caps says,
+// in the same transaction.
+func (s *Service) PutWithCaps(ctx context.Context, accountID int64, providerID string, raw json.RawMessage, caps ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
 	p, err := provider(providerID)
 	if err != nil {
 		return nil, err
@@ -203,11 +210,12 @@ func (s *Service) Put(ctx context.Context, accountID int64, providerID string, r
 	defer clear(plaintext)
 	now := s.now()
 	rec := &ownkey.CredentialRecord{
-		AccountID: accountID,
-		Provider:  p.ID,
-		Suffix:    cred.Suffix(),
-		CreatedAt: now,
-		UpdatedAt: now,
+		AccountID:  accountID,
+		Provider:   p.ID,
+		Suffix:     cred.Suffix(),
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		CapsUpdate: caps,
 	}
 	for attempt := 1; ; attempt++ {
 		version, kr, err := s.sealingVersion(ctx)
@@ -233,6 +241,26 @@ func (s *Service) Put(ctx context.Context, accountID int64, providerID string, r
 	if stored, err := s.store.Credential(ctx, accountID, p.ID); err == nil {
 		rec = stored
 	}
+	st := s.status(p, rec, time.Time{})
+	return &st, nil
+}
+
+// SetCaps changes the spend caps of accountID's key for providerID without
+// the key being sent again; ENOTFOUND if none is stored. The new caps apply
+// to the next request here at once, and on other replicas when they hear of
+// the change (the cache TTL at worst), as a replaced key does.
+func (s *Service) SetCaps(ctx context.Context, accountID int64, providerID string, caps ownkey.SpendCapsUpdate) (*ownkey.KeyStatus, error) {
+	p, err := provider(providerID)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.store.SetCredentialCaps(ctx, accountID, p.ID, caps)
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+		return nil, ownkey.Errorf(ownkey.ENOTFOUND, "no %s key is configured; store one with POST /api/user/provider-keys first", p.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	s.invalidate(credentialKey{accountID, p.ID})
 	st := s.status(p, rec, time.Time{})
 	return &st, nil
 }
@@ -289,6 +317,7 @@ func (s *Service) status(p *ownkey.Provider, rec *ownkey.CredentialRecord, pendi
 	if rec != nil {
 		st.Status = ownkey.StatusConfigured
 		st.Suffix = rec.Suffix
+		st.Caps = rec.Caps
 		st.CreatedAt = timePtr(rec.CreatedAt)
 		st.UpdatedAt = timePtr(rec.UpdatedAt)
 		if rec.LastUsedAt != nil {
@@ -378,6 +407,7 @@ func (s *Service) loadCredential(ctx context.Context, k credentialKey, epoch uin
 	if err != nil {
 		return nil, err
 	}
+	cred.Caps = rec.Caps
 	if s.cacheTTL > 0 {
 		s.cacheMu.Lock()
 		if s.cacheEpoch.Load() == epoch {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ownkey/ownkey"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -70,11 +72,19 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 		}
 	}
 	c.DatabaseURL = env["OWNKEY_DATABASE_URL"] // empty: SQLite in dir
+	c.MasterKey = env["OWNKEY_MASTER_KEY"]     // empty: the key file in dir
 	if v := env["OWNKEY_USAGE_WRITE_TIMEOUT"]; v != "" {
 		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
+	if v := env["OWNKEY_SPEND_RESYNC_INTERVAL"]; v != "" {
+		c.SpendResync, _ = time.ParseDuration(v)
+	}
 	c.resolve()
 	if err := c.readLimits(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}

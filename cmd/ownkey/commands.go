@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -38,10 +41,14 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newCLIEnv(c, db, log), nil
+}
+
+func newCLIEnv(c *config, db *sqlstore.DB, log *slog.Logger) *cliEnv {
 	// Revocations are published so that running servers apply them at
 	// once (PostgreSQL; on SQLite they notice the write to the file).
 	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log})})
-	return &cliEnv{c: c, db: db, st: db, acc: acc}, nil
+	return &cliEnv{c: c, db: db, st: db, acc: acc}
 }
 
 func (e *cliEnv) Close() {
@@ -103,8 +110,12 @@ func runMigrate(args []string) error {
 }
 
 func runAccounts(args []string) error {
+	if len(args) > 0 && args[0] == "rename" {
+		return runRenameAccount(args[1:])
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		fmt.Fprint(os.Stderr, "usage: ownkey accounts create NAME [--role admin|user] [--json]\n       ownkey accounts list [--json]\n")
+		fmt.Fprint(os.Stderr, "usage: ownkey accounts create NAME [--role admin|user] [--json]\n       ownkey accounts list [--json]\n"+
+			"       ownkey accounts rename ACCOUNT NEW_NAME   (ACCOUNT: id or name)\n")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -164,26 +175,143 @@ func runAccounts(args []string) error {
 	return nil
 }
 
-func runAPIKeys(args []string) error {
-	subs := []string{"create", "list", "revoke"}
-	if len(args) == 0 || !slices.Contains(subs, args[0]) {
-		fmt.Fprint(os.Stderr, "usage: ownkey apikeys create --account ID [--name NAME]\n       ownkey apikeys list --account ID\n       ownkey apikeys revoke --account ID --key KEY_ID\n")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		os.Exit(2)
+// runRenameAccount renames an account. It also runs on a database whose
+// upgrade to unique account names (migration 0006) stopped because names
+// collide: that is how the collisions are resolved, and once none is left
+// it finishes the upgrade.
+func runRenameAccount(args []string) error {
+	c := &config{}
+	fs := newFlagSet("accounts rename", `ownkey accounts rename ACCOUNT NEW_NAME: rename an account (ACCOUNT is its id or its name).
+
+Account names are unique, ignoring case. An upgrade that finds two accounts sharing a
+name stops and names them; rename all but one of each with this command (by id), and
+the upgrade finishes.`)
+	storageFlags(fs, c)
+	// The two arguments, before the flags or after them.
+	var pos []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		pos, args = append(pos, args[0]), args[1:]
 	}
-	sub, args := args[0], args[1:]
+	_ = fs.Parse(args)
+	pos = append(pos, fs.Args()...)
+	if len(pos) != 2 {
+		return errors.New("usage: ownkey accounts rename ACCOUNT NEW_NAME (ACCOUNT: id or name)")
+	}
+	account, newName := pos[0], pos[1]
+	ctx := context.Background()
+	c.resolve()
+	log := newLogger(c, os.Stderr)
+	db, blocked, err := openStoreForRename(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	e := newCLIEnv(c, db, log)
+	defer e.Close()
+	id, err := findAccount(ctx, e.st, account)
+	if err != nil {
+		return err
+	}
+	a, err := e.acc.RenameAccount(ctx, id, newName)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Printf("renamed account %d to %s\n", a.ID, strconv.Quote(ownkey.EscapeHidden(a.Name)))
+	if blocked {
+		err := db.Migrate(ctx)
+		var dup *sqlstore.DuplicateAccountNamesError
+		switch {
+		case errors.As(err, &dup):
+			fmt.Printf("the upgrade is still waiting: %s\n", dup.Error())
+		case err != nil:
+			return fmt.Errorf("migrating database: %w", err)
+		default:
+			fmt.Println("account names are unique now: the database upgrade finished")
+		}
+	}
+	return nil
+}
+
+// openStoreForRename is openStore, except that a migration refused for
+// duplicate account names leaves the database open at the version before
+// it (blocked), so that they can be renamed.
+func openStoreForRename(ctx context.Context, c *config, log *slog.Logger) (db *sqlstore.DB, blocked bool, err error) {
+	db, err = openStore(ctx, c, log)
+	var dup *sqlstore.DuplicateAccountNamesError
+	if !errors.As(err, &dup) {
+		return db, false, err
+	}
+	db, err = sqlstore.OpenWith(ctx, c.DatabaseURL, sqlstore.Options{MaxConns: c.DatabaseMaxConns})
+	if err != nil {
+		return nil, false, fmt.Errorf("opening database %s: %w", redactURL(c.DatabaseURL), err)
+	}
+	// Applies what comes before the refused migration, and stops there.
+	if err := db.Migrate(ctx); !errors.As(err, &dup) {
+		if err == nil {
+			return db, false, nil
+		}
+		db.Close()
+		return nil, false, fmt.Errorf("migrating database: %w", err)
+	}
+	return db, true, nil
+}
+
+// findAccount resolves an account given by id or by name (ignoring case).
+// Several accounts may share a name before the upgrade that makes names
+// unique: then the id is needed.
+func findAccount(ctx context.Context, st ownkey.Store, ref string) (int64, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		return id, nil
+	}
+	as, err := st.Accounts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	var id int64
+	for _, a := range as {
+		if ownkey.NameKey(a.Name) == ownkey.NameKey(ref) {
+			id = a.ID
+			ids = append(ids, strconv.FormatInt(a.ID, 10))
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return 0, fmt.Errorf("no account is named %s", strconv.Quote(ownkey.EscapeHidden(ref)))
+	case 1:
+		return id, nil
+	}
+	return 0, fmt.Errorf("%d accounts are named %s (ids %s): give the id instead",
+		len(ids), strconv.Quote(ownkey.EscapeHidden(ref)), strings.Join(ids, ", "))
+}
+
+func runAPIKeys(args []string) error {
+	sub, args, ok := subcommand(args, []string{"create", "list", "revoke", "set-limits"},
+		"usage: ownkey apikeys create --account ID [--name NAME] [--usd-per-day USD] [--requests-per-day N]\n"+
+			"       ownkey apikeys list --account ID\n       ownkey apikeys revoke --account ID --key KEY_ID\n"+
+			"       ownkey apikeys set-limits --account ID --key KEY_ID [--usd-per-day USD|none] [--requests-per-day N|none]\n")
+	if !ok {
+		return nil
+	}
 	c := &config{}
 	fs := newFlagSet("apikeys "+sub, "ownkey apikeys "+sub+": manage an account's ownkey API keys.")
 	account := fs.Int64("account", 0, "account id (required)")
 	name := fs.String("name", "default", "name of the new key")
-	keyID := fs.Int64("key", 0, "id of the key to revoke")
+	keyID := fs.Int64("key", 0, "id of the key to revoke or limit")
+	usdPerDay := fs.String("usd-per-day", "", "daily limit (UTC day) on what the key's requests are charged, in USD, e.g. 5.00; set-limits: none removes it")
+	requestsPerDay := fs.String("requests-per-day", "", "daily limit (UTC day) on the key's requests; set-limits: none removes it")
 	asJSON := fs.Bool("json", false, "print JSON")
 	storageFlags(fs, c)
 	_ = fs.Parse(args)
 	if *account <= 0 {
 		return errors.New("--account ID is required")
+	}
+	var limits ownkey.APIKeyLimitsUpdate
+	var err error
+	if limits.USDPerDay, err = usdFlag("--usd-per-day", *usdPerDay); err != nil {
+		return err
+	}
+	if limits.RequestsPerDay, err = countFlag("--requests-per-day", *requestsPerDay); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	e, err := openCLI(ctx, c)
@@ -193,15 +321,31 @@ func runAPIKeys(args []string) error {
 	defer e.Close()
 	switch sub {
 	case "create":
-		plain, key, err := e.acc.CreateAPIKey(ctx, *account, *name)
+		plain, key, err := e.acc.CreateAPIKey(ctx, *account, *name, limits.Apply(ownkey.APIKeyLimits{}))
 		if err != nil {
 			return cliError(err)
 		}
 		if *asJSON {
-			printJSON(os.Stdout, map[string]any{"id": key.ID, "account_id": key.AccountID, "name": key.Name, "key": plain.Reveal()})
+			printJSON(os.Stdout, map[string]any{"id": key.ID, "account_id": key.AccountID, "name": key.Name, "limits": key.Limits, "key": plain.Reveal()})
 			return nil
 		}
-		fmt.Printf("created API key %d for account %d\nAPI key (shown once): %s\n", key.ID, key.AccountID, plain.Reveal())
+		fmt.Printf("created API key %d for account %d (limits: %s)\nAPI key (shown once): %s\n", key.ID, key.AccountID, describeLimits(key.Limits), plain.Reveal())
+	case "set-limits":
+		if *keyID <= 0 {
+			return errors.New("--key KEY_ID is required")
+		}
+		if !limits.USDPerDay.Set && !limits.RequestsPerDay.Set {
+			return errors.New("set-limits needs --usd-per-day or --requests-per-day (a value, or none to remove the limit)")
+		}
+		key, err := e.acc.SetAPIKeyLimits(ctx, *account, *keyID, limits)
+		if err != nil {
+			return cliError(err)
+		}
+		if *asJSON {
+			printJSON(os.Stdout, key)
+			return nil
+		}
+		fmt.Printf("API key %d of account %d: limits %s (running servers apply them within about a second)\n", key.ID, key.AccountID, describeLimits(key.Limits))
 	case "list":
 		ks, err := e.st.APIKeys(ctx, *account)
 		if err != nil {
@@ -212,12 +356,12 @@ func runAPIKeys(args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tLAST USED\tREVOKED\tLIMITS")
 		for _, k := range ks {
 			// Names stored before they were checked may hold escape
 			// sequences: never hand them to the terminal raw.
-			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\n", k.ID, ownkey.EscapeHidden(k.Name), ownkey.APIKeyPrefix, k.Last4,
-				k.CreatedAt.Format("2006-01-02 15:04:05Z"), fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt))
+			fmt.Fprintf(tw, "%d\t%s\t%s…%s\t%s\t%s\t%s\t%s\n", k.ID, ownkey.EscapeHidden(k.Name), ownkey.APIKeyPrefix, k.Last4,
+				k.CreatedAt.Format("2006-01-02 15:04:05Z"), fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt), describeLimits(k.Limits))
 		}
 		tw.Flush()
 	case "revoke":
@@ -303,6 +447,20 @@ drop them from the variable yourself).`)
 	return nil
 }
 
+// subcommand splits off the subcommand of a command that has several. A
+// missing or unknown one prints usage and exits 2; ok is false for -h,
+// after usage is printed.
+func subcommand(args, subs []string, usage string) (sub string, rest []string, ok bool) {
+	if len(args) == 0 || !slices.Contains(subs, args[0]) {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return "", nil, false
+		}
+		os.Exit(2)
+	}
+	return args[0], args[1:], true
+}
+
 // leadingArg splits off a positional argument given before the flags
 // ("accounts create NAME --role admin").
 func leadingArg(args []string) (string, []string) {
@@ -310,6 +468,52 @@ func leadingArg(args []string) (string, []string) {
 		return args[0], args[1:]
 	}
 	return "", args
+}
+
+// usdFlag reads a USD limit flag: empty leaves the limit as it is, none
+// removes it.
+func usdFlag(name, v string) (ownkey.Update[ownkey.NanoUSD], error) {
+	switch v {
+	case "":
+		return ownkey.Update[ownkey.NanoUSD]{}, nil
+	case "none":
+		return ownkey.Update[ownkey.NanoUSD]{Set: true}, nil
+	}
+	n, err := ownkey.ParseUSD(name, strings.TrimPrefix(v, "$"))
+	if err != nil {
+		return ownkey.Update[ownkey.NanoUSD]{}, fmt.Errorf("%s %q: a dollar amount such as 5.00 (at most 9 decimals), or none", name, v)
+	}
+	return ownkey.Update[ownkey.NanoUSD]{Set: true, To: &n}, nil
+}
+
+// countFlag is usdFlag for a count.
+func countFlag(name, v string) (ownkey.Update[int64], error) {
+	switch v {
+	case "":
+		return ownkey.Update[int64]{}, nil
+	case "none":
+		return ownkey.Update[int64]{Set: true}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return ownkey.Update[int64]{}, fmt.Errorf("%s %q: a whole number, 0 or more, or none", name, v)
+	}
+	return ownkey.Update[int64]{Set: true, To: &n}, nil
+}
+
+// describeLimits: "none", or "$5.00/day, 1000 requests/day".
+func describeLimits(l ownkey.APIKeyLimits) string {
+	var parts []string
+	if l.USDPerDay != nil {
+		parts = append(parts, ownkey.ShortUSD(*l.USDPerDay)+"/day")
+	}
+	if l.RequestsPerDay != nil {
+		parts = append(parts, strconv.FormatInt(*l.RequestsPerDay, 10)+" requests/day")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func cliError(err error) error {

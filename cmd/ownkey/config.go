@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
 )
@@ -34,6 +35,9 @@ type config struct {
 	UsageWriteTimeout time.Duration
 	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
 	MaxJSONDepth int
+	// SpendResync is how often the spend limits read what every replica
+	// spent from the ledger (OWNKEY_SPEND_RESYNC_INTERVAL).
+	SpendResync time.Duration
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -44,6 +48,23 @@ type config struct {
 	// Limits bound connections, requests in flight, body and write times
 	// and body memory; zero fields take httpapi's defaults.
 	Limits httpapi.Limits
+	// BYOKMarkup is the rate taken on the at-cost price of a BYOK request
+	// (OWNKEY_BYOK_MARKUP, an exact decimal fraction; default 0.05).
+	BYOKMarkup ownkey.PPM
+}
+
+// envRate reads a rate written as an exact decimal fraction (0.05 for 5%),
+// as ownkey.ParseRate reads it.
+func envRate(name string, def ownkey.PPM) (ownkey.PPM, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	r, err := ownkey.ParseRate(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, cliError(err))
+	}
+	return r, nil
 }
 
 // envOr reads an environment variable with a default.

@@ -27,9 +27,15 @@ Usage:
   ownkey migrate [flags]           apply pending database migrations and exit
   ownkey accounts create NAME [--role admin|user]
   ownkey accounts list
-  ownkey apikeys create --account ID [--name NAME]
+  ownkey accounts rename ACCOUNT NEW_NAME
+  ownkey apikeys create --account ID [--name NAME] [--usd-per-day USD] [--requests-per-day N]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey prices import --format litellm|openrouter FILE|URL
+  ownkey prices set PROVIDER MODEL --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
+  ownkey prices delete PROVIDER MODEL
+  ownkey prices list [--provider ID]
+  ownkey apikeys set-limits --account ID --key KEY_ID [--usd-per-day USD|none] [--requests-per-day N|none]
   ownkey rotate-master-key [--prune]
   ownkey version
 
@@ -66,6 +72,10 @@ Environment:
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
+  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a BYOK request, an exact
+                                   decimal fraction (default 0.05, i.e. 5%)
+  OWNKEY_SPEND_RESYNC_INTERVAL     how often API key limits and spend caps read what every replica
+                                   spent from the database (default 10s; bounds the overshoot)
 `
 
 var version = "dev"
@@ -89,6 +99,8 @@ func main() {
 		err = runAccounts(args)
 	case "apikeys":
 		err = runAPIKeys(args)
+	case "prices":
+		err = runPrices(args)
 	case "rotate-master-key":
 		err = runRotate(args)
 	case "version":

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/jsonvalid"
+	"github.com/ownkey/ownkey/prices"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
 	"github.com/ownkey/ownkey/provider/azure"
@@ -27,6 +29,7 @@ import (
 	"github.com/ownkey/ownkey/provider/gemini"
 	"github.com/ownkey/ownkey/provider/openaicompat"
 	"github.com/ownkey/ownkey/provider/responses"
+	"github.com/ownkey/ownkey/spend"
 	"github.com/ownkey/ownkey/sqlstore"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
@@ -48,10 +51,16 @@ func runServe(args []string) error {
 	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
+	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL", spend.DefaultResync)
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
 	if err := c.readLimits(); err != nil {
 		return err
 	}
+	markup, err := envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
+	if err != nil {
+		return err
+	}
+	c.BYOKMarkup = markup
 	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
 	if depth > jsonvalid.MaxDepthCeiling {
 		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
@@ -124,7 +133,11 @@ type app struct {
 	vault      *vault.Service
 	accounts   *accounts.Service
 	usage      *usage.Recorder
+	limits     *spend.Limiter
+	chat       *chat.Service
 	server     *httpapi.Server
+	// prices is the price catalog and the ownkey.PriceBook.
+	prices *prices.Book
 	// stopFeed stops the change feed's listener and waits for it.
 	stopFeed func()
 }
@@ -170,7 +183,16 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
-	stopFeed := listenForChanges(feed, acc, vs)
+	// The price catalog: built-in, imported and the operator's prices; the
+	// catalog it builds is also the one routing reads.
+	book := prices.New(prices.Options{Store: db, Changes: feed, Publish: ownkey.SetActiveModels, Logger: log})
+	if err := book.Load(ctx); err != nil {
+		acc.Close()
+		vs.Close()
+		db.Close()
+		return nil, fmt.Errorf("reading the model prices: %w", err)
+	}
+	stopFeed := listenForChanges(feed, acc, vs, book)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The spill holds usage records the database did not take in time: it
@@ -185,16 +207,20 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	// The spend limits read every replica's spend from the ledger.
+	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
 	chatSvc := &chat.Service{
-		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
-		Limits: c.Limits,
+		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, chat: chatSvc,
+		server: srv, prices: book, stopFeed: stopFeed}, nil
 }
 
 // newFamilies registers every provider wire family: what each provider's
@@ -220,18 +246,20 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 // listenForChanges applies the changes other processes publish to this
 // process's caches until the returned function is called. It runs until
 // Close rather than until the shutdown signal, so that revocations still
-// apply while in-flight requests drain.
-func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.Service) (stop func()) {
+// apply while in-flight requests drain. The price catalog reloads on its
+// own goroutine (prices.Book.Run), which the feed only wakes.
+func listenForChanges(feed ownkey.ChangeFeed, acc *accounts.Service, vs *vault.Service, book *prices.Book) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		_ = feed.Listen(ctx, func(c ownkey.Change) {
 			acc.Changed(c)
 			vs.Changed(c)
+			book.Changed(c)
 		})
-	}()
-	return func() { cancel(); <-done }
+	})
+	wg.Go(func() { book.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
 }
 
 // keyMismatchError explains a refused start. A key file this start created
@@ -261,6 +289,7 @@ func (a *app) Close() {
 	if err := a.usage.Close(ctx); err != nil {
 		slog.Error("usage records not all stored at shutdown", "err", err.Error())
 	}
+	a.limits.Close()
 	a.stopFeed()
 	a.accounts.Close()
 	a.vault.Close()
