@@ -145,12 +145,16 @@ type ChatResult struct {
 	ModelServed  string
 	FinishReason string
 	Usage        Usage
-	// OutputBytes counts content, reasoning and tool-argument bytes
-	// delivered, for estimating completion tokens when usage is missing.
+	// OutputBytes counts the content, reasoning, tool-name and
+	// tool-argument bytes delivered, for estimating completion tokens
+	// when usage is missing.
 	OutputBytes int64
 	// OutputSample holds the start of that output (bounded), to estimate
 	// tokens with the tokenizer rather than a byte ratio.
 	OutputSample []byte
+	// OutputToolCalls counts the tool calls delivered, for the framing
+	// each costs beyond its name and arguments.
+	OutputToolCalls int
 	// TTFB is from sending the upstream request to its response headers;
 	// UpstreamLatency to the end of the upstream response.
 	TTFB            time.Duration

@@ -139,27 +139,35 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 
 // usageOf is the request's usage: provider-reported when there is any; a
 // conservative estimate when the request reached a model but none was
-// reported; none when it was refused before a model saw it.
+// reported; none when it was refused before a model saw it. An answer cut
+// short (no finish reason) may carry only the usage reported at its start
+// (Anthropic's message_start: the prompt, and a token or two): its
+// completion is then the larger of that and the estimate of the output
+// delivered, marked as estimated.
 func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
 	u := res.Usage
 	reached := res.Started || (res.Status >= 200 && res.Status < 300)
+	model := res.ModelServed
+	if model == "" {
+		model = req.Model
+	}
 	switch {
+	case !u.IsZero() && res.FinishReason == "" && reached:
+		u.Source = ownkey.UsageFromProvider
+		est := usage.Estimate(model, req.Body, res)
+		if u.PromptTokens == 0 {
+			u.PromptTokens, u.Source = est.PromptTokens, ownkey.UsageEstimated
+		}
+		if est.CompletionTokens > u.CompletionTokens {
+			u.CompletionTokens, u.Source = est.CompletionTokens, ownkey.UsageEstimated
+		}
 	case !u.IsZero():
 		u.Source = ownkey.UsageFromProvider
 	case reached:
-		u = ownkey.Usage{
-			PromptTokens:     usage.EstimatePrompt(req.Body),
-			CompletionTokens: usage.EstimateCompletion(res.OutputSample, res.OutputBytes),
-			Source:           ownkey.UsageEstimated,
-		}
-		// The estimate counts with OpenAI's o200k tokenizer. Other makers'
-		// tokenizers (Llama, Claude, Gemini) split the same text into more
-		// tokens, so their estimate gets a 25% margin: an estimate must not
-		// undercount.
-		if ownkey.MakerOf(req.Model) != "openai" {
-			u.PromptTokens += (u.PromptTokens + 3) / 4
-			u.CompletionTokens += (u.CompletionTokens + 3) / 4
-		}
+		// Counted with o200k_base, then scaled to the maker's tokenizer
+		// and framing (usage.Estimate: docs/ARCHITECTURE.md, "Usage
+		// estimates").
+		u = usage.Estimate(model, req.Body, res)
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
@@ -213,30 +214,71 @@ func TestChatClientGone(t *testing.T) {
 	}
 }
 
-// With no usage reported, a request that reached a model is estimated with
-// the o200k tokenizer, plus 25% for makers whose tokenizers count more.
+// With no usage reported, a request that reached a model is estimated by
+// usage.Estimate, for the model that answered (else the model routed):
+// o200k_base counts with each family's margin and framing.
 func TestChatEstimatesMissingUsage(t *testing.T) {
 	out := []byte("Hello there! It is a pleasure to meet you today.")
-	prompt := usage.EstimatePrompt([]byte(chatBody))
-	completion := usage.EstimateCompletion(out, int64(len(out)))
-	if prompt == 0 || completion == 0 {
-		t.Fatalf("estimates %d, %d", prompt, completion)
-	}
-	margin := func(n int64) int64 { return n + (n+3)/4 }
 	for _, tc := range []struct {
-		model            string
-		prompt, complete int64
+		model, served string
 	}{
-		{"gpt-4o-mini", prompt, completion},
-		{"groq/llama-3.3-70b-versatile", margin(prompt), margin(completion)},
+		{"gpt-4o-mini", ""},
+		{"groq/llama-3.3-70b-versatile", ""},
+		{"gpt-4o-mini", "claude-sonnet-4-5"}, // the model that answered counts
 	} {
-		f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true, OutputSample: out, OutputBytes: int64(len(out))}, nil)
+		res := &ownkey.ChatResult{Status: 200, Started: true, ModelServed: tc.served, OutputSample: out, OutputBytes: int64(len(out))}
+		f := newFixture(t, res, nil)
 		if _, err := f.chat(tc.model, ""); err != nil {
 			t.Fatal(err)
 		}
-		want := ownkey.Usage{PromptTokens: tc.prompt, CompletionTokens: tc.complete, Source: ownkey.UsageEstimated}
-		if got := f.rec.recs[0].Usage; got != want {
+		model := tc.served
+		if model == "" {
+			model = f.adapter.got.Model
+		}
+		want := usage.Estimate(model, []byte(chatBody), res)
+		if got := f.rec.recs[0].Usage; got != want || got.Source != ownkey.UsageEstimated || got.PromptTokens == 0 || got.CompletionTokens == 0 {
 			t.Errorf("%s: usage %+v, want %+v", tc.model, got, want)
 		}
+	}
+	// A Llama's count is above OpenAI's for the same text.
+	res := &ownkey.ChatResult{Status: 200, Started: true, OutputSample: out, OutputBytes: int64(len(out))}
+	if o, l := usage.Estimate("gpt-4o-mini", []byte(chatBody), res), usage.Estimate("llama-3.3-70b-versatile", []byte(chatBody), res); l.PromptTokens <= o.PromptTokens || l.CompletionTokens <= o.CompletionTokens {
+		t.Errorf("llama %+v not above openai %+v", l, o)
+	}
+}
+
+// An answer cut short may carry only the usage reported at its start
+// (Anthropic's message_start: the prompt and a token): its prompt is kept,
+// its completion is the estimate of what was delivered, and the record
+// says estimated. An answer that finished keeps the provider's counts.
+func TestChatCompletesPartialUsage(t *testing.T) {
+	out := []byte(strings.Repeat("A long answer that the client stopped reading. ", 40))
+	started := ownkey.Usage{PromptTokens: 1234, CompletionTokens: 1, CachedTokens: 1000}
+	for _, tc := range []struct {
+		name   string
+		res    ownkey.ChatResult
+		source ownkey.UsageSource
+	}{
+		{"client gone mid-stream", ownkey.ChatResult{Status: 499, Started: true, ClientGone: true, ErrorCode: provider.CodeClientDisconnected,
+			ModelServed: "claude-sonnet-4-5", Usage: started, OutputSample: out, OutputBytes: int64(len(out))}, ownkey.UsageEstimated},
+		{"finished", ownkey.ChatResult{Status: 200, Started: true, FinishReason: "stop", ModelServed: "claude-sonnet-4-5",
+			Usage: ownkey.Usage{PromptTokens: 1234, CompletionTokens: 500, CachedTokens: 1000}, OutputSample: out, OutputBytes: int64(len(out))}, ownkey.UsageFromProvider},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.res
+			f := newFixture(t, &res, nil)
+			if _, err := f.chat("gpt-4o-mini", ""); err != nil {
+				t.Fatal(err)
+			}
+			got := f.rec.recs[0].Usage
+			want := tc.res.Usage
+			want.Source = tc.source
+			if tc.source == ownkey.UsageEstimated {
+				want.CompletionTokens = usage.Estimate("claude-sonnet-4-5", []byte(chatBody), &res).CompletionTokens
+			}
+			if got != want || got.CompletionTokens < int64(len(out))/8 {
+				t.Fatalf("usage %+v, want %+v", got, want)
+			}
+		})
 	}
 }

@@ -45,6 +45,7 @@ func (a *Answer) Reasoning(text string) error {
 }
 
 func (a *Answer) ToolCall(index int, id, name, args string) error {
+	a.out.addToolCall(name)
 	a.out.addLiteral(args)
 	return a.sink.ToolCall(index, id, name, args)
 }

@@ -13,11 +13,13 @@ import (
 const SampleLimit = 16 << 10
 
 // Output counts the text an answer delivered (content, reasoning, tool
-// arguments) and keeps its first bytes: ChatResult.OutputBytes and
-// OutputSample, from which completion tokens are estimated when the
-// provider reports no usage. The zero Output is ready to use.
+// names and arguments) and keeps its first bytes, and counts the tool
+// calls: ChatResult.OutputBytes, OutputSample and OutputToolCalls, from
+// which completion tokens are estimated when the provider reports no
+// usage. The zero Output is ready to use.
 type Output struct {
 	bytes   int64
+	calls   int
 	sample  []byte
 	scratch []byte // unescaped text
 }
@@ -33,6 +35,20 @@ func (o *Output) AddJSON(raw []byte, escaped bool) {
 		raw = o.scratch
 	}
 	add(o, raw)
+}
+
+// AddToolName counts a tool call whose function name is the contents of
+// a JSON string (raw, as AddJSON takes it). A call's name comes once, with
+// the call's first fragment.
+func (o *Output) AddToolName(raw []byte, escaped bool) {
+	o.calls++
+	o.AddJSON(raw, escaped)
+}
+
+// addToolCall counts a tool call named name (a plain string).
+func (o *Output) addToolCall(name string) {
+	o.calls++
+	add(o, name)
 }
 
 // addLiteral counts the JSON string literal lit (quotes included);
@@ -74,10 +90,10 @@ func add[T string | []byte](o *Output, text T) {
 // allocation of its size), unless nothing was: then res keeps what another
 // count put there.
 func (o *Output) Report(res *ownkey.ChatResult) {
-	if o.bytes == 0 {
+	if o.bytes == 0 && o.calls == 0 {
 		return
 	}
-	res.OutputBytes = o.bytes
+	res.OutputBytes, res.OutputToolCalls = o.bytes, o.calls
 	res.OutputSample = bytes.Clone(o.sample)
 }
 

@@ -20,6 +20,7 @@ func TestCompletion(t *testing.T) {
 		finish   string
 		output   string // what OutputSample must hold
 		outBytes int64
+		calls    int // tool calls counted
 	}{
 		{
 			name: "text, thinking and tools",
@@ -38,8 +39,8 @@ func TestCompletion(t *testing.T) {
 				`"usage":{"prompt_tokens":150,"completion_tokens":40,"total_tokens":190,"prompt_tokens_details":{"cached_tokens":30,"cache_write_tokens":20}}}` + "\n",
 			usage:    ownkey.Usage{PromptTokens: 150, CompletionTokens: 40, CachedTokens: 30, CacheWriteTokens: 20, Source: ownkey.UsageFromProvider},
 			finish:   "tool_calls",
-			output:   `The user wants weather.Let me check <both> & "more".{"city":"Paris"}{}`,
-			outBytes: 70,
+			output:   `The user wants weather.Let me check <both> & "more".get_weather{"city":"Paris"}get_time{}`,
+			outBytes: 89, calls: 2,
 		},
 		{
 			name:    "tool only: content null",
@@ -48,7 +49,7 @@ func TestCompletion(t *testing.T) {
 				`"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],` +
 				`"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0}}}` + "\n",
 			usage:  ownkey.Usage{PromptTokens: 5, CompletionTokens: 6, Source: ownkey.UsageFromProvider},
-			finish: "tool_calls", output: "{}", outBytes: 2,
+			finish: "tool_calls", output: "f{}", outBytes: 3, calls: 1,
 		},
 		{
 			name:    "refusal",
@@ -99,8 +100,8 @@ func TestCompletion(t *testing.T) {
 				res.Usage != tc.usage || res.ErrorCode != "" || res.ClientGone {
 				t.Fatalf("result = %+v", res)
 			}
-			if string(res.OutputSample) != tc.output || res.OutputBytes != tc.outBytes {
-				t.Fatalf("output sample %q (%d bytes), want %q (%d)", res.OutputSample, res.OutputBytes, tc.output, tc.outBytes)
+			if string(res.OutputSample) != tc.output || res.OutputBytes != tc.outBytes || res.OutputToolCalls != tc.calls {
+				t.Fatalf("output sample %q (%d bytes, %d tool calls), want %q (%d, %d)", res.OutputSample, res.OutputBytes, res.OutputToolCalls, tc.output, tc.outBytes, tc.calls)
 			}
 			// The gateway reads usage objects with ParseUsage: the one
 			// written must read back as what the result says.

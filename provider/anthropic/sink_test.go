@@ -47,8 +47,8 @@ func TestAnotherDialectStream(t *testing.T) {
 		res.Usage != (ownkey.Usage{PromptTokens: 12, CompletionTokens: 30, Source: ownkey.UsageFromProvider}) {
 		t.Fatalf("result = %+v", res)
 	}
-	if got, want := string(res.OutputSample), `Hm, "weather".Café <&>{"city": "Paris"}{}`; got != want || res.OutputBytes != int64(len(want)) {
-		t.Fatalf("output %q (%d bytes), want %q", got, res.OutputBytes, want)
+	if got, want := string(res.OutputSample), `Hm, "weather".Café <&>get_weather{"city": "Paris"}get_time{}`; got != want || res.OutputBytes != int64(len(want)) || res.OutputToolCalls != 2 {
+		t.Fatalf("output %q (%d bytes, %d tool calls), want %q", got, res.OutputBytes, res.OutputToolCalls, want)
 	}
 	// The request is the same whoever the client is.
 	if body := string(up.Only(t).Body); !strings.Contains(body, `"stream":true`) {
@@ -109,7 +109,7 @@ func TestAnotherDialectComplete(t *testing.T) {
 		`tool 0 toolu_a get_weather "{\"city\":\"Paris\"}"`,
 		"end tool_calls 100/40",
 	)
-	if res.Status != 200 || !res.Started || res.FinishReason != "tool_calls" || res.OutputBytes != int64(len(`Weather…Café <&>{"city":"Paris"}`)) {
+	if res.Status != 200 || !res.Started || res.FinishReason != "tool_calls" || res.OutputBytes != int64(len(`Weather…Café <&>get_weather{"city":"Paris"}`)) || res.OutputToolCalls != 1 {
 		t.Fatalf("result = %+v", res)
 	}
 }

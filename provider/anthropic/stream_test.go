@@ -83,8 +83,8 @@ func TestStreamTools(t *testing.T) {
 	if res.FinishReason != "tool_calls" || res.ErrorCode != "" {
 		t.Fatalf("result = %+v", res)
 	}
-	if got, want := string(res.OutputSample), `I'll check.{"city": "Paris"}{}{"city": "Rome"}`; got != want {
-		t.Fatalf("output sample %q, want %q", got, want)
+	if got, want := string(res.OutputSample), `I'll check.get_weather{"city": "Paris"}get_time{}get_weather{"city": "Rome"}`; got != want || res.OutputToolCalls != 3 {
+		t.Fatalf("output sample %q (%d tool calls), want %q (3)", got, res.OutputToolCalls, want)
 	}
 }
 

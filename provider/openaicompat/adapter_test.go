@@ -226,9 +226,9 @@ func TestNonStream(t *testing.T) {
 	if res.Usage != want || res.ModelServed != "gpt-x-2025" || res.FinishReason != "tool_calls" || !res.Started || res.Status != 200 {
 		t.Fatalf("result = %+v", res)
 	}
-	// Every choice's text counts: "Hi there" + `{"a":1}` + "second".
-	if res.OutputBytes != int64(len("Hi there")+len(`{"a":1}`)+len("second")) {
-		t.Fatalf("output bytes = %d", res.OutputBytes)
+	// Every choice's text counts: "Hi there" + the call to f with `{"a":1}` + "second".
+	if res.OutputBytes != int64(len("Hi there")+len("f")+len(`{"a":1}`)+len("second")) || res.OutputToolCalls != 1 {
+		t.Fatalf("output bytes = %d, tool calls = %d", res.OutputBytes, res.OutputToolCalls)
 	}
 }
 

@@ -108,10 +108,12 @@ func (tr *transcript) add(t *testing.T, c wireChunk, stream bool) {
 	}
 }
 
+// outputBytes is what the accounting counts: text, reasoning, and each
+// tool call's name and arguments.
 func (tr *transcript) outputBytes() int64 {
 	n := len(tr.text) + len(tr.reasoning)
 	for _, c := range tr.tools {
-		n += len(c.args)
+		n += len(c.name) + len(c.args)
 	}
 	return int64(n)
 }
@@ -289,8 +291,8 @@ func replayStream(t *testing.T, path, providerID string) {
 	if wantUsage := expectedUsage(t, want.usage); res.Usage != wantUsage {
 		t.Fatalf("result usage = %+v, want %+v", res.Usage, wantUsage)
 	}
-	if res.FinishReason != want.finish || res.ModelServed != want.model || res.OutputBytes != want.outputBytes() || res.ErrorCode != "" {
-		t.Fatalf("result = %+v; want finish %q, model %q, output bytes %d", res, want.finish, want.model, want.outputBytes())
+	if res.FinishReason != want.finish || res.ModelServed != want.model || res.OutputBytes != want.outputBytes() || res.OutputToolCalls != len(want.tools) || res.ErrorCode != "" {
+		t.Fatalf("result = %+v; want finish %q, model %q, output bytes %d, %d tool calls", res, want.finish, want.model, want.outputBytes(), len(want.tools))
 	}
 	if wantSample := want.reasoning + want.text; len(wantSample) <= provider.SampleLimit && len(want.tools) == 0 &&
 		len(res.OutputSample) != len(wantSample) {
@@ -327,8 +329,8 @@ func TestFixtureResponses(t *testing.T) {
 				if wantUsage := expectedUsage(t, c.Usage); res.Usage != wantUsage {
 					t.Fatalf("usage = %+v, want %+v", res.Usage, wantUsage)
 				}
-				if res.FinishReason != want.finish || res.ModelServed != want.model || res.OutputBytes != want.outputBytes() {
-					t.Fatalf("result = %+v; want finish %q, model %q, output bytes %d", res, want.finish, want.model, want.outputBytes())
+				if res.FinishReason != want.finish || res.ModelServed != want.model || res.OutputBytes != want.outputBytes() || res.OutputToolCalls != len(want.tools) {
+					t.Fatalf("result = %+v; want finish %q, model %q, output bytes %d, %d tool calls", res, want.finish, want.model, want.outputBytes(), len(want.tools))
 				}
 			})
 		}

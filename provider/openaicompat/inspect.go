@@ -50,6 +50,7 @@ const (
 	kToolCalls        // delta
 	kFunction         // tool call
 	kArguments        // function
+	kName             // function
 )
 
 // maxDepth is how deep the containers inspect descends into go: root,
@@ -96,8 +97,11 @@ func keyIn(container uint8, key []byte) uint8 {
 			return kFunction
 		}
 	case inFunction:
-		if string(key) == "arguments" {
+		switch string(key) {
+		case "arguments":
 			return kArguments
+		case "name":
+			return kName
 		}
 	}
 	return kOther
@@ -145,7 +149,7 @@ const maxMarks = 4
 
 // inspect reads, in one pass over data, what accounting needs: id, created,
 // model, error, usage, and per choice the finish reason and the output text
-// (content, refusal, reasoning, tool-call arguments). It serves streamed
+// (content, refusal, reasoning, tool-call names and arguments). It serves streamed
 // chunks (choices[].delta) and whole responses (choices[].message) alike.
 //
 // It runs on every chunk of every stream, so it is one loop over the tokens
@@ -251,6 +255,11 @@ loop:
 					tailFrom, tailEffects = s.i, effects
 					continue
 				}
+				effects++
+			case container == inFunction && key == kName:
+				// A call's name comes with its first fragment: it counts
+				// the call.
+				x.counted.AddToolName(raw, escaped)
 				effects++
 			case container == inDelta && key == kReasoningContent:
 				reasoningContent, rcEscaped = raw, escaped

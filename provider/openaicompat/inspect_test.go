@@ -161,7 +161,7 @@ func hasDuplicateKeys(data []byte) bool {
 			break
 		}
 		if s, ok := tok.(string); ok {
-			for _, name := range []string{"choices", "delta", "content", "reasoning", "reasoning_content", "tool_calls", "function", "arguments", "refusal", "message", "usage", "error"} {
+			for _, name := range []string{"choices", "delta", "content", "reasoning", "reasoning_content", "tool_calls", "function", "arguments", "name", "refusal", "message", "usage", "error"} {
 				if s != name && strings.EqualFold(s, name) {
 					return true
 				}

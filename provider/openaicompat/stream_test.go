@@ -289,8 +289,9 @@ func TestStreamToolCallsPassThrough(t *testing.T) {
 			if want := providertest.Frames(append(chunks, done)...); rec.Body.String() != want {
 				t.Fatalf("client got:\n%s\nwant:\n%s", rec.Body.String(), want)
 			}
-			args := `{"city":"Paris"}`
-			if res.FinishReason != "tool_calls" || res.OutputBytes != int64(len(args)) || string(res.OutputSample) != args {
+			// The call's name and arguments.
+			output := `weather{"city":"Paris"}`
+			if res.FinishReason != "tool_calls" || res.OutputBytes != int64(len(output)) || string(res.OutputSample) != output || res.OutputToolCalls != 1 {
 				t.Fatalf("result = %+v (sample %q)", res, res.OutputSample)
 			}
 		})

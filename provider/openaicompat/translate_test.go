@@ -50,8 +50,8 @@ func TestAnotherDialectStream(t *testing.T) {
 	if res.Status != 200 || !res.Started || res.ModelServed != "gpt-x-2025" || res.FinishReason != "tool_calls" || res.ErrorCode != "" || res.Usage != wantUsage {
 		t.Fatalf("result = %+v", res)
 	}
-	if got, want := string(res.OutputSample), "Think \"twice\"Hello w\u00f6rld\n{\"city\":{}"; got != want || res.OutputBytes != int64(len(want)) {
-		t.Fatalf("output %q (%d bytes), want %q", got, res.OutputBytes, want)
+	if got, want := string(res.OutputSample), "Think \"twice\"Hello w\u00f6rld\nget_weather{\"city\":f{}"; got != want || res.OutputBytes != int64(len(want)) || res.OutputToolCalls != 2 {
+		t.Fatalf("output %q (%d bytes, %d tool calls), want %q", got, res.OutputBytes, res.OutputToolCalls, want)
 	}
 }
 
@@ -102,7 +102,7 @@ func TestAnotherDialectComplete(t *testing.T) {
 		`tool 0 call_a f "{\"a\":1}"`,
 		"end tool_calls 7/5",
 	)
-	if res.Status != 200 || !res.Started || res.Usage.PromptTokens != 7 || res.OutputBytes != int64(len(`Caféhm{"a":1}`)) {
+	if res.Status != 200 || !res.Started || res.Usage.PromptTokens != 7 || res.OutputBytes != int64(len(`Caféhmf{"a":1}`)) || res.OutputToolCalls != 1 {
 		t.Fatalf("result = %+v", res)
 	}
 
