@@ -41,10 +41,9 @@ type Service struct {
 	// Limits admits a request against its API key's daily limits and its
 	// credential's spend caps, and counts what it cost; nil limits nothing.
 	Limits ownkey.SpendLimiter
-	// Prices and Markup price a request for the spend limits (nil Prices:
-	// a charge of zero).
+	// Prices price a request for the spend limits, at the request's
+	// markup (nil: a charge of zero).
 	Prices ownkey.PriceBook
-	Markup ownkey.PPM
 	// MaxJSONDepth bounds the provider JSON the adapters parse
 	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
 	MaxJSONDepth int

@@ -44,7 +44,7 @@ func TestChatCountsSpend(t *testing.T) {
 	f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true, ModelServed: "llama-served",
 		Usage: ownkey.Usage{PromptTokens: 1_000_000, CompletionTokens: 500_000}}, nil)
 	lim, book := &fakeLimiter{}, &prices{}
-	f.svc.Limits, f.svc.Prices, f.svc.Markup = lim, book, ownkey.DefaultBYOKMarkup
+	f.svc.Limits, f.svc.Prices, f.svc.Markups = lim, book, ownkey.Markups{BYOK: ownkey.DefaultBYOKMarkup}
 	if _, err := f.chat("groq/llama-3.3-70b-versatile", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -213,7 +213,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	// The spend limits read every replica's spend from the ledger.
 	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
 	chatSvc := &chat.Service{
-		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, Prices: book, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 		Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin},
 	}
 	srv := httpapi.New(httpapi.Config{
