@@ -172,6 +172,7 @@ func FuzzCheck(f *testing.F) {
 			t.Logf("note: gjson disagrees on %q", data)
 		}
 		checkMembersAgree(t, data, maxDepth, err)
+		checkStringScans(t, data, 80)
 	})
 }
 
@@ -335,16 +336,25 @@ func benchmarkCheck(b *testing.B, body []byte) {
 	}
 }
 
-// TestStringEscapesAtEveryAlignment: escapes and the bytes a borrow in the
-// eight-byte scan can mark falsely (']' after a backslash, '#' after a
-// quote, ' ' after a control byte) at every position in a word.
+// TestStringEscapesAtEveryAlignment: escapes, runs of backslashes and the
+// bytes a borrow in the eight-byte scan can mark falsely (']' after a
+// backslash, '#' after a quote, ' ' after a control byte) at every position
+// in a word, 140 bytes into a string, with the string's end near the end of
+// the data and far from it.
 func TestStringEscapesAtEveryAlignment(t *testing.T) {
-	for _, s := range []string{`\\]`, `\\\\]]`, `\"#`, `\u00e9]`, `]\\`, `\\\"#]`, "\x1f ", `\u12`, `\x`, `\`, `ab\/\b\f\n\r\t`} {
-		for pad := 0; pad < 10; pad++ {
-			for tail := 0; tail < 10; tail++ {
-				in := []byte(`"` + strings.Repeat("a", pad) + s + strings.Repeat("b", tail) + `"`)
-				if got, want := Check(in, 0) == nil, json.Valid(in); got != want {
-					t.Errorf("Check(%q) valid = %v, encoding/json says %v", in, got, want)
+	far := `,"` + strings.Repeat("c", 80) + `"]`
+	for _, s := range []string{
+		`\\]`, `\\\\]]`, `\"#`, `\u00e9]`, `]\\`, `\\\"#]`, "\x1f ", `\u12`, `\x`, `\`, `ab\/\b\f\n\r\t`,
+		`\uD83D\uDE00`, `\u00`, `\u00"0`, "\\u00\x00", `\"\"\"`, "\\\x01", `\\\\\\\"#`,
+		strings.Repeat(`\\`, 40), strings.Repeat(`\`, 81) + `"`, strings.Repeat(`\"`, 40), "caf\xc3\xa9 \xff",
+	} {
+		for pad := range 140 {
+			for tail := range 10 {
+				body := strings.Repeat("a", pad) + s + strings.Repeat("b", tail)
+				for _, in := range []string{`"` + body + `"`, `["` + body + `"` + far} {
+					if got, want := Check([]byte(in), 0) == nil, json.Valid([]byte(in)); got != want {
+						t.Fatalf("Check(%q) valid = %v, encoding/json says %v", in, got, want)
+					}
 				}
 			}
 		}
