@@ -339,7 +339,7 @@ func benchmarkCheck(b *testing.B, body []byte) {
 // TestStringEscapesAtEveryAlignment: escapes, runs of backslashes and the
 // bytes a borrow in the eight-byte scan can mark falsely (']' after a
 // backslash, '#' after a quote, ' ' after a control byte) at every position
-// in a word, 140 bytes into a string, with the string's end near the end of
+// in a word and in a 64-byte block, with the string's end near the end of
 // the data and far from it.
 func TestStringEscapesAtEveryAlignment(t *testing.T) {
 	far := `,"` + strings.Repeat("c", 80) + `"]`

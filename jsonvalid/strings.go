@@ -7,11 +7,12 @@ import (
 
 // The string scan is most of the check's work: chat bodies are mostly
 // string contents, those of code and chat logs with an escape every few
-// words. It goes eight bytes at a time; the bytes that backslashes escape
-// follow from the backslashes by arithmetic on masks, so the scan moves on
-// by whole words whatever the escapes, and looks at no byte alone but the
-// escaped ones, to validate them. It accepts what stringEndBytes, a byte
-// at a time, accepts; the tests and FuzzCheck hold them to it.
+// words. It goes 64 bytes at a time where scanBlock is fast (amd64), else
+// eight; either way the bytes that backslashes escape follow from the
+// backslashes by arithmetic on masks, so the scan moves on by whole blocks
+// or words whatever the escapes, and looks at no byte alone but the escaped
+// ones, to validate them. It accepts what stringEndBytes, a byte at a
+// time, accepts; the tests and FuzzCheck hold them to it.
 
 // The word scan treats eight bytes as the lanes of a uint64, a byte's mark
 // being its lane's high bit. x-ones borrows in each lane where x is zero,
@@ -42,7 +43,72 @@ func stringEnd(data []byte, i int) int {
 			break // an escape: for the scans below
 		}
 	}
+	if blockScan {
+		return stringEndBlocks(data, i)
+	}
 	return stringEndWords(data, i)
+}
+
+// blockWindow is a block and the lookahead its escapes may need: a \u
+// escape's hex digits run up to four bytes past the block.
+const blockWindow = 64 + 8
+
+// stringEndBlocks is stringEnd 64 bytes at a time, scanBlock marking a
+// block's quotes, backslashes and control bytes a bit per byte.
+func stringEndBlocks(data []byte, i int) int {
+	var carry uint64 // 1 if data[i] is escaped
+	for i+blockWindow <= len(data) {
+		win := (*[blockWindow]byte)(data[i : i+blockWindow])
+		quotes, backslashes, controls := scanBlock((*[64]byte)(win[:64]))
+		escaped, carryOut := backslashes<<1|carry, backslashes>>63
+		if backslashes&escaped != 0 {
+			// A backslash after a backslash, maybe the one
+			// before the block.
+			escaped, carryOut = escapedBytes(backslashes, carry)
+		}
+		// Quotes not escaped and control bytes end the string, the
+		// latter as invalid.
+		if ends := quotes&^escaped | controls; ends != 0 {
+			j := bits.TrailingZeros64(ends)
+			if controls&(1<<j) != 0 {
+				return -1
+			}
+			if before := escaped & (1<<j - 1); before != 0 && !escapesValid(win[:], before) {
+				return -1
+			}
+			return i + j + 1
+		}
+		for m := escaped; m != 0; m &= m - 1 {
+			if !escapeValid(win[:], bits.TrailingZeros64(m)&63) {
+				return -1
+			}
+		}
+		carry = carryOut
+		i += 64
+	}
+	// data[i-1] is the backslash of an escape if carry is set.
+	return stringEndWords(data, i-int(carry))
+}
+
+// escapedBytes returns the marks of the bytes of a block that its
+// backslashes escape, escaped backslashes aside (they are valid and escape
+// nothing), carry being 1 if the block's first byte is escaped; and the
+// carry into the next block. A byte is escaped when the run of backslashes
+// just before it has odd length. Adding a run's lowest bit to the run
+// carries past its end; the bit the carry lands on is escaped if its
+// parity differs from the run's start's. simdjson's technique: a few
+// operations per block, whatever the runs.
+func escapedBytes(backslashes, carry uint64) (escaped, carryOut uint64) {
+	const even = 0x5555555555555555
+	starts := backslashes &^ (backslashes << 1)
+	// A run whose first backslash is escaped from the block before starts,
+	// in effect, a bit later: it counts with the runs of the other parity.
+	evenStarts := starts & (even ^ carry)
+	oddStarts := starts &^ (even ^ carry)
+	evenEnds := (backslashes + evenStarts) &^ backslashes
+	oddSums, carryOut := bits.Add64(backslashes, oddStarts, 0)
+	oddEnds := (oddSums | carry) &^ backslashes
+	return evenEnds&^even | oddEnds&even, carryOut
 }
 
 // stringEndWords is stringEnd eight bytes at a time.

@@ -5,6 +5,100 @@ import (
 	"testing"
 )
 
+// refScanBlock is scanBlock a byte at a time.
+func refScanBlock(b *[64]byte) (quotes, backslashes, controls uint64) {
+	for k, c := range b {
+		if c == '"' {
+			quotes |= 1 << k
+		}
+		if c == '\\' {
+			backslashes |= 1 << k
+		}
+		if c < 0x20 {
+			controls |= 1 << k
+		}
+	}
+	return quotes, backslashes, controls
+}
+
+// TestScanBlock: every byte value at every position, on backgrounds of
+// the bytes that matter and their neighbours, and random blocks.
+func TestScanBlock(t *testing.T) {
+	var b [64]byte
+	check := func() {
+		t.Helper()
+		q, bs, c := scanBlock(&b)
+		wq, wbs, wc := refScanBlock(&b)
+		if q != wq || bs != wbs || c != wc {
+			t.Fatalf("scanBlock(%q) = %x %x %x, want %x %x %x", b[:], q, bs, c, wq, wbs, wc)
+		}
+	}
+	for _, background := range []byte{'a', 0, 0x1f, ' ', '"', '\\', 0x80, 0xff} {
+		for v := range 256 {
+			for k := range b {
+				for j := range b {
+					b[j] = background
+				}
+				b[k] = byte(v)
+				check()
+			}
+		}
+	}
+	x := uint64(1)
+	for range 100000 {
+		for k := 0; k < 64; k += 8 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			binary.LittleEndian.PutUint64(b[k:], x)
+		}
+		check()
+	}
+}
+
+// refEscapedBytes is escapedBytes a bit at a time.
+func refEscapedBytes(backslashes, carry uint64) (escaped, carryOut uint64) {
+	esc := carry == 1 // whether byte k is escaped
+	for k := range 64 {
+		bs := backslashes>>k&1 == 1
+		if esc && !bs {
+			escaped |= 1 << k
+		}
+		esc = bs && !esc
+	}
+	if esc {
+		carryOut = 1
+	}
+	return escaped, carryOut
+}
+
+func TestEscapedBytes(t *testing.T) {
+	x := uint64(88172645463325252)
+	for n := range 200000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b := x
+		switch n % 5 {
+		case 1:
+			b &= x >> 3 // short runs
+		case 2:
+			b |= x >> 5 // long runs
+		case 3:
+			b = ^uint64(0) << (x & 63) // a run to the end
+		case 4:
+			b = ^uint64(0) >> (x & 63) // a run from the start
+		}
+		for carry := range uint64(2) {
+			e, c := escapedBytes(b, carry)
+			we, wc := refEscapedBytes(b, carry)
+			if e != we || c != wc {
+				t.Fatalf("escapedBytes(%064b, %d) = %064b, %d; want %064b, %d", b, carry, e, c, we, wc)
+			}
+		}
+	}
+}
+
 func TestHexQuad(t *testing.T) {
 	for _, background := range []string{"0000", "aaaa", "FFFF", "9fA0"} {
 		for lane := range 4 {
@@ -20,8 +114,8 @@ func TestHexQuad(t *testing.T) {
 }
 
 // checkStringScans: from each of the first starts of data, the string
-// scans (stringEnd with its shortcut, by words) agree with the scan a byte
-// at a time.
+// scans (stringEnd with its shortcut, by blocks, by words) agree with the
+// scan a byte at a time.
 func checkStringScans(t *testing.T, data []byte, starts int) {
 	t.Helper()
 	for i := range min(len(data)+1, starts) {
@@ -29,7 +123,7 @@ func checkStringScans(t *testing.T, data []byte, starts int) {
 		for _, scan := range []struct {
 			name string
 			end  func([]byte, int) int
-		}{{"stringEnd", stringEnd}, {"stringEndWords", stringEndWords}} {
+		}{{"stringEnd", stringEnd}, {"stringEndBlocks", stringEndBlocks}, {"stringEndWords", stringEndWords}} {
 			if got := scan.end(data, i); got != want {
 				t.Fatalf("%s(%q, %d) = %d, want %d", scan.name, data, i, got, want)
 			}
@@ -38,7 +132,7 @@ func checkStringScans(t *testing.T, data []byte, starts int) {
 }
 
 // TestStringScansAgree: random texts of the bytes that matter to a
-// string scan, dense and sparse, across word boundaries.
+// string scan, dense and sparse, across block and word boundaries.
 func TestStringScansAgree(t *testing.T) {
 	specials := []byte("\\\\\\\"\"u0aeEF]# /n\x1f\x00\x7f\xc3\xff")
 	x := uint64(7)
