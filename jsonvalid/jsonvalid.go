@@ -12,11 +12,7 @@
 // many.
 package jsonvalid
 
-import (
-	"encoding/binary"
-	"errors"
-	"math/bits"
-)
+import "errors"
 
 // DefaultMaxDepth is the nesting limit used when none is configured: far
 // deeper than any real chat request (messages, content parts, tool
@@ -225,91 +221,6 @@ func SkipSpace[T string | []byte](s T, i int) int {
 		i++
 	}
 	return i
-}
-
-// stringEnd returns the index after the closing quote of the string whose
-// contents start at i, or -1 if it is not a valid JSON string.
-func stringEnd(data []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	n := len(data)
-words:
-	// Eight bytes at a time: chat bodies are mostly string contents, and
-	// those of code and chat logs have an escape every few words, so the
-	// escapes within a word are handled without reading it again.
-	for i+8 <= n {
-		w := binary.LittleEndian.Uint64(data[i:])
-		q, bs := w^(ones*'"'), w^(ones*'\\')
-		// A byte of q or bs is zero where w has a quote or a backslash,
-		// and w-0x20 borrows where a byte is below 0x20. The lowest
-		// marked byte is exact; one above it may be marked by a borrow
-		// (`\\]`), so each is looked at before it counts.
-		m := ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
-		for m != 0 {
-			j := i + bits.TrailingZeros64(m)/8
-			switch c := data[j]; {
-			case c == '"':
-				return j + 1
-			case c == '\\':
-				k := j + 2
-				if j+1 >= n || escapeLen[data[j+1]] != 2 {
-					if k = escapeEnd(data, j); k < 0 {
-						return -1
-					}
-				}
-				if k >= i+8 {
-					i = k
-					continue words
-				}
-				m &= ^uint64(0) << (uint(k-i) * 8)
-			case c < 0x20:
-				return -1
-			default:
-				m &= m - 1
-			}
-		}
-		i += 8
-	}
-	for i < n {
-		switch c := data[i]; {
-		case c == '"':
-			return i + 1
-		case c == '\\':
-			if i = escapeEnd(data, i); i < 0 {
-				return -1
-			}
-		case c < 0x20:
-			return -1
-		default:
-			i++
-		}
-	}
-	return -1
-}
-
-// escapeLen is the length of the escape sequence that starts with a
-// backslash and the byte indexed, 0 for none.
-var escapeLen = [256]uint8{'"': 2, '\\': 2, '/': 2, 'b': 2, 'f': 2, 'n': 2, 'r': 2, 't': 2, 'u': 6}
-
-// escapeEnd returns the index after the escape sequence whose backslash is
-// at i, or -1 if it is not a valid one.
-func escapeEnd(data []byte, i int) int {
-	if i+1 >= len(data) {
-		return -1
-	}
-	switch escapeLen[data[i+1]] {
-	case 2:
-		return i + 2
-	case 6:
-		if i+6 > len(data) || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
-			return -1
-		}
-		return i + 6
-	}
-	return -1
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // numberEnd returns the index after the number starting at i, or -1 if

@@ -172,6 +172,7 @@ func FuzzCheck(f *testing.F) {
 			t.Logf("note: gjson disagrees on %q", data)
 		}
 		checkMembersAgree(t, data, maxDepth, err)
+		checkStringScans(t, data, 80)
 	})
 }
 
@@ -221,11 +222,56 @@ func TestCheckMembers(t *testing.T) {
 // chatBody is a chat request of about size bytes: a few messages of
 // prose with escapes, a tool with a schema, numbers and literals.
 func chatBody(size int) []byte {
+	return chatBodyOf(size, `The quick brown fox jumps over the lazy dog, \"quoted\" text\nand a new line; caf\u00e9 na\u00efve r\u00e9sum\u00e9. `)
+}
+
+// proseBody is chatBody with messages of long prose without a single
+// escape, as pasted documents are.
+func proseBody(size int) []byte {
+	return chatBodyOf(size, `It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity. `)
+}
+
+// codeBody is chatBody with the code-review turns bench/run.sh sends: an
+// escape every few bytes (\n, \t, \", \u00e9) and raw UTF-8.
+func codeBody(size int) []byte {
+	return chatBodyOf(size, "Here is the function again:\\n\\n```go\\nfunc main() {\\n\\tfmt.Println(\\\"caf\\u00e9 \\\" + name)\\n}\\n```\\nIt prints \\\"caf\xc3\xa9\\\" but the test expects a trailing newline; why? ")
+}
+
+// base64Body is a chat request of about size bytes whose bulk is one
+// image sent inline: a data URL of base64, which has no escapes at all.
+func base64Body(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"model":"gpt-4o-mini","max_tokens":1024,"messages":[{"role":"user","content":[{"type":"text","text":"What is in this image?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,`)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for x := uint32(1); b.Len() < size-20; {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteByte(alphabet[x%64])
+	}
+	b.WriteString(`=="}}]}]}`)
+	return b.Bytes()
+}
+
+// shortBody is a chat request of about size bytes of many short
+// messages: every string is a name, a role or a line of text.
+func shortBody(size int) []byte {
+	b := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."}`)
+	lines := []string{"Hi!", "Hello, how can I help you today?", "What is the weather in Paris?", "Sunny, 21 degrees.", "Thanks", "You're welcome!", "ok", "Can you write a haiku about autumn leaves falling?"}
+	for i := 0; len(b) < size-100; i++ {
+		b = fmt.Appendf(b, `,{"role":%q,"content":%q,"name":"u%d"}`, []string{"user", "assistant"}[i%2], lines[i%len(lines)], i%7)
+	}
+	return append(b, "]}"...)
+}
+
+// chatBodyOf is a chat request of about size bytes: a tool with a schema,
+// numbers and literals, and messages whose contents repeat para (a JSON
+// string's contents, escapes written out).
+func chatBodyOf(size int, para string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"temperature":0.7,"max_tokens":1024,`)
 	b.WriteString(`"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer","minimum":1}},"required":["city"]}}}],`)
 	b.WriteString(`"messages":[{"role":"system","content":"You are a helpful assistant."}`)
-	para := `The quick brown fox jumps over the lazy dog, \"quoted\" text\nand a new line; caf\u00e9 na\u00efve r\u00e9sum\u00e9. `
 	for i := 0; b.Len() < size-200; i++ {
 		role := "user"
 		if i%2 == 1 {
@@ -243,28 +289,24 @@ func chatBody(size int) []byte {
 
 func TestChatBodyIsValid(t *testing.T) {
 	for _, size := range []int{1 << 10, 100 << 10, 1 << 20} {
-		body := chatBody(size)
-		if !json.Valid(body) || Check(body, 0) != nil || !gjson.ValidBytes(body) {
-			t.Fatalf("benchmark body of %d bytes is not valid JSON", size)
+		for kind, body := range map[string][]byte{"chat": chatBody(size), "prose": proseBody(size), "code": codeBody(size), "base64": base64Body(size), "short": shortBody(size)} {
+			if !json.Valid(body) || Check(body, 0) != nil || !gjson.ValidBytes(body) {
+				t.Fatalf("%s benchmark body of %d bytes is not valid JSON", kind, size)
+			}
 		}
 	}
 }
 
 // BenchmarkValidate compares Check with gjson.ValidBytes, which it
-// replaced on the chat path.
+// replaced on the chat path, on chat bodies of three sizes; then Check
+// alone on 100 KiB bodies of the other kinds of content a chat carries:
+// escape-free prose, code dense with escapes, an inline base64 image, and
+// many short messages.
 func BenchmarkValidate(b *testing.B) {
 	for _, size := range []int{1 << 10, 100 << 10, 1 << 20} {
 		body := chatBody(size)
 		name := fmt.Sprintf("%dKB", size>>10)
-		b.Run("jsonvalid/"+name, func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if Check(body, 0) != nil {
-					b.Fatal("invalid")
-				}
-			}
-		})
+		b.Run("jsonvalid/"+name, func(b *testing.B) { benchmarkCheck(b, body) })
 		b.Run("gjson/"+name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
@@ -275,18 +317,44 @@ func BenchmarkValidate(b *testing.B) {
 			}
 		})
 	}
+	for _, kind := range []struct {
+		name string
+		body func(int) []byte
+	}{{"prose", proseBody}, {"code", codeBody}, {"base64", base64Body}, {"short", shortBody}} {
+		body := kind.body(100 << 10)
+		b.Run("jsonvalid/"+kind.name+"/100KB", func(b *testing.B) { benchmarkCheck(b, body) })
+	}
 }
 
-// TestStringEscapesAtEveryAlignment: escapes and the bytes a borrow in the
-// eight-byte scan can mark falsely (']' after a backslash, '#' after a
-// quote, ' ' after a control byte) at every position in a word.
+func benchmarkCheck(b *testing.B, body []byte) {
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if Check(body, 0) != nil {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+// TestStringEscapesAtEveryAlignment: escapes, runs of backslashes and the
+// bytes a borrow in the eight-byte scan can mark falsely (']' after a
+// backslash, '#' after a quote, ' ' after a control byte) at every position
+// in a word and in a 64-byte block, with the string's end near the end of
+// the data and far from it.
 func TestStringEscapesAtEveryAlignment(t *testing.T) {
-	for _, s := range []string{`\\]`, `\\\\]]`, `\"#`, `\u00e9]`, `]\\`, `\\\"#]`, "\x1f ", `\u12`, `\x`, `\`, `ab\/\b\f\n\r\t`} {
-		for pad := 0; pad < 10; pad++ {
-			for tail := 0; tail < 10; tail++ {
-				in := []byte(`"` + strings.Repeat("a", pad) + s + strings.Repeat("b", tail) + `"`)
-				if got, want := Check(in, 0) == nil, json.Valid(in); got != want {
-					t.Errorf("Check(%q) valid = %v, encoding/json says %v", in, got, want)
+	far := `,"` + strings.Repeat("c", 80) + `"]`
+	for _, s := range []string{
+		`\\]`, `\\\\]]`, `\"#`, `\u00e9]`, `]\\`, `\\\"#]`, "\x1f ", `\u12`, `\x`, `\`, `ab\/\b\f\n\r\t`,
+		`\uD83D\uDE00`, `\u00`, `\u00"0`, "\\u00\x00", `\"\"\"`, "\\\x01", `\\\\\\\"#`,
+		strings.Repeat(`\\`, 40), strings.Repeat(`\`, 81) + `"`, strings.Repeat(`\"`, 40), "caf\xc3\xa9 \xff",
+	} {
+		for pad := range 140 {
+			for tail := range 10 {
+				body := strings.Repeat("a", pad) + s + strings.Repeat("b", tail)
+				for _, in := range []string{`"` + body + `"`, `["` + body + `"` + far} {
+					if got, want := Check([]byte(in), 0) == nil, json.Valid([]byte(in)); got != want {
+						t.Fatalf("Check(%q) valid = %v, encoding/json says %v", in, got, want)
+					}
 				}
 			}
 		}
