@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -15,11 +16,12 @@ var _ ownkey.UsageStore = (*DB)(nil)
 
 const usageColumns = `request_id, account_id, api_key_id, provider, model_requested, model_served,
 	prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_source,
-	stream, status, error_code, upstream_latency_us, ttfb_us, client_disconnected, created_at`
+	stream, status, error_code, upstream_latency_us, ttfb_us, client_disconnected, created_at,
+	at_cost_nano, charged_nano, markup_ppm, price_basis, is_byok, reserved_nano, settlement, lease_id`
 
-const usageColumnCount = 19
+const usageColumnCount = 27
 
-// maxUsageRowsPerInsert, a power of two, bounds one INSERT to 2,432
+// maxUsageRowsPerInsert, a power of two, bounds one INSERT to 3,456
 // parameters: well under SQLite's limit (32,766 since 3.32) and
 // PostgreSQL's (65,535). Larger chunks saved nothing measurable.
 const maxUsageRowsPerInsert = 128
@@ -62,6 +64,14 @@ func (db *DB) usageInserts(ctx context.Context, n int) ([usageInsertSizes]*sql.S
 // recs, the first of two records with one RequestID wins). A zero CreatedAt
 // means now. Durations are stored in whole microseconds.
 //
+// It is also where a charge is settled: in the same transaction, the
+// Charge.Charged of each record it stored (not of one it skipped) is added
+// to its lease's spent amount, so that a record and its charge are stored
+// together or not at all, and a retried batch or a replayed spill never
+// charges twice. A charge whose lease was returned meanwhile (a record that
+// waited in the spill longer than its lease lived) is taken from the
+// account's balance instead.
+//
 // Nothing is stored when an error is returned: EINVALID for a record that
 // fails validation, ENOTFOUND when a record names an account that does not
 // exist. Retrying those cannot succeed; any other error may be transient.
@@ -85,6 +95,7 @@ func (db *DB) InsertUsage(ctx context.Context, recs []*ownkey.UsageRecord) error
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, min(len(recs), maxUsageRowsPerInsert)*usageColumnCount)
+		var charges leaseCharges
 		for len(recs) > 0 {
 			size := chunkSize(len(recs))
 			chunk := recs[:size]
@@ -95,18 +106,30 @@ func (db *DB) InsertUsage(ctx context.Context, recs []*ownkey.UsageRecord) error
 				if !r.CreatedAt.IsZero() {
 					createdAt = storedTime(r.CreatedAt)
 				}
-				u := r.Usage
+				u, c := r.Usage, r.Charge
+				var lease any
+				if r.LeaseID != 0 {
+					lease = r.LeaseID
+				}
 				args = append(args,
 					r.RequestID, r.AccountID, r.APIKeyID, r.Provider, r.ModelRequested, r.ModelServed,
 					u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens, u.ReasoningTokens, string(u.Source),
 					r.Stream, r.Status, r.ErrorCode, r.UpstreamLatency.Microseconds(), r.TTFB.Microseconds(),
-					r.ClientDisconnected, db.at(createdAt))
+					r.ClientDisconnected, db.at(createdAt),
+					int64(c.AtCost), int64(c.Charged), int64(c.Markup), string(c.Basis), c.BYOK, int64(r.Reserved),
+					string(cmp.Or(r.Settlement, ownkey.SettlementSettled)), lease)
 			}
-			if _, err := tx.StmtContext(ctx, stmts[bits.TrailingZeros(uint(size))]).ExecContext(ctx, args...); err != nil {
+			// RETURNING names the rows this INSERT stored: a record already
+			// stored, whose charge is settled already, returns nothing.
+			rows, err := tx.StmtContext(ctx, stmts[bits.TrailingZeros(uint(size))]).QueryContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			if err := charges.add(rows); err != nil {
 				return err
 			}
 		}
-		return nil
+		return db.settleCharges(ctx, tx, charges)
 	})
 	switch db.dialect.classify(err) {
 	case violationForeignKey:
@@ -139,12 +162,20 @@ func validateUsage(i int, r *ownkey.UsageRecord) error {
 	if u.PromptTokens < 0 || u.CompletionTokens < 0 || u.CachedTokens < 0 || u.CacheWriteTokens < 0 || u.ReasoningTokens < 0 {
 		return ownkey.FieldError("usage", "usage record %d has a negative token count", i)
 	}
+	if c := r.Charge; c.AtCost < 0 || c.Charged < 0 || c.Markup < 0 || r.Reserved < 0 || r.LeaseID < 0 {
+		return ownkey.FieldError("charge", "usage record %d has a negative amount", i)
+	}
+	switch r.Settlement {
+	case "", ownkey.SettlementSettled, ownkey.SettlementRecovered:
+	default:
+		return ownkey.FieldError("settlement", "usage record %d has settlement %q; want settled or recovered", i, r.Settlement)
+	}
 	return nil
 }
 
 // insertUsageQuery is a multi-row INSERT of n records.
 func insertUsageQuery(n int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	var b strings.Builder
 	b.Grow(len(usageColumns) + 80 + n*(len(row)+2))
 	b.WriteString("INSERT INTO usage_records (")
@@ -156,7 +187,7 @@ func insertUsageQuery(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (request_id) DO NOTHING")
+	b.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING lease_id, charged_nano")
 	return b.String()
 }
 
@@ -176,16 +207,21 @@ func (db *DB) UsageRecords(ctx context.Context, accountID int64, limit int) ([]*
 	recs := []*ownkey.UsageRecord{}
 	for rows.Next() {
 		var r ownkey.UsageRecord
-		var source string
-		var latencyUS, ttfbUS int64
-		u := &r.Usage
+		var source, basis, settlement string
+		var latencyUS, ttfbUS, atCost, charged, markup, reserved int64
+		var lease sql.NullInt64
+		u, c := &r.Usage, &r.Charge
 		err := rows.Scan(&r.RequestID, &r.AccountID, &r.APIKeyID, &r.Provider, &r.ModelRequested, &r.ModelServed,
 			&u.PromptTokens, &u.CompletionTokens, &u.CachedTokens, &u.CacheWriteTokens, &u.ReasoningTokens, &source,
-			&r.Stream, &r.Status, &r.ErrorCode, &latencyUS, &ttfbUS, &r.ClientDisconnected, timeColumn{&r.CreatedAt})
+			&r.Stream, &r.Status, &r.ErrorCode, &latencyUS, &ttfbUS, &r.ClientDisconnected, timeColumn{&r.CreatedAt},
+			&atCost, &charged, &markup, &basis, &c.BYOK, &reserved, &settlement, &lease)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: usage records: %w", err)
 		}
 		u.Source = ownkey.UsageSource(source)
+		c.AtCost, c.Charged, c.Markup, c.Basis = ownkey.NanoUSD(atCost), ownkey.NanoUSD(charged), ownkey.PPM(markup), ownkey.PriceBasis(basis)
+		c.Estimated = u.Source == ownkey.UsageEstimated
+		r.Reserved, r.LeaseID, r.Settlement = ownkey.NanoUSD(reserved), lease.Int64, ownkey.Settlement(settlement)
 		r.UpstreamLatency = time.Duration(latencyUS) * time.Microsecond
 		r.TTFB = time.Duration(ttfbUS) * time.Microsecond
 		recs = append(recs, &r)
