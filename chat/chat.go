@@ -2,7 +2,7 @@
 // to its usage record. It reads top to bottom as the request goes:
 //
 //	route → credential → family (by wire family): endpoint, adapter, auth
-//	      → [billing reserve] → adapter.Chat → usage → [billing settle] → record
+//	      → reserve → adapter.Chat → usage and charge → settle → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
 // Chat returns; the adapters put the answer into the sink httpapi built.
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/usage"
@@ -37,6 +38,17 @@ type Service struct {
 	// Logger gives the request's logger (httpapi.Logger tags it with the
 	// request id); nil uses slog.Default.
 	Logger func(context.Context) *slog.Logger
+
+	// Prices price each request's usage (the price catalog); nil prices
+	// nothing: records carry no charge and answers no cost.
+	Prices ownkey.PriceBook
+	// Markup is the rate charged on the markup base of a request served
+	// with the user's own key (OWNKEY_BYOK_MARKUP).
+	Markup ownkey.PPM
+	// Ledger holds a metered account's money for a request before it is
+	// sent upstream and settles it after; nil holds nothing (every
+	// account is served as if unmetered).
+	Ledger ownkey.Ledger
 }
 
 var _ ownkey.ChatService = (*Service)(nil)
@@ -97,9 +109,19 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	}
 	s.Vault.MarkUsed(accountID, route.Provider.ID)
 
-	// [billing reserve] goes here, when billing lands: hold the request's
-	// worst-case cost against the account's balance under req.RequestID,
-	// and refuse (EPAYMENT) before anything is sent upstream.
+	// Reserve: a metered account's balance must cover the most the
+	// request can cost before anything is sent upstream (402 otherwise).
+	// From here on the hold is settled on every path.
+	if s.Prices != nil {
+		req.Pricer = s // the answer's cost is priced as it ends
+	}
+	var hold *ownkey.Hold
+	if s.Ledger != nil && call.Principal.Account.Metered {
+		hold = s.hold(call, req)
+		if err := s.Ledger.Reserve(ctx, hold); err != nil {
+			return err
+		}
+	}
 
 	res, err := adapter.Chat(ctx, req, call.Sink)
 	if res == nil {
@@ -116,64 +138,139 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		}
 	}
 
-	u := usageOf(req, res)
+	// Usage and charge: fixed already if the answer ended (and its cost
+	// was written in it); else what a failed or abandoned request
+	// consumed, priced now.
+	s.price(req, res, false)
 
-	// [billing settle] goes here, when billing lands: charge u at the
-	// served model's price under the same req.RequestID, releasing the
-	// reservation's rest; it must not be skipped on any path that
-	// reserved.
-
-	s.record(ctx, call, req, res, u)
+	// Settle: the hold is released and the charge travels with the usage
+	// record, which takes it from the lease as it is stored.
+	rec := s.newRecord(call, req, res)
+	if hold != nil {
+		s.Ledger.Settle(hold, rec)
+	}
+	s.record(ctx, req, res, rec)
 	if err != nil && !res.Started && !res.ClientGone {
 		return err
 	}
 	return nil
 }
 
+// Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.
+func (s *Service) Price(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Charge {
+	return s.price(req, res, true)
+}
+
+// price fixes res's usage (usageOf) and, with a price book, its charge,
+// once: the charge written in an answer is the one settled.
+func (s *Service) price(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey.Charge {
+	if res.Priced {
+		return res.Charge
+	}
+	res.Usage = usageOf(req, res, ended)
+	if s.Prices != nil {
+		q := s.Prices.Quote(req.Provider.ID, servedModel(req, res), req.Model)
+		res.Charge = q.Charge(res.Usage, s.Markup)
+		// Every request is served with the user's own key today.
+		res.Charge.BYOK = true
+	}
+	res.Priced = true
+	return res.Charge
+}
+
+// hold is the request's reservation: the most it can cost (billing.Bound),
+// priced at the routed model's markup base.
+func (s *Service) hold(call *ownkey.ChatCall, req *ownkey.ChatRequest) *ownkey.Hold {
+	h := &ownkey.Hold{
+		RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
+		Provider: req.Provider.ID, Model: req.Model, Stream: req.Stream,
+	}
+	if s.Prices != nil {
+		q := s.Prices.Quote(req.Provider.ID, req.Model, req.Model)
+		h.Bound = billing.Bound(len(req.Body), call.MaxTokens, q.MarkupBase)
+		h.Charge = q.Charge(h.Bound, s.Markup)
+		h.Charge.BYOK = true
+	}
+	return h
+}
+
+func servedModel(req *ownkey.ChatRequest, res *ownkey.ChatResult) string {
+	if res.ModelServed != "" {
+		return res.ModelServed
+	}
+	return req.Model
+}
+
 // usageOf is the request's usage: provider-reported when there is any; a
-// conservative estimate when the request reached a model but none was
-// reported; none when it was refused before a model saw it.
-func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
+// conservative estimate when the request reached a model (or its answer
+// ended) but none was reported; none when it was refused before a model
+// saw it.
+//
+// A stream cut short (the client left, the provider failed mid-way) is
+// billed for the whole prompt and the output so far: a count the provider
+// reported early (Anthropic's message_start gives the prompt and one
+// output token) is raised to the estimate of what was delivered when that
+// is larger.
+func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey.Usage {
 	u := res.Usage
-	reached := res.Started || (res.Status >= 200 && res.Status < 300)
+	reached := ended || res.Started || (res.Status >= 200 && res.Status < 300)
+	cut := !ended && req.Stream && res.Started && (res.ErrorCode != "" || res.ClientGone)
 	switch {
 	case !u.IsZero():
 		u.Source = ownkey.UsageFromProvider
+		if cut {
+			est := estimate(req, res)
+			if est.CompletionTokens > u.CompletionTokens {
+				u.CompletionTokens, u.Source = est.CompletionTokens, ownkey.UsageEstimated
+			}
+			if u.PromptTokens == 0 {
+				u.PromptTokens, u.Source = est.PromptTokens, ownkey.UsageEstimated
+			}
+		}
 	case reached:
-		u = ownkey.Usage{
-			PromptTokens:     usage.EstimatePrompt(req.Body),
-			CompletionTokens: usage.EstimateCompletion(res.OutputSample, res.OutputBytes),
-			Source:           ownkey.UsageEstimated,
-		}
-		// The estimate counts with OpenAI's o200k tokenizer. Other makers'
-		// tokenizers (Llama, Claude, Gemini) split the same text into more
-		// tokens, so their estimate gets a 25% margin: an estimate must not
-		// undercount.
-		if ownkey.MakerOf(req.Model) != "openai" {
-			u.PromptTokens += (u.PromptTokens + 3) / 4
-			u.CompletionTokens += (u.CompletionTokens + 3) / 4
-		}
+		u = estimate(req, res)
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}
 	return u
 }
 
+// estimate is a conservative count of the request's prompt and of the
+// output counted so far.
+func estimate(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
+	u := ownkey.Usage{
+		PromptTokens:     usage.EstimatePrompt(req.Body),
+		CompletionTokens: usage.EstimateCompletion(res.OutputSample, res.OutputBytes),
+		Source:           ownkey.UsageEstimated,
+	}
+	// The estimate counts with OpenAI's o200k tokenizer. Other makers'
+	// tokenizers (Llama, Claude, Gemini) split the same text into more
+	// tokens, so their estimate gets a 25% margin: an estimate must not
+	// undercount.
+	if ownkey.MakerOf(req.Model) != "openai" {
+		u.PromptTokens += (u.PromptTokens + 3) / 4
+		u.CompletionTokens += (u.CompletionTokens + 3) / 4
+	}
+	return u
+}
+
+// newRecord is the request's usage record: its ledger entry, once the
+// ledger has settled its hold into it.
+func (s *Service) newRecord(call *ownkey.ChatCall, req *ownkey.ChatRequest, res *ownkey.ChatResult) *ownkey.UsageRecord {
+	return &ownkey.UsageRecord{
+		RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
+		Provider: req.Provider.ID, ModelRequested: call.Model, ModelServed: servedModel(req, res),
+		Usage: res.Usage, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
+		UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
+		CreatedAt: time.Now().UTC(), Charge: res.Charge, Settlement: ownkey.SettlementSettled,
+	}
+}
+
 // record hands the request's usage record to the recorder, which stores it
 // asynchronously and losslessly, and logs a failed request.
-func (s *Service) record(ctx context.Context, call *ownkey.ChatCall, req *ownkey.ChatRequest, res *ownkey.ChatResult, u ownkey.Usage) {
-	served := res.ModelServed
-	if served == "" {
-		served = req.Model
-	}
+func (s *Service) record(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, rec *ownkey.UsageRecord) {
 	if s.Usage != nil {
-		s.Usage.Record(&ownkey.UsageRecord{
-			RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
-			Provider: req.Provider.ID, ModelRequested: call.Model, ModelServed: served,
-			Usage: u, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
-			UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
-			CreatedAt: time.Now().UTC(),
-		})
+		s.Usage.Record(rec)
 	}
 	if res.ErrorCode != "" {
 		log := slog.Default()

@@ -27,6 +27,9 @@ type Config struct {
 	Vault     ownkey.CredentialService
 	Chat      ownkey.ChatService
 	Validator ownkey.KeyValidator
+	// Balances serve the balance endpoints and the admin's credits and
+	// debits (billing.Ledger); nil answers them 503.
+	Balances ownkey.BalanceService
 	Logger    *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics.
 	Registry *prometheus.Registry
@@ -132,6 +135,8 @@ func (s *Server) routes() {
 		m.Handle("POST "+prefix+"/chat/completions", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleChat))))
 		user("GET "+prefix+"/models", small, s.handleModels)
 	}
+	user("GET /api/v1/balance", small, s.handleBalance)
+	user("POST /api/check-balance", small, s.handleBalance)
 
 	admin("GET /api/admin/accounts", s.handleListAccounts)
 	admin("POST /api/admin/accounts", s.handleCreateAccount)
@@ -139,6 +144,8 @@ func (s *Server) routes() {
 	admin("GET /api/admin/accounts/{id}/api-keys", s.handleListAPIKeys)
 	admin("POST /api/admin/accounts/{id}/api-keys", s.handleCreateAPIKey)
 	admin("DELETE /api/admin/accounts/{id}/api-keys/{key}", s.handleRevokeAPIKey)
+	admin("POST /api/admin/accounts/{id}/credit", s.handleCredit)
+	admin("POST /api/admin/accounts/{id}/debit", s.handleDebit)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ownkey/ownkey"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -73,6 +75,11 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if v := env["OWNKEY_USAGE_WRITE_TIMEOUT"]; v != "" {
 		c.UsageWriteTimeout, _ = time.ParseDuration(v)
 	}
+	// Accounts the tests create are metered, as in production; they start
+	// with credit so that tests about something else are served (a test
+	// about balances sets OWNKEY_STARTING_CREDIT_USD).
+	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 100_000_000_000)
+	c.Markup = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
 	c.resolve()
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)

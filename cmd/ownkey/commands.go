@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -26,7 +28,7 @@ import (
 // work, the accounts service. Logs go to stderr so stdout stays parseable.
 type cliEnv struct {
 	c   *config
-	db  interface{ Close() error }
+	db  *sqlstore.DB
 	st  ownkey.Store
 	acc *accounts.Service
 }
@@ -40,7 +42,8 @@ func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
 	}
 	// Revocations are published so that running servers apply them at
 	// once (PostgreSQL; on SQLite they notice the write to the file).
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log})})
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: db.ChangeFeed(sqlstore.FeedOptions{Logger: log}),
+		StartingCredit: c.StartingCredit})
 	return &cliEnv{c: c, db: db, st: db, acc: acc}, nil
 }
 
@@ -103,8 +106,13 @@ func runMigrate(args []string) error {
 }
 
 func runAccounts(args []string) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		fmt.Fprint(os.Stderr, "usage: ownkey accounts create NAME [--role admin|user] [--json]\n       ownkey accounts list [--json]\n")
+	subs := []string{"create", "list", "credit", "debit"}
+	if len(args) == 0 || !slices.Contains(subs, args[0]) {
+		fmt.Fprint(os.Stderr, `usage: ownkey accounts create NAME [--role admin|user] [--unmetered] [--json]
+       ownkey accounts list [--json]
+       ownkey accounts credit NAME|ID USD --reason TEXT [--json]
+       ownkey accounts debit NAME|ID USD --reason TEXT [--json]
+`)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -113,16 +121,26 @@ func runAccounts(args []string) error {
 	sub, args := args[0], args[1:]
 	c := &config{}
 	fs := newFlagSet("accounts "+sub, map[string]string{
-		"create": "ownkey accounts create NAME: create an account and its first API key (printed once).",
+		"create": "ownkey accounts create NAME: create an account and its first API key (printed once). It is metered\n" +
+			"(it pays for its requests from its balance, which starts at OWNKEY_STARTING_CREDIT_USD) unless --unmetered.",
 		"list":   "ownkey accounts list: list accounts.",
+		"credit": "ownkey accounts credit NAME|ID USD --reason TEXT: add USD (an exact decimal, e.g. 12.5) to the account's balance, as a ledger row.",
+		"debit":  "ownkey accounts debit NAME|ID USD --reason TEXT: take USD from the account's balance (it may go below zero), as a ledger row.",
 	}[sub])
 	role := fs.String("role", "user", "role of the new account: admin or user")
+	unmetered := fs.Bool("unmetered", false, "the new account is served without a balance (its requests are priced, not charged)")
+	reason := fs.String("reason", "", "why the balance changes (required for credit and debit)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	storageFlags(fs, c)
 	name, rest := leadingArg(args)
+	amount, rest := leadingArg(rest)
 	_ = fs.Parse(rest)
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
+	positional := fs.Args()
+	if name == "" && len(positional) > 0 {
+		name, positional = positional[0], positional[1:]
+	}
+	if amount == "" && len(positional) > 0 {
+		amount = positional[0]
 	}
 	ctx := context.Background()
 	e, err := openCLI(ctx, c)
@@ -135,7 +153,7 @@ func runAccounts(args []string) error {
 		if name == "" {
 			return errors.New("accounts create needs a NAME")
 		}
-		a := &ownkey.Account{Name: name, Role: ownkey.Role(*role)}
+		a := &ownkey.Account{Name: name, Role: ownkey.Role(*role), Metered: !*unmetered}
 		plain, key, err := e.acc.CreateAccount(ctx, a, "default")
 		if err != nil {
 			return cliError(err)
@@ -144,7 +162,8 @@ func runAccounts(args []string) error {
 			printJSON(os.Stdout, map[string]any{"account": a, "api_key": map[string]any{"id": key.ID, "key": plain.Reveal()}})
 			return nil
 		}
-		fmt.Printf("created account %d (%s, %s)\nAPI key (shown once): %s\n", a.ID, a.Name, a.Role, plain.Reveal())
+		fmt.Printf("created account %d (%s, %s, %s, balance $%s)\nAPI key (shown once): %s\n", a.ID, a.Name, a.Role,
+			meteredWord(a.Metered), ownkey.FormatBalance(a.Balance), plain.Reveal())
 	case "list":
 		as, err := e.st.Accounts(ctx)
 		if err != nil {
@@ -155,13 +174,85 @@ func runAccounts(args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBALANCE (nano-USD)\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBILLING\tBALANCE (USD)\tCREATED")
 		for _, a := range as {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, meteredWord(a.Metered),
+				ownkey.FormatBalance(a.Balance), a.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		}
 		tw.Flush()
+	case "credit", "debit":
+		if name == "" || amount == "" {
+			return fmt.Errorf("accounts %s needs an account (name or id) and an amount of dollars", sub)
+		}
+		usd, err := ownkey.ParseUSD(amount)
+		if err != nil || usd <= 0 {
+			return fmt.Errorf("%q is not a positive amount of dollars such as 12.5 (at most 9 decimals)", amount)
+		}
+		if sub == "debit" {
+			usd = -usd
+		}
+		a, err := findAccount(ctx, e.st, name)
+		if err != nil {
+			return err
+		}
+		adj := &ownkey.BalanceAdjustment{AccountID: a.ID, Amount: usd, Reason: *reason, Actor: cliActor()}
+		after, err := e.db.AdjustBalance(ctx, adj)
+		if err != nil {
+			return cliError(err)
+		}
+		if *asJSON {
+			printJSON(os.Stdout, map[string]any{"usd_balance": ownkey.FormatBalance(after), "adjustment": adj})
+			return nil
+		}
+		fmt.Printf("%sed account %d (%s) with $%s: balance $%s (adjustment %d)\n", sub, a.ID, ownkey.EscapeHidden(a.Name),
+			ownkey.FormatBalance(max(usd, -usd)), ownkey.FormatBalance(after), adj.ID)
 	}
 	return nil
+}
+
+func meteredWord(metered bool) string {
+	if metered {
+		return "metered"
+	}
+	return "unmetered"
+}
+
+// findAccount finds an account by id (all digits) or by name; a name that
+// several accounts share is refused, naming them.
+func findAccount(ctx context.Context, st ownkey.Store, ref string) (*ownkey.Account, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		a, err := st.Account(ctx, id)
+		return a, cliError(err)
+	}
+	as, err := st.Accounts(ctx)
+	if err != nil {
+		return nil, cliError(err)
+	}
+	var found []*ownkey.Account
+	for _, a := range as {
+		if a.Name == ref {
+			found = append(found, a)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no account is named %q", ownkey.EscapeHidden(ref))
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, a := range found {
+		ids[i] = strconv.FormatInt(a.ID, 10)
+	}
+	return nil, fmt.Errorf("%d accounts are named %q (ids %s): give the id", len(found), ownkey.EscapeHidden(ref), strings.Join(ids, ", "))
+}
+
+// cliActor names who changed a balance from the command line.
+func cliActor() string {
+	if u, err := ownkey.ValidateName("actor", os.Getenv("USER")); err == nil && u != "" && len(u) < 64 {
+		return "cli (" + u + ")"
+	}
+	return "cli"
 }
 
 func runAPIKeys(args []string) error {

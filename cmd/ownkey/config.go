@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
 )
@@ -34,6 +35,11 @@ type config struct {
 	UsageWriteTimeout time.Duration
 	// MaxJSONDepth bounds JSON nesting from clients and providers (OWNKEY_MAX_JSON_DEPTH).
 	MaxJSONDepth int
+	// StartingCredit is the balance new accounts start with
+	// (OWNKEY_STARTING_CREDIT_USD); Markup the rate charged on the
+	// at-cost price of a BYOK request (OWNKEY_BYOK_MARKUP).
+	StartingCredit ownkey.NanoUSD
+	Markup         ownkey.PPM
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -91,6 +97,32 @@ func envCount(name string, def int64) int64 {
 	return n
 }
 
+// envUSD reads an exact decimal amount of dollars (no float).
+func envUSD(name string, def ownkey.NanoUSD) ownkey.NanoUSD {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := ownkey.ParseUSD(v)
+	if err != nil || n < 0 {
+		fatalf("%s=%q is not an amount of dollars such as 5 or 0.25 (at most 9 decimals)", name, v)
+	}
+	return n
+}
+
+// envRate reads a rate written as an exact decimal fraction (0.05 is 5%).
+func envRate(name string, def ownkey.PPM) ownkey.PPM {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	p, err := ownkey.ParseRate(v)
+	if err != nil {
+		fatalf("%s=%q is not a rate written as a decimal fraction such as 0.05 for 5%% (at most 6 decimals)", name, v)
+	}
+	return p
+}
+
 // readLimits reads the serving limits (after MaxBodyBytes, which sizes the
 // default body memory).
 func (c *config) readLimits() error {
@@ -124,6 +156,7 @@ func storageFlags(fs *flag.FlagSet, c *config) {
 	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
 	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
 	c.DatabaseMaxConns = int(envCount("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns))
+	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 0)
 	c.Disabled = map[string]bool{}
 	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {

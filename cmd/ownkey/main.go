@@ -25,8 +25,10 @@ const usageText = `ownkey — a self-hostable, bring-your-own-key LLM API gatewa
 Usage:
   ownkey [serve] [flags]           run the gateway (the default command)
   ownkey migrate [flags]           apply pending database migrations and exit
-  ownkey accounts create NAME [--role admin|user]
+  ownkey accounts create NAME [--role admin|user] [--unmetered]
   ownkey accounts list
+  ownkey accounts credit NAME|ID USD --reason TEXT
+  ownkey accounts debit NAME|ID USD --reason TEXT
   ownkey apikeys create --account ID [--name NAME]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
@@ -66,6 +68,10 @@ Environment:
   OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
+  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a request served with the
+                                   user's own key, as an exact decimal fraction (default 0.05: 5%)
+  OWNKEY_STARTING_CREDIT_USD       balance a new account starts with, in dollars (default 0);
+                                   the bootstrap admin is unmetered and starts with none
 `
 
 var version = "dev"

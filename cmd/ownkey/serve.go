@@ -16,6 +16,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/chat"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
@@ -49,6 +50,7 @@ func runServe(args []string) error {
 	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
+	c.Markup = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
 	if err := c.readLimits(); err != nil {
 		return err
 	}
@@ -124,6 +126,7 @@ type app struct {
 	vault      *vault.Service
 	accounts   *accounts.Service
 	usage      *usage.Recorder
+	ledger     *billing.Ledger
 	server     *httpapi.Server
 	// stopFeed stops the change feed's listener and waits for it.
 	stopFeed func()
@@ -169,7 +172,15 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	// The ledger's journal, like the spill, holds what the database does
+	// not have yet: it lives in the data directory, this replica's own.
+	led, err := billing.Open(ctx, db, billing.Options{Dir: c.DataDir, Logger: log})
+	if err != nil {
+		vs.Close()
+		db.Close()
+		return nil, err
+	}
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed, StartingCredit: c.StartingCredit})
 	stopFeed := listenForChanges(feed, acc, vs)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -177,9 +188,17 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	// must be on a persistent volume, on PostgreSQL deployments too.
 	rec, err := usage.NewRecorder(db, usage.Options{
 		SpillDir: filepath.Join(c.DataDir, "usage-spill"), WriteTimeout: c.UsageWriteTimeout,
-		Logger: log, Registerer: reg,
+		Logger: log, Registerer: reg, Stored: led.Stored,
 	})
+	if err == nil {
+		// Before serving: what a killed predecessor left is settled.
+		if err = led.Recover(ctx, rec); err != nil {
+			_ = rec.Close(ctx)
+		}
+	}
 	if err != nil {
+		_ = led.Close(ctx)
+		stopFeed()
 		acc.Close()
 		vs.Close()
 		db.Close()
@@ -187,14 +206,16 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	}
 	chatSvc := &chat.Service{
 		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		// The price book is the one line the price catalog replaces.
+		Prices: billing.CatalogPrices{Catalog: ownkey.Models}, Markup: c.Markup, Ledger: led,
 	}
 	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Balances: led, Logger: log, Registry: reg,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, server: srv, stopFeed: stopFeed}, nil
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, ledger: led, server: srv, stopFeed: stopFeed}, nil
 }
 
 // newFamilies registers every provider wire family: what each provider's
@@ -260,6 +281,10 @@ func (a *app) Close() {
 	defer cancel()
 	if err := a.usage.Close(ctx); err != nil {
 		slog.Error("usage records not all stored at shutdown", "err", err.Error())
+	}
+	// After the records: a lease goes back once its charges are stored.
+	if err := a.ledger.Close(ctx); err != nil {
+		slog.Error("closing the billing ledger", "err", err.Error())
 	}
 	a.stopFeed()
 	a.accounts.Close()
