@@ -30,7 +30,7 @@ type Config struct {
 	// Balances serve the balance endpoints and the admin's credits and
 	// debits (billing.Ledger); nil answers them 503.
 	Balances ownkey.BalanceService
-	Logger    *slog.Logger
+	Logger   *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
