@@ -33,7 +33,7 @@ func TestJournalHoldsAndDone(t *testing.T) {
 	// What a crash can leave: a line torn in the middle, a damaged line.
 	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	f.WriteString("R 00000000 {\"request_id\":\"bad\"}\n") // wrong checksum
-	f.WriteString("R 1234")                               // torn, no newline
+	f.WriteString("R 1234")                                // torn, no newline
 	f.Close()
 
 	open, err = readJournal(path)
