@@ -57,6 +57,13 @@ type testGateway struct {
 
 func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	t.Helper()
+	return newTestGatewayWith(t, env, nil)
+}
+
+// newTestGatewayWith is newTestGateway with configure run on the config
+// before the app is built.
+func newTestGatewayWith(t testing.TB, env map[string]string, configure func(*config)) *testGateway {
+	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -83,6 +90,9 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	c.resolve()
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(c)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

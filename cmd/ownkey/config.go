@@ -40,6 +40,9 @@ type config struct {
 	// at-cost price of a BYOK request (OWNKEY_BYOK_MARKUP).
 	StartingCredit ownkey.NanoUSD
 	Markup         ownkey.PPM
+	// Prices price requests; nil means the built-in catalog's (tests set
+	// prices of their own).
+	Prices ownkey.PriceBook
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration

@@ -204,10 +204,14 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	prices := c.Prices
+	if prices == nil {
+		// The one line the price catalog replaces.
+		prices = billing.CatalogPrices{Catalog: ownkey.Models}
+	}
 	chatSvc := &chat.Service{
 		Vault: vs, Families: families, Usage: rec, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		// The price book is the one line the price catalog replaces.
-		Prices: billing.CatalogPrices{Catalog: ownkey.Models}, Markup: c.Markup, Ledger: led,
+		Prices: prices, Markup: c.Markup, Ledger: led,
 	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Chat: chatSvc, Usage: rec, Balances: led, Logger: log, Registry: reg,
