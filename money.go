@@ -10,7 +10,7 @@ import (
 
 // ParseUSD reads a decimal amount of US dollars, such as "12", "-0.5" or
 // "0.000000001", exactly: at most 9 decimals (the nano-dollar) unless the
-// rest are zeros, and within NanoUSD's range. No exponent, no thousands
+// rest are zeros, and within ±(2⁶³-1) nano-dollars. No exponent, no thousands
 // separators, no currency sign.
 func ParseUSD(s string) (NanoUSD, error) {
 	n, err := parseDecimal(s, 9)

@@ -1,6 +1,12 @@
 package ownkey
 
-import "testing"
+import (
+	"math"
+	"math/big"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestParseUSD(t *testing.T) {
 	for _, c := range []struct {
@@ -75,4 +81,38 @@ func TestFormatMoney(t *testing.T) {
 			t.Errorf("ParseUSD(FormatBalance(%d)) = %d, %v", n, got, err)
 		}
 	}
+}
+
+// FuzzParseUSD: amounts typed by an administrator (the admin API, the CLI,
+// the environment) are read exactly as math/big reads the same decimal, or
+// refused; a plain decimal within range is never refused, and what is read
+// writes back to the same amount.
+func FuzzParseUSD(f *testing.F) {
+	for _, s := range []string{"0", "12.5", "-0.000000001", ".5", "9223372036.854775807", "9223372036.854775808", "-9223372036.854775808", "1e3", "1.0000000001", "+1", "--1", "1.", ""} {
+		f.Add(s)
+	}
+	plainDecimal := regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseUSD(s)
+		var exact *big.Rat // s in nano-dollars, when s is a plain decimal
+		if plainDecimal.MatchString(s) {
+			r, _ := new(big.Rat).SetString(strings.TrimPrefix(s, "+"))
+			exact = r.Mul(r, big.NewRat(1_000_000_000, 1))
+		}
+		// The range is symmetric: ±(2⁶³-1) nano-dollars.
+		inRange := exact != nil && exact.IsInt() && exact.Num().IsInt64() && exact.Num().Int64() != math.MinInt64
+		switch {
+		case err != nil && inRange:
+			t.Fatalf("ParseUSD(%q) refused an exact amount in range: %v", s, err)
+		case err != nil:
+			return
+		case !inRange:
+			t.Fatalf("ParseUSD(%q) = %d; want it refused", s, n)
+		case exact.Num().Int64() != int64(n):
+			t.Fatalf("ParseUSD(%q) = %d, want %s", s, n, exact.RatString())
+		}
+		if back, err := ParseUSD(FormatBalance(n)); err != nil || back != n {
+			t.Fatalf("ParseUSD(FormatBalance(%d)) = %d, %v", n, back, err)
+		}
+	})
 }
