@@ -23,9 +23,23 @@ type leaseCharges []leaseCharge
 
 type leaseCharge struct{ lease, amount int64 }
 
-// add reads an INSERT's RETURNING lease_id, charged_nano rows, and closes
-// them.
-func (c *leaseCharges) add(rows *sql.Rows) error {
+// add adds a stored record's charge to its lease's (none: 0).
+func (c *leaseCharges) add(lease, amount int64) {
+	if lease == 0 || amount == 0 {
+		return
+	}
+	for i := range *c {
+		if (*c)[i].lease == lease {
+			(*c)[i].amount += amount
+			return
+		}
+	}
+	*c = append(*c, leaseCharge{lease: lease, amount: amount})
+}
+
+// addRows reads an INSERT's RETURNING lease_id, charged_nano rows, and
+// closes them.
+func (c *leaseCharges) addRows(rows *sql.Rows) error {
 	defer rows.Close()
 	for rows.Next() {
 		var lease sql.NullInt64
@@ -33,15 +47,7 @@ func (c *leaseCharges) add(rows *sql.Rows) error {
 		if err := rows.Scan(&lease, &amount); err != nil {
 			return err
 		}
-		if !lease.Valid || amount == 0 {
-			continue
-		}
-		i := slices.IndexFunc(*c, func(lc leaseCharge) bool { return lc.lease == lease.Int64 })
-		if i < 0 {
-			*c = append(*c, leaseCharge{lease: lease.Int64})
-			i = len(*c) - 1
-		}
-		(*c)[i].amount += amount
+		c.add(lease.Int64, amount)
 	}
 	return rows.Err()
 }

@@ -85,14 +85,18 @@ func TestLeaseLifecycle(t *testing.T) {
 
 		// Charges go into the lease with their records, once.
 		insertUsage(t, db, charged(a.ID, l.ID, "q1", 30), charged(a.ID, l.ID, "q2", 12), charged(a.ID, l2.ID, "q3", 100))
-		insertUsage(t, db, charged(a.ID, l.ID, "q1", 30), charged(a.ID, l.ID, "q4", 0)) // q1 retried
-		wantBalance(t, db, a.ID, 1000-30-12-100)
+		// q1 retried beside new ones: only those are charged (and only
+		// the first of two records with one request id).
+		insertUsage(t, db, charged(a.ID, l.ID, "q1", 30), charged(a.ID, l.ID, "q4", 5), charged(a.ID, l.ID, "q5", 0),
+			charged(a.ID, l.ID, "q4", 7))
+		insertUsage(t, db, charged(a.ID, l.ID, "q1", 30), charged(a.ID, l.ID, "q2", 12))
+		wantBalance(t, db, a.ID, 1000-30-12-100-5)
 		leases, err := db.Leases(ctx, a.ID)
-		if err != nil || len(leases) != 2 || leases[0].Spent != 42 || leases[1].Spent != 100 {
-			t.Fatalf("Leases = %+v, %v; want 42 and 100 spent", leases, err)
+		if err != nil || len(leases) != 2 || leases[0].Spent != 47 || leases[1].Spent != 100 {
+			t.Fatalf("Leases = %+v, %v; want 47 and 100 spent", leases, err)
 		}
 		recs := usageRecords(t, db, a.ID, 10)
-		if len(recs) != 4 {
+		if len(recs) != 5 {
 			t.Fatalf("%d records", len(recs))
 		}
 
@@ -102,26 +106,26 @@ func TestLeaseLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		wantBalance(t, db, a.ID, 858)
+		wantBalance(t, db, a.ID, 853)
 		if open, _ := db.OpenLeases(ctx, "r1"); len(open) != 0 {
 			t.Fatalf("returned lease still open: %+v", open)
 		}
 		// A charge stored after its lease went back is taken from the
 		// balance itself.
 		insertUsage(t, db, charged(a.ID, l.ID, "late", 8))
-		wantBalance(t, db, a.ID, 850)
+		wantBalance(t, db, a.ID, 845)
 		leases, _ = db.Leases(ctx, a.ID)
-		if leases[0].Spent != 42 || leases[0].ReturnedAt == nil {
+		if leases[0].Spent != 47 || leases[0].ReturnedAt == nil {
 			t.Fatalf("returned lease changed: %+v", leases[0])
 		}
 		// A record whose lease does not exist is stored, charging nothing.
 		insertUsage(t, db, charged(a.ID, 999_999, "nolease", 8))
-		wantBalance(t, db, a.ID, 850)
+		wantBalance(t, db, a.ID, 845)
 
 		if err := db.ReturnLease(ctx, l2.ID); err != nil {
 			t.Fatal(err)
 		}
-		wantBalance(t, db, a.ID, 850)
+		wantBalance(t, db, a.ID, 845)
 		_, _, err = db.TakeLease(ctx, a.ID+1000, "r1", 1, 1, 1)
 		wantCode(t, err, ownkey.ENOTFOUND)
 	})

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -36,28 +37,39 @@ func chunkSize(n int) int {
 }
 
 // usageInserts returns the prepared multi-row INSERTs that n records need,
-// indexed by log2 of their row count, preparing the missing ones first. It
-// must run outside any transaction: on SQLite the writer pool has one
-// connection, which a transaction holds.
-func (db *DB) usageInserts(ctx context.Context, n int) ([usageInsertSizes]*sql.Stmt, error) {
+// indexed by log2 of their row count, preparing the missing ones first;
+// with returning, those that say which rows they stored. It must run
+// outside any transaction: on SQLite the writer pool has one connection,
+// which a transaction holds.
+func (db *DB) usageInserts(ctx context.Context, n int, returning bool) ([usageInsertSizes]*sql.Stmt, error) {
 	db.usageMu.Lock()
 	defer db.usageMu.Unlock()
+	stmts := &db.usageStmts
+	if returning {
+		stmts = &db.usageReturningStmts
+	}
 	for n > 0 {
 		size := chunkSize(n)
 		n -= size
 		i := bits.TrailingZeros(uint(size))
-		if db.usageStmts[i] != nil {
+		if stmts[i] != nil {
 			continue
 		}
-		stmt, err := db.write.PrepareContext(ctx, db.q(insertUsageQuery(size)))
+		stmt, err := db.write.PrepareContext(ctx, db.q(insertUsageQuery(size, returning)))
 		if err != nil {
-			return db.usageStmts, err
+			return *stmts, err
 		}
-		db.usageStmts[i] = stmt
+		stmts[i] = stmt
 	}
 	// A copy: Close may clear the array while this batch is written.
-	return db.usageStmts, nil
+	return *stmts, nil
 }
+
+// errStoredBefore: an INSERT stored fewer rows than it was given, some of
+// its records being stored already (a retried batch, a replayed spill).
+// Which ones it stored decides which charges it settles, so the batch is
+// written again by the INSERTs that name the rows they store.
+var errStoredBefore = errors.New("some records were stored before")
 
 // InsertUsage stores recs in one transaction, skipping any whose RequestID
 // is already stored, so a retried batch never counts a request twice (within
@@ -85,15 +97,36 @@ func (db *DB) InsertUsage(ctx context.Context, recs []*ownkey.UsageRecord) error
 		return nil
 	}
 	now := storedTime(ownkey.Now())
-	// Rows go in as a sum of power-of-two chunks (256 = one 128-row INSERT
-	// run twice, 50 = 32+16+2), each chunk size's statement prepared once
-	// and reused: re-parsing a multi-row INSERT for every batch cost as much
-	// as a quarter of the write.
-	stmts, err := db.usageInserts(ctx, len(recs))
+	err := db.insertUsage(ctx, recs, now, false)
+	if errors.Is(err, errStoredBefore) {
+		err = db.insertUsage(ctx, recs, now, true)
+	}
+	switch db.dialect.classify(err) {
+	case violationForeignKey:
+		return errNotFound("account")
+	case violationCheck:
+		return ownkey.Errorf(ownkey.EINVALID, "usage record has an invalid field")
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert usage: %w", err)
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	return nil
+}
+
+// insertUsage writes recs and settles their charges in one transaction.
+// Rows go in as a sum of power-of-two chunks (256 = one 128-row INSERT run
+// twice, 50 = 32+16+2), each chunk size's statement prepared once and
+// reused: re-parsing a multi-row INSERT for every batch cost as much as a
+// quarter of the write. Without returning, a chunk that stores every row it
+// is given settles every record's charge, and one that stores fewer ends
+// the transaction with errStoredBefore; with returning, the rows each
+// INSERT names are the records it stored, and only their charges settle.
+func (db *DB) insertUsage(ctx context.Context, recs []*ownkey.UsageRecord, now time.Time, returning bool) error {
+	stmts, err := db.usageInserts(ctx, len(recs), returning)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, min(len(recs), maxUsageRowsPerInsert)*usageColumnCount)
 		var charges leaseCharges
 		for len(recs) > 0 {
@@ -119,28 +152,32 @@ func (db *DB) InsertUsage(ctx context.Context, recs []*ownkey.UsageRecord) error
 					int64(c.AtCost), int64(c.Charged), int64(c.Markup), string(c.Basis), c.BYOK, int64(r.Reserved),
 					string(cmp.Or(r.Settlement, ownkey.SettlementSettled)), lease)
 			}
-			// RETURNING names the rows this INSERT stored: a record already
-			// stored, whose charge is settled already, returns nothing.
-			rows, err := tx.StmtContext(ctx, stmts[bits.TrailingZeros(uint(size))]).QueryContext(ctx, args...)
+			stmt := tx.StmtContext(ctx, stmts[bits.TrailingZeros(uint(size))])
+			if returning {
+				rows, err := stmt.QueryContext(ctx, args...)
+				if err != nil {
+					return err
+				}
+				if err := charges.addRows(rows); err != nil {
+					return err
+				}
+				continue
+			}
+			res, err := stmt.ExecContext(ctx, args...)
 			if err != nil {
 				return err
 			}
-			if err := charges.add(rows); err != nil {
+			if n, err := res.RowsAffected(); err != nil {
 				return err
+			} else if n != int64(size) {
+				return errStoredBefore
+			}
+			for _, r := range chunk {
+				charges.add(r.LeaseID, int64(r.Charge.Charged))
 			}
 		}
 		return db.settleCharges(ctx, tx, charges)
 	})
-	switch db.dialect.classify(err) {
-	case violationForeignKey:
-		return errNotFound("account")
-	case violationCheck:
-		return ownkey.Errorf(ownkey.EINVALID, "usage record has an invalid field")
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: insert usage: %w", err)
-	}
-	return nil
 }
 
 func validateUsage(i int, r *ownkey.UsageRecord) error {
@@ -173,8 +210,10 @@ func validateUsage(i int, r *ownkey.UsageRecord) error {
 	return nil
 }
 
-// insertUsageQuery is a multi-row INSERT of n records.
-func insertUsageQuery(n int) string {
+// insertUsageQuery is a multi-row INSERT of n records; with returning, it
+// names the rows it stores (not those already stored) by their lease and
+// charge.
+func insertUsageQuery(n int, returning bool) string {
 	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	var b strings.Builder
 	b.Grow(len(usageColumns) + 80 + n*(len(row)+2))
@@ -187,7 +226,10 @@ func insertUsageQuery(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING lease_id, charged_nano")
+	b.WriteString(" ON CONFLICT (request_id) DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING lease_id, charged_nano")
+	}
 	return b.String()
 }
 
