@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -129,6 +128,7 @@ func (db *DB) insertUsage(ctx context.Context, recs []*ownkey.UsageRecord, now t
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, min(len(recs), maxUsageRowsPerInsert)*usageColumnCount)
 		var charges leaseCharges
+		var rep repeated
 		for len(recs) > 0 {
 			size := chunkSize(len(recs))
 			chunk := recs[:size]
@@ -140,17 +140,13 @@ func (db *DB) insertUsage(ctx context.Context, recs []*ownkey.UsageRecord, now t
 					createdAt = storedTime(r.CreatedAt)
 				}
 				u, c := r.Usage, r.Charge
-				var lease any
-				if r.LeaseID != 0 {
-					lease = r.LeaseID
-				}
 				args = append(args,
 					r.RequestID, r.AccountID, r.APIKeyID, r.Provider, r.ModelRequested, r.ModelServed,
 					u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens, u.ReasoningTokens, string(u.Source),
 					r.Stream, r.Status, r.ErrorCode, r.UpstreamLatency.Microseconds(), r.TTFB.Microseconds(),
 					r.ClientDisconnected, db.at(createdAt),
-					int64(c.AtCost), int64(c.Charged), int64(c.Markup), string(c.Basis), c.BYOK, int64(r.Reserved),
-					string(cmp.Or(r.Settlement, ownkey.SettlementSettled)), lease)
+					int64(c.AtCost), int64(c.Charged), rep.markup(c.Markup), rep.basis(c.Basis), c.BYOK, int64(r.Reserved),
+					rep.settlement(r.Settlement), rep.lease(r.LeaseID))
 			}
 			stmt := tx.StmtContext(ctx, stmts[bits.TrailingZeros(uint(size))])
 			if returning {
@@ -178,6 +174,55 @@ func (db *DB) insertUsage(ctx context.Context, recs []*ownkey.UsageRecord, now t
 		}
 		return db.settleCharges(ctx, tx, charges)
 	})
+}
+
+// repeated boxes the arguments that repeat from row to row of a batch (the
+// markup, the price basis, the settlement, the lease) once, rather than
+// once per row: a value put in an interface is a heap allocation.
+type repeated struct {
+	markupOf ownkey.PPM
+	markupV  any
+	basisOf  ownkey.PriceBasis
+	basisV   any
+	leaseOf  int64
+	leaseV   any
+}
+
+var (
+	settledArg   any = string(ownkey.SettlementSettled)
+	recoveredArg any = string(ownkey.SettlementRecovered)
+)
+
+func (r *repeated) markup(p ownkey.PPM) any {
+	if r.markupV == nil || p != r.markupOf {
+		r.markupOf, r.markupV = p, int64(p)
+	}
+	return r.markupV
+}
+
+func (r *repeated) basis(b ownkey.PriceBasis) any {
+	if r.basisV == nil || b != r.basisOf {
+		r.basisOf, r.basisV = b, string(b)
+	}
+	return r.basisV
+}
+
+func (r *repeated) settlement(s ownkey.Settlement) any {
+	if s == ownkey.SettlementRecovered {
+		return recoveredArg
+	}
+	return settledArg // "" is settled
+}
+
+// lease is the lease id, NULL for none.
+func (r *repeated) lease(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	if r.leaseV == nil || id != r.leaseOf {
+		r.leaseOf, r.leaseV = id, id
+	}
+	return r.leaseV
 }
 
 func validateUsage(i int, r *ownkey.UsageRecord) error {
