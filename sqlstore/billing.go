@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -61,7 +62,7 @@ func (db *DB) settleCharges(ctx context.Context, tx *sql.Tx, charges leaseCharge
 	if len(charges) == 0 {
 		return nil
 	}
-	slices.SortFunc(charges, func(a, b leaseCharge) int { return cmpInt64(a.lease, b.lease) })
+	slices.SortFunc(charges, func(a, b leaseCharge) int { return cmp.Compare(a.lease, b.lease) })
 	var late []leaseCharge // by account
 	for _, c := range charges {
 		res, err := tx.ExecContext(ctx, db.q(`
@@ -83,7 +84,7 @@ func (db *DB) settleCharges(ctx context.Context, tx *sql.Tx, charges leaseCharge
 		}
 		late = append(late, leaseCharge{lease: account, amount: c.amount})
 	}
-	slices.SortFunc(late, func(a, b leaseCharge) int { return cmpInt64(a.lease, b.lease) })
+	slices.SortFunc(late, func(a, b leaseCharge) int { return cmp.Compare(a.lease, b.lease) })
 	for _, c := range late {
 		if _, err := tx.ExecContext(ctx, db.q(`
 			UPDATE accounts SET balance_nano_usd = balance_nano_usd - ? WHERE id = ?`), c.amount, c.lease); err != nil {
@@ -91,16 +92,6 @@ func (db *DB) settleCharges(ctx context.Context, tx *sql.Tx, charges leaseCharge
 		}
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // errBalanceMoved: another replica changed the balance between the read

@@ -57,11 +57,8 @@ func TestProcessKilledMidStreamSettlesOnRestart(t *testing.T) {
 	// is killed.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", p.URL()+"/v1/chat/completions",
-		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"Tell me a story."}]}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("x-use-byok", "true")
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(chatPost(ctx, p.URL(), key,
+		`{"model":"gpt-4o-mini","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"Tell me a story."}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

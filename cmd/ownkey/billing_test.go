@@ -61,13 +61,18 @@ func billedGateway(t *testing.T, upstream, credit string) (*testGateway, string,
 	return g, key, id
 }
 
+// chatPost is a BYOK chat request with body to the gateway at base.
+func chatPost(ctx context.Context, base, key, body string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("x-use-byok", "true")
+	return req
+}
+
 // chatBody posts a chat body and returns the response.
 func (g *testGateway) chatBody(t *testing.T, key, body string) *response {
 	t.Helper()
-	req, _ := http.NewRequest("POST", g.srv.URL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("x-use-byok", "true")
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(chatPost(t.Context(), g.srv.URL, key, body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,11 +379,8 @@ func TestBillingClientLeavesMidStream(t *testing.T) {
 	})
 	g, key, id := billedGateway(t, up.srv.URL, "10")
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", g.srv.URL+"/v1/chat/completions",
-		strings.NewReader(`{"model":"claude-sonnet-4-5","stream":true,"max_tokens":4000,"messages":[{"role":"user","content":"hi"}]}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("x-use-byok", "true")
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(chatPost(ctx, g.srv.URL, key,
+		`{"model":"claude-sonnet-4-5","stream":true,"max_tokens":4000,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
