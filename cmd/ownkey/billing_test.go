@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/billing"
+	"github.com/ownkey/ownkey/usage"
 )
 
 // Billing through the whole path, with a price book of known prices: the
@@ -409,6 +410,39 @@ func TestBillingClientLeavesMidStream(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if b := g.balance(t, key); b != ownkey.FormatBalance(10_000_000_000-r.Charge.Charged) {
+		t.Fatalf("balance %s", b)
+	}
+}
+
+// A provider that breaks off mid-stream: the client gets an error event,
+// and the request is charged for the whole prompt and the output it got,
+// estimated (the provider reported nothing).
+func TestBillingProviderCutsTheStream(t *testing.T) {
+	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"The quick brown fox "},"finish_reason":null}]}`+"\n\n"+
+			`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"jumps over the lazy dog."},"finish_reason":null}]}`+"\n\n")
+		// and the connection closes: no finish, no usage, no [DONE]
+	})
+	g, key, id := billedGateway(t, up.srv.URL, "10")
+	r := g.chatBody(t, key, `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say the pangram."}]}`)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"code":"stream_truncated"`) || strings.Contains(string(r.Body), "[DONE]") {
+		t.Fatalf("client got %d:\n%s", r.Status, r.Body)
+	}
+	rec := g.usageRecords(t, id, 1)[0]
+	out := []byte("The quick brown fox jumps over the lazy dog.")
+	want := ownkey.Usage{
+		PromptTokens:     usage.EstimatePrompt([]byte(up.last(t).Body)),
+		CompletionTokens: usage.EstimateCompletion(out, int64(len(out))),
+		Source:           ownkey.UsageEstimated,
+	}
+	q := ownkey.Quote{Basis: ownkey.PriceCatalog, AtCost: miniPrices, MarkupBase: miniPrices}
+	charge := q.Charge(want, ownkey.DefaultBYOKMarkup)
+	if rec.ErrorCode != "stream_truncated" || rec.Usage != want || rec.Charge.Charged != charge.Charged || rec.Charge.AtCost != charge.AtCost ||
+		!rec.Charge.Estimated || rec.Settlement != ownkey.SettlementSettled || rec.LeaseID == 0 || charge.Charged == 0 {
+		t.Fatalf("record %+v; want usage %+v charged %d", rec, want, charge.Charged)
+	}
+	if b := g.balance(t, key); b != ownkey.FormatBalance(10_000_000_000-charge.Charged) {
 		t.Fatalf("balance %s", b)
 	}
 }
