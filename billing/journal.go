@@ -46,6 +46,9 @@ type journal struct {
 	f    *os.File
 	size int64
 	line []byte // scratch
+	// compacting is set while a compaction reads the file, so that no
+	// second one starts.
+	compacting bool
 }
 
 // journalCompactBytes is the size past which the journal is rewritten:
@@ -157,56 +160,113 @@ func openJournal(path string) (*journal, []*journalHold, error) {
 // readJournal returns the holds in the journal at path without their D
 // line, in the order they were written. A missing file holds none.
 func readJournal(path string) ([]*journalHold, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("billing: reading the journal: %w", err)
+	var o openHolds
+	if err := o.scanFile(path, 0, -1); err != nil {
+		return nil, err
 	}
-	defer f.Close()
 	var holds []*journalHold
-	index := map[string]int{}
-	done := map[string]bool{}
-	r := bufio.NewReaderSize(f, 64<<10)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			break // a last line without its newline was torn: skipped
-		} else if err != nil {
-			return nil, fmt.Errorf("billing: reading the journal: %w", err)
+	for _, line := range o.lines {
+		if line == nil {
+			continue
 		}
-		line = line[:len(line)-1]
-		switch {
-		case bytes.HasPrefix(line, []byte("D ")):
-			done[string(line[2:])] = true
-		case bytes.HasPrefix(line, []byte("R ")) && len(line) > 11 && line[10] == ' ':
-			var sum [4]byte
-			if _, err := hex.Decode(sum[:], line[2:10]); err != nil {
-				continue
-			}
-			js := line[11:]
-			if crc32.Checksum(js, crcTable) != uint32(sum[0])<<24|uint32(sum[1])<<16|uint32(sum[2])<<8|uint32(sum[3]) {
-				continue
-			}
-			var h journalHold
-			if json.Unmarshal(js, &h) != nil || h.RequestID == "" {
-				continue
-			}
-			if i, ok := index[h.RequestID]; ok {
-				holds[i] = &h
-				continue
-			}
-			index[h.RequestID] = len(holds)
+		var h journalHold
+		if json.Unmarshal(line[11:len(line)-1], &h) == nil && h.RequestID != "" {
 			holds = append(holds, &h)
 		}
 	}
-	open := holds[:0]
-	for _, h := range holds {
-		if !done[h.RequestID] {
-			open = append(open, h)
+	return holds, nil
+}
+
+// openHolds are the R lines of a journal read so far that no D line has
+// closed, as they were written (newline included), in order; a closed one
+// is nil. The JSON is not decoded: compaction copies the lines as they are.
+type openHolds struct {
+	lines [][]byte
+	index map[string]int
+}
+
+// scanFile reads the journal at path from offset from up to offset to
+// (-1: its end). A missing file holds nothing.
+func (o *openHolds) scanFile(path string, from, to int64) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("billing: reading the journal: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = io.NewSectionReader(f, from, 1<<62)
+	if to >= 0 {
+		r = io.NewSectionReader(f, from, to-from)
+	}
+	if err := o.scan(r); err != nil {
+		return fmt.Errorf("billing: reading the journal: %w", err)
+	}
+	return nil
+}
+
+// scan reads journal lines from r. A line that fails its checksum, or the
+// last one without its newline (torn by a crash), is skipped.
+func (o *openHolds) scan(r io.Reader) error {
+	if o.index == nil {
+		o.index = map[string]int{}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("D ")):
+			if i, ok := o.index[string(line[2:len(line)-1])]; ok {
+				o.lines[i] = nil
+				delete(o.index, string(line[2:len(line)-1]))
+			}
+		case bytes.HasPrefix(line, []byte("R ")) && len(line) > 12 && line[10] == ' ':
+			var sum [4]byte
+			js := line[11 : len(line)-1]
+			if _, err := hex.Decode(sum[:], line[2:10]); err != nil ||
+				crc32.Checksum(js, crcTable) != uint32(sum[0])<<24|uint32(sum[1])<<16|uint32(sum[2])<<8|uint32(sum[3]) {
+				continue
+			}
+			id, ok := holdID(js)
+			if !ok {
+				continue
+			}
+			if i, ok := o.index[id]; ok {
+				o.lines[i] = line
+				continue
+			}
+			o.index[id] = len(o.lines)
+			o.lines = append(o.lines, line)
 		}
 	}
-	return open, nil
+}
+
+// holdID reads the request id at the start of a hold's JSON, which
+// appendHoldJSON always writes first, without decoding the rest.
+func holdID(js []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(js, []byte(`{"request_id":"`))
+	if !ok {
+		return "", false
+	}
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '\\':
+			i++
+		case '"':
+			raw := rest[:i]
+			if bytes.IndexByte(raw, '\\') < 0 {
+				return string(raw), len(raw) > 0
+			}
+			id := jsontext.AppendUnescaped(nil, raw)
+			return string(id), len(id) > 0
+		}
+	}
+	return "", false
 }
 
 // hold appends h's R line, in one write.
@@ -222,13 +282,13 @@ func (j *journal) hold(h *ownkey.Hold, at time.Time) error {
 	return j.write(b)
 }
 
-// done appends the D lines of the given request ids, in one write.
+// done appends the D lines of the given request ids, in one write, and
+// compacts the journal once it has grown past journalCompactBytes.
 func (j *journal) done(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	b := j.line[:0]
 	for _, id := range ids {
 		b = append(b, "D "...)
@@ -236,13 +296,14 @@ func (j *journal) done(ids []string) error {
 		b = append(b, '\n')
 	}
 	j.line = b
-	if err := j.write(b); err != nil {
-		return err
+	err := j.write(b)
+	compact := err == nil && j.size > journalCompactBytes && !j.compacting
+	j.compacting = j.compacting || compact
+	j.mu.Unlock()
+	if compact {
+		err = j.compact()
 	}
-	if j.size > journalCompactBytes {
-		return j.compact()
-	}
-	return nil
+	return err
 }
 
 func (j *journal) write(b []byte) error {
@@ -257,12 +318,24 @@ func (j *journal) write(b []byte) error {
 	return nil
 }
 
-// compact rewrites the journal with only its open holds: a new file,
-// fsync'd, renamed over the old one (so that a crash leaves one or the
-// other, whole).
+// compact rewrites the journal with only its open holds, their lines copied
+// as they are: a new file, fsync'd, renamed over the old one (so that a
+// crash leaves one or the other, whole). The bulk of the file is read
+// without the lock, so that holds go on being written meanwhile; only the
+// lines written during that read, and the rewrite, hold it.
 func (j *journal) compact() error {
-	open, err := readJournal(j.path)
-	if err != nil {
+	j.mu.Lock()
+	head := j.size
+	j.mu.Unlock()
+	var o openHolds
+	err := o.scanFile(j.path, 0, head)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.compacting = false
+	if err == nil {
+		err = o.scanFile(j.path, head, -1)
+	}
+	if err != nil || j.f == nil {
 		return err
 	}
 	tmp := j.path + ".tmp"
@@ -270,13 +343,15 @@ func (j *journal) compact() error {
 	if err != nil {
 		return fmt.Errorf("billing: compacting the journal: %w", err)
 	}
-	var b []byte
-	for _, h := range open {
-		js, _ := json.Marshal(h)
-		sum := crc32.Checksum(js, crcTable)
-		b = fmt.Appendf(b, "R %08x %s\n", sum, js)
+	var size int64
+	w := bufio.NewWriter(f)
+	for _, line := range o.lines {
+		if line != nil {
+			n, _ := w.Write(line)
+			size += int64(n)
+		}
 	}
-	_, err = f.Write(b)
+	err = w.Flush()
 	if err == nil {
 		err = f.Sync()
 	}
@@ -296,7 +371,7 @@ func (j *journal) compact() error {
 		return fmt.Errorf("billing: reopening the journal: %w", err)
 	}
 	j.f.Close()
-	j.f, j.size = nf, int64(len(b))
+	j.f, j.size = nf, size
 	return nil
 }
 

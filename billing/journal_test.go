@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,67 @@ func TestCatalogPrices(t *testing.T) {
 	} {
 		if got := pb.Quote(c.provider, c.served, c.asked); got != c.want {
 			t.Errorf("Quote(%s, %s, %s) = %+v, want %+v", c.provider, c.served, c.asked, got, c.want)
+		}
+	}
+}
+
+// Holds written while a compaction reads the file are kept; holds done
+// meanwhile are dropped.
+func TestJournalCompactWhileWriting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), journalFile)
+	j, _, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &ownkey.Account{ID: 1}
+	want := map[string]bool{}
+	stop := make(chan struct{})
+	compacted := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				compacted <- n
+				return
+			default:
+			}
+			if err := j.compact(); err != nil {
+				t.Error(err)
+			}
+			n++
+		}
+	}()
+	for i := range 3000 {
+		id := "q" + strconv.Itoa(i)
+		if err := j.hold(hold(a, id, 1), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			want[id] = true
+		} else if err := j.done([]string{id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if n := <-compacted; n < 2 {
+		t.Logf("only %d compactions ran", n)
+	}
+	j.close()
+	open, err := readJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, h := range open {
+		got[h.RequestID] = true
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d open holds after compactions, want %d", len(got), len(want))
+	}
+	for id := range want {
+		if !got[id] {
+			t.Fatalf("open hold %s lost", id)
 		}
 	}
 }
