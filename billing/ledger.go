@@ -96,7 +96,7 @@ type Ledger struct {
 	recovered []*journalHold
 	oldLeases []int64
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	accounts map[int64]*account
 
 	stop      chan struct{}
@@ -340,9 +340,15 @@ func (l *Ledger) reserve(ctx context.Context, accountID int64, need ownkey.NanoU
 
 // account is the state of an account, created on first use.
 func (l *Ledger) account(id int64) *account {
+	l.mu.RLock()
+	a := l.accounts[id]
+	l.mu.RUnlock()
+	if a != nil {
+		return a
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.accounts[id]
+	a = l.accounts[id]
 	if a == nil {
 		a = &account{id: id, unstored: map[string]*lease{}}
 		l.accounts[id] = a
@@ -465,9 +471,9 @@ func (l *Ledger) Stored(recs []*ownkey.UsageRecord) {
 			continue
 		}
 		ids = append(ids, r.RequestID)
-		l.mu.Lock()
+		l.mu.RLock()
 		a := l.accounts[r.AccountID]
-		l.mu.Unlock()
+		l.mu.RUnlock()
 		if a == nil {
 			continue // a record of an earlier run's lease
 		}
