@@ -98,6 +98,35 @@ func TestChatHoldsAndSettles(t *testing.T) {
 	}
 }
 
+// A request served with a platform key is held and settled at its at-cost
+// price plus the platform margin (Quote.ChargeFor), not BYOK, and the spend
+// limits count the charge settled.
+func TestChatPlatformKeyHoldsAndSettlesWithMargin(t *testing.T) {
+	u := ownkey.Usage{PromptTokens: 40, CompletionTokens: 10}
+	f, led := billedFixture(t, &ownkey.ChatResult{Status: 200, Started: true, Usage: u}, nil, true)
+	lim := &fakeLimiter{}
+	f.svc.Platform, f.svc.Limits = &fakePlatform{keys: map[string]bool{"openai": true}}, lim
+	f.svc.Markups.Platform = 100_000 // 10%
+	f.vault.keys = map[string]bool{}
+	if err := f.billedChat(64); err != nil {
+		t.Fatal(err)
+	}
+	q := flatPrices{}.Quote("openai", "gpt-4o-mini", "gpt-4o-mini")
+	bound := billing.Bound(len(chatBody), 64, flat)
+	hold, charge := q.ChargeFor(bound, false, 100_000), q.ChargeFor(u, false, 100_000)
+	if h := led.holds[0]; h.Charge != hold || h.Charge.BYOK || h.Amount() != hold.Charged {
+		t.Fatalf("hold %+v; want %+v", h.Charge, hold)
+	}
+	atCost, _ := price(u)
+	r := f.rec.recs[0]
+	if r.Charge != charge || r.Charge.BYOK || r.Charge.AtCost != atCost || r.Charge.Charged != atCost+(atCost+9)/10 || r.Charge.Markup != 100_000 {
+		t.Fatalf("record charge %+v; want %+v (at cost %d plus 10%%)", r.Charge, charge, atCost)
+	}
+	if len(lim.spent) != 1 || lim.spent[0].charge != r.Charge {
+		t.Fatalf("spend limits counted %+v; want the settled %+v", lim.spent, r.Charge)
+	}
+}
+
 // An unmetered account is not held, but its record says what the request
 // cost.
 func TestChatUnmeteredIsPricedNotHeld(t *testing.T) {

@@ -42,6 +42,15 @@ func billedGateway(t *testing.T, upstream, credit string) (*testGateway, string,
 		"OWNKEY_OPENAI_BASE_URL": upstream + "/v1", "OWNKEY_ANTHROPIC_BASE_URL": upstream,
 		"OWNKEY_STARTING_CREDIT_USD": credit,
 	}, nil)
+	// The golden charges below are at these prices: the built-in ones.
+	for _, c := range []struct {
+		provider, model string
+		want            ownkey.Prices
+	}{{"openai", "gpt-4o-mini", miniPrices}, {"anthropic", "claude-sonnet-4-5", sonnetPrices}} {
+		if q := g.app.prices.Quote(c.provider, c.model, c.model); q.AtCost != c.want || q.Basis != ownkey.PriceCatalog {
+			t.Fatalf("the price book quotes %s/%s at %+v (%s); the tests assume %+v", c.provider, c.model, q.AtCost, q.Basis, c.want)
+		}
+	}
 	id, key := g.createAccount("payer")
 	for p, k := range map[string]string{"openai": "sk-test-openai-0123456789abcdef", "anthropic": "sk-ant-test-0123456789abcdef"} {
 		if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": p, "key": k}); r.Status != 200 {
