@@ -17,10 +17,17 @@ const (
 // Account is a tenant of the gateway: it owns API keys, provider credentials
 // and a balance from which the markup is taken.
 type Account struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	Balance   NanoUSD   `json:"balance_nano_usd"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Balance is what the account can spend: its balance plus what the
+	// replicas' balance leases hold of it unspent.
+	Balance NanoUSD `json:"balance_nano_usd"`
+	// Metered accounts pay for their requests from Balance (a request
+	// the balance cannot cover gets 402); an unmetered one is served
+	// without a balance, its requests priced but not charged. The zero
+	// value is unmetered: callers creating an account for a user say so.
+	Metered   bool      `json:"metered"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

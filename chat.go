@@ -33,7 +33,11 @@ type ChatCall struct {
 	Keys         KeyChoice
 	Stream       bool
 	IncludeUsage bool
-	Body         ChatBody
+	// MaxTokens is the client's limit on the answer (max_completion_tokens
+	// or max_tokens, the larger if it sent both); 0 when it set none. The
+	// reservation is priced from it.
+	MaxTokens int64
+	Body      ChatBody
 	// Sink receives the answer from the adapter, and writes it in the
 	// client's dialect (the HTTP layer builds it: encoding is its job).
 	Sink ChatSink
@@ -104,6 +108,9 @@ type ChatRequest struct {
 	// body (OWNKEY_MAX_JSON_DEPTH; zero means jsonvalid.DefaultMaxDepth).
 	// Body itself was checked against it before routing.
 	MaxJSONDepth int
+	// Pricer, when set, prices the answer as it ends (see Pricer), so
+	// that the cost written in the answer is the charge settled.
+	Pricer Pricer
 }
 
 // UsageSource says where token counts came from.
@@ -163,6 +170,10 @@ type ChatResult struct {
 	// ErrorCode is set when the request failed: upstream_error,
 	// stream_error, stream_truncated, client_disconnected, …
 	ErrorCode string
+	// Charge is the request's price once Priced (see Pricer): Usage is
+	// then final too.
+	Charge Charge
+	Priced bool
 }
 
 // ChatAdapter speaks one provider wire family. Chat translates req into the
@@ -195,6 +206,17 @@ type UsageRecord struct {
 	TTFB               time.Duration
 	ClientDisconnected bool
 	CreatedAt          time.Time
+
+	// The ledger entry: what the request cost and how it was settled.
+	// Charge is what the usage above costs (also for an unmetered
+	// account, which is not charged it); Reserved what was held for it
+	// before the upstream call and LeaseID the balance lease that held it
+	// (0 for none: an unmetered account, or billing off). Storing the
+	// record takes Charge.Charged from the lease, in the same transaction.
+	Charge     Charge
+	Reserved   NanoUSD
+	LeaseID    int64
+	Settlement Settlement // empty means SettlementSettled
 }
 
 // UsageStore keeps usage records.

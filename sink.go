@@ -88,8 +88,11 @@ type ChatSink interface {
 	// index's arguments.
 	ToolArgs(index int, args string) error
 	// End closes a complete answer: why it ended, in OpenAI's vocabulary
-	// (stop, length, tool_calls, content_filter), and its usage.
-	End(finish string, usage Usage) error
+	// (stop, length, tool_calls, content_filter), its usage and, when
+	// billing priced it (ChatRequest.Pricer), its cost: the charge the
+	// ledger settles, which the writer gives beside the usage (nil: no
+	// cost is written).
+	End(finish string, usage Usage, cost *Charge) error
 	// Fail ends a streamed answer that cannot be completed, telling the
 	// client why: code is the ChatResult.ErrorCode, typ the error's type.
 	// The client must not mistake the answer for a whole one. Only after

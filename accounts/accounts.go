@@ -28,9 +28,10 @@ const (
 
 // Service is the account and API-key service.
 type Service struct {
-	store  ownkey.Store
-	ttl    time.Duration
-	logger *slog.Logger
+	store          ownkey.Store
+	ttl            time.Duration
+	logger         *slog.Logger
+	startingCredit ownkey.NanoUSD
 
 	mu    sync.RWMutex
 	cache map[[32]byte]cacheEntry
@@ -69,6 +70,10 @@ type Options struct {
 	// that other processes drop their cached copy (see ownkey.ChangeFeed).
 	Changes ownkey.ChangePublisher
 	Logger  *slog.Logger
+	// StartingCredit is the balance every account CreateAccount makes
+	// starts with (OWNKEY_STARTING_CREDIT_USD; recorded as an adjustment).
+	// The first account, the bootstrap admin, starts with none.
+	StartingCredit ownkey.NanoUSD
 }
 
 // New returns a service over store and starts its background flusher; Close
@@ -87,7 +92,7 @@ func New(store ownkey.Store, opts Options) *Service {
 		opts.Logger = slog.Default()
 	}
 	s := &Service{
-		store: store, ttl: opts.CacheTTL, logger: opts.Logger,
+		store: store, ttl: opts.CacheTTL, logger: opts.Logger, startingCredit: max(opts.StartingCredit, 0),
 		changes: opts.Changes,
 		cache:   map[[32]byte]cacheEntry{}, used: map[int64]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{}),
@@ -114,8 +119,11 @@ func (s *Service) APIKeys(ctx context.Context, accountID int64) ([]*ownkey.APIKe
 }
 
 // CreateAccount creates an account and its first API key in one transaction,
-// returning the key's plaintext, which is never available again.
+// returning the key's plaintext, which is never available again. The
+// account starts with the starting credit; a.Metered says whether it pays
+// for its requests.
 func (s *Service) CreateAccount(ctx context.Context, a *ownkey.Account, keyName string) (ownkey.Secret, *ownkey.APIKey, error) {
+	a.Balance = s.startingCredit
 	plain, key, _, err := s.createAccount(ctx, a, keyName, false)
 	return plain, key, err
 }

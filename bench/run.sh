@@ -347,21 +347,29 @@ wait_http ownkey "$OK_PID" "http://$OK_ADDR/healthz"
 OK_RSS_START=$(rss_mib "$OK_PID")
 echo "ownkey: pid $OK_PID, access log ${OWNKEY_ACCESS_LOG:-true (default)}, RSS just after start ${OK_RSS_START} MiB"
 
-# A user account of its own (not the bootstrap admin), through the CLI
-# against the same data directory, and its OpenAI key through the API.
+# A user account of its own (not the bootstrap admin, which is unmetered),
+# through the CLI against the same data directory: metered, with credit, so
+# that billing is on for every request (held before the upstream call,
+# settled after); and its OpenAI key through the API.
 ACCOUNT_JSON=$(timeout 30 "$BIN/ownkey" accounts create bench --json --data-dir "$WORK/data" 2>>"$RESULTS/ownkey-cli.log") ||
   die "ownkey accounts create failed: $(tail -3 "$RESULTS/ownkey-cli.log")"
 OK_AUTH=$(jq -r '.api_key.key' <<<"$ACCOUNT_JSON")
 [ -n "$OK_AUTH" ] && [ "$OK_AUTH" != null ] || die "no API key in the output of ownkey accounts create"
+[ "$(jq -r '.account.metered' <<<"$ACCOUNT_JSON")" = true ] || die "the bench account is not metered: billing would be off"
+timeout 30 "$BIN/ownkey" accounts credit "$(jq -r '.account.id' <<<"$ACCOUNT_JSON")" 1000000 --reason "bench credit" \
+  --data-dir "$WORK/data" >>"$RESULTS/ownkey-cli.log" 2>&1 ||
+  die "ownkey accounts credit failed: $(tail -3 "$RESULTS/ownkey-cli.log")"
 code=$(curl -s --max-time 5 -o "$WORK/putkey.out" -w '%{http_code}' -X POST "http://$OK_ADDR/api/user/provider-keys" \
   -H "Authorization: Bearer $OK_AUTH" -H 'Content-Type: application/json' \
   -d '{"provider":"openai","key":"sk-bench-0123456789abcdefghijklmnopqrstuv"}')
 [ "$code" = 200 ] || die "storing the openai key failed: HTTP $code $(head -c 300 "$WORK/putkey.out")"
-echo "ownkey: account 'bench' created, openai key stored ($(jq -r '.status' "$WORK/putkey.out"))"
+echo "ownkey: account 'bench' created (metered, \$1000000 credit), openai key stored ($(jq -r '.status' "$WORK/putkey.out"))"
 
 OK_URL=http://$OK_ADDR/v1/chat/completions
 RP_URL=http://$RP_ADDR/v1/chat/completions
 check_chat ownkey "$OK_URL" "$OK_AUTH" "$OK_BODY" "$OK_SBODY"
+echo "ownkey: bench account balance after the checks: \$$(curl -s --max-time 5 -H "Authorization: Bearer $OK_AUTH" \
+  "http://$OK_ADDR/api/v1/balance" | jq -r '.usd_balance') (each request held from a lease, then settled)"
 OK_RSS_IDLE=$(rss_mib "$OK_PID")
 echo "ownkey: RSS idle after setup (account, key, two requests), before load: ${OK_RSS_IDLE} MiB"
 check_chat rp "$RP_URL" sk-mock "$RP_BODY" "$RP_SBODY"

@@ -2,8 +2,8 @@
 // to its usage record. It reads top to bottom as the request goes:
 //
 //	route → credential (own or platform key) → family (by wire family): endpoint, adapter, auth
-//	      → spend limits admit → [billing reserve] → adapter.Chat → usage
-//	      → [billing settle] → spend limits count → record
+//	      → spend limits admit → billing reserve → adapter.Chat → usage and charge
+//	      → billing settle → spend limits count (the settled charge) → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
 // Chat returns; the adapters put the answer into the sink httpapi built.
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/usage"
@@ -39,17 +40,24 @@ type Service struct {
 	// records nothing.
 	Usage ownkey.UsageRecorder
 	// Limits admits a request against its API key's daily limits and its
-	// credential's spend caps, and counts what it cost; nil limits nothing.
+	// credential's spend caps, and counts what it cost (the settled
+	// charge); nil limits nothing.
 	Limits ownkey.SpendLimiter
-	// Prices price a request for the spend limits, at the request's
-	// markup (nil: a charge of zero).
-	Prices ownkey.PriceBook
 	// MaxJSONDepth bounds the provider JSON the adapters parse
 	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
 	MaxJSONDepth int
 	// Logger gives the request's logger (httpapi.Logger tags it with the
 	// request id); nil uses slog.Default.
 	Logger func(context.Context) *slog.Logger
+
+	// Prices price each request's usage (the price catalog, prices.Book)
+	// at the request's markup (Markups); nil prices nothing: records
+	// carry no charge and answers no cost.
+	Prices ownkey.PriceBook
+	// Ledger holds a metered account's money for a request before it is
+	// sent upstream and settles it after; nil holds nothing (every
+	// account is served as if unmetered).
+	Ledger ownkey.Ledger
 }
 
 var _ ownkey.ChatService = (*Service)(nil)
@@ -99,9 +107,19 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	}
 	s.markUsed(accountID, route.Provider.ID, byok)
 
-	// [billing reserve] goes here, when billing lands: hold the request's
-	// worst-case cost against the account's balance under req.RequestID,
-	// and refuse (EPAYMENT) before anything is sent upstream.
+	// Reserve: a metered account's balance must cover the most the
+	// request can cost before anything is sent upstream (402 otherwise).
+	// From here on the hold is settled on every path.
+	if s.Prices != nil {
+		req.Pricer = s // the answer's cost is priced as it ends
+	}
+	var hold *ownkey.Hold
+	if s.Ledger != nil && call.Principal.Account.Metered {
+		hold = s.hold(call, req)
+		if err := s.Ledger.Reserve(ctx, hold); err != nil {
+			return err
+		}
+	}
 
 	res, err := adapter.Chat(ctx, req, call.Sink)
 	if res == nil {
@@ -118,42 +136,91 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		}
 	}
 
-	u := usageOf(req, res)
+	// Usage and charge: fixed already if the answer ended (and its cost
+	// was written in it); else what a failed or abandoned request
+	// consumed, priced now.
+	s.price(req, res, false)
 
-	// [billing settle] goes here, when billing lands: charge u at the
-	// served model's price under the same req.RequestID, releasing the
-	// reservation's rest; it must not be skipped on any path that
-	// reserved.
+	// Settle: the hold is released and the charge travels with the usage
+	// record, which takes it from the lease as it is stored.
+	rec := s.newRecord(call, req, res)
+	if hold != nil {
+		s.Ledger.Settle(hold, rec)
+	}
 
-	// Spend limits: the request's cost counts against its key's daily
+	// Spend limits: the settled charge counts against the key's daily
 	// limit and its credential's caps.
-	s.limits().Spent(call.Principal, req.Provider.ID, s.charge(req, res, u))
+	s.limits().Spent(call.Principal, req.Provider.ID, rec.Charge)
 
-	s.record(ctx, call, req, res, u)
+	s.record(ctx, req, res, rec)
 	if err != nil && !res.Started && !res.ClientGone {
 		return err
 	}
 	return nil
 }
 
-// usageOf is the request's usage: provider-reported when there is any; a
-// conservative estimate when the request reached a model but none was
-// reported; none when it was refused before a model saw it. An answer cut
-// short (no finish reason) may carry only the usage reported at its start
-// (Anthropic's message_start: the prompt, and a token or two): its
-// completion is then the larger of that and the estimate of the output
-// delivered, marked as estimated.
-func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
-	u := res.Usage
-	reached := res.Started || (res.Status >= 200 && res.Status < 300)
-	model := res.ModelServed
-	if model == "" {
-		model = req.Model
+// Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.
+func (s *Service) Price(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Charge {
+	return s.price(req, res, true)
+}
+
+// price fixes res's usage (usageOf) and, with a price book, its charge,
+// once: the charge written in an answer is the one settled.
+func (s *Service) price(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey.Charge {
+	if res.Priced {
+		return res.Charge
 	}
+	res.Usage = usageOf(req, res, ended)
+	res.Charge = ownkey.Charge{BYOK: req.BYOK}
+	if s.Prices != nil {
+		q := s.Prices.Quote(req.Provider.ID, servedModel(req, res), req.Model)
+		res.Charge = q.ChargeFor(res.Usage, req.BYOK, req.Markup)
+	}
+	res.Priced = true
+	return res.Charge
+}
+
+// hold is the request's reservation: the most it can cost (billing.Bound),
+// priced at the routed model's markup base.
+func (s *Service) hold(call *ownkey.ChatCall, req *ownkey.ChatRequest) *ownkey.Hold {
+	h := &ownkey.Hold{
+		RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
+		Provider: req.Provider.ID, Model: req.Model, Stream: req.Stream,
+	}
+	if s.Prices != nil {
+		q := s.Prices.Quote(req.Provider.ID, req.Model, req.Model)
+		h.Bound = billing.Bound(len(req.Body), call.MaxTokens, q.MarkupBase)
+		h.Charge = q.ChargeFor(h.Bound, req.BYOK, req.Markup)
+	}
+	return h
+}
+
+func servedModel(req *ownkey.ChatRequest, res *ownkey.ChatResult) string {
+	if res.ModelServed != "" {
+		return res.ModelServed
+	}
+	return req.Model
+}
+
+// usageOf is the request's usage: provider-reported when there is any; a
+// conservative estimate when the request reached a model (or its answer
+// ended) but none was reported; none when it was refused before a model
+// saw it.
+//
+// An answer cut short (no finish reason: the client left, the provider
+// failed mid-way) is billed for the whole prompt and the output so far: a
+// count the provider reported early (Anthropic's message_start gives the
+// prompt and a token or two) is raised to the estimate of what was
+// delivered when that is larger, marked as estimated. An answer priced as
+// it ends (ended) is whole.
+func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey.Usage {
+	u := res.Usage
+	reached := ended || res.Started || (res.Status >= 200 && res.Status < 300)
+	cut := !ended && reached && res.FinishReason == ""
 	switch {
-	case !u.IsZero() && res.FinishReason == "" && reached:
+	case !u.IsZero() && cut:
 		u.Source = ownkey.UsageFromProvider
-		est := usage.Estimate(model, req.Body, res)
+		est := usage.Estimate(servedModel(req, res), req.Body, res)
 		if u.PromptTokens == 0 {
 			u.PromptTokens, u.Source = est.PromptTokens, ownkey.UsageEstimated
 		}
@@ -166,28 +233,30 @@ func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Usage {
 		// Counted with o200k_base, then scaled to the maker's tokenizer
 		// and framing (usage.Estimate: docs/ARCHITECTURE.md, "Usage
 		// estimates").
-		u = usage.Estimate(model, req.Body, res)
+		u = usage.Estimate(servedModel(req, res), req.Body, res)
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}
 	return u
 }
 
+// newRecord is the request's usage record: its ledger entry, once the
+// ledger has settled its hold into it.
+func (s *Service) newRecord(call *ownkey.ChatCall, req *ownkey.ChatRequest, res *ownkey.ChatResult) *ownkey.UsageRecord {
+	return &ownkey.UsageRecord{
+		RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
+		Provider: req.Provider.ID, ModelRequested: call.Model, ModelServed: servedModel(req, res),
+		Usage: res.Usage, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
+		UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
+		CreatedAt: time.Now().UTC(), Charge: res.Charge, Settlement: ownkey.SettlementSettled,
+	}
+}
+
 // record hands the request's usage record to the recorder, which stores it
 // asynchronously and losslessly, and logs a failed request.
-func (s *Service) record(ctx context.Context, call *ownkey.ChatCall, req *ownkey.ChatRequest, res *ownkey.ChatResult, u ownkey.Usage) {
-	served := res.ModelServed
-	if served == "" {
-		served = req.Model
-	}
+func (s *Service) record(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, rec *ownkey.UsageRecord) {
 	if s.Usage != nil {
-		s.Usage.Record(&ownkey.UsageRecord{
-			RequestID: req.RequestID, AccountID: call.Principal.Account.ID, APIKeyID: call.Principal.APIKey.ID,
-			Provider: req.Provider.ID, ModelRequested: call.Model, ModelServed: served,
-			Usage: u, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
-			UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
-			CreatedAt: time.Now().UTC(),
-		})
+		s.Usage.Record(rec)
 	}
 	if res.ErrorCode != "" {
 		log := slog.Default()

@@ -45,15 +45,20 @@ func (v *fakeVault) Configured(context.Context, int64) (map[string]bool, error) 
 func (v *fakeVault) Disabled(id string) bool                                    { return v.disabled[id] }
 func (v *fakeVault) MarkUsed(_ int64, id string)                                { v.used = append(v.used, id) }
 
-// fakeAdapter answers with res and err and keeps the request it got.
+// fakeAdapter answers with res and err and keeps the request it got;
+// check, if set, runs as the upstream call would.
 type fakeAdapter struct {
-	res *ownkey.ChatResult
-	err error
-	got *ownkey.ChatRequest
+	res   *ownkey.ChatResult
+	err   error
+	got   *ownkey.ChatRequest
+	check func(req *ownkey.ChatRequest)
 }
 
 func (a *fakeAdapter) Chat(_ context.Context, req *ownkey.ChatRequest, _ ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	a.got = req
+	if a.check != nil {
+		a.check(req)
+	}
 	return a.res, a.err
 }
 
@@ -77,7 +82,8 @@ type fixture struct {
 	rec     *recorder
 	// keys is the BYOK switch the calls carry: KeyOwn, as these tests
 	// were written when every request had to send x-use-byok: true.
-	keys ownkey.KeyChoice
+	keys    ownkey.KeyChoice
+	metered bool
 }
 
 func newFixture(t *testing.T, res *ownkey.ChatResult, err error) *fixture {

@@ -9,19 +9,3 @@ func (s *Service) limits() ownkey.SpendLimiter {
 	}
 	return s.Limits
 }
-
-// charge prices the request for the spend limits: u at the quote of the
-// model the provider served (else the one asked), with the request's markup
-// (the BYOK markup or the platform margin, by whose key served it). The ledger's
-// settlement computes the same charge; the limits are handed that one
-// once billing settles requests here.
-func (s *Service) charge(req *ownkey.ChatRequest, res *ownkey.ChatResult, u ownkey.Usage) ownkey.Charge {
-	if s.Prices == nil {
-		return ownkey.Charge{BYOK: req.BYOK}
-	}
-	served := res.ModelServed
-	if served == "" {
-		served = req.Model
-	}
-	return s.Prices.Quote(req.Provider.ID, served, req.Model).ChargeFor(u, req.BYOK, req.Markup)
-}

@@ -21,6 +21,9 @@ type createAccountRequest struct {
 	Name    string      `json:"name"`
 	Role    ownkey.Role `json:"role,omitempty"`
 	KeyName string      `json:"key_name,omitempty"`
+	// Metered is true unless the admin says otherwise: a new account pays
+	// for its requests from its balance.
+	Metered *bool `json:"metered,omitempty"`
 }
 
 func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +32,7 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	a := &ownkey.Account{Name: req.Name, Role: req.Role}
+	a := &ownkey.Account{Name: req.Name, Role: req.Role, Metered: req.Metered == nil || *req.Metered}
 	plain, key, err := s.cfg.Accounts.CreateAccount(r.Context(), a, req.KeyName)
 	if err != nil {
 		Error(w, r, err)

@@ -164,7 +164,7 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	cc.call = ownkey.ChatCall{
 		RequestID: RequestID(r.Context()), Principal: ownkey.PrincipalFromContext(r.Context()),
 		Model: model, Provider: strings.ToLower(forced), Keys: keys, Stream: stream, IncludeUsage: includeUsage,
-		Body: cc, Sink: &cc.writer,
+		MaxTokens: fields.maxTokens, Body: cc, Sink: &cc.writer,
 	}
 	return nil
 }

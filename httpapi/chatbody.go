@@ -22,6 +22,11 @@ type chatFields struct {
 	model, messages, stream, streamOptions, byok gjson.Result
 	includeUsage                                 gjson.Result // stream_options.include_usage
 	byokKey                                      int
+	// maxTokens is the largest max_tokens or max_completion_tokens given
+	// as a positive whole number (0 for none): what billing reserves for
+	// the answer. Named twice, the larger counts, so that a provider
+	// reading either is covered.
+	maxTokens int64
 }
 
 // parseChatBody checks that body is a JSON object nested at most maxDepth
@@ -56,6 +61,11 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 		case "byok":
 			dst = &f.byok
 			f.byokKey = m.KeyStart
+		case "max_tokens", "max_completion_tokens":
+			if v := resultAt(body, m.ValueStart, m.ValueEnd); v.Type == gjson.Number && v.Num >= 1 {
+				f.maxTokens = max(f.maxTokens, int64(min(v.Num, 1<<53)))
+			}
+			return
 		default:
 			return
 		}

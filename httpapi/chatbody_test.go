@@ -66,6 +66,31 @@ func TestRoutedBody(t *testing.T) {
 	}
 }
 
+// The answer's limit is read for the reservation: either name, the larger
+// if both (or one twice), and only a positive number.
+func TestParseChatBodyMaxTokens(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want int64
+	}{
+		{`{"model":"m","messages":[1]}`, 0},
+		{`{"model":"m","messages":[1],"max_tokens":64}`, 64},
+		{`{"max_completion_tokens":100,"model":"m","messages":[1]}`, 100},
+		{`{"model":"m","max_tokens":10,"max_completion_tokens":20,"messages":[1]}`, 20},
+		{`{"model":"m","max_tokens":30,"max_tokens":20,"messages":[1]}`, 30},
+		{`{"model":"m","messages":[1],"max_tokens":"64"}`, 0},
+		{`{"model":"m","messages":[1],"max_tokens":0}`, 0},
+		{`{"model":"m","messages":[1],"max_tokens":-5}`, 0},
+		{`{"model":"m","messages":[1],"max_tokens":null}`, 0},
+		{`{"model":"m","messages":[{"max_tokens":9}]}`, 0},
+	} {
+		fields, err := parseChatBody([]byte(tc.body), 0)
+		if err != nil || fields.maxTokens != tc.want {
+			t.Errorf("%s: max tokens %d, %v; want %d", tc.body, fields.maxTokens, err, tc.want)
+		}
+	}
+}
+
 func TestParseChatBodyRefusesDuplicateRoutingFields(t *testing.T) {
 	_, err := parseChatBody([]byte(`{"model":"a","messages":[1],"model":"b"}`), 0)
 	if e, ok := err.(*ownkey.Error); !ok || e.Code != ownkey.EINVALID || e.Param != "model" || e.Message != "model appears more than once in the request body" {

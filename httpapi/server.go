@@ -35,7 +35,10 @@ type Config struct {
 	Spend ownkey.SpendMeter
 	// Reports serves /api/v1/usage and its export (the store).
 	Reports ownkey.UsageReporter
-	Logger  *slog.Logger
+	// Balances serve the balance endpoints and the admin's credits and
+	// debits (billing.Ledger); nil answers them 503.
+	Balances ownkey.BalanceService
+	Logger   *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics.
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
@@ -159,6 +162,8 @@ func (s *Server) routes() {
 		m.Handle("POST "+prefix+"/chat/completions", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleChat))))
 		user("GET "+prefix+"/models", small, s.handleModels)
 	}
+	user("GET /api/v1/balance", small, s.handleBalance)
+	user("POST /api/check-balance", small, s.handleBalance)
 
 	admin("GET /api/admin/accounts", s.handleListAccounts)
 	admin("POST /api/admin/accounts", s.handleCreateAccount)
@@ -174,6 +179,8 @@ func (s *Server) routes() {
 	admin("GET /api/admin/platform-keys/{provider}", s.handleGetPlatformKey)
 	admin("PUT /api/admin/platform-keys/{provider}", s.handlePutPlatformKey)
 	admin("DELETE /api/admin/platform-keys/{provider}", s.handleDeletePlatformKey)
+	admin("POST /api/admin/accounts/{id}/credit", s.handleCredit)
+	admin("POST /api/admin/accounts/{id}/debit", s.handleDebit)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",

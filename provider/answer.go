@@ -56,13 +56,24 @@ func (a *Answer) ToolArgs(index int, args string) error {
 }
 
 // End closes a complete answer. A non-streaming answer is written here:
-// the client has it from now on (Started), or is gone.
+// the client has it from now on (Started), or is gone. With a Pricer on
+// the request, the answer is priced first and written with its cost and
+// its final usage (an estimate when the provider reported none), which the
+// ledger then settles as they are.
 func (a *Answer) End(finish string, usage ownkey.Usage) error {
 	a.res.FinishReason, a.res.Usage = finish, usage
-	if a.req.Stream {
-		return a.sink.End(finish, usage)
+	var cost *ownkey.Charge
+	if p := a.req.Pricer; p != nil {
+		if usage.IsZero() {
+			a.out.Report(a.res) // the output so far, to estimate from
+		}
+		p.Price(a.req, a.res)
+		usage, cost = a.res.Usage, &a.res.Charge
 	}
-	return a.written(a.sink.End(finish, usage))
+	if a.req.Stream {
+		return a.sink.End(finish, usage, cost)
+	}
+	return a.written(a.sink.End(finish, usage, cost))
 }
 
 // Fail ends a stream that cannot be completed: code becomes the result's

@@ -10,7 +10,16 @@ import (
 	"github.com/ownkey/ownkey"
 )
 
-const accountColumns = `id, name, role, balance_nano_usd, created_at`
+const accountColumns = `id, name, role, ` + availableBalance + `, metered, created_at`
+
+// availableBalance is what an account of the accounts table can spend: its
+// balance and what its open leases hold unspent (LedgerStore.Balance).
+const availableBalance = `CAST(balance_nano_usd + COALESCE((SELECT SUM(l.amount_nano - l.spent_nano)
+	FROM balance_leases l WHERE l.account_id = accounts.id AND l.returned_at IS NULL), 0) AS BIGINT)`
+
+// startingCreditReason is the adjustment row that records a new account's
+// starting balance.
+const startingCreditReason = "starting credit"
 
 // CreateAccount validates a and inserts it with key, if any, in one
 // transaction. A zero CreatedAt means now. The IDs, and the times as
@@ -58,11 +67,19 @@ func (db *DB) createAccount(ctx context.Context, a *ownkey.Account, key *ownkey.
 			}
 		}
 		err := tx.QueryRowContext(ctx, db.q(`
-			INSERT INTO accounts (name, name_key, role, balance_nano_usd, created_at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`),
-			a.Name, ownkey.NameKey(a.Name), string(a.Role), int64(a.Balance), db.at(createdAt)).Scan(&accountID)
+			INSERT INTO accounts (name, name_key, role, balance_nano_usd, metered, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+			a.Name, ownkey.NameKey(a.Name), string(a.Role), int64(a.Balance), a.Metered, db.at(createdAt)).Scan(&accountID)
 		if err != nil {
 			return db.accountError(err, a.Name)
+		}
+		if a.Balance != 0 {
+			// Every balance change is a ledger row, the first one too.
+			if _, err := tx.ExecContext(ctx, db.q(`
+				INSERT INTO balance_adjustments (account_id, amount_nano, reason, actor, created_at)
+				VALUES (?, ?, ?, ?, ?)`), accountID, int64(a.Balance), startingCreditReason, "ownkey", db.at(createdAt)); err != nil {
+				return err
+			}
 		}
 		if key == nil {
 			return nil
@@ -187,7 +204,7 @@ func scanAccount(s scanner) (*ownkey.Account, error) {
 	var a ownkey.Account
 	var role string
 	var balance int64
-	if err := s.Scan(&a.ID, &a.Name, &role, &balance, timeColumn{&a.CreatedAt}); err != nil {
+	if err := s.Scan(&a.ID, &a.Name, &role, &balance, &a.Metered, timeColumn{&a.CreatedAt}); err != nil {
 		return nil, err
 	}
 	a.Role, a.Balance = ownkey.Role(role), ownkey.NanoUSD(balance)

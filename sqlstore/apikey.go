@@ -114,10 +114,10 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (*ownkey.APIKey, *o
 	var a ownkey.Account
 	var role string
 	var balance int64
-	dest := append(apiKeyDest(&k), &a.ID, &a.Name, &role, &balance, timeColumn{&a.CreatedAt})
+	dest := append(apiKeyDest(&k), &a.ID, &a.Name, &role, &balance, &a.Metered, timeColumn{&a.CreatedAt})
 	err := db.read.QueryRowContext(ctx, db.q(`
-		SELECT `+apiKeyColumns+`, a.id, a.name, a.role, a.balance_nano_usd, a.created_at
-		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		SELECT `+apiKeyColumns+`, accounts.id, accounts.name, accounts.role, `+availableBalance+`, accounts.metered, accounts.created_at
+		FROM api_keys k JOIN accounts ON accounts.id = k.account_id
 		WHERE k.hash = ?`), hash).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errNotFound("API key")

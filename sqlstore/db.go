@@ -39,9 +39,11 @@ type DB struct {
 	lockFile string
 	memLock  chan struct{}
 
-	// usageStmts are InsertUsage's prepared statements, by log2 of rows.
-	usageMu    sync.Mutex
-	usageStmts [usageInsertSizes]*sql.Stmt
+	// usageStmts are InsertUsage's prepared statements, by log2 of rows;
+	// usageReturningStmts those that name the rows they store.
+	usageMu             sync.Mutex
+	usageStmts          [usageInsertSizes]*sql.Stmt
+	usageReturningStmts [usageInsertSizes]*sql.Stmt
 }
 
 var _ ownkey.Store = (*DB)(nil)
@@ -105,10 +107,12 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	var err error
 	db.usageMu.Lock()
-	for i, stmt := range db.usageStmts {
-		if stmt != nil {
-			err = errors.Join(err, stmt.Close())
-			db.usageStmts[i] = nil
+	for _, stmts := range []*[usageInsertSizes]*sql.Stmt{&db.usageStmts, &db.usageReturningStmts} {
+		for i, stmt := range stmts {
+			if stmt != nil {
+				err = errors.Join(err, stmt.Close())
+				stmts[i] = nil
+			}
 		}
 	}
 	db.usageMu.Unlock()

@@ -35,8 +35,6 @@ type dialect interface {
 	createMigrationsTable() string
 	// migrationsTableExists reports whether schema_migrations exists.
 	migrationsTableExists(ctx context.Context, db *sql.DB) (bool, error)
-	// hasColumn reports whether table has column.
-	hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error)
 	// dayNumber is an SQL expression of the UTC day (days since
 	// 1970-01-01) of a time column.
 	dayNumber(column string) string
@@ -94,12 +92,6 @@ func (sqliteDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (boo
 	var n int
 	err := db.QueryRowContext(ctx,
 		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
-	return n > 0, err
-}
-
-func (sqliteDialect) hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n)
 	return n > 0, err
 }
 
@@ -183,13 +175,6 @@ func (postgresDialect) migrationsTableExists(ctx context.Context, db *sql.DB) (b
 	var exists bool
 	err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
 	return exists, err
-}
-
-func (postgresDialect) hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
-	return n > 0, err
 }
 
 func (postgresDialect) dayNumber(column string) string {

@@ -125,8 +125,8 @@ func refuseDuplicateAccountNames(ctx context.Context, _ *DB, tx *sql.Tx) error {
 }
 
 // fillAccountNameKeys sets name_key on the accounts that exist, folded in
-// Go as every later write folds it, and adds the ledger's columns if the
-// ledger's migration has not.
+// Go as every later write folds it. (The money columns the reports read
+// come from the ledger's migration, 0004, which always runs before this.)
 func fillAccountNameKeys(ctx context.Context, db *DB, tx *sql.Tx) error {
 	as, err := accountNames(ctx, tx)
 	if err != nil {
@@ -134,40 +134,6 @@ func fillAccountNameKeys(ctx context.Context, db *DB, tx *sql.Tx) error {
 	}
 	for _, a := range as {
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE accounts SET name_key = ? WHERE id = ?`), ownkey.NameKey(a.Name), a.ID); err != nil {
-			return err
-		}
-	}
-	return addLedgerColumns(ctx, db, tx)
-}
-
-// ledgerColumns are the money columns of usage_records that the reports
-// and the spend limits read. They belong to the ledger's migration (0004,
-// built beside this one): where it ran first (always, once both are in
-// one tree) they exist and this adds nothing; without it, this adds them
-// with the same names, all zero, so that reports and limits work on rows
-// that carry no money yet.
-var ledgerColumns = []struct{ name, sqlite, postgres string }{
-	{"at_cost_nano", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0"},
-	{"charged_nano", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0"},
-	{"markup_ppm", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0"},
-	{"is_byok", "INTEGER NOT NULL DEFAULT 0 CHECK (is_byok IN (0, 1))", "BOOLEAN NOT NULL DEFAULT FALSE"},
-	{"price_basis", "TEXT NOT NULL DEFAULT ''", "TEXT NOT NULL DEFAULT ''"},
-}
-
-func addLedgerColumns(ctx context.Context, db *DB, tx *sql.Tx) error {
-	for _, c := range ledgerColumns {
-		has, err := db.dialect.hasColumn(ctx, tx, "usage_records", c.name)
-		if err != nil || has {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		def := c.sqlite
-		if db.Dialect() == "postgres" {
-			def = c.postgres
-		}
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE usage_records ADD COLUMN `+c.name+` `+def); err != nil {
 			return err
 		}
 	}

@@ -196,12 +196,8 @@ func TestPostgresRebind(t *testing.T) {
 }
 
 // Both dialects must have the same migrations, numbered from 1 without gaps,
-// so that a later migration is one file in each directory. The only gaps
-// allowed are numbers reserved for a branch not merged yet.
+// so that a later migration is one file in each directory.
 func TestMigrationsMatchAcrossDialects(t *testing.T) {
-	// 0004_billing.sql is the ledger's and 0006_accounts.sql the reports
-	// helper's (issue 10 assigns the numbers).
-	reserved := map[int]bool{4: true}
 	versions := func(dialect string) []int {
 		ms, err := migrations(dialect)
 		if err != nil {
@@ -210,9 +206,6 @@ func TestMigrationsMatchAcrossDialects(t *testing.T) {
 		var vs []int
 		want := 1
 		for _, m := range ms {
-			for reserved[want] && m.version != want {
-				want++
-			}
 			if m.version != want {
 				t.Errorf("%s migration %s: version %d; want %d", dialect, m.name, m.version, want)
 			}

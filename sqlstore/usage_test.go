@@ -61,6 +61,9 @@ func TestUsageRoundTrip(t *testing.T) {
 			TTFB:               678*time.Millisecond + 901*time.Microsecond + 1*time.Nanosecond,
 			ClientDisconnected: true,
 			CreatedAt:          t0,
+			Charge: ownkey.Charge{AtCost: 123_456_789, Markup: 50_001, Charged: 6_172_840, Basis: ownkey.PriceFallback,
+				BYOK: true, Estimated: true},
+			Reserved: 9_000_001, LeaseID: 999_999, Settlement: ownkey.SettlementRecovered,
 		}
 		// A record with every optional field at its zero value.
 		bare := &ownkey.UsageRecord{RequestID: "req-bare", AccountID: a.ID,
@@ -73,6 +76,7 @@ func TestUsageRoundTrip(t *testing.T) {
 		wantFull.CreatedAt = stored(t0)
 		wantBare := *bare
 		wantBare.CreatedAt = stored(bare.CreatedAt)
+		wantBare.Settlement = ownkey.SettlementSettled // the default
 		wantEqual(t, "UsageRecords", usageRecords(t, db, a.ID, 10), []*ownkey.UsageRecord{&wantFull, &wantBare})
 	})
 }

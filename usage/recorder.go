@@ -63,6 +63,11 @@ type Options struct {
 	// Registerer, if set, gets the recorder's metrics; registering them
 	// twice panics, so give each Recorder its own registry.
 	Registerer prometheus.Registerer
+	// Stored, if set, is told of records once the store holds them
+	// (stored by this write or an earlier one), from the recorder's own
+	// goroutines: the ledger learns there that a request's charge is
+	// settled in the database. It must not block, nor keep recs.
+	Stored func(recs []*ownkey.UsageRecord)
 
 	// minBackoff and maxBackoff bound the delay between attempts to
 	// replay the spill, or to write a batch when the spill fails too;
@@ -98,6 +103,7 @@ type Options struct {
 // closing the store.
 type Recorder struct {
 	store              ownkey.UsageStore
+	stored             func([]*ownkey.UsageRecord)
 	log                *slog.Logger
 	batchSize          int
 	flushEvery         time.Duration
@@ -154,6 +160,7 @@ func NewRecorder(store ownkey.UsageStore, opts Options) (*Recorder, error) {
 	}
 	r := &Recorder{
 		store:              store,
+		stored:             opts.Stored,
 		log:                opts.Logger,
 		batchSize:          opts.BatchSize,
 		flushEvery:         opts.FlushEvery,
@@ -578,6 +585,9 @@ func (r *Recorder) insert(batch []*ownkey.UsageRecord, timeout time.Duration) er
 		return err
 	}
 	r.metrics.written.Add(float64(len(batch)))
+	if r.stored != nil {
+		r.stored(batch)
+	}
 	return nil
 }
 

@@ -81,24 +81,52 @@ type spillRecord struct {
 	TTFBUS             int64        `json:"ttfb_us"`
 	ClientDisconnected bool         `json:"client_disconnected"`
 	CreatedAt          time.Time    `json:"created_at"`
+	// The ledger entry (omitted when zero, so that lines written before
+	// billing read as they did).
+	Charge     *spillCharge      `json:"charge,omitempty"`
+	Reserved   int64             `json:"reserved_nano,omitempty"`
+	LeaseID    int64             `json:"lease_id,omitempty"`
+	Settlement ownkey.Settlement `json:"settlement,omitempty"`
+}
+
+// spillCharge is an ownkey.Charge as written to a segment: amounts in
+// nano-USD, the rate in parts per million (the estimate flag is the
+// usage's source).
+type spillCharge struct {
+	AtCost  int64             `json:"at_cost_nano"`
+	Charged int64             `json:"charged_nano"`
+	Markup  int64             `json:"markup_ppm"`
+	Basis   ownkey.PriceBasis `json:"price_basis,omitempty"`
+	BYOK    bool              `json:"is_byok"`
 }
 
 func toSpill(r *ownkey.UsageRecord) spillRecord {
-	return spillRecord{
+	s := spillRecord{
 		RequestID: r.RequestID, AccountID: r.AccountID, APIKeyID: r.APIKeyID, Provider: r.Provider,
 		ModelRequested: r.ModelRequested, ModelServed: r.ModelServed, Usage: r.Usage, Stream: r.Stream,
 		Status: r.Status, ErrorCode: r.ErrorCode, UpstreamLatencyUS: r.UpstreamLatency.Microseconds(),
 		TTFBUS: r.TTFB.Microseconds(), ClientDisconnected: r.ClientDisconnected, CreatedAt: r.CreatedAt,
+		Reserved: int64(r.Reserved), LeaseID: r.LeaseID, Settlement: r.Settlement,
 	}
+	if c := r.Charge; c != (ownkey.Charge{}) {
+		s.Charge = &spillCharge{AtCost: int64(c.AtCost), Charged: int64(c.Charged), Markup: int64(c.Markup), Basis: c.Basis, BYOK: c.BYOK}
+	}
+	return s
 }
 
 func (s *spillRecord) record() *ownkey.UsageRecord {
-	return &ownkey.UsageRecord{
+	r := &ownkey.UsageRecord{
 		RequestID: s.RequestID, AccountID: s.AccountID, APIKeyID: s.APIKeyID, Provider: s.Provider,
 		ModelRequested: s.ModelRequested, ModelServed: s.ModelServed, Usage: s.Usage, Stream: s.Stream,
 		Status: s.Status, ErrorCode: s.ErrorCode, UpstreamLatency: time.Duration(s.UpstreamLatencyUS) * time.Microsecond,
 		TTFB: time.Duration(s.TTFBUS) * time.Microsecond, ClientDisconnected: s.ClientDisconnected, CreatedAt: s.CreatedAt,
+		Reserved: ownkey.NanoUSD(s.Reserved), LeaseID: s.LeaseID, Settlement: s.Settlement,
 	}
+	if c := s.Charge; c != nil {
+		r.Charge = ownkey.Charge{AtCost: ownkey.NanoUSD(c.AtCost), Charged: ownkey.NanoUSD(c.Charged), Markup: ownkey.PPM(c.Markup),
+			Basis: c.Basis, BYOK: c.BYOK, Estimated: s.Usage.Source == ownkey.UsageEstimated}
+	}
+	return r
 }
 
 // openSegmentLog opens, creating it if need be, the log of the segments in

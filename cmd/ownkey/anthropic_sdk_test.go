@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -314,12 +315,21 @@ func TestReplayAnthropicSDKCassettes(t *testing.T) {
 			if len(want[0].tools) == 0 || want[len(want)-1].finish != "stop" {
 				t.Fatalf("recorded answers %+v: not a tool round trip", want)
 			}
-			recs := g.usageRecords(t, id, len(its)) // newest first
+			// One record per interaction, in any order: a request's record
+			// is timed as its handler returns, which can be after the client
+			// has read the whole answer and sent the next request.
+			recs := g.usageRecords(t, id, len(its))
 			for i, w := range want {
-				rec := recs[len(recs)-1-i]
-				if rec.Status != 200 || rec.Usage.PromptTokens != w.prompt || rec.Usage.CompletionTokens != w.completion || rec.Usage.Source != ownkey.UsageFromProvider {
+				j := slices.IndexFunc(recs, func(rec *ownkey.UsageRecord) bool {
+					return rec.Usage.PromptTokens == w.prompt && rec.Usage.CompletionTokens == w.completion
+				})
+				if j < 0 {
+					t.Fatalf("interaction %d: no usage record of the recorded %d/%d tokens", i, w.prompt, w.completion)
+				}
+				if rec := recs[j]; rec.Status != 200 || rec.Usage.Source != ownkey.UsageFromProvider {
 					t.Fatalf("interaction %d: usage record %+v, recorded %d/%d", i, rec, w.prompt, w.completion)
 				}
+				recs = slices.Delete(recs, j, j+1)
 			}
 		})
 	}

@@ -57,6 +57,13 @@ type testGateway struct {
 
 func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	t.Helper()
+	return newTestGatewayWith(t, env, nil)
+}
+
+// newTestGatewayWith is newTestGateway with configure run on the config
+// before the app is built.
+func newTestGatewayWith(t testing.TB, env map[string]string, configure func(*config)) *testGateway {
+	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -79,6 +86,10 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	if v := env["OWNKEY_SPEND_RESYNC_INTERVAL"]; v != "" {
 		c.SpendResync, _ = time.ParseDuration(v)
 	}
+	// Accounts the tests create are metered, as in production; they start
+	// with credit so that tests about something else are served (a test
+	// about balances sets OWNKEY_STARTING_CREDIT_USD).
+	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 100_000_000_000)
 	c.resolve()
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)
@@ -89,6 +100,9 @@ func newTestGateway(t testing.TB, env map[string]string) *testGateway {
 	}
 	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
 		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(c)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -29,7 +29,7 @@ import (
 // work, the accounts service. Logs go to stderr so stdout stays parseable.
 type cliEnv struct {
 	c   *config
-	db  interface{ Close() error }
+	db  *sqlstore.DB
 	st  ownkey.Store
 	acc *accounts.Service
 	// feed tells running servers what the command changed.
@@ -50,7 +50,7 @@ func newCLIEnv(c *config, db *sqlstore.DB, log *slog.Logger) *cliEnv {
 	// Revocations are published so that running servers apply them at
 	// once (PostgreSQL; on SQLite they notice the write to the file).
 	feed := db.ChangeFeed(sqlstore.FeedOptions{Logger: log})
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed, StartingCredit: c.StartingCredit})
 	return &cliEnv{c: c, db: db, st: db, acc: acc, feed: feed}
 }
 
@@ -128,9 +128,14 @@ func runAccounts(args []string) error {
 	if len(args) > 0 && args[0] == "rename" {
 		return runRenameAccount(args[1:])
 	}
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		fmt.Fprint(os.Stderr, "usage: ownkey accounts create NAME [--role admin|user] [--json]\n       ownkey accounts list [--json]\n"+
-			"       ownkey accounts rename ACCOUNT NEW_NAME   (ACCOUNT: id or name)\n")
+	subs := []string{"create", "list", "credit", "debit"}
+	if len(args) == 0 || !slices.Contains(subs, args[0]) {
+		fmt.Fprint(os.Stderr, `usage: ownkey accounts create NAME [--role admin|user] [--unmetered] [--json]
+       ownkey accounts list [--json]
+       ownkey accounts rename ACCOUNT NEW_NAME   (ACCOUNT: id or name)
+       ownkey accounts credit ACCOUNT USD --reason TEXT [--json]
+       ownkey accounts debit ACCOUNT USD --reason TEXT [--json]
+`)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -139,16 +144,26 @@ func runAccounts(args []string) error {
 	sub, args := args[0], args[1:]
 	c := &config{}
 	fs := newFlagSet("accounts "+sub, map[string]string{
-		"create": "ownkey accounts create NAME: create an account and its first API key (printed once).",
+		"create": "ownkey accounts create NAME: create an account and its first API key (printed once). It is metered\n" +
+			"(it pays for its requests from its balance, which starts at OWNKEY_STARTING_CREDIT_USD) unless --unmetered.",
 		"list":   "ownkey accounts list: list accounts.",
+		"credit": "ownkey accounts credit NAME|ID USD --reason TEXT: add USD (an exact decimal, e.g. 12.5) to the account's balance, as a ledger row.",
+		"debit":  "ownkey accounts debit NAME|ID USD --reason TEXT: take USD from the account's balance (it may go below zero), as a ledger row.",
 	}[sub])
 	role := fs.String("role", "user", "role of the new account: admin or user")
+	unmetered := fs.Bool("unmetered", false, "the new account is served without a balance (its requests are priced, not charged)")
+	reason := fs.String("reason", "", "why the balance changes (required for credit and debit)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	storageFlags(fs, c)
 	name, rest := leadingArg(args)
+	amount, rest := leadingArg(rest)
 	_ = fs.Parse(rest)
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
+	positional := fs.Args()
+	if name == "" && len(positional) > 0 {
+		name, positional = positional[0], positional[1:]
+	}
+	if amount == "" && len(positional) > 0 {
+		amount = positional[0]
 	}
 	ctx := context.Background()
 	e, err := openCLI(ctx, c)
@@ -161,7 +176,7 @@ func runAccounts(args []string) error {
 		if name == "" {
 			return errors.New("accounts create needs a NAME")
 		}
-		a := &ownkey.Account{Name: name, Role: ownkey.Role(*role)}
+		a := &ownkey.Account{Name: name, Role: ownkey.Role(*role), Metered: !*unmetered}
 		plain, key, err := e.acc.CreateAccount(ctx, a, "default")
 		if err != nil {
 			return cliError(err)
@@ -170,7 +185,8 @@ func runAccounts(args []string) error {
 			printJSON(os.Stdout, map[string]any{"account": a, "api_key": map[string]any{"id": key.ID, "key": plain.Reveal()}})
 			return nil
 		}
-		fmt.Printf("created account %d (%s, %s)\nAPI key (shown once): %s\n", a.ID, a.Name, a.Role, plain.Reveal())
+		fmt.Printf("created account %d (%s, %s, %s, balance $%s)\nAPI key (shown once): %s\n", a.ID, a.Name, a.Role,
+			meteredWord(a.Metered), ownkey.FormatUSD(a.Balance), plain.Reveal())
 	case "list":
 		as, err := e.st.Accounts(ctx)
 		if err != nil {
@@ -181,11 +197,42 @@ func runAccounts(args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBALANCE (nano-USD)\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tBILLING\tBALANCE (USD)\tCREATED")
 		for _, a := range as {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, a.Balance, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", a.ID, ownkey.EscapeHidden(a.Name), a.Role, meteredWord(a.Metered),
+				ownkey.FormatUSD(a.Balance), a.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		}
 		tw.Flush()
+	case "credit", "debit":
+		if name == "" || amount == "" {
+			return fmt.Errorf("accounts %s needs an account (name or id) and an amount of dollars", sub)
+		}
+		usd, err := ownkey.ParseUSD("amount", amount)
+		if err != nil || usd <= 0 {
+			return fmt.Errorf("%q is not a positive amount of dollars such as 12.5 (at most 9 decimals)", amount)
+		}
+		if sub == "debit" {
+			usd = -usd
+		}
+		id, err := findAccount(ctx, e.st, name)
+		if err != nil {
+			return err
+		}
+		a, err := e.st.Account(ctx, id)
+		if err != nil {
+			return cliError(err)
+		}
+		adj := &ownkey.BalanceAdjustment{AccountID: a.ID, Amount: usd, Reason: *reason, Actor: cliActor()}
+		after, err := e.db.AdjustBalance(ctx, adj)
+		if err != nil {
+			return cliError(err)
+		}
+		if *asJSON {
+			printJSON(os.Stdout, map[string]any{"usd_balance": ownkey.FormatUSD(after), "adjustment": adj})
+			return nil
+		}
+		fmt.Printf("%sed account %d (%s) with $%s: balance $%s (adjustment %d)\n", sub, a.ID, ownkey.EscapeHidden(a.Name),
+			ownkey.FormatUSD(max(usd, -usd)), ownkey.FormatUSD(after), adj.ID)
 	}
 	return nil
 }
@@ -297,6 +344,21 @@ func findAccount(ctx context.Context, st ownkey.Store, ref string) (int64, error
 	}
 	return 0, fmt.Errorf("%d accounts are named %s (ids %s): give the id instead",
 		len(ids), strconv.Quote(ownkey.EscapeHidden(ref)), strings.Join(ids, ", "))
+}
+
+func meteredWord(metered bool) string {
+	if metered {
+		return "metered"
+	}
+	return "unmetered"
+}
+
+// cliActor names who changed a balance from the command line.
+func cliActor() string {
+	if u, err := ownkey.ValidateName("actor", os.Getenv("USER")); err == nil && u != "" && len(u) < 64 {
+		return "cli (" + u + ")"
+	}
+	return "cli"
 }
 
 func runAPIKeys(args []string) error {

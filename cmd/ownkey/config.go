@@ -38,6 +38,9 @@ type config struct {
 	// SpendResync is how often the spend limits read what every replica
 	// spent from the ledger (OWNKEY_SPEND_RESYNC_INTERVAL).
 	SpendResync time.Duration
+	// StartingCredit is the balance new metered accounts start with
+	// (OWNKEY_STARTING_CREDIT_USD).
+	StartingCredit ownkey.NanoUSD
 
 	UpstreamDialTimeout   time.Duration
 	UpstreamHeaderTimeout time.Duration
@@ -115,6 +118,19 @@ func envCount(name string, def int64) int64 {
 	return n
 }
 
+// envUSD reads an exact decimal amount of dollars (no float).
+func envUSD(name string, def ownkey.NanoUSD) ownkey.NanoUSD {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := ownkey.ParseUSD(name, v)
+	if err != nil {
+		fatalf("%s=%q is not an amount of dollars such as 5 or 0.25 (at most 9 decimals)", name, v)
+	}
+	return n
+}
+
 // readLimits reads the serving limits (after MaxBodyBytes, which sizes the
 // default body memory).
 func (c *config) readLimits() error {
@@ -148,6 +164,7 @@ func storageFlags(fs *flag.FlagSet, c *config) {
 	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
 	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
 	c.DatabaseMaxConns = int(envCount("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns))
+	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 0)
 	c.Disabled = map[string]bool{}
 	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {

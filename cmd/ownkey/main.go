@@ -25,9 +25,11 @@ const usageText = `ownkey — a self-hostable, bring-your-own-key LLM API gatewa
 Usage:
   ownkey [serve] [flags]           run the gateway (the default command)
   ownkey migrate [flags]           apply pending database migrations and exit
-  ownkey accounts create NAME [--role admin|user]
+  ownkey accounts create NAME [--role admin|user] [--unmetered]
   ownkey accounts list
   ownkey accounts rename ACCOUNT NEW_NAME
+  ownkey accounts credit NAME|ID USD --reason TEXT
+  ownkey accounts debit NAME|ID USD --reason TEXT
   ownkey apikeys create --account ID [--name NAME] [--usd-per-day USD] [--requests-per-day N]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
@@ -77,8 +79,10 @@ Environment:
                                    an exact decimal fraction (0.1 = 10%; default 0: at cost)
   OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
                                    longer than this to store them (default 2s)
-  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a BYOK request, an exact
-                                   decimal fraction (default 0.05, i.e. 5%)
+  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a request served with the
+                                   user's own key, as an exact decimal fraction (default 0.05: 5%)
+  OWNKEY_STARTING_CREDIT_USD       balance a new metered account starts with, in dollars (default 0);
+                                   the bootstrap admin is unmetered and starts with none
   OWNKEY_SPEND_RESYNC_INTERVAL     how often API key limits and spend caps read what every replica
                                    spent from the database (default 10s; bounds the overshoot)
 `

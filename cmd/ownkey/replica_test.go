@@ -67,7 +67,9 @@ func twoReplicas(t *testing.T, extra map[string]string) (a, b *ownkeyProc, env m
 	dsn := sqltest.NewPostgresDSN(t) // skips without OWNKEY_TEST_POSTGRES_URL
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
-	env = map[string]string{"OWNKEY_DATABASE_URL": dsn, "OWNKEY_MASTER_KEY": "v1:" + base64.StdEncoding.EncodeToString(mk)}
+	env = map[string]string{"OWNKEY_DATABASE_URL": dsn, "OWNKEY_MASTER_KEY": "v1:" + base64.StdEncoding.EncodeToString(mk),
+		// The accounts createUser makes are metered: credit to chat with.
+		"OWNKEY_STARTING_CREDIT_USD": "100"}
 	for k, v := range extra {
 		env[k] = v
 	}

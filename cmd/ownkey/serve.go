@@ -17,6 +17,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/accounts"
+	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/chat"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
@@ -137,6 +138,7 @@ type app struct {
 	accounts   *accounts.Service
 	usage      *usage.Recorder
 	limits     *spend.Limiter
+	ledger     *billing.Ledger
 	chat       *chat.Service
 	server     *httpapi.Server
 	// prices is the price catalog and the ownkey.PriceBook.
@@ -185,11 +187,21 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed})
+	// The ledger's journal, like the spill, holds what the database does
+	// not have yet: it lives in the data directory, this replica's own.
+	led, err := billing.Open(ctx, db, billing.Options{Dir: c.DataDir, Logger: log})
+	if err != nil {
+		vs.Close()
+		db.Close()
+		return nil, err
+	}
+	acc := accounts.New(db, accounts.Options{Logger: log, Changes: feed, StartingCredit: c.StartingCredit})
 	// The price catalog: built-in, imported and the operator's prices; the
-	// catalog it builds is also the one routing reads.
+	// catalog it builds is also the one routing reads, and the price book
+	// the ledger charges by.
 	book := prices.New(prices.Options{Store: db, Changes: feed, Publish: ownkey.SetActiveModels, Logger: log})
 	if err := book.Load(ctx); err != nil {
+		_ = led.Close(ctx)
 		acc.Close()
 		vs.Close()
 		db.Close()
@@ -202,9 +214,17 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	// must be on a persistent volume, on PostgreSQL deployments too.
 	rec, err := usage.NewRecorder(db, usage.Options{
 		SpillDir: filepath.Join(c.DataDir, "usage-spill"), WriteTimeout: c.UsageWriteTimeout,
-		Logger: log, Registerer: reg,
+		Logger: log, Registerer: reg, Stored: led.Stored,
 	})
+	if err == nil {
+		// Before serving: what a killed predecessor left is settled.
+		if err = led.Recover(ctx, rec); err != nil {
+			_ = rec.Close(ctx)
+		}
+	}
 	if err != nil {
+		_ = led.Close(ctx)
+		stopFeed()
 		acc.Close()
 		vs.Close()
 		db.Close()
@@ -213,17 +233,17 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	// The spend limits read every replica's spend from the ledger.
 	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
 	chatSvc := &chat.Service{
-		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, Prices: book, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin},
+		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Prices: book, Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin}, Ledger: led,
 	}
 	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Logger: log, Registry: reg,
+		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Balances: led, Logger: log, Registry: reg,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
 	})
-	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, chat: chatSvc,
+	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, ledger: led, chat: chatSvc,
 		server: srv, prices: book, stopFeed: stopFeed}, nil
 }
 
@@ -292,6 +312,10 @@ func (a *app) Close() {
 	defer cancel()
 	if err := a.usage.Close(ctx); err != nil {
 		slog.Error("usage records not all stored at shutdown", "err", err.Error())
+	}
+	// After the records: a lease goes back once its charges are stored.
+	if err := a.ledger.Close(ctx); err != nil {
+		slog.Error("closing the billing ledger", "err", err.Error())
 	}
 	a.limits.Close()
 	a.stopFeed()

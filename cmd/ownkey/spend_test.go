@@ -43,7 +43,7 @@ func pricedGateway(t *testing.T, env map[string]string) (*testGateway, string, i
 		io.WriteString(w, completionJSON)
 	})
 	g, key, id := chatGateway(t, up.srv.URL, env)
-	g.app.chat.Prices, g.app.chat.Markup = dollarPerMTok{}, ownkey.DefaultBYOKMarkup
+	g.app.chat.Prices, g.app.chat.Markups = dollarPerMTok{}, ownkey.Markups{BYOK: ownkey.DefaultBYOKMarkup}
 	return g, key, id
 }
 

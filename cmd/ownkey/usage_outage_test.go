@@ -35,6 +35,11 @@ func TestChatServesDuringUsageOutage(t *testing.T) {
 				env["OWNKEY_DATABASE_URL"] = sqltest.NewPostgresDSN(t)
 			}
 			g, key, accountID := chatGateway(t, up.srv.URL, env)
+			// The account is metered: this replica takes a lease of its
+			// balance with its first request, and serves it from the lease
+			// while the database is locked (an account it holds no lease
+			// of would get 503: money is not lent without the database).
+			mustChat(t, g.chatRequest(key))
 			release := sqltest.LockUsageTable(t, g.cfg.DatabaseURL)
 
 			const clients = 4
@@ -95,7 +100,7 @@ func TestChatServesDuringUsageOutage(t *testing.T) {
 				if len(ids) != len(recs) {
 					t.Fatalf("%d usage records but %d request ids", len(recs), len(ids))
 				}
-				stored = len(recs)
+				stored = len(recs) - 1 // the first request's, before the outage
 				if int64(stored) >= served.Load() || ctx.Err() != nil {
 					break
 				}
@@ -121,6 +126,7 @@ func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
 		io.WriteString(w, completionJSON)
 	})
 	g, key, accountID := chatGateway(t, up.srv.URL, map[string]string{"OWNKEY_USAGE_WRITE_TIMEOUT": "100ms"})
+	mustChat(t, g.chatRequest(key)) // a lease for the metered account, before the outage
 	release := sqltest.LockUsageTable(t, g.cfg.DatabaseURL)
 	// The spill directory is replaced by a file: nothing can be created in it.
 	spillDir := g.cfg.DataDir + "/usage-spill"
@@ -142,7 +148,7 @@ func TestReadyFailsWhenUsageCannotBeSpilled(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	release()
-	g.usageRecords(t, accountID, 1)
+	g.usageRecords(t, accountID, 2) // the first request's and the outage's
 	for g.do("GET", "/readyz", "", nil).Status != 200 {
 		time.Sleep(20 * time.Millisecond)
 	}

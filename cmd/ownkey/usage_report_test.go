@@ -57,13 +57,14 @@ func TestUsageReportEndpoint(t *testing.T) {
 			t.Fatalf("report: %s", r.Body)
 		}
 		// Two chat requests (21 prompt, 4 completion, 5 cached tokens each,
-		// no money stored for them here) and the two entries above.
+		// settled by the ledger at 37,000 n$ at cost and 1,850 n$ charged
+		// each: dollarPerMTok) and the two entries above.
 		wantTotals := map[string]any{"requests": 4.0, "prompt_tokens": 342.0, "completion_tokens": 38.0, "cached_tokens": 10.0,
-			"cache_write_tokens": 0.0, "reasoning_tokens": 0.0, "at_cost_usd": "0.003234567", "charged_usd": "0.000161729"}
+			"cache_write_tokens": 0.0, "reasoning_tokens": 0.0, "at_cost_usd": "0.003308567", "charged_usd": "0.000165429"}
 		if fmt.Sprint(report.Totals) != fmt.Sprint(wantTotals) {
 			t.Fatalf("totals %v\nwant %v", report.Totals, wantTotals)
 		}
-		if len(report.Data) != 2 || report.Data[0]["provider"] != "groq" || report.Data[0]["requests"] != 2.0 ||
+		if len(report.Data) != 2 || report.Data[0]["provider"] != "groq" || report.Data[0]["requests"] != 2.0 || report.Data[0]["charged_usd"] != "0.000003700" ||
 			report.Data[1]["provider"] != "openai" || report.Data[1]["at_cost_usd"] != "0.003234567" || report.Data[1]["day"] != nil {
 			t.Fatalf("buckets: %s", r.Body)
 		}

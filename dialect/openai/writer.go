@@ -222,11 +222,12 @@ func (wr *Writer) tool(index int, opening bool) *toolCall {
 	return t
 }
 
-// End writes the finish chunk, the usage chunk if the client asked for it,
-// and [DONE]; or, not streaming, the whole chat.completion.
-func (wr *Writer) End(finish string, usage ownkey.Usage) error {
+// End writes the finish chunk, the usage chunk if the client asked for it
+// (with the cost, when priced: see AppendCost), and [DONE]; or, not
+// streaming, the whole chat.completion.
+func (wr *Writer) End(finish string, usage ownkey.Usage, cost *ownkey.Charge) error {
 	if !wr.stream {
-		return wr.complete(finish, usage)
+		return wr.complete(finish, usage, cost)
 	}
 	b := wr.deltaOpen()
 	b = append(b, `{}`...)
@@ -236,7 +237,7 @@ func (wr *Writer) End(finish string, usage ownkey.Usage) error {
 	if wr.includeUsage {
 		b = append(wr.out[:0], wr.head...)
 		b = append(b, `,"choices":[],"usage":`...)
-		b = AppendUsage(b, usage)
+		b = appendUsageCost(b, usage, cost)
 		b = append(b, '}')
 		wr.out = b
 		if !wr.relay.Event(b) {
@@ -324,7 +325,7 @@ func (wr *Writer) member(open, v string) error {
 
 // complete writes a non-streaming answer: the chat.completion object, as
 // encoding/json writes it (no HTML escaping) with a final newline.
-func (wr *Writer) complete(finish string, usage ownkey.Usage) error {
+func (wr *Writer) complete(finish string, usage ownkey.Usage, cost *ownkey.Charge) error {
 	b := append(wr.out[:0], `{"id":`...)
 	b = jsontext.AppendString(b, wr.id)
 	b = append(b, `,"object":"chat.completion","created":`...)
@@ -361,7 +362,7 @@ func (wr *Writer) complete(finish string, usage ownkey.Usage) error {
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
 	b = jsontext.AppendString(b, finish)
 	b = append(b, `}],"usage":`...)
-	b = AppendUsage(b, usage)
+	b = appendUsageCost(b, usage, cost)
 	b = append(b, "}\n"...)
 	wr.out = b
 	return wr.writeJSON(b)
@@ -394,6 +395,63 @@ func appendContents(dst []byte, lit string) []byte {
 		return dst
 	}
 	return append(dst, lit[1:len(lit)-1]...)
+}
+
+// appendUsageCost is AppendUsage with the cost members, if cost is set,
+// before the object's end.
+func appendUsageCost(b []byte, u ownkey.Usage, cost *ownkey.Charge) []byte {
+	b = AppendUsage(b, u)
+	if cost == nil {
+		return b
+	}
+	return append(AppendCost(b[:len(b)-1], *cost), '}')
+}
+
+// AppendCost appends a request's cost as members of an OpenAI usage object
+// (a comma first; the object's other members come before, its '}' after),
+// in OpenRouter's convention, which OpenAI-compatible clients read, with
+// two members of ownkey's own:
+//
+//	"cost": 0.000012            what ownkey charged the account, in USD
+//	"is_byok": true             served with the user's own provider key
+//	"is_estimated": false       the tokens were estimated: the provider reported none
+//	"cost_details": {
+//	  "upstream_inference_cost": 0.00024,  what the provider bills, in USD (at cost)
+//	  "markup_rate": 0.05                  the rate charged on the markup base
+//	}
+//
+// Amounts are exact decimals of the nano-dollar amounts (no float ever
+// held them): the number a client reads is the charge the ledger settled.
+func AppendCost(b []byte, c ownkey.Charge) []byte {
+	b = append(b, `,"cost":`...)
+	b = ownkey.AppendDecimal(b, int64(c.Charged), 9)
+	b = append(b, `,"is_byok":`...)
+	b = strconv.AppendBool(b, c.BYOK)
+	b = append(b, `,"is_estimated":`...)
+	b = strconv.AppendBool(b, c.Estimated)
+	b = append(b, `,"cost_details":{"upstream_inference_cost":`...)
+	b = ownkey.AppendDecimal(b, int64(c.AtCost), 9)
+	b = append(b, `,"markup_rate":`...)
+	b = ownkey.AppendDecimal(b, int64(c.Markup), 6)
+	return append(b, '}')
+}
+
+// InsertCost appends text, JSON holding a usage object whose closing brace
+// is text[end], with the cost members (AppendCost) added at the end of that
+// object: a provider's own usage object gets the cost without its bytes
+// being read into anything or written again.
+func InsertCost(b, text []byte, end int, c ownkey.Charge) []byte {
+	b = append(b, text[:end]...)
+	i := end - 1
+	for i >= 0 && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
+		i--
+	}
+	mark := len(b)
+	b = AppendCost(b, c)
+	if i >= 0 && text[i] == '{' {
+		b = append(b[:mark], b[mark+1:]...) // an empty object: no comma before the first member
+	}
+	return append(b, text[end:]...)
 }
 
 // AppendUsage appends u as an OpenAI usage object. The reasoning tokens

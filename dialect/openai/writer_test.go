@@ -57,7 +57,7 @@ func answer(t *testing.T, w *Writer) {
 	must(t, w.ToolArgs(0, `"{\"city\":"`))
 	must(t, w.ToolArgs(0, `" \"Paris\"}"`))
 	must(t, w.ToolCall(1, "toolu_b", "get_time", `"{}"`))
-	must(t, w.End("tool_calls", usage))
+	must(t, w.End("tool_calls", usage, nil))
 }
 
 func TestStream(t *testing.T) {
@@ -155,6 +155,57 @@ func TestComplete(t *testing.T) {
 	}
 }
 
+// A priced answer carries its cost in the usage object, in OpenRouter's
+// members, as exact decimals of the nano-dollar amounts: streamed (in the
+// usage chunk) and whole.
+func TestCost(t *testing.T) {
+	cost := &ownkey.Charge{AtCost: 240_000, Markup: ownkey.DefaultBYOKMarkup, Charged: 12_000, Basis: ownkey.PriceCatalog, BYOK: true}
+	const costJSON = `,"cost":0.000012,"is_byok":true,"is_estimated":false,"cost_details":{"upstream_inference_cost":0.00024,"markup_rate":0.05}}`
+	withCost := usageJSON[:len(usageJSON)-1] + costJSON
+
+	w, rec, _ := stream(t, true)
+	must(t, w.Start("msg_1", "claude-x-1", 1700000000))
+	must(t, w.End("stop", usage, cost))
+	must(t, w.Flush())
+	want := delta(`{"role":"assistant","content":""}`) + finish("stop") + frame(head+`,"choices":[],"usage":`+withCost+`}`) + done
+	if got := rec.Body.String(); got != want {
+		t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
+	}
+
+	rec = httptest.NewRecorder()
+	w = NewWriter(rec, false, false)
+	must(t, w.Start("m", "x", 1))
+	estimated := *cost
+	estimated.Estimated, estimated.BYOK, estimated.Charged, estimated.AtCost = true, false, 2_000_000_001, 0
+	must(t, w.End("stop", ownkey.Usage{}, &estimated))
+	want = `{"id":"m","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":"stop"}],` +
+		`"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},` +
+		`"cost":2.000000001,"is_byok":false,"is_estimated":true,"cost_details":{"upstream_inference_cost":0,"markup_rate":0.05}}}` + "\n"
+	if got := rec.Body.String(); got != want {
+		t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// InsertCost puts the cost into a usage object where it stands in a
+// provider's JSON, touching nothing else.
+func TestInsertCost(t *testing.T) {
+	c := ownkey.Charge{AtCost: 1, Markup: 1, Charged: 1}
+	const members = `"cost":0.000000001,"is_byok":false,"is_estimated":false,"cost_details":{"upstream_inference_cost":0.000000001,"markup_rate":0.000001}`
+	for _, tc := range []struct{ text, want string }{
+		{`{"a":1, "usage": {"prompt_tokens":1} ,"z":2}`, `{"a":1, "usage": {"prompt_tokens":1,` + members + `} ,"z":2}`},
+		{`{"prompt_tokens":1 }`, `{"prompt_tokens":1 ,` + members + `}`},
+		{`{ }`, `{ ` + members + `}`},
+	} {
+		end := strings.LastIndexByte(tc.text[:len(tc.text)-1], '}')
+		if strings.HasPrefix(tc.text, `{"prompt`) || tc.text == `{ }` {
+			end = len(tc.text) - 1
+		}
+		if got := string(InsertCost([]byte("x"), []byte(tc.text), end, c)); got != "x"+tc.want {
+			t.Errorf("InsertCost(%s) = %s, want x%s", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestCompleteContentNullOnlyBesideToolCalls(t *testing.T) {
 	for _, tc := range []struct {
 		calls func(w *Writer)
@@ -167,7 +218,7 @@ func TestCompleteContentNullOnlyBesideToolCalls(t *testing.T) {
 		w := NewWriter(rec, false, false)
 		must(t, w.Start("m", "x", 1))
 		tc.calls(w)
-		must(t, w.End("stop", ownkey.Usage{ReasoningTokens: 4, CompletionTokens: 5}))
+		must(t, w.End("stop", ownkey.Usage{ReasoningTokens: 4, CompletionTokens: 5}, nil))
 		if got := rec.Body.String(); !strings.Contains(got, `"role":"assistant",`+tc.want+`"refusal":null`) ||
 			!strings.Contains(got, `"completion_tokens_details":{"reasoning_tokens":4}`) {
 			t.Fatalf("client got %s, want %s in it", got, tc.want)
@@ -230,7 +281,7 @@ func TestClientGone(t *testing.T) {
 	// Not streamed: End's write fails.
 	w = NewWriter(&failingWriter{h: http.Header{}}, false, false)
 	must(t, w.Start("m", "x", 1))
-	if err := w.End("stop", ownkey.Usage{}); !errors.Is(err, ownkey.ErrClientGone) {
+	if err := w.End("stop", ownkey.Usage{}, nil); !errors.Is(err, ownkey.ErrClientGone) {
 		t.Fatalf("End = %v", err)
 	}
 }
@@ -245,7 +296,7 @@ func TestResetForgetsTheLastAnswer(t *testing.T) {
 	w.Reset(rec, false, false)
 	must(t, w.Start("m", "x", 1))
 	must(t, w.Text(`"hi"`))
-	must(t, w.End("stop", ownkey.Usage{}))
+	must(t, w.End("stop", ownkey.Usage{}, nil))
 	want := `{"id":"m","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],` +
 		`"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0}}}` + "\n"
 	if got := rec.Body.String(); got != want {
@@ -265,7 +316,7 @@ func BenchmarkStreamDeltas(b *testing.B) {
 		for range 200 {
 			_ = w.Text(`"line \"quoted\"\nnext "`)
 		}
-		_ = w.End("stop", usage)
+		_ = w.End("stop", usage, nil)
 		_, _ = upstream.Read(nil)
 		w.Finish()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
 )
@@ -90,14 +91,20 @@ func (x *exchange) JSONAnswer(body []byte, _ *provider.Answer) *ownkey.Error {
 
 // Complete relays a non-streaming answer unchanged, read for accounting
 // (a provider's 200 with only an error object becomes an error), or
-// translates it for a client of another dialect.
+// translates it for a client of another dialect. When billing prices the
+// request, the cost goes into the provider's usage object (the only edit).
 func (x *exchange) Complete(body []byte, out *provider.Answer) error {
 	if !x.relay {
 		return x.translateBody(body, out)
 	}
-	if ci := x.inspect(body); ci.isError && ci.choices == 0 {
+	ci := x.inspect(body)
+	if ci.isError && ci.choices == 0 {
 		// Some providers answer 200 with only an error object.
 		return upstreamError(x.req, http.StatusBadGateway, body)
+	}
+	if p := x.req.Pricer; p != nil && ci.usageEnd > 0 && !x.res.Usage.IsZero() {
+		x.out = openai.InsertCost(x.out[:0], body, ci.usageEnd-1, p.Price(x.req, x.res))
+		body = x.out
 	}
 	_ = out.RelayBody(body) // a failed write is the client gone, noted by out
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 )
@@ -93,7 +94,13 @@ func (x *exchange) end(out *provider.Answer) provider.Step {
 		b = append(b, `,"model":`...)
 		b = appendOr(b, x.model, `""`)
 		b = append(b, `,"choices":[],"usage":`...)
-		b = append(b, x.usage...)
+		if p := x.req.Pricer; p != nil {
+			// The provider's usage object with the cost added: the charge
+			// the ledger settles.
+			b = openai.InsertCost(b, x.usage, len(x.usage)-1, p.Price(x.req, x.res))
+		} else {
+			b = append(b, x.usage...)
+		}
 		b = append(b, '}')
 		x.out = b
 		if out.RelayEvent(nil, b) != nil {

@@ -16,7 +16,8 @@ import (
 // FuzzStreamRelay: whatever a provider streams, the relay does not panic
 // or hang, passes no key on in an error event (plain or \u-escaped; other
 // events are the model's output, relayed as they come), and ends the
-// client's stream with [DONE] or an error event.
+// client's stream with [DONE] or an error event; a priced answer's usage
+// chunk carries its cost.
 func FuzzStreamRelay(f *testing.F) {
 	f.Add([]byte(providertest.Frames(oaHello, oaFinish, oaUsage, done)), true)
 	f.Add([]byte(providertest.Frames(oaHello, `{"error":{"message":"bad key `+providertest.EscapedKey(testKey)+`"}}`)), false)
@@ -24,7 +25,7 @@ func FuzzStreamRelay(f *testing.F) {
 	f.Add([]byte("data: "+strings.Repeat("[", 300)+"\n\n"), false)
 	f.Add([]byte("data: {\"usage\":{\"prompt_tokens\":"+strings.Repeat("[", 300)+"\n\n"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
-		req := chatRequest(t, "http://unused", func(r *ownkey.ChatRequest) { r.IncludeUsage = includeUsage })
+		req := chatRequest(t, "http://unused", func(r *ownkey.ChatRequest) { r.IncludeUsage = includeUsage }, withPricer(&testPricer{}))
 		res := &ownkey.ChatResult{}
 		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
 		rec := httptest.NewRecorder()
@@ -41,6 +42,9 @@ func FuzzStreamRelay(f *testing.F) {
 		last := events[len(events)-1]
 		if last != "data: [DONE]" && !strings.HasPrefix(last, `data: {"error":`) && res.ErrorCode == "" {
 			t.Fatalf("stream ends with neither [DONE] nor an error: %q", last)
+		}
+		if res.Priced && includeUsage && (len(events) < 2 || !strings.Contains(events[len(events)-2], `,"cost_details":{"upstream_inference_cost":`)) {
+			t.Fatalf("a priced answer's usage chunk without its cost:\n%s", got)
 		}
 	})
 }

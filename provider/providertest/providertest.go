@@ -262,7 +262,10 @@ func (r *Recorder) ToolArgs(index int, args string) error {
 	r.Literals = append(r.Literals, args)
 	return r.call("args %d %s", index, args)
 }
-func (r *Recorder) End(finish string, u ownkey.Usage) error {
+func (r *Recorder) End(finish string, u ownkey.Usage, cost *ownkey.Charge) error {
+	if cost != nil {
+		return r.call("end %s %d/%d cost %d/%d", finish, u.PromptTokens, u.CompletionTokens, cost.Charged, cost.AtCost)
+	}
 	return r.call("end %s %d/%d", finish, u.PromptTokens, u.CompletionTokens)
 }
 func (r *Recorder) Fail(code, typ, message string) error {
