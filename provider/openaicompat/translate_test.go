@@ -153,7 +153,7 @@ func FuzzTranslate(f *testing.F) {
 		for _, lit := range sink.Literals {
 			var s string
 			if json.Unmarshal([]byte(lit), &s) != nil {
-				t.Fatalf("%s is not a JSON string", lit)
+				t.Fatalf("%s is not a JSON string; calls %q", lit, calls)
 			}
 		}
 	})

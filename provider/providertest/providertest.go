@@ -219,7 +219,8 @@ const Dialect ownkey.Dialect = "test-recorder"
 // it produces.
 type Recorder struct {
 	Calls []string
-	// Literals are the JSON string literals of text, reasoning and tool
+	// Literals are copies (a sink may not keep what it is given: it can point
+	// into the adapter's read buffer) of the JSON string literals of text, reasoning and tool
 	// calls, in order.
 	Literals []string
 	// Gone makes every call fail from then on, as for a client that left.
@@ -247,19 +248,19 @@ func (r *Recorder) Start(id, model string, created int64) error {
 	return r.call("start %s %s %d", id, model, created)
 }
 func (r *Recorder) Text(text string) error {
-	r.Literals = append(r.Literals, text)
+	r.Literals = append(r.Literals, strings.Clone(text))
 	return r.call("text %s", text)
 }
 func (r *Recorder) Reasoning(text string) error {
-	r.Literals = append(r.Literals, text)
+	r.Literals = append(r.Literals, strings.Clone(text))
 	return r.call("reasoning %s", text)
 }
 func (r *Recorder) ToolCall(index int, id, name, args string) error {
-	r.Literals = append(r.Literals, args)
+	r.Literals = append(r.Literals, strings.Clone(args))
 	return r.call("tool %d %s %s %s", index, id, name, args)
 }
 func (r *Recorder) ToolArgs(index int, args string) error {
-	r.Literals = append(r.Literals, args)
+	r.Literals = append(r.Literals, strings.Clone(args))
 	return r.call("args %d %s", index, args)
 }
 func (r *Recorder) End(finish string, u ownkey.Usage, cost *ownkey.Charge) error {
