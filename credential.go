@@ -141,6 +141,13 @@ func ParseCredential(p *Provider, raw json.RawMessage, allowPrivate bool) (*Cred
 		}
 	}
 	if _, ok := fields["region"]; ok && !awsRegionRE.MatchString(c.Region) {
+		// The value is quoted to help, unless a secret of the same
+		// credential is in it (a key pasted into the wrong field).
+		for _, f := range p.Fields {
+			if v := fields[f.Name]; f.Secret && v != "" && strings.Contains(c.Region, v) {
+				return nil, FieldError("key.region", "region is not an AWS region such as us-east-1")
+			}
+		}
 		return nil, FieldError("key.region", "region %q is not an AWS region such as us-east-1", c.Region)
 	}
 	if _, ok := fields["accessKeyId"]; ok && !regexp.MustCompile(`^[A-Z0-9]{16,128}$`).MatchString(c.AccessKeyID.Reveal()) {
