@@ -137,6 +137,22 @@ func ParseRate(s string) (PPM, error) {
 // Its output is a valid JSON number, so it writes amounts on the wire from
 // the integers without a float.
 func AppendDecimal(dst []byte, n int64, scale int) []byte {
+	if scale <= 0 {
+		dst = strconv.AppendInt(dst, n, 10)
+		for ; scale < 0 && n != 0; scale++ {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	// The fixed form with its trailing zeros, and then the point, cut.
+	return trimFraction(AppendFixed(dst, n, scale))
+}
+
+// AppendFixed appends n × 10^-scale with exactly scale decimals (scale ≥ 1),
+// trailing zeros kept: AppendFixed(b, 50000, 6) appends 0.050000, (-1, 9)
+// -0.000000001. Balances (AppendUSD) and the usage export's rates and
+// latencies are written so, at a fixed width people can compare.
+func AppendFixed(dst []byte, n int64, scale int) []byte {
 	u := uint64(n)
 	if n < 0 {
 		dst = append(dst, '-')
@@ -144,33 +160,29 @@ func AppendDecimal(dst []byte, n int64, scale int) []byte {
 	}
 	var buf [20]byte
 	digits := strconv.AppendUint(buf[:0], u, 10)
-	if scale <= 0 {
-		dst = append(dst, digits...)
-		for ; scale < 0; scale++ {
-			if u != 0 {
-				dst = append(dst, '0')
-			}
-		}
-		return dst
-	}
 	intLen := len(digits) - scale
 	if intLen > 0 {
 		dst = append(dst, digits[:intLen]...)
 	} else {
 		dst = append(dst, '0')
 	}
-	frac := digits[max(intLen, 0):]
-	for len(frac) > 0 && frac[len(frac)-1] == '0' {
-		frac = frac[:len(frac)-1]
-	}
-	if len(frac) == 0 {
-		return dst
-	}
 	dst = append(dst, '.')
 	for k := intLen; k < 0; k++ {
 		dst = append(dst, '0')
 	}
-	return append(dst, frac...)
+	return append(dst, digits[max(intLen, 0):]...)
+}
+
+// trimFraction cuts the trailing zeros of b's fraction, and its point when
+// none are left: 2.500 becomes 2.5, 2.000 becomes 2.
+func trimFraction(b []byte) []byte {
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	if b[len(b)-1] == '.' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // FormatDecimal is AppendDecimal to a string.

@@ -279,22 +279,7 @@ func FormatUSD(n NanoUSD) string {
 }
 
 // AppendUSD appends FormatUSD(n) to b.
-func AppendUSD(b []byte, n NanoUSD) []byte {
-	u := uint64(n)
-	if n < 0 {
-		b = append(b, '-')
-		u = -u
-	}
-	b = strconv.AppendUint(b, u/1_000_000_000, 10)
-	frac := u % 1_000_000_000
-	b = append(b, '.')
-	var digits [9]byte
-	for i := 8; i >= 0; i-- {
-		digits[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	return append(b, digits[:]...)
-}
+func AppendUSD(b []byte, n NanoUSD) []byte { return AppendFixed(b, int64(n), 9) }
 
 // ShortUSD writes n for people: dollars with at least two decimals and no
 // trailing zeros beyond them ("$5.00", "$0.0123").

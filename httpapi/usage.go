@@ -277,20 +277,8 @@ func csvText(s string) string {
 
 // formatRate writes a rate in parts per million as an exact decimal
 // fraction: 50000 → "0.050000".
-func formatRate(r ownkey.PPM) string {
-	n := int64(r)
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	frac := strconv.FormatInt(n%1_000_000, 10)
-	return sign + strconv.FormatInt(n/1_000_000, 10) + "." + strings.Repeat("0", 6-len(frac)) + frac
-}
+func formatRate(r ownkey.PPM) string { return string(ownkey.AppendFixed(nil, int64(r), 6)) }
 
 // millis writes a duration stored in whole microseconds as milliseconds
 // with three decimals, exactly.
-func millis(d time.Duration) string {
-	us := d.Microseconds()
-	frac := strconv.FormatInt(us%1000, 10)
-	return strconv.FormatInt(us/1000, 10) + "." + strings.Repeat("0", 3-len(frac)) + frac
-}
+func millis(d time.Duration) string { return string(ownkey.AppendFixed(nil, d.Microseconds(), 3)) }
