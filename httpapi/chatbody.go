@@ -286,6 +286,13 @@ func nonEmpty(v gjson.Result) bool {
 }
 
 func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	// A model id is almost always plain printable ASCII that json.Marshal
+	// would copy as it is: quote it in one allocation instead of two.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return string(b)
+		}
+	}
+	return "\"" + s + "\""
 }

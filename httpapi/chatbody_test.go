@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -130,6 +131,17 @@ func TestEditInPlaceMatchesCopy(t *testing.T) {
 		room := append(make([]byte, 0, len(body)+40), body...)
 		if got := applyEdits(room, slices.Clone(edits)); string(got) != string(want) {
 			t.Fatalf("body %q edits %+v:\nin place %q\nwant     %q", body, edits, got, want)
+		}
+	}
+}
+
+// jsonString's plain-ASCII shortcut quotes exactly as json.Marshal does.
+func TestJSONStringMatchesMarshal(t *testing.T) {
+	for _, s := range []string{"", "gpt-4o-mini", "llama-3.3-70b-versatile", "a/b:c@1.0", "~ !#$%'()*+,-./", `q"uote`, `back\slash`,
+		"<html>&", "tab\t", "\x7f", "é", "\u2028", "bad\xffutf8"} {
+		want, _ := json.Marshal(s)
+		if got := jsonString(s); got != string(want) {
+			t.Errorf("jsonString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
