@@ -187,3 +187,46 @@ func TestJournalCompactWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// done compacts on its own once the journal passes journalCompactBytes, and
+// not before: the limit holds the file's size without a rewrite per request.
+func TestJournalCompactsPastItsLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), journalFile)
+	j, _, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	a := &ownkey.Account{ID: 1}
+	if err := j.hold(hold(a, "open", 1), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		id := "q" + strconv.Itoa(i)
+		if err := j.hold(hold(a, id, 1), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		grown := j.size
+		if err := j.done([]string{id}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grown+int64(len("D \n")+len(id)) <= journalCompactBytes {
+			if st.Size() != grown+int64(len("D \n")+len(id)) {
+				t.Fatalf("the journal changed size to %d below its limit (%d written)", st.Size(), grown)
+			}
+			continue
+		}
+		if st.Size() >= 1<<10 || j.size != st.Size() {
+			t.Fatalf("past its limit the journal is %d bytes on disk, %d counted", st.Size(), j.size)
+		}
+		break
+	}
+	open, err := readJournal(path)
+	if err != nil || len(open) != 1 || open[0].RequestID != "open" {
+		t.Fatalf("after compaction: %+v, %v", open, err)
+	}
+}

@@ -207,7 +207,13 @@ func Read(ctx context.Context, client *http.Client, location string, maxBytes in
 		req.Header.Set("Accept", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("fetching the price table: %w", err)
+			// The client's error quotes the URL, and a URL may carry a
+			// password or a query token: name only its scheme, host and path.
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return nil, fmt.Errorf("fetching the price table from %s: %w", redactedURL(u), err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
@@ -231,6 +237,13 @@ func Read(ctx context.Context, client *http.Client, location string, maxBytes in
 	}
 	defer f.Close()
 	return readLimited(f, maxBytes)
+}
+
+// redactedURL is u without its user info, query and fragment, which may
+// hold credentials, for errors and logs.
+func redactedURL(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return r.String()
 }
 
 func readLimited(r io.Reader, maxBytes int64) ([]byte, error) {

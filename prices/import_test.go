@@ -289,6 +289,31 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// A URL's password and query token stay out of Read's errors: the CLI
+// prints them, and the operator's shell history is not a log.
+func TestReadErrorsHideURLSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close() // nothing listens there now: the fetch fails in the client
+	for _, loc := range []string{
+		"http://operator:hunter2-secret@" + addr + "/models?token=tok-secret#frag-secret",
+		"https://" + addr + "/models?api_key=tok-secret",
+	} {
+		_, err := prices.Read(context.Background(), http.DefaultClient, loc, 1<<20, time.Second)
+		if err == nil {
+			t.Fatalf("Read(%s) succeeded against a closed port", loc)
+		}
+		for _, secret := range []string{"hunter2-secret", "tok-secret", "frag-secret", "operator"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("Read error quotes %q: %v", secret, err)
+			}
+		}
+		if !strings.Contains(err.Error(), addr+"/models") {
+			t.Errorf("Read error does not name the host and path: %v", err)
+		}
+	}
+}
+
 // fuzzSeeds are tables to start the fuzzers from.
 func fuzzSeeds(f *testing.F, format string) {
 	if data, err := os.ReadFile(filepath.Join("testdata", "openrouter-models.json")); err == nil && format == prices.FormatOpenRouter {
