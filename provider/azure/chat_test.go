@@ -1,8 +1,10 @@
 package azure
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -312,4 +314,42 @@ func TestChatFamily(t *testing.T) {
 	if base.Path != nil || base.DropEmptyChunks {
 		t.Fatal("NewChat changed its argument")
 	}
+}
+
+// FuzzChatURL: for any credential the vault would store, the chat URL is
+// the credential's resource (same scheme and host), the deployment's chat
+// route or the v1 one, with the api-version as the only query value.
+func FuzzChatURL(f *testing.F) {
+	f.Add("https://res.openai.azure.com/", "gpt4o-prod", "2024-10-21")
+	f.Add("https://res.openai.azure.com:8443", "a.b_c-d", "v1")
+	f.Add("http://127.0.0.1:8080", "x", "preview")
+	f.Add("https://res.openai.azure.com/openai", "../x", "2024-10-21&a=b")
+	p, _ := ownkey.LookupProvider("azure")
+	f.Fuzz(func(t *testing.T, endpoint, deployment, apiVersion string) {
+		raw, _ := json.Marshal(map[string]string{"endpoint": endpoint, "apiKey": azureKey, "deploymentName": deployment, "apiVersion": apiVersion})
+		c, err := ownkey.ParseCredential(p, raw, true)
+		if err != nil {
+			return
+		}
+		base, guarded, err := Chat{}.Endpoint(p, c)
+		if err != nil || !guarded {
+			t.Fatalf("endpoint of a stored credential: %q guarded=%t %v", base, guarded, err)
+		}
+		path, err := chatPath(&ownkey.ChatRequest{Provider: p, Credential: c})
+		if err != nil {
+			t.Fatalf("chatPath of a stored credential: %v", err)
+		}
+		u, err := url.Parse(base + path)
+		want, _ := url.Parse(c.Endpoint)
+		if err != nil || u.Scheme != want.Scheme || u.Host != want.Host {
+			t.Fatalf("%s%s leaves the resource %s", base, path, c.Endpoint)
+		}
+		route := "/openai/deployments/" + c.Deployment + "/chat/completions"
+		if v1API(c.APIVersion) {
+			route = "/openai/v1/chat/completions"
+		}
+		if u.EscapedPath() != route || u.Query().Get("api-version") != c.APIVersion || len(u.Query()) != 1 || u.Fragment != "" {
+			t.Fatalf("%s%s: path %q, query %q", base, path, u.EscapedPath(), u.RawQuery)
+		}
+	})
 }
