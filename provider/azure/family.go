@@ -3,7 +3,7 @@
 // ownkey.WireAzureResponses (the Responses API). They are one service to
 // the user: the same resource endpoint from the credential, the same api-key
 // header and the same api-version query, so they share this code; only
-// their chat adapters differ. Chat is served by openaicompat's
+// their chat adapters differ. The Chat family's adapter is openaicompat's
 // pass-through (chat.go).
 package azure
 
