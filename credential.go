@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,6 +70,10 @@ func (c *Credential) Plaintext() []byte {
 var (
 	awsRegionRE  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$`)
 	apiVersionRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}(-preview)?|v1|latest|preview)$`)
+	// deploymentRE is what Azure allows in a deployment's name (like its
+	// other Cognitive Services resource names): one URL path segment, no
+	// escaping needed, never "." or "..".
+	deploymentRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 )
 
 // ParseCredential validates what a user pasted for provider p and returns it
@@ -139,6 +145,11 @@ func ParseCredential(p *Provider, raw json.RawMessage, allowPrivate bool) (*Cred
 		if c.Endpoint, err = CheckEndpoint(e, allowPrivate); err != nil {
 			return nil, err
 		}
+		if f := allowed["endpoint"]; f.Origin {
+			if err := checkOrigin(c.Endpoint, f.Example); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _, ok := fields["region"]; ok && !awsRegionRE.MatchString(c.Region) {
 		// The value is quoted to help, unless a secret of the same
@@ -156,8 +167,8 @@ func ParseCredential(p *Provider, raw json.RawMessage, allowPrivate bool) (*Cred
 	if _, ok := fields["apiVersion"]; ok && !apiVersionRE.MatchString(c.APIVersion) {
 		return nil, FieldError("key.apiVersion", "apiVersion %q must look like 2024-10-21 or 2024-10-21-preview (or v1)", c.APIVersion)
 	}
-	if _, ok := fields["deploymentName"]; ok && strings.ContainsAny(c.Deployment, "/?#% ") {
-		return nil, FieldError("key.deploymentName", "deploymentName must not contain '/', '?', '#', '%%' or spaces")
+	if _, ok := fields["deploymentName"]; ok && !deploymentRE.MatchString(c.Deployment) {
+		return nil, FieldError("key.deploymentName", "deploymentName must be the deployment's name in Azure: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	return c, nil
 }
@@ -253,15 +264,24 @@ func fieldList(fs []CredentialField) string {
 // loopback, private, link-local or metadata addresses unless allowPrivate is
 // set — in which case plain http is accepted for exactly those addresses, so
 // that tests can use local fakes. Host names are checked again at dial time.
+//
+// The host must be a DNS name (letters, digits, '-', '_', '.') or an IP
+// address, with a port from 1 to 65535 if any: anything else could not be
+// dialled, and would only fail on every request.
 func CheckEndpoint(raw string, allowPrivate bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", FieldError("key.endpoint", "endpoint must be an absolute https:// URL")
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	// A bare "?" or "#" parses as no query or fragment, but would stay in
+	// the URL the paths are appended to.
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
 		return "", FieldError("key.endpoint", "endpoint must not contain credentials, a query or a fragment")
 	}
 	host := u.Hostname()
+	if !validHost(host) || !validPort(u) {
+		return "", FieldError("key.endpoint", "endpoint host must be a DNS name or an IP address, with a port from 1 to 65535 if any")
+	}
 	internal := IsInternalHost(host)
 	if internal && !allowPrivate {
 		return "", FieldError("key.endpoint", "endpoint host %q is a loopback, private, link-local or metadata address", host)
@@ -270,6 +290,52 @@ func CheckEndpoint(raw string, allowPrivate bool) (string, error) {
 		return "", FieldError("key.endpoint", "endpoint must use https")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// validHost: an IP address, or a DNS name of at most 253 characters made of
+// letters, digits, '-', '_' and '.', with no empty label (a final dot
+// aside).
+func validHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPort: no port, or a number from 1 to 65535 (url.Parse accepts
+// "host:" and any run of digits).
+func validPort(u *url.URL) bool {
+	port := u.Port()
+	if port == "" {
+		return !strings.HasSuffix(u.Host, ":")
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// checkOrigin refuses an endpoint (as CheckEndpoint returned it) with a
+// path: for providers whose API paths ownkey appends to the resource's
+// address (Azure OpenAI: /openai/deployments/…, /openai/v1/…).
+func checkOrigin(endpoint, example string) error {
+	if u, err := url.Parse(endpoint); err != nil || u.Path != "" || u.RawPath != "" {
+		return FieldError("key.endpoint", "endpoint must be the resource's address alone, such as %s, without a path: ownkey adds the API's path (/openai/…) itself", example)
+	}
+	return nil
 }
 
 // CredentialRecord is a credential as stored: sealed by the vault, bound to

@@ -2,6 +2,7 @@ package ownkey
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,8 @@ func FuzzParseCredential(f *testing.F) {
 		`"{\"accessKeyId\":\"AKIAIOSFODNN7EXAMPLE\",\"secretAccessKey\":\"wJalrXUtnFEMI\",\"region\":\"eu-west-1\",\"sessionToken\":\"tok\"}"`,
 		`{"endpoint":"https://x.openai.azure.com","apiKey":"0123456789abcdef0123456789abcdef","deploymentName":"gpt","apiVersion":"2024-10-21"}`,
 		`{"endpoint":"https://x.services.ai.azure.com/anthropic/","apiKey":"k\u0065y-0123456789abcdef"}`,
+		`{"endpoint":"https://x.openai.azure.com:443//","apiKey":"0123456789abcdef","deploymentName":"gpt.4o_x-1","apiVersion":"v1"}`,
+		`{"endpoint":"https://x.openai.azure.com/openai?","apiKey":"0123456789abcdef","deploymentName":"..","apiVersion":"latest"}`,
 		`{"apiKey":{"nested":[[[[[[[[1]]]]]]]]}}`, `{"apiKey":"a","apiKey":"b"}`, `null`, `[]`, `"{"`, `{"region":1}`,
 	} {
 		for _, p := range []string{"openai", "aws", "azure", "azure-anthropic-foundry"} {
@@ -42,6 +45,21 @@ func FuzzParseCredential(f *testing.F) {
 				}
 			}
 			return
+		}
+		// An accepted endpoint is an address paths can be appended to, and
+		// Azure OpenAI's is the resource's origin; an accepted deployment
+		// is one URL path segment as it is.
+		if c.Endpoint != "" {
+			u, err := url.Parse(c.Endpoint)
+			if err != nil || u.User != nil || strings.ContainsAny(c.Endpoint, "?#") || strings.HasSuffix(c.Endpoint, "/") || !validHost(u.Hostname()) {
+				t.Fatalf("endpoint %q accepted", c.Endpoint)
+			}
+			if p.ID == "azure" && (u.Path != "" || u.RawPath != "") {
+				t.Fatalf("azure endpoint %q accepted with a path", c.Endpoint)
+			}
+		}
+		if c.Deployment != "" && url.PathEscape(c.Deployment) != c.Deployment {
+			t.Fatalf("deployment %q accepted", c.Deployment)
 		}
 		back, err := ParseStoredCredential(p.ID, c.Plaintext())
 		if err != nil {

@@ -72,6 +72,22 @@ func TestCheckEndpoint(t *testing.T) {
 		{"https://res.openai.azure.com?x=1", false, false},
 		{"ftp://res.openai.azure.com", false, false},
 		{"res.openai.azure.com", false, false},
+		// A bare ? or # parses as none, but would stay in the URL.
+		{"https://res.openai.azure.com?", false, false},
+		{"https://res.openai.azure.com/#", false, false},
+		// Hosts and ports that could never be dialled.
+		{"https://res.openai.azure.com;x", false, false},
+		{"https://res..openai.azure.com", false, false},
+		{"https://.openai.azure.com", false, false},
+		{"https://res.openai.azure.com:", false, false},
+		{"https://res.openai.azure.com:0", false, false},
+		{"https://res.openai.azure.com:65536", false, false},
+		{"https://res.openai.azure.com:443/", false, true},
+		{"https://my_res.openai.azure.com./", false, true},
+		{"https://rés.openai.azure.com", false, false},
+		{"https://" + strings.Repeat("a", 64) + ".com", false, false},
+		{"https://[2001:db8::1]", false, false}, // documentation range: internal
+		{"https://[2606:4700::1111]:8443", false, true},
 	}
 	for _, c := range cases {
 		got, err := CheckEndpoint(c.in, c.allowPrivate)
@@ -84,6 +100,60 @@ func TestCheckEndpoint(t *testing.T) {
 	}
 	if !IsInternalAddr(netip.MustParseAddr("::ffff:127.0.0.1")) || IsInternalAddr(netip.MustParseAddr("8.8.8.8")) {
 		t.Fatal("IsInternalAddr")
+	}
+}
+
+// Azure OpenAI credentials: the endpoint is the resource's address alone
+// (ownkey appends /openai/…), the deployment a name Azure allows; a bad one
+// is refused naming its field, without quoting the value.
+func TestParseCredentialAzure(t *testing.T) {
+	p, _ := LookupProvider("azure")
+	cred := func(endpoint, deployment string) json.RawMessage {
+		b, _ := json.Marshal(map[string]string{"endpoint": endpoint, "apiKey": "azkey-0123456789abcdef", "deploymentName": deployment, "apiVersion": "2024-10-21"})
+		return b
+	}
+	for _, tc := range []struct {
+		endpoint, deployment string
+		field                string // "" when accepted
+	}{
+		{"https://res.openai.azure.com", "gpt-4o", ""},
+		{"https://res.openai.azure.com/", "gpt4o.prod_2", ""},
+		{"https://res.cognitiveservices.azure.com//", "G" + strings.Repeat("x", 63), ""},
+		{"https://res.openai.azure.com/openai", "gpt-4o", "key.endpoint"},
+		{"https://res.openai.azure.com/openai/deployments/gpt-4o", "gpt-4o", "key.endpoint"},
+		{"https://res.openai.azure.com/%2e", "gpt-4o", "key.endpoint"},
+		{"https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "gpt-4o", "key.endpoint"},
+		{"https://res.openai.azure.com", "", "key.deploymentName"},
+		{"https://res.openai.azure.com", "gpt 4o", "key.deploymentName"},
+		{"https://res.openai.azure.com", "gpt/4o", "key.deploymentName"},
+		{"https://res.openai.azure.com", "..", "key.deploymentName"},
+		{"https://res.openai.azure.com", ".hidden", "key.deploymentName"},
+		{"https://res.openai.azure.com", "-x", "key.deploymentName"},
+		{"https://res.openai.azure.com", "gpt%2F4o", "key.deploymentName"},
+		{"https://res.openai.azure.com", "déploiement", "key.deploymentName"},
+		{"https://res.openai.azure.com", "G" + strings.Repeat("x", 64), "key.deploymentName"},
+	} {
+		c, err := ParseCredential(p, cred(tc.endpoint, tc.deployment), false)
+		if tc.field == "" {
+			if err != nil || c.Deployment != tc.deployment || strings.Contains(strings.TrimPrefix(c.Endpoint, "https://"), "/") {
+				t.Errorf("%s %q: %v (endpoint %q)", tc.endpoint, tc.deployment, err, c.Endpoint)
+			}
+			continue
+		}
+		e, ok := err.(*Error)
+		if !ok || e.Code != EINVALID || e.Param != tc.field {
+			t.Errorf("%s %q: err = %v, want EINVALID on %s", tc.endpoint, tc.deployment, err, tc.field)
+			continue
+		}
+		if tc.deployment != "" && strings.Contains(e.Message, tc.deployment) {
+			t.Errorf("%s %q: the error quotes the value: %q", tc.endpoint, tc.deployment, e.Message)
+		}
+	}
+	// Foundry's endpoint carries a path (/anthropic/): the rule is Azure
+	// OpenAI's, not every endpoint's.
+	foundry, _ := LookupProvider("azure-anthropic-foundry")
+	if _, err := ParseCredential(foundry, json.RawMessage(`{"endpoint":"https://res.services.ai.azure.com/anthropic/","apiKey":"azkey-0123456789abcdef"}`), false); err != nil {
+		t.Fatalf("foundry: %v", err)
 	}
 }
 

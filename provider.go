@@ -61,6 +61,10 @@ type CredentialField struct {
 	Required bool   `json:"required"`
 	Secret   bool   `json:"secret"`
 	Example  string `json:"example,omitempty"`
+	// Origin marks an endpoint that must be the resource's address alone
+	// (scheme, host, port): ownkey appends the API's paths to it (Azure
+	// OpenAI). Example is quoted to say what is expected.
+	Origin bool `json:"-"`
 }
 
 var (
@@ -71,7 +75,7 @@ var (
 		{Name: "sessionToken", Secret: true},
 	}
 	azureFields = []CredentialField{
-		{Name: "endpoint", Required: true, Example: "https://<endpoint>"},
+		{Name: "endpoint", Required: true, Example: "https://<resource>.openai.azure.com", Origin: true},
 		{Name: "apiKey", Required: true, Secret: true},
 		{Name: "deploymentName", Required: true, Example: "<deployment>"},
 		{Name: "apiVersion", Required: true, Example: "2024-10-21-preview"},

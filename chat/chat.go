@@ -100,9 +100,15 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		return err
 	}
 
+	// Model: the id the provider must be sent; a family whose credential
+	// decides it (Azure's deployment) says which.
+	model := route.Model
+	if m, ok := family.(provider.UpstreamModeler); ok {
+		model = m.UpstreamModel(cred, model)
+	}
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
-		Model: route.Model, Body: call.Body.Routed(route.Model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
+		Model: model, Body: call.Body.Routed(model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
 		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok, Markup: s.Markups.For(byok),
 	}
 	s.markUsed(accountID, route.Provider.ID, byok)

@@ -288,3 +288,33 @@ func TestChatCompletesPartialUsage(t *testing.T) {
 		})
 	}
 }
+
+// modelerFamily is a family whose credential decides the model the provider
+// is sent, as Azure's deployment does.
+type modelerFamily struct{ *providertest.Family }
+
+func (modelerFamily) UpstreamModel(c *ownkey.Credential, routed string) string {
+	return c.Provider + "-deployment-for-" + routed
+}
+
+// The model a family's credential decides is the one sent (the body's
+// edit) and the request's; the record keeps what the client asked.
+func TestChatUpstreamModel(t *testing.T) {
+	f := newFixture(t, &ownkey.ChatResult{Status: 200, Started: true, ModelServed: "gpt-4o-2024-11-20",
+		Usage: ownkey.Usage{PromptTokens: 12, CompletionTokens: 30}}, nil)
+	f.family = modelerFamily{&providertest.Family{Speaks: providertest.Catalog(t, "openai").Wire, Adapter: f.adapter}}
+	f.svc.Families = providertest.Families(t, nil, f.family)
+	b, err := f.chat("gpt-4o", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req := f.adapter.got; req == nil || req.Model != "openai-deployment-for-gpt-4o" {
+		t.Fatalf("adapter got model %q", req.Model)
+	}
+	if len(b.models) != 1 || b.models[0] != "openai-deployment-for-gpt-4o" {
+		t.Fatalf("body edited for %q", b.models)
+	}
+	if r := f.rec.recs[0]; r.ModelRequested != "gpt-4o" || r.ModelServed != "gpt-4o-2024-11-20" {
+		t.Fatalf("record asked %q, served %q", r.ModelRequested, r.ModelServed)
+	}
+}

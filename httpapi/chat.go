@@ -187,6 +187,11 @@ type modelEntry struct {
 // it is, but with ?detailed=true each carries its prices at that provider,
 // at cost, and the rate taken on them: the BYOK markup for the account's
 // own key, the platform margin for the platform's.
+//
+// A key that names a deployment (Azure OpenAI's deploymentName) serves
+// that one model whatever a request names, so its provider lists the
+// deployment, not the catalog's models: "provider/deployment", and the
+// plain name where auto-mapping sends it to that provider.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	detailed := r.URL.Query().Get("detailed") == "true"
 	catalog := s.catalog()
@@ -219,9 +224,37 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	hasPlatform := func(id string) bool { return platform[id] }
 	seen := map[string]bool{}
 	data := []modelEntry{}
-	for _, prov := range ownkey.Catalog {
+	for i := range ownkey.Catalog {
+		prov := &ownkey.Catalog[i]
 		// Each set is empty where the switch rules it out.
 		if prov.Kind != ownkey.KindModel || !own[prov.ID] && !platform[prov.ID] {
+			continue
+		}
+		if namesDeployment(prov) {
+			// The key the prefix routes with: the account's when the
+			// switch allows it and the account holds one.
+			var c *ownkey.Credential
+			if own[prov.ID] {
+				c, err = s.cfg.Vault.Credential(r.Context(), p.Account.ID, prov.ID)
+			} else {
+				c, err = s.cfg.Platform.PlatformCredential(r.Context(), prov.ID)
+			}
+			if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+				continue // deleted since the set was read
+			} else if err != nil {
+				Error(w, r, err)
+				return
+			}
+			dep := c.Deployment
+			e, ok := catalog.Lookup(prov.ID, dep)
+			if !ok {
+				e = &ownkey.ModelEntry{Provider: prov.ID, Model: dep} // no price known
+			}
+			if rt, byok, err := ownkey.RouteKeys(dep, "", keys, hasOwn, hasPlatform); err == nil && rt.Provider.ID == prov.ID && !seen[dep] {
+				seen[dep] = true
+				data = append(data, modelEntry{ID: dep, Object: "model", OwnedBy: prov.ID, Pricing: pricing(*e, byok)})
+			}
+			data = append(data, modelEntry{ID: prov.ID + "/" + dep, Object: "model", OwnedBy: prov.ID, Pricing: pricing(*e, own[prov.ID])})
 			continue
 		}
 		for _, e := range catalog.OfProvider(prov.ID) {
@@ -242,4 +275,15 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+}
+
+// namesDeployment reports whether p's keys name the deployment they serve
+// (a deploymentName field: Azure OpenAI).
+func namesDeployment(p *ownkey.Provider) bool {
+	for _, f := range p.Fields {
+		if f.Name == "deploymentName" {
+			return true
+		}
+	}
+	return false
 }

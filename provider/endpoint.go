@@ -53,11 +53,22 @@ func CatalogEndpoint(p *ownkey.Provider) (base string, guarded bool, err error) 
 // result and url.Parse it: Go keeps the encoded form in URL.RawPath.
 func EscapePathSegment(s string) string {
 	const hex = "0123456789ABCDEF"
+	unreserved := func(ch byte) bool {
+		return 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || ch == '-' || ch == '.' || ch == '_' || ch == '~'
+	}
+	i := 0
+	for i < len(s) && unreserved(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // the usual case (an Azure deployment): nothing to escape, no copy
+	}
 	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		ch := s[i]
-		if 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || ch == '-' || ch == '.' || ch == '_' || ch == '~' {
+		if unreserved(ch) {
 			b.WriteByte(ch)
 			continue
 		}

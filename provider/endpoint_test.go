@@ -44,6 +44,14 @@ func TestCatalogEndpointNeedsABaseURL(t *testing.T) {
 	}
 }
 
+// A segment with nothing to escape (an Azure deployment name) is returned
+// as it is, without a copy.
+func TestEscapePathSegmentUnescapedDoesNotAllocate(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _ = EscapePathSegment("gpt-4o_mini.prod") }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
 func TestEscapePathSegment(t *testing.T) {
 	tests := map[string]string{
 		"anthropic.claude-3-haiku-20240307-v1:0":                            "anthropic.claude-3-haiku-20240307-v1%3A0",

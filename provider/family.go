@@ -39,6 +39,13 @@ type Family interface {
 	Chat() ownkey.ChatAdapter
 }
 
+// An UpstreamModeler is a Family whose credential decides the model id the
+// provider must be sent (Azure chat: the deployment). The chat service sends
+// UpstreamModel's id, given the routed one, as the request's model.
+type UpstreamModeler interface {
+	UpstreamModel(c *ownkey.Credential, routed string) string
+}
+
 // KeyCheck is one family's key check request and how to read its answer.
 // The Validator sends it, authorized by the family, and judges the answer
 // the same way for every family.

@@ -94,9 +94,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Fatalf("validate %v: %d %s", v["provider"], r.Status, r.Body)
 		}
 	}
-	// Chat through both adapters to the provider that echoes the key, in
+	// Chat through every adapter to the provider that echoes the key, in
 	// its message and in Retry-After.
-	for _, p := range []string{"openai", "azure-anthropic-foundry"} {
+	for _, p := range []string{"openai", "azure-anthropic-foundry", "azure"} {
 		r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "claude-sonnet-4-5",
 			"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "byok": map[string]any{"enabled": true, "provider": p}})
 		if r.Status != 401 {

@@ -252,11 +252,12 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 // package and one line here (and its providers in the catalog).
 func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (*provider.Families, error) {
 	userAgent := "ownkey/" + version
+	compat := openaicompat.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}
 	return provider.NewFamilies(baseURLs,
-		openaicompat.Family{Adapter: &openaicompat.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
+		openaicompat.Family{Adapter: &compat},
 		anthropic.Family{Adapter: &anthropic.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		responses.Family{},
-		azure.Chat{},
+		azure.NewChat(compat), // openaicompat's pass-through at Azure's URLs
 		azure.Responses{},
 		bedrock.Family{},
 		gemini.Family{},

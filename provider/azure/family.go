@@ -3,8 +3,8 @@
 // ownkey.WireAzureResponses (the Responses API). They are one service to
 // the user: the same resource endpoint from the credential, the same api-key
 // header and the same api-version query, so they share this code; only
-// their chat adapters will differ. Chat through either is not supported
-// yet.
+// their chat adapters differ. The Chat family's adapter is openaicompat's
+// pass-through (chat.go).
 package azure
 
 import (
@@ -14,10 +14,15 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/provider/openaicompat"
 )
 
-// Chat is the Azure OpenAI chat completions wire family.
-type Chat struct{ service }
+// Chat is the Azure OpenAI chat completions wire family; NewChat gives it
+// its adapter.
+type Chat struct {
+	service
+	adapter *openaicompat.Adapter
+}
 
 // Responses is the Azure OpenAI Responses wire family.
 type Responses struct{ service }
@@ -49,9 +54,7 @@ func (service) KeyCheck(p *ownkey.Provider, c *ownkey.Credential, base string, _
 		return provider.KeyCheck{}, ownkey.FieldError("key.apiVersion", "%s credential has no apiVersion", p.Name)
 	}
 	q := "?api-version=" + url.QueryEscape(c.APIVersion)
-	switch c.APIVersion {
-	case "v1", "latest", "preview":
-		// Versionless "v1" API: its routes live under /openai/v1.
+	if v1API(c.APIVersion) {
 		return provider.GetCheck(base, "/openai/v1/models"+q), nil
 	}
 	return provider.GetCheck(base, "/openai/models"+q), nil

@@ -33,21 +33,45 @@ type Adapter struct {
 	// this long (an error event, upstream_timeout); zero means
 	// provider.DefaultStreamIdleTimeout, negative no limit.
 	StreamIdleTimeout time.Duration
+
+	// The hooks of a family that speaks OpenAI's chat format at another
+	// address with quirks of its own (Azure OpenAI). Both are off for the
+	// OpenAI-compatible providers, whose answers pass through as they are.
+
+	// Path is where a request goes under its base URL; nil means
+	// "/chat/completions". Its error (EINVALID, naming the credential's
+	// field) is the request's, before anything is sent.
+	Path func(req *ownkey.ChatRequest) (string, error)
+	// DropEmptyChunks drops a stream chunk that has no choices, no usage
+	// and no error: one says nothing an OpenAI client can use, and
+	// clients that read choices[0] of every chunk break on it. Azure
+	// opens its streams with one (prompt_filter_results, empty id and
+	// model).
+	DropEmptyChunks bool
 }
 
 var _ ownkey.ChatAdapter = (*Adapter)(nil)
 
-// Chat sends req to POST {req.BaseURL}/chat/completions and puts the answer
-// into sink: for an OpenAI client, a non-streaming body unchanged and a
-// stream event by event (see Event); for another dialect, translated.
-// Errors are provider.Core's (see Core.Chat).
+// Chat sends req to POST {req.BaseURL}/chat/completions (or a.Path's) and
+// puts the answer into sink: for an OpenAI client, a non-streaming body
+// unchanged and a stream event by event (see Event); for another dialect,
+// translated. Errors are provider.Core's (see Core.Chat).
 func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	res := &ownkey.ChatResult{}
+	path := "/chat/completions"
+	if a.Path != nil {
+		p, err := a.Path(req)
+		if err != nil {
+			return provider.Failed(res, "", err)
+		}
+		path = p
+	}
 	x := getExchange(req, res)
 	defer putExchange(x)
 	x.relay = sink.Dialect() == ownkey.DialectOpenAIChat
+	x.dropEmpty = a.DropEmptyChunks
 	core := provider.Core{Clients: a.Clients, UserAgent: a.UserAgent, StreamIdleTimeout: a.StreamIdleTimeout}
-	return core.Chat(ctx, req, res, sink, x, "/chat/completions", req.Body)
+	return core.Chat(ctx, req, res, sink, x, path, req.Body)
 }
 
 // UpstreamError builds the client's error from a provider's error answer.

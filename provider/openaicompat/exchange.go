@@ -16,6 +16,8 @@ type exchange struct {
 	// relay: the client speaks OpenAI's dialect, so the provider's bytes
 	// are relayed; otherwise they are translated (translate.go).
 	relay bool
+	// dropEmpty: Adapter.DropEmptyChunks.
+	dropEmpty bool
 
 	out     []byte // scratch for chunks the adapter edits or writes itself
 	scratch []byte // scratch for unescaping strings

@@ -52,9 +52,16 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 // no network, no idle timeout.
 func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
 	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+	return respondWith(ctx, cancel, req, res, resp, sink, false)
+}
+
+// respondWith is respond with Adapter.DropEmptyChunks set to dropEmpty.
+func respondWith(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+	resp *http.Response, sink ownkey.ChatSink, dropEmpty bool) (*ownkey.ChatResult, error) {
 	x := getExchange(req, res)
 	defer putExchange(x)
 	x.relay = sink.Dialect() == ownkey.DialectOpenAIChat
+	x.dropEmpty = dropEmpty
 	core := provider.Core{StreamIdleTimeout: -1}
 	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
 }

@@ -52,6 +52,8 @@ func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step 
 		return provider.StepEnd
 	case ci.usageEnd > 0 && ci.choices == 0:
 		return provider.StepMore // a usage-only chunk: end writes the usage
+	case ci.choices == 0 && x.dropEmpty:
+		return provider.StepMore // nothing for the client (Adapter.DropEmptyChunks)
 	case ci.usageEnd > 0:
 		data = x.withoutUsage(data, ci)
 	}

@@ -17,21 +17,24 @@ import (
 // or hang, passes no key on in an error event (plain or \u-escaped; other
 // events are the model's output, relayed as they come), and ends the
 // client's stream with [DONE] or an error event; a priced answer's usage
-// chunk carries its cost.
+// chunk carries its cost. dropEmpty runs it with Adapter.DropEmptyChunks
+// (Azure's).
 func FuzzStreamRelay(f *testing.F) {
-	f.Add([]byte(providertest.Frames(oaHello, oaFinish, oaUsage, done)), true)
-	f.Add([]byte(providertest.Frames(oaHello, `{"error":{"message":"bad key `+providertest.EscapedKey(testKey)+`"}}`)), false)
-	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1}}\r\n\r\n"), true)
-	f.Add([]byte("data: "+strings.Repeat("[", 300)+"\n\n"), false)
-	f.Add([]byte("data: {\"usage\":{\"prompt_tokens\":"+strings.Repeat("[", 300)+"\n\n"), true)
-	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
+	f.Add([]byte(providertest.Frames(oaHello, oaFinish, oaUsage, done)), true, false)
+	f.Add([]byte(providertest.Frames(oaHello, `{"error":{"message":"bad key `+providertest.EscapedKey(testKey)+`"}}`)), false, false)
+	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1}}\r\n\r\n"), true, false)
+	f.Add([]byte("data: "+strings.Repeat("[", 300)+"\n\n"), false, false)
+	f.Add([]byte("data: {\"usage\":{\"prompt_tokens\":"+strings.Repeat("[", 300)+"\n\n"), true, false)
+	f.Add([]byte(providertest.Frames(promptFilterChunk, oaHello, oaFinish, oaUsage, done)), true, true)
+	f.Add([]byte(providertest.Frames(promptFilterChunk, `{"choices":[]}`)), false, true)
+	f.Fuzz(func(t *testing.T, raw []byte, includeUsage, dropEmpty bool) {
 		req := chatRequest(t, "http://unused", func(r *ownkey.ChatRequest) { r.IncludeUsage = includeUsage }, withPricer(&testPricer{}))
 		res := &ownkey.ChatResult{}
 		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
 		rec := httptest.NewRecorder()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if _, err := respond(ctx, cancel, req, res, resp, providertest.Writer(t, rec, req)); err != nil {
+		if _, err := respondWith(ctx, cancel, req, res, resp, providertest.Writer(t, rec, req), dropEmpty); err != nil {
 			t.Fatal(err)
 		}
 		got := rec.Body.String()

@@ -48,6 +48,11 @@ func (x *exchange) translateEvent(data []byte, out *provider.Answer) provider.St
 	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
 		return x.streamError(out, data, e)
 	}
+	if x.dropEmpty && !root.Get("choices.0").Exists() && !root.Get("usage").IsObject() {
+		// Adapter.DropEmptyChunks: nothing to tell, and its empty id
+		// and model must not start the answer.
+		return provider.StepMore
+	}
 	if err := x.translateStart(root, out); err != nil {
 		return provider.StepGone
 	}
