@@ -58,17 +58,10 @@ func NewCitationScanner(sources []WebSource) *CitationScanner {
 // Write scans the next piece of the answer's text (unescaped).
 func (s *CitationScanner) Write(text string) {
 	if len(s.partial) > 0 {
-		// Complete the character cut at the end of the last piece.
-		for len(text) > 0 && !utf8.FullRune(s.partial) {
-			s.partial = append(s.partial, text[0])
-			text = text[1:]
-		}
-		if !utf8.FullRune(s.partial) {
-			return
-		}
-		r, _ := utf8.DecodeRune(s.partial)
+		// A character was cut at the end of the last piece: read on from
+		// its first byte (rare: a copy only then).
+		text = string(s.partial) + text
 		s.partial = s.partial[:0]
-		s.char(r)
 	}
 	for i := 0; i < len(text); {
 		c := text[i]

@@ -27,8 +27,8 @@ type Config struct {
 	Vault    ownkey.CredentialService
 	// Platform holds the operator's provider keys (admin API; /v1/models
 	// lists what they reach); nil: none.
-	Platform  ownkey.PlatformKeyService
-	Chat      ownkey.ChatService
+	Platform ownkey.PlatformKeyService
+	Chat     ownkey.ChatService
 	// WebSearch serves /api/web (websearch.Service); nil answers it 503.
 	WebSearch ownkey.WebSearchService
 	Validator ownkey.KeyValidator

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/jsontext"
+	"github.com/ownkey/ownkey/jsonvalid"
 )
 
 // Citations of web sources (search-augmented chat), the way OpenAI's own
@@ -80,6 +81,12 @@ func (wr *Writer) citeBody(body []byte) []byte {
 func (wr *Writer) annotate(data []byte, obj gjson.Result) ([]byte, bool) {
 	start, end := obj.Index, obj.Index+len(obj.Raw)
 	if !obj.IsObject() || start <= 0 || end > len(data) || data[start] != '{' || data[end-1] != '}' {
+		return nil, false
+	}
+	// gjson reads what it can of broken JSON: only valid JSON is edited
+	// (one pass over the finish chunk or the answer, for these requests
+	// only).
+	if jsonvalid.Check(data, 0) != nil {
 		return nil, false
 	}
 	b := wr.citeBuf[:0]
