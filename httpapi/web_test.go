@@ -61,9 +61,9 @@ func TestChatWebSearchOf(t *testing.T) {
 // JSON without either.
 func TestDeleteMembers(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"model":"m","messages":[1],"byok":{},"webSearch":{}}`:     `{"model":"m","messages":[1]}`,
-		`{"byok":{}, "webSearch":{} ,"model":"m","messages":[1]}`:   `{"model":"m","messages":[1]}`,
-		`{"byok":{},"model":"m","messages":[1],"webSearch":{}}`:     `{"model":"m","messages":[1]}`,
+		`{"model":"m","messages":[1],"byok":{},"webSearch":{}}`:      `{"model":"m","messages":[1]}`,
+		`{"byok":{}, "webSearch":{} ,"model":"m","messages":[1]}`:    `{"model":"m","messages":[1]}`,
+		`{"byok":{},"model":"m","messages":[1],"webSearch":{}}`:      `{"model":"m","messages":[1]}`,
 		`{"model":"m","byok":{},"messages":[1],"webSearch":{"a":1}}`: `{"model":"m","messages":[1]}`,
 	} {
 		f, err := parseChatBody([]byte(in), 0)
