@@ -198,7 +198,7 @@ func TestWebSearchErrors(t *testing.T) {
 		{"unknown field", key, `{"query":"q","topic":"news"}`, 400, "invalid_request_error", "topic", "invalid", `unknown field "topic"`, ""},
 		{"other output", key, `{"query":"q","outputType":"sourcedAnswer"}`, 400, "invalid_request_error", "outputType", "invalid", "outputType must be searchResults", ""},
 		{"bad key", key, `{"query":"q","provider":"tavily"}`, 401, "upstream_error", "", "invalid_api_key",
-			"Tavily rejected the key: Unauthorized: missing or invalid API key Bearer "+ownkey.Redacted, ""},
+			"Tavily rejected the key: Unauthorized: missing or invalid API key Bearer " + ownkey.Redacted, ""},
 		{"rate limited", key, `{"query":"q","provider":"exa"}`, 429, "upstream_error", "", "rate_limit_exceeded",
 			"Exa is rate limiting this key: You have exceeded your rate limit", "12"},
 		{"server error", key, `{"query":"q","provider":"kagi"}`, 500, "upstream_error", "", "", "Kagi answered HTTP 500: Internal error", ""},
@@ -284,7 +284,6 @@ func TestWebSearchBilling(t *testing.T) {
 		}
 	})
 }
-
 
 // The key checks: free for Tavily (its usage) and Perplexity; a search for
 // Kagi and Exa, which the answer says.
