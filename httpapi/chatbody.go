@@ -146,15 +146,19 @@ func routedBody(body []byte, fields chatFields, model string, forceUsage bool) [
 	if fields.model.Str != model {
 		edits = append(edits, replaceValue(fields.model, jsonString(model)))
 	}
-	// Members of ownkey's own, which no provider must see.
-	var gone [][2]int
+	// Members of ownkey's own, which no provider must see (on the
+	// stack: this runs for every request).
+	var gone [2][2]int
+	n := 0
 	if fields.byok.Exists() {
-		gone = append(gone, memberSpan(fields.byokKey, fields.byok))
+		gone[n] = memberSpan(fields.byokKey, fields.byok)
+		n++
 	}
 	if fields.webSearch.Exists() {
-		gone = append(gone, memberSpan(fields.webSearchKey, fields.webSearch))
+		gone[n] = memberSpan(fields.webSearchKey, fields.webSearch)
+		n++
 	}
-	edits = append(edits, deleteMembers(body, gone)...)
+	edits = deleteMembers(edits, body, gone[:n])
 	if so := fields.streamOptions; forceUsage {
 		switch {
 		case so.IsObject():
@@ -259,17 +263,21 @@ func memberSpan(keyAt int, v gjson.Result) [2]int {
 	return [2]int{keyAt, v.Index + len(v.Raw)}
 }
 
-// deleteMembers removes the members of one object that lie at spans, with
+// deleteMembers appends to edits the removal of the members of one object
+// that lie at spans, with
 // the commas that joined them to the rest: members next to each other go
 // as one run, and a run takes the comma after it, or, when it ends the
 // object, the comma before it. So any set of members can go and the
 // object stays valid JSON.
-func deleteMembers(body []byte, spans [][2]int) []bodyEdit {
+func deleteMembers(edits []bodyEdit, body []byte, spans [][2]int) []bodyEdit {
 	if len(spans) == 0 {
-		return nil
+		return edits
 	}
-	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
-	var edits []bodyEdit
+	if len(spans) == 2 && spans[1][0] < spans[0][0] {
+		spans[0], spans[1] = spans[1], spans[0]
+	} else if len(spans) > 2 {
+		slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	}
 	run := spans[0]
 	flush := func() {
 		start, end := run[0], run[1]

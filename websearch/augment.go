@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -27,21 +28,28 @@ const ShortQueryChars = 30
 // end of a message), from a word's start. A conversation without user text
 // is an EINVALID error naming messages.
 func ChatQuery(body []byte) (string, error) {
-	var users []string
-	gjson.GetBytes(body, "messages").ForEach(func(_, m gjson.Result) bool {
+	// The user messages are kept as they are (a Result holds the raw
+	// message) and read from the latest back until two have text: a long
+	// conversation's text is not unescaped.
+	var msgs []gjson.Result
+	gjson.Get(view(body), "messages").ForEach(func(_, m gjson.Result) bool {
 		if m.Get("role").Str == "user" {
-			if t := messageText(m.Get("content")); t != "" {
-				users = append(users, t)
-			}
+			msgs = append(msgs, m)
 		}
 		return true
 	})
+	var users []string // latest first
+	for i := len(msgs) - 1; i >= 0 && len(users) < 2; i-- {
+		if t := messageText(msgs[i].Get("content")); t != "" {
+			users = append(users, t)
+		}
+	}
 	if len(users) == 0 {
 		return "", ownkey.FieldError("messages", "web search needs a user message with text to search for")
 	}
-	q := users[len(users)-1]
+	q := users[0]
 	if utf8.RuneCountInString(q) < ShortQueryChars && len(users) > 1 {
-		q = users[len(users)-2] + " " + q
+		q = users[1] + " " + q
 	}
 	q = strings.Join(strings.Fields(q), " ")
 	if n := utf8.RuneCountInString(q); n > MaxQueryChars {
@@ -54,6 +62,9 @@ func ChatQuery(body []byte) (string, error) {
 	}
 	return q, nil
 }
+
+// view is b as a string without a copy, for reads that keep nothing of it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func indexRune(r []rune, c rune) int {
 	for i, x := range r {
@@ -105,6 +116,11 @@ func messageText(content gjson.Result) string {
 //	[2] …
 func Context(res *ownkey.WebSearchResult) string {
 	var b strings.Builder
+	size := 600
+	for _, r := range res.Results {
+		size += len(r.Title) + len(r.URL) + len(r.PublishedAt) + len(r.Snippet) + 40
+	}
+	b.Grow(size)
 	name := res.Provider
 	if p, ok := ownkey.LookupProvider(res.Provider); ok {
 		name = p.ShortName()
@@ -152,12 +168,13 @@ func Context(res *ownkey.WebSearchResult) string {
 // stay first and providers that want system messages at the start get
 // them there. body must hold a messages array (the chat path checked it).
 func Inject(body []byte, text string) []byte {
-	msgs := gjson.GetBytes(body, "messages")
+	msgs := gjson.Get(view(body), "messages") // in place: nothing read is kept
 	if !msgs.IsArray() {
 		return body
 	}
-	msg := append([]byte(`{"role":"system","content":`), jsontext.AppendString(nil, []byte(text))...)
-	msg = append(msg, '}')
+	msg := make([]byte, 0, len(text)+len(text)/8+40)
+	msg = append(msg, `{"role":"system","content":`...)
+	msg = append(jsontext.AppendString(msg, text), '}')
 	at, after := -1, false
 	msgs.ForEach(func(_, m gjson.Result) bool {
 		if r := m.Get("role").Str; r == "system" || r == "developer" {

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"strconv"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -35,8 +36,11 @@ func (wr *Writer) citeText(lit string) {
 		return
 	}
 	wr.citeScratch = jsontext.AppendUnescaped(wr.citeScratch[:0], lit[1:len(lit)-1])
-	wr.cite.Write(string(wr.citeScratch))
+	wr.cite.Write(view(wr.citeScratch)) // the scanner keeps nothing of it
 }
+
+// view is b as a string without a copy, for a call that does not keep it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // citeChunk scans a relayed stream chunk's content and, on the chunk that
 // finishes the answer, adds the annotations to its delta. It returns data
@@ -46,9 +50,11 @@ func (wr *Writer) citeChunk(data []byte) []byte {
 	if len(data) == 0 || data[0] != '{' {
 		return data // [DONE], or not a chunk
 	}
-	choice := gjson.GetBytes(data, "choices.0")
+	// Read in place (gjson.GetBytes would copy what it finds): nothing
+	// read is kept past this call.
+	choice := gjson.Get(view(data), "choices.0")
 	if c := choice.Get("delta.content"); c.Type == gjson.String {
-		wr.cite.Write(c.Str)
+		wr.citeText(c.Raw)
 	}
 	if fr := choice.Get("finish_reason"); fr.Type != gjson.String || fr.Str == "" {
 		return data
@@ -63,9 +69,9 @@ func (wr *Writer) citeChunk(data []byte) []byte {
 // citeBody scans a relayed chat.completion's content and adds the
 // annotations to its message.
 func (wr *Writer) citeBody(body []byte) []byte {
-	msg := gjson.GetBytes(body, "choices.0.message")
+	msg := gjson.Get(view(body), "choices.0.message")
 	if c := msg.Get("content"); c.Type == gjson.String {
-		wr.cite.Write(c.Str)
+		wr.citeText(c.Raw)
 	}
 	out, ok := wr.annotate(body, msg)
 	if !ok {

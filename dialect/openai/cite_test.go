@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -196,4 +197,57 @@ func FuzzCiteRelay(f *testing.F) {
 			t.Fatalf("changed without annotations:\n in %s\nout %s", data, out)
 		}
 	})
+}
+
+// BenchmarkStreamDeltasCiting is BenchmarkStreamDeltas for a request that
+// searched the web: each delta is also scanned for citations (200 deltas,
+// one citing a source), and the finish chunk carries the annotations.
+func BenchmarkStreamDeltasCiting(b *testing.B) {
+	var w Writer
+	rw := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Reset(rw, true, true)
+		w.Cite(sources)
+		upstream := w.Stream(strings.NewReader(""), nil)
+		_ = w.Start("msg_01XFDUDYJgAACzvnptvVoYEL", "claude-sonnet-4-5-20250929", 1700000000)
+		for i := range 200 {
+			if i == 100 {
+				_ = w.Text(`"as the release notes say [1]\n"`)
+				continue
+			}
+			_ = w.Text(`"line \"quoted\"\nnext "`)
+		}
+		_ = w.End("stop", usage, nil)
+		_, _ = upstream.Read(nil)
+		w.Finish()
+	}
+}
+
+// BenchmarkRelayCiting is the relayed stream of a request that searched
+// the web: each chunk is read for its content (200 chunks), the finish
+// chunk edited.
+func BenchmarkRelayCiting(b *testing.B) {
+	chunk := []byte(`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"line \"quoted\"\nnext [1] "},"finish_reason":null}]}`)
+	last := []byte(`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
+	for _, cite := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "citing"}[cite], func(b *testing.B) {
+			var w Writer
+			rw := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.Reset(rw, true, false)
+				if cite {
+					w.Cite(sources)
+				}
+				upstream := w.Stream(strings.NewReader(""), nil)
+				for range 200 {
+					_ = w.RelayEvent(nil, chunk)
+				}
+				_ = w.RelayEvent(nil, last)
+				_, _ = upstream.Read(nil)
+				w.Finish()
+			}
+		})
+	}
 }
