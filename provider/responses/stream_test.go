@@ -197,9 +197,9 @@ func TestStreamErrors(t *testing.T) {
 			code:     provider.CodeStreamTruncated,
 		},
 		{
-			name:     "empty stream",
-			want:     []string{`{"error":{"message":"OpenAI Responses ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`},
-			code:     provider.CodeStreamTruncated,
+			name: "empty stream",
+			want: []string{`{"error":{"message":"OpenAI Responses ended the stream before the response was complete","type":"upstream_error","param":null,"code":"stream_truncated"}}`},
+			code: provider.CodeStreamTruncated,
 		},
 		{
 			name:     "a second response",
