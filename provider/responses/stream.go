@@ -339,14 +339,18 @@ func (x *exchange) whole(item gjson.Result) error {
 	switch item.Get("type").Str {
 	case "message":
 		item.Get("content").ForEach(func(_, p gjson.Result) bool {
+			var text string
 			switch p.Get("type").Str {
 			case "output_text":
-				err = x.out.Text(textOf(p, "text"))
+				text = textOf(p, "text")
 			case "refusal":
-				x.refused = true
-				err = x.out.Text(textOf(p, "refusal"))
+				text = textOf(p, "refusal")
+				x.refused = x.refused || text != ""
 			}
-			x.streamed = true
+			if text != "" {
+				x.streamed = true
+				err = x.out.Text(text)
+			}
 			return err == nil
 		})
 	case "reasoning":
@@ -370,7 +374,7 @@ func (x *exchange) whole(item gjson.Result) error {
 }
 
 // textOf is member key of the part p as a JSON string literal, or "" when
-// it is not a non-empty string (Text and Reasoning then send nothing).
+// it is not a non-empty string.
 func textOf(p gjson.Result, key string) string {
 	if raw := jsonvalid.MemberRaw(p.Raw, key); isText(raw) {
 		return raw
