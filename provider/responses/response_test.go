@@ -129,4 +129,3 @@ func TestUsageOf(t *testing.T) {
 		}
 	}
 }
-
