@@ -3,8 +3,8 @@
 // ownkey.WireAzureResponses (the Responses API). They are one service to
 // the user: the same resource endpoint from the credential, the same api-key
 // header and the same api-version query, so they share this code; only
-// their chat adapters will differ. Chat through either is not supported
-// yet.
+// their chat adapters differ (Responses: responses.go, the Responses API
+// adapter of provider/responses at Azure's path).
 package azure
 
 import (
@@ -19,16 +19,12 @@ import (
 // Chat is the Azure OpenAI chat completions wire family.
 type Chat struct{ service }
 
-// Responses is the Azure OpenAI Responses wire family.
-type Responses struct{ service }
-
 var (
 	_ provider.Family = Chat{}
 	_ provider.Family = Responses{}
 )
 
-func (Chat) Wire() ownkey.WireFamily      { return ownkey.WireAzure }
-func (Responses) Wire() ownkey.WireFamily { return ownkey.WireAzureResponses }
+func (Chat) Wire() ownkey.WireFamily { return ownkey.WireAzure }
 
 // service is what both families share.
 type service struct{}

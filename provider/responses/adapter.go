@@ -149,27 +149,22 @@ type Adapter struct {
 	// this long; zero means provider.DefaultStreamIdleTimeout, negative no
 	// limit.
 	StreamIdleTimeout time.Duration
-	// Path is the request's path (and query) after req.BaseURL, for a
-	// family whose path depends on the credential (Azure's api-version);
-	// nil means DefaultPath.
-	Path func(req *ownkey.ChatRequest) (string, error)
 }
 
 var _ ownkey.ChatAdapter = (*Adapter)(nil)
 
-// Chat translates req into POST {req.BaseURL}{Path} and the answer into
-// sink. A request that cannot be translated is an EINVALID before anything
-// is sent; the rest is provider.Core's (see Core.Chat).
+// Chat translates req into POST {req.BaseURL}/responses and the answer
+// into sink (ChatAt DefaultPath).
 func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+	return a.ChatAt(ctx, req, sink, DefaultPath)
+}
+
+// ChatAt is Chat with the Responses API at path (and query) below
+// req.BaseURL, for a family whose path depends on the credential (Azure's
+// api-version). A request that cannot be translated is an EINVALID before
+// anything is sent; the rest is provider.Core's (see Core.Chat).
+func (a *Adapter) ChatAt(ctx context.Context, req *ownkey.ChatRequest, sink ownkey.ChatSink, path string) (*ownkey.ChatResult, error) {
 	res := &ownkey.ChatResult{}
-	path := DefaultPath
-	if a.Path != nil {
-		p, err := a.Path(req)
-		if err != nil {
-			return provider.Failed(res, "", err)
-		}
-		path = p
-	}
 	body, err := translateRequest(req)
 	if err != nil {
 		return provider.Failed(res, "", err)
