@@ -343,3 +343,45 @@ func TestResponsesSDKErrors(t *testing.T) {
 		}
 	})
 }
+
+// /v1/models lists what a stored openai-responses or azure-responses key
+// reaches, and an id it lists routes a chat there.
+func TestResponsesSDKModels(t *testing.T) {
+	for _, providerID := range []string{"openai-responses", "azure-responses"} {
+		t.Run(providerID, func(t *testing.T) {
+			up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"id":"resp_1","object":"response","created_at":1765552659,"status":"completed","model":"gpt-5-x",`+
+				`"output":[{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"ok"}]}],"usage":{"input_tokens":3,"output_tokens":1}}`))
+			g, client, id := responsesGateway(t, up, providerID)
+			page, err := client.Models.List(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			owners := map[string]string{}
+			for _, m := range page.Data {
+				owners[m.ID] = m.OwnedBy
+			}
+			if owners["gpt-5"] != providerID || owners[providerID+"/gpt-5"] != providerID || owners["o4-mini"] != providerID || len(owners) == 0 {
+				t.Fatalf("models %v", owners)
+			}
+			for m := range owners {
+				if !strings.HasPrefix(m, providerID+"/") && owners[m] != providerID {
+					t.Fatalf("%s owned by %s, with only a %s key", m, owners[m], providerID)
+				}
+			}
+			// The listed prefixed id routes to the provider, without the
+			// forcing header.
+			resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+				Model: providerID + "/gpt-5", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			}, option.WithHeaderDel("x-byok-provider"))
+			if err != nil || resp.Choices[0].Message.Content != "ok" {
+				t.Fatalf("chat: %v", err)
+			}
+			if got := gjson.GetBytes(up.Only(t).Body, "model").Str; got != "gpt-5" {
+				t.Fatalf("upstream model %q", got)
+			}
+			if rec := g.usageRecords(t, id, 1)[0]; rec.Provider != providerID {
+				t.Fatalf("usage record %+v", rec)
+			}
+		})
+	}
+}
