@@ -420,3 +420,18 @@ func TestStreamIdleTimeout(t *testing.T) {
 		t.Fatal("the upstream request was not cancelled")
 	}
 }
+
+// The item table is bounded: output_index maxItems-1 is served,
+// maxItems is a stream error.
+func TestStreamOutputIndexBound(t *testing.T) {
+	for _, tc := range []struct {
+		index int
+		code  string
+	}{{maxItems - 1, ""}, {maxItems, provider.CodeStreamError}} {
+		up := providertest.NewUpstream(t, sseReply(events(created, callAdded(tc.index, "c", "f"), callDone(tc.index, "c", "f", "{}"), completed(usageJSON))))
+		res, _, err := run(t, chatRequest(t, up.URL))
+		if err != nil || res.ErrorCode != tc.code {
+			t.Fatalf("output_index %d: err %v, result %+v", tc.index, err, res)
+		}
+	}
+}
