@@ -82,6 +82,25 @@ const (
 	StepGone             // the client went away (a sink call failed)
 )
 
+// More is the Step after a Translator's call to the Answer that leaves the
+// answer open (a delta, the start): StepGone when the call failed, as the
+// client is then gone, else StepMore.
+func More(err error) Step {
+	if err != nil {
+		return StepGone
+	}
+	return StepMore
+}
+
+// Ended is the Step after a call that ended the answer (End, Fail):
+// StepGone when it failed, else StepEnd.
+func Ended(err error) Step {
+	if err != nil {
+		return StepGone
+	}
+	return StepEnd
+}
+
 // Translator is one family's part of one request, which Core.Chat drives.
 // It gets the Answer to write to in every call.
 type Translator interface {

@@ -256,9 +256,9 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 	return provider.NewFamilies(baseURLs,
 		openaicompat.Family{Adapter: &compat},
 		anthropic.Family{Adapter: &anthropic.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
-		responses.Family{},
+		responses.Family{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		azure.NewChat(compat), // openaicompat's pass-through at Azure's URLs
-		azure.Responses{},
+		azure.Responses{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		bedrock.Family{},
 		gemini.Family{},
 		websearch.Tavily{},

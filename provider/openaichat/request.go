@@ -2,7 +2,7 @@
 // translating provider family reads it: typed, decoded once, with errors
 // that name the field at fault (an EINVALID the client gets as a 400 with
 // param set). Every family whose API is not OpenAI's (Anthropic Messages,
-// and Responses, Bedrock, Gemini to come) reads the client's request
+// the Responses API, and Bedrock, Gemini to come) reads the client's request
 // through it, so that what OpenAI's fields mean, and how a malformed one is
 // refused, is written once. What a family does with the fields (and which
 // it refuses as unsupported) stays in the family.
@@ -47,6 +47,16 @@ type Request struct {
 	WebSearchOptions    json.RawMessage            `json:"web_search_options"`
 	User                string                     `json:"user"`
 	SafetyIdentifier    string                     `json:"safety_identifier"`
+	// Hints some provider APIs take as they are (the Responses API).
+	Verbosity            *string         `json:"verbosity"`
+	ServiceTier          *string         `json:"service_tier"`
+	PromptCacheKey       *string         `json:"prompt_cache_key"`
+	PromptCacheRetention *string         `json:"prompt_cache_retention"`
+	Metadata             json.RawMessage `json:"metadata"`
+	// Reasoning is OpenRouter's reasoning object ({"effort", …}), which
+	// some clients send instead of reasoning_effort; kept raw, as its
+	// members differ between the APIs that read it.
+	Reasoning json.RawMessage `json:"reasoning"`
 }
 
 // Message is one message of the conversation. Content is kept raw: it is a
@@ -85,12 +95,14 @@ type ContentPart struct {
 }
 
 type ImageURL struct {
-	URL string `json:"url"`
+	URL    string `json:"url"`
+	Detail string `json:"detail"` // auto, low, high
 }
 
 type File struct {
 	FileData string `json:"file_data"`
 	FileID   string `json:"file_id"`
+	Filename string `json:"filename"`
 }
 
 // Tool is a tool the model may call.
@@ -104,6 +116,7 @@ type Function struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
 }
 
 // ResponseFormat is the response_format field.
@@ -116,6 +129,7 @@ type JSONSchema struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Schema      json.RawMessage `json:"schema"`
+	Strict      *bool           `json:"strict"`
 }
 
 // Decode reads body, a chat completion request already checked to be valid

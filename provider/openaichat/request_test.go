@@ -32,6 +32,23 @@ func TestDecodeNamesTheField(t *testing.T) {
 	}
 }
 
+// The members the Responses API adapter reads: strict on tools and
+// schemas, image detail, file names, and the hints it passes on.
+func TestDecodeResponsesMembers(t *testing.T) {
+	r, err := Decode([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u","detail":"low"}},{"type":"file","file":{"file_data":"d","filename":"a.pdf"}}]}],` +
+		`"tools":[{"type":"function","function":{"name":"f","strict":true}}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{},"strict":false}},` +
+		`"verbosity":"low","service_tier":"flex","prompt_cache_key":"k","prompt_cache_retention":"24h","metadata":{"a":"b"},"reasoning":{"summary":"auto"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, parts, err := r.Messages[0].Parts("messages[0]")
+	if err != nil || parts[0].ImageURL.Detail != "low" || parts[1].File.Filename != "a.pdf" || !*r.Tools[0].Function.Strict ||
+		*r.ResponseFormat.JSONSchema.Strict || *r.Verbosity != "low" || *r.ServiceTier != "flex" || *r.PromptCacheKey != "k" ||
+		*r.PromptCacheRetention != "24h" || string(r.Metadata) != `{"a":"b"}` || string(r.Reasoning) != `{"summary":"auto"}` {
+		t.Fatalf("Decode = %+v (%v)", r, err)
+	}
+}
+
 func TestParts(t *testing.T) {
 	for _, tc := range []struct {
 		content  string

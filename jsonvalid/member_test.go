@@ -1,4 +1,4 @@
-package anthropic
+package jsonvalid
 
 import (
 	"testing"
@@ -18,8 +18,8 @@ func TestMemberRaw(t *testing.T) {
 		{``, "text", ``},
 	}
 	for _, tc := range cases {
-		if got := memberRaw(tc.obj, tc.key); got != tc.want {
-			t.Errorf("memberRaw(%s, %s) = %q, want %q", tc.obj, tc.key, got, tc.want)
+		if got := MemberRaw(tc.obj, tc.key); got != tc.want {
+			t.Errorf("MemberRaw(%s, %s) = %q, want %q", tc.obj, tc.key, got, tc.want)
 		}
 	}
 }
