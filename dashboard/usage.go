@@ -171,10 +171,17 @@ func buildChart(from time.Time, days int, segments []ownkey.DayProviderUsage, me
 		}
 		return t.Charged
 	}
+	inRange := map[string]bool{}
+	for i := 0; i < days; i++ {
+		inRange[from.AddDate(0, 0, i).Format(time.DateOnly)] = true
+	}
 	perDay := map[string][]ownkey.DayProviderUsage{}
 	perProvider := map[string]ownkey.NanoUSD{}
 	var providers []string
 	for _, s := range segments {
+		if !inRange[s.Day] {
+			continue
+		}
 		perDay[s.Day] = append(perDay[s.Day], s)
 		if _, ok := perProvider[s.Provider]; !ok {
 			providers = append(providers, s.Provider)
