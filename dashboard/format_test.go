@@ -113,7 +113,7 @@ func TestChartGeometry(t *testing.T) {
 		seg("2025-03-11", "anthropic", 300_000_000, 6_000_000_000, 2),
 		seg("2025-03-11", "openai", 100_000_000, 2_000_000_000, 1),
 		seg("2025-03-12", "openai", 200_000_000, 4_000_000_000, 5),
-		seg("2025-03-13", "groq", 1, 20, 1), // a sliver still drawn
+		seg("2025-03-13", "groq", 1, 20, 1),      // a sliver still drawn
 		seg("2025-03-20", "openai", 999, 999, 1), // outside the 7 days: left out
 	}
 	c := buildChart(from, 7, segments, metricCharged)
