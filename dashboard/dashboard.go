@@ -139,7 +139,9 @@ func (d *Dashboard) secure(h http.Handler) http.Handler {
 		hd.Set("Content-Security-Policy", contentSecurityPolicy)
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
+		// Not no-referrer: under it a browser sends "Origin: null" with a
+		// form post, and sameOrigin could not tell the dashboard's own.
+		hd.Set("Referrer-Policy", "same-origin")
 		// Pages carry the CSRF token and key suffixes: never kept by a
 		// cache.
 		hd.Set("Cache-Control", "no-store")
