@@ -193,3 +193,5 @@ func TestSessionCookieSecure(t *testing.T) {
 		}
 	}
 }
+
+func testKeySecret() ownkey.Secret { return ownkey.NewSecret(testKey) }
