@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,3 +259,41 @@ func TestAssetsAreEmbedded(t *testing.T) {
 		}
 	}
 }
+
+// TestLimits: the sign-in form's body is bounded (maxFormBytes), and so is
+// the price lookup's listing (maxPriceRows, the rest counted).
+func TestLimits(t *testing.T) {
+	td := newTestDashboard(t)
+	big := url.Values{"api_key": {userKey}, "pad": {strings.Repeat("x", maxFormBytes)}}.Encode()
+	r := httptest.NewRequest("POST", "/signin", strings.NewReader(big))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if w := td.serve(r); w.Code == http.StatusSeeOther || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("a sign-in body over %d bytes: %d", maxFormBytes, w.Code)
+	}
+	// A catalog of 250 priced models, all matching "bulk".
+	var entries []ownkey.ModelEntry
+	for i := range 250 {
+		id := "bulk-model-" + strconv.Itoa(i)
+		entries = append(entries, ownkey.ModelEntry{Provider: "groq", Model: id, Maker: "meta", Canonical: id,
+			Prices: ownkey.Prices{Input: ownkey.PriceOf(1_000_000_000), Output: ownkey.PriceOf(2_500_000_000)}})
+	}
+	catalog, err := ownkey.NewModelCatalog(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td.cfg.Prices = fakePrices{catalog}
+	matches := 250
+	admin := td.signIn(t, adminKey)
+	w := td.get("/admin/prices?q=bulk", admin)
+	if rows := strings.Count(w.Body.String(), "<tr><td>"); rows != maxPriceRows {
+		t.Fatalf("%d rows listed, want %d", rows, maxPriceRows)
+	}
+	if !strings.Contains(w.Body.String(), strconv.Itoa(matches-maxPriceRows)+" more match") {
+		t.Fatal("the rows left out are not counted")
+	}
+}
+
+type fakePrices struct{ c *ownkey.ModelCatalog }
+
+func (f fakePrices) Catalog() *ownkey.ModelCatalog { return f.c }
+func (fakePrices) Source(string, string) string    { return "admin" }

@@ -242,6 +242,8 @@ func fakeOpenAIForBrowser(t *testing.T, goodKey string) *fakeOpenAI {
 const (
 	canaryOpenAI2  = "sk-canary-OPENAI2-Hd7Tq2Xm9Lw4Rv6Nz3Kc8Bj1"
 	canaryOpenAIOK = "sk-canary-OPENAIOK-Wz5Lr8Qm2Tx7Nv4Kc9Hb3Pj6"
+	// canaryPlatformGroq is the operator's groq key, set on the admin page.
+	canaryPlatformGroq = "gsk_canaryPLATFORM-Jq4Wx8Rz2Lm6Tv9Nc3Kb7"
 )
 
 // TestBrowserDashboard drives the dashboard as a person would: sign in,
@@ -455,6 +457,9 @@ func TestBrowserDashboard(t *testing.T) {
 	if s := b.text("#providers tbody"); !strings.Contains(s, "disabled") {
 		t.Fatalf("providers: %s", s)
 	}
+	// A platform key, through the same row as a user's.
+	b.do(chromedp.SendKeys(chromedp.ID("platform-key-groq"), canaryPlatformGroq), chromedp.Click(chromedp.CSS("#row-groq button.save")))
+	b.waitFor("the platform key", fmt.Sprintf(`document.querySelector("#row-groq .status").textContent === "Configured ····%s"`, last4(canaryPlatformGroq)))
 	b.shot("14-admin-providers")
 	b.open("/admin/prices?provider=openai&q=gpt-4o")
 	if n := evalJS[int](b, `document.querySelectorAll("#price-results tbody tr").length`); n == 0 {
@@ -466,12 +471,12 @@ func TestBrowserDashboard(t *testing.T) {
 	// received (bodies read through DevTools), not in any page's DOM.
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, path := range []string{"/byok", "/usage", "/assets/app.js", "/api/user/provider-keys", "/api/user/provider-keys/validate"} {
+	for _, path := range []string{"/byok", "/usage", "/assets/app.js", "/api/user/provider-keys", "/api/user/provider-keys/validate", "/api/admin/platform-keys/groq"} {
 		if b.responses[path] == 0 {
 			t.Errorf("no response body of %s was read: the check below would see nothing", path)
 		}
 	}
-	for _, c := range []string{canaryOpenAI, canaryOpenAI2, canaryOpenAIOK, canaryAWSSecret} {
+	for _, c := range []string{canaryOpenAI, canaryOpenAI2, canaryOpenAIOK, canaryAWSSecret, canaryPlatformGroq} {
 		if p := findPiece(b.bodies.Bytes(), c); p != "" {
 			t.Errorf("a stored key's piece %q reached the browser", p)
 		}
