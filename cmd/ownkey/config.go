@@ -57,6 +57,13 @@ type config struct {
 	// PlatformMargin is billed on top of the at-cost price of requests
 	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
 	PlatformMargin ownkey.PPM
+	// SessionLifetime is how long a dashboard sign-in lasts
+	// (OWNKEY_SESSION_LIFETIME); SecureCookies marks its cookie Secure
+	// behind a TLS-terminating proxy (OWNKEY_SECURE_COOKIES); PublicURL is
+	// the address the dashboard's examples show (OWNKEY_PUBLIC_URL).
+	SessionLifetime time.Duration
+	SecureCookies   bool
+	PublicURL       string
 }
 
 // envRate reads a rate written as an exact decimal fraction (0.05 for 5%),

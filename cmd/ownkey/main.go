@@ -85,6 +85,11 @@ Environment:
                                    the bootstrap admin is unmetered and starts with none
   OWNKEY_SPEND_RESYNC_INTERVAL     how often API key limits and spend caps read what every replica
                                    spent from the database (default 10s; bounds the overshoot)
+  OWNKEY_SESSION_LIFETIME          how long a dashboard sign-in lasts (default 12h)
+  OWNKEY_SECURE_COOKIES            mark the dashboard's cookie Secure, for a server behind a proxy
+                                   that terminates TLS (default false; a TLS request gets it anyway)
+  OWNKEY_PUBLIC_URL                this instance's URL as clients reach it, shown in the dashboard's
+                                   examples (default: the address the page was loaded from)
 `
 
 var version = "dev"
