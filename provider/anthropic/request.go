@@ -13,7 +13,7 @@ import (
 )
 
 // jsonToolName is the forced tool that carries a JSON response_format.
-const jsonToolName = "json"
+const jsonToolName = openaichat.JSONToolName
 
 // minThinkingBudget is Anthropic's smallest budget_tokens.
 const minThinkingBudget = openaichat.MinThinkingBudget
@@ -464,7 +464,7 @@ func translateTools(in *openaichat.Request, out *messagesRequest, tr *translatio
 	if err != nil {
 		return err
 	}
-	jsonTool, err := responseFormatTool(in.ResponseFormat)
+	jsonTool, err := responseFormatTool(in)
 	if err != nil {
 		return err
 	}
@@ -520,39 +520,10 @@ func translateToolChoice(in *openaichat.Request) (*toolChoice, error) {
 
 // responseFormatTool returns the json tool for a JSON response_format, or
 // nil for text.
-func responseFormatTool(rf *openaichat.ResponseFormat) (*tool, error) {
-	if rf == nil {
-		return nil, nil
+func responseFormatTool(in *openaichat.Request) (*tool, error) {
+	jt, err := in.JSONTool()
+	if jt == nil || err != nil {
+		return nil, err
 	}
-	switch rf.Type {
-	case "", "text":
-		return nil, nil
-	case "json_object":
-		return &tool{Name: jsonToolName, Description: "Give your answer by calling this tool: its input is the answer, a JSON object.",
-			InputSchema: json.RawMessage(`{"type":"object"}`)}, nil
-	case "json_schema":
-	default:
-		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
-	}
-	js := rf.JSONSchema
-	if js == nil || !openaichat.Present(js.Schema) {
-		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
-	}
-	var root struct {
-		Type json.RawMessage `json:"type"`
-	}
-	if err := json.Unmarshal(js.Schema, &root); err != nil || string(bytes.TrimSpace(root.Type)) != `"object"` {
-		return nil, ownkey.FieldError("response_format.json_schema.schema", `the schema's root must be {"type":"object",…} for Anthropic models (ownkey passes it as a tool's input_schema)`)
-	}
-	desc := "Give your answer by calling this tool: its input is the answer, a JSON value matching the schema"
-	if js.Name != "" {
-		desc += " " + js.Name
-	}
-	desc += "."
-	if js.Description != "" {
-		desc += " " + js.Description
-	}
-	var compact bytes.Buffer
-	_ = json.Compact(&compact, js.Schema)
-	return &tool{Name: jsonToolName, Description: desc, InputSchema: compact.Bytes()}, nil
+	return &tool{Name: jsonToolName, Description: jt.Description, InputSchema: jt.Schema}, nil
 }

@@ -1,10 +1,7 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -127,7 +124,7 @@ var awsJSON = map[string]string{
 }
 
 // mustCredential is awsJSON as the vault opens it.
-func mustCredential(t *testing.T) *ownkey.Credential {
+func mustCredential(t testing.TB) *ownkey.Credential {
 	t.Helper()
 	raw, _ := json.Marshal(awsJSON)
 	c, err := ownkey.ParseCredential(providertest.Catalog(t, "aws"), raw, false)
@@ -151,36 +148,16 @@ func TestFamilyKeyChecks(t *testing.T) {
 	)
 }
 
+// testKey is awsJSON as the fake Bedrock expects it.
+var testKey = providertest.AWSKey{AccessKeyID: awsJSON["accessKeyId"], SecretAccessKey: awsJSON["secretAccessKey"],
+	SessionToken: awsJSON["sessionToken"], Region: awsJSON["region"]}
+
 // verifySigV4 re-signs the request exactly as it arrived, as AWS does, and
-// compares signatures: it fails if the path, query, a signed header or the
-// body changed between signing and sending.
+// compares signatures (providertest.VerifySigV4).
 func verifySigV4(t testing.TB, r providertest.Received) {
 	t.Helper()
-	auth := r.Header.Get("Authorization")
-	m := regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/(\d{8})/us-east-1/bedrock/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$`).FindStringSubmatch(auth)
-	if m == nil {
-		t.Fatalf("Authorization = %q", auth)
-	}
-	if r.Header.Get("X-Amz-Security-Token") != awsJSON["sessionToken"] {
-		t.Errorf("X-Amz-Security-Token = %q", r.Header.Get("X-Amz-Security-Token"))
-	}
-	signedAt, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		t.Fatalf("X-Amz-Date: %v", err)
-	}
-	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.RequestURI, bytes.NewReader(r.Body))
-	for _, h := range strings.Split(m[2], ";") {
-		if h != "host" && h != "content-length" {
-			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	creds := aws.Credentials{AccessKeyID: awsJSON["accessKeyId"], SecretAccessKey: awsJSON["secretAccessKey"], SessionToken: awsJSON["sessionToken"]}
-	sum := sha256.Sum256(r.Body)
-	if err := sigV4.SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "bedrock", "us-east-1", signedAt); err != nil {
-		t.Fatal(err)
-	}
-	if got := again.Header.Get("Authorization"); got != auth {
-		t.Errorf("signature does not verify:\n sent %s\n want %s", auth, got)
+	if err := providertest.VerifySigV4(r, testKey); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -337,3 +337,55 @@ func (r *Request) Unsupported(models string) error {
 	}
 	return nil
 }
+
+// JSONToolName is the name of the tool through which the families whose
+// API has no JSON mode of its own serve a JSON response_format: the tool
+// is forced, and its input is the answer.
+const JSONToolName = "json"
+
+// JSONTool is that tool for a JSON response_format: its description and
+// its input schema (compact); nil for text or no response_format. A
+// json_schema's root must be an object, as a tool's input is.
+type JSONTool struct {
+	Description string
+	Schema      json.RawMessage
+}
+
+// JSONTool reads response_format as the json tool (see JSONToolName).
+func (r *Request) JSONTool() (*JSONTool, error) {
+	rf := r.ResponseFormat
+	if rf == nil {
+		return nil, nil
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return &JSONTool{Description: "Give your answer by calling this tool: its input is the answer, a JSON object.",
+			Schema: json.RawMessage(`{"type":"object"}`)}, nil
+	case "json_schema":
+	default:
+		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
+	}
+	js := rf.JSONSchema
+	if js == nil || !Present(js.Schema) {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
+	}
+	var root struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(js.Schema, &root); err != nil || string(bytes.TrimSpace(root.Type)) != `"object"` {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", `the schema's root must be {"type":"object",…} for this model (ownkey passes it as a tool's input schema)`)
+	}
+	desc := "Give your answer by calling this tool: its input is the answer, a JSON value matching the schema"
+	if js.Name != "" {
+		desc += " " + js.Name
+	}
+	desc += "."
+	if js.Description != "" {
+		desc += " " + js.Description
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, js.Schema)
+	return &JSONTool{Description: desc, Schema: compact.Bytes()}, nil
+}
