@@ -202,4 +202,3 @@ func compareFrames(t *testing.T, got, want string) {
 	}
 	t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
 }
-
