@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -211,6 +212,38 @@ func TestEndpointRejectsBadRegions(t *testing.T) {
 			e, ok := err.(*ownkey.Error)
 			if !ok || e.Code != ownkey.EINVALID || e.Param != "key.region" {
 				t.Fatalf("err = %v, want EINVALID on key.region", err)
+			}
+		})
+	}
+}
+
+// A key check that AWS denies says which IAM permission the credential
+// lacks; an unknown key is still "rejected".
+func TestKeyCheckNamesTheMissingPermission(t *testing.T) {
+	p := providertest.Catalog(t, "aws")
+	for _, tc := range []struct {
+		name, model string
+		reply       func(http.ResponseWriter, *http.Request)
+		reason      string
+		message     string
+	}{
+		{"invoke denied", bedrockModel, providertest.BedrockErrorReply(403, "AccessDeniedException",
+			"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: bedrock:InvokeModel"), "permission_denied",
+			"AWS Bedrock accepted the key but denied the check: the credential needs the IAM permission bedrock:InvokeModel on " + bedrockModel +
+				" (and access to the model granted in the Bedrock console) (User: arn:aws:iam::123456789012:user/ci is not authorized to perform: bedrock:InvokeModel)"},
+		{"list denied", "", providertest.BedrockErrorReply(403, "AccessDeniedException", "not authorized"), "permission_denied",
+			"AWS Bedrock accepted the key but denied the check: the credential needs the IAM permission bedrock:ListFoundationModels (name a model to check bedrock:InvokeModel instead) (not authorized)"},
+		{"unknown key", bedrockModel, providertest.BedrockErrorReply(403, "UnrecognizedClientException", "The security token included in the request is invalid."), "invalid_api_key",
+			"AWS Bedrock rejected the key: The security token included in the request is invalid."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := providertest.NewBedrock(t, testKey, tc.reply)
+			v := &provider.Validator{Clients: egress.New(egress.Options{AllowPrivate: true}),
+				Families: providertest.Families(t, ownkey.BaseURLs{"aws": up.URL}, Family{})}
+			err := v.ValidateKey(context.Background(), p, mustCredential(t), tc.model)
+			e, ok := err.(*ownkey.Error)
+			if !ok || e.Status != 403 || e.Reason != tc.reason || e.Message != tc.message {
+				t.Fatalf("err = %#v", err)
 			}
 		})
 	}
