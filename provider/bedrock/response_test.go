@@ -172,4 +172,3 @@ func TestSecretsScrubbed(t *testing.T) {
 		})
 	}
 }
-
