@@ -79,7 +79,7 @@ func BedrockFixtureFrame(t testing.TB, line string) []byte {
 		if len(p) < 2 || p[0] != '{' {
 			t.Fatalf("fixture line %s: the payload is not an object", line)
 		}
-		pad := strings.Repeat("abcdefghijklmnopqrstuvwxyz", 1+len(p)%3)[:len(p)%40+1]
+		pad := strings.Repeat("abcdefghijklmnopqrstuvwxyz", 2)[:len(p)%40+1]
 		sep := ","
 		if string(bytes.TrimSpace(p[1:len(p)-1])) == "" {
 			sep = ""
