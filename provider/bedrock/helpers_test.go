@@ -39,9 +39,6 @@ func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
 func withBody(body string) reqOpt {
 	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
 }
-func withModel(model string) reqOpt {
-	return func(r *ownkey.ChatRequest) { r.Model = model }
-}
 
 const helloBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
 

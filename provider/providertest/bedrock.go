@@ -126,7 +126,7 @@ func VerifySigV4(r Received, key AWSKey) error {
 	auth := r.Header.Get("Authorization")
 	m := sigV4Auth.FindStringSubmatch(auth)
 	if m == nil {
-		return fmt.Errorf("Authorization is not a SigV4 signature for bedrock")
+		return fmt.Errorf("the Authorization header is not a SigV4 signature for bedrock")
 	}
 	if m[1] != key.AccessKeyID || m[3] != key.Region {
 		return fmt.Errorf("signed for another access key or region (%s)", m[3])
