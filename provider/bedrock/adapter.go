@@ -47,7 +47,8 @@
 // or toolResult blocks without a toolConfig, so when such a conversation
 // offers no tool (none given, or tool_choice none), toolConfig carries one
 // stub tool, no_tool_available, whose description tells the model never to
-// call it. parallel_tool_calls has no Converse equivalent and is ignored.
+// call it (a model that calls it all the same is relayed as it is, a tool
+// call the client does not know). parallel_tool_calls has no Converse equivalent and is ignored.
 //
 // reasoning_effort, for Anthropic models (a model id holding
 // "anthropic."), turns on extended thinking through

@@ -59,7 +59,7 @@ type exchange struct {
 
 	started bool // the answer was opened
 	stopped bool // messageStop seen: the message is complete
-	metered bool // metadata seen: the usage is known
+	usageIn bool // metadata seen: the usage is known
 	finish  string
 	usage   tokenUsage
 	blocks  []blockState
@@ -120,23 +120,26 @@ func (x *exchange) JSONAnswer(body []byte, _ *provider.Answer) *ownkey.Error {
 // for it.
 func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step {
 	x.out = out
-	name := x.req.Provider.Name
-	if x.src != nil && x.src.kind == kindError {
-		return x.streamError(view(ev.Type), x.src.errMessage, ev.Data)
-	}
+	name, depth := x.req.Provider.Name, x.req.MaxJSONDepth
 	data := bytes.TrimSpace(ev.Data)
-	// jsonvalid, not gjson.Valid: gjson's validator recurses per level.
-	switch jsonvalid.Check(data, x.req.MaxJSONDepth) {
-	case jsonvalid.ErrTooDeep:
-		return x.fail(fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(x.req.MaxJSONDepth)))
-	case jsonvalid.ErrSyntax:
-		if x.src != nil && x.src.kind == kindException {
-			return x.streamError(view(ev.Type), "", nil)
+	if x.src != nil {
+		switch x.src.kind {
+		case kindError:
+			return x.streamError(view(ev.Type), x.src.errMessage, nil)
+		case kindException:
+			// Its message, when the payload is JSON to read it from.
+			if jsonvalid.Check(data, depth) != nil {
+				data = nil
+			}
+			return x.streamError(view(ev.Type), "", data)
 		}
-		return x.fail(name + " sent a stream event that is not valid JSON")
 	}
-	if x.src != nil && x.src.kind == kindException {
-		return x.streamError(view(ev.Type), "", data)
+	// jsonvalid, not gjson.Valid: gjson's validator recurses per level.
+	switch jsonvalid.Check(data, depth) {
+	case jsonvalid.ErrTooDeep:
+		return x.fail(fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(depth)))
+	case jsonvalid.ErrSyntax:
+		return x.fail(name + " sent a stream event that is not valid JSON")
 	}
 	return x.event(view(ev.Type), view(data))
 }
@@ -166,7 +169,7 @@ func (x *exchange) event(typ, data string) provider.Step {
 		x.finish = finishReason(gjson.Get(data, "stopReason").Str)
 		// A stream cut after messageStop still said why it stopped.
 		x.res.FinishReason = x.finish
-		if x.metered {
+		if x.usageIn {
 			return x.end()
 		}
 		// The usage (metadata) follows messageStop: the answer ends
@@ -175,7 +178,7 @@ func (x *exchange) event(typ, data string) provider.Step {
 	case "metadata":
 		x.usage.update(gjson.Get(data, "usage"))
 		x.res.Usage = x.usage.toUsage()
-		x.metered = true
+		x.usageIn = true
 		if x.stopped {
 			return x.end()
 		}
@@ -339,14 +342,17 @@ func (x *exchange) end() provider.Step {
 // scrubbed.
 func (x *exchange) streamError(typ, message string, payload []byte) provider.Step {
 	c := x.req.Credential
-	if message == "" && payload != nil {
+	switch {
+	case message != "":
+		// An error message's header: text, scrubbed, collapsed and cut
+		// as any upstream message.
+		message = provider.UpstreamMessage([]byte(message), c, x.req.MaxJSONDepth)
+	case payload != nil:
 		message = provider.UpstreamMessage(payload, c, x.req.MaxJSONDepth)
 		// modelStreamErrorException carries what the model said.
 		if orig := gjson.GetBytes(payload, "originalMessage"); orig.Type == gjson.String && orig.Str != "" {
 			message += " (the model said: " + provider.UpstreamMessage([]byte(orig.Raw), c, x.req.MaxJSONDepth) + ")"
 		}
-	} else {
-		message = provider.ScrubSecrets(message, c)
 	}
 	typ = provider.SafeToken(typ, c)
 	message = strings.TrimSpace(message)

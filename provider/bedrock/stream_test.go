@@ -3,6 +3,7 @@ package bedrock
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -422,5 +423,27 @@ func (f *flushRecorder) Flush() {
 	select {
 	case f.flushed <- body:
 	default:
+	}
+}
+
+// An error message's text is an upstream message like any other: control
+// characters collapsed, cut to provider.MaxMessageLen characters.
+func TestStreamErrorMessageBounded(t *testing.T) {
+	up := fakeBedrock(t, providertest.BedrockStream(providertest.BedrockError("InternalFailure", "line one\r\nline\ttwo "+strings.Repeat("x", 1000))))
+	_, rec, err := run(t, chatRequest(t, up.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := dataPayloads(rec.Body.String())
+	var ev struct {
+		Error struct{ Message, Type string }
+	}
+	if len(payloads) != 1 || json.Unmarshal([]byte(payloads[0]), &ev) != nil {
+		t.Fatalf("client got %s", rec.Body.String())
+	}
+	msg := ev.Error.Message
+	if !strings.HasPrefix(msg, "InternalFailure: line one line two xxx") || !strings.HasSuffix(msg, "x…") ||
+		len([]rune(msg)) != len("InternalFailure: ")+provider.MaxMessageLen || ev.Error.Type != "InternalFailure" {
+		t.Fatalf("message %q (%d runes), type %q", msg, len([]rune(msg)), ev.Error.Type)
 	}
 }
