@@ -133,9 +133,11 @@
 // Bedrock's, prefixed by the exception's name (modelStreamErrorException
 // adds the model's originalMessage), the credential scrubbed. So does a
 // frame that fails its checksums or whose lengths cannot be right (a
-// stream_error; never decoded as text), an event that is not JSON, and a
-// stream that ends before messageStop (stream_truncated). A message is at
-// most 16 MiB (sse.DefaultMaxEvent).
+// stream_error; never decoded as text), an event that is not JSON or nested
+// deeper than ChatRequest.MaxJSONDepth, a content block index outside 0 to
+// 16383, and a stream that ends before messageStop (stream_truncated). A
+// message is at most 16 MiB (sse.DefaultMaxEvent), refused from its prelude
+// before it is read.
 //
 // # Errors
 //

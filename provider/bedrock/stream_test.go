@@ -227,6 +227,8 @@ func TestStreamBroken(t *testing.T) {
 			"AWS Bedrock sent a stream event nested deeper than 128 levels"},
 		{"bad index", join(text, providertest.BedrockFrame("contentBlockDelta", `{"contentBlockIndex":-1,"delta":{"text":"x"}}`)), provider.CodeStreamError,
 			"AWS Bedrock sent a delta for a content block with an invalid index"},
+		{"block index past the bound", join(text, providertest.BedrockFrame("contentBlockDelta", `{"contentBlockIndex":16384,"delta":{"text":"x"}}`)), provider.CodeStreamError,
+			"AWS Bedrock sent a delta for a content block with an invalid index"},
 		{"tool input for a text block", join(text, providertest.BedrockFrame(toolDelta(0, "{}")[0], toolDelta(0, "{}")[1])), provider.CodeStreamError,
 			"AWS Bedrock sent tool input for a content block that is not a tool call"},
 		{"unknown message type", join(text, encode(t, eventstream.Headers{{Name: ":message-type", Value: eventstream.StringValue("wrong")}}, `{}`)),
@@ -264,6 +266,15 @@ func flip(frame []byte, i int) []byte {
 	out := bytes.Clone(frame)
 	out[i] ^= 0xff
 	return out
+}
+
+// The highest content block index is maxBlocks-1.
+func TestStreamLastBlockIndex(t *testing.T) {
+	up := fakeBedrock(t, stream(msgStart(), textDelta(maxBlocks-1, "x"), blockStop(maxBlocks-1), msgStop("end_turn"), metadata(`{"inputTokens":1,"outputTokens":1}`)))
+	res, rec, err := run(t, chatRequest(t, up.URL))
+	if err != nil || res.ErrorCode != "" || !strings.Contains(rec.Body.String(), `"content":"x"`) {
+		t.Fatalf("err %v, result %+v, body %s", err, res, rec.Body.String())
+	}
 }
 
 // A JSON body answering a stream is Bedrock's error (or, with an output, a
