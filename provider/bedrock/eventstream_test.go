@@ -124,7 +124,7 @@ func TestEventStreamCorruptFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"AWS Bedrock sent a malformed stream event (message checksum mismatch); the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"stream_error"}}`))
 	if res.ErrorCode != provider.CodeStreamError {
 		t.Fatalf("result %+v", res)

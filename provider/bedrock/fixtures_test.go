@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -77,7 +76,7 @@ func expectStream(t *testing.T, lines []string) providertest.Answer {
 		case ev.ContentBlockStart != nil && ev.ContentBlockStart.Start.ToolUse != nil:
 			u := ev.ContentBlockStart.Start.ToolUse
 			tools[ev.ContentBlockStart.Index] = len(a.Tools)
-			a.Tools = append(a.Tools, providertest.ToolCall{ID: u.ToolUseID, Name: u.Name})
+			a.Tools = append(a.Tools, providertest.Call{ID: u.ToolUseID, Name: u.Name})
 		case ev.ContentBlockDelta != nil:
 			d := ev.ContentBlockDelta.Delta
 			switch {
@@ -127,7 +126,7 @@ func expectAnswer(t *testing.T, body []byte) providertest.Answer {
 	for _, b := range r.Output.Message.Content {
 		switch {
 		case b.ToolUse != nil:
-			a.Tools = append(a.Tools, providertest.ToolCall{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Args: string(b.ToolUse.Input)})
+			a.Tools = append(a.Tools, providertest.Call{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Args: string(b.ToolUse.Input)})
 		case b.ReasoningContent != nil:
 			a.Reasoning += b.ReasoningContent.ReasoningText.Text
 		default:
@@ -150,22 +149,10 @@ func compareAnswers(t *testing.T, got, want providertest.Answer) {
 	}
 	for i := range got.Tools {
 		g, w := got.Tools[i], want.Tools[i]
-		if g.ID != w.ID || g.Name != w.Name || !sameJSON(t, g.Args, w.Args) {
+		if g.ID != w.ID || g.Name != w.Name || !providertest.SameJSON(t, g.Args, w.Args) {
 			t.Fatalf("tool call %d = %+v, want %+v", i, g, w)
 		}
 	}
-}
-
-func sameJSON(t *testing.T, a, b string) bool {
-	t.Helper()
-	var va, vb any
-	if err := json.Unmarshal([]byte(a), &va); err != nil {
-		t.Fatalf("arguments %q are not JSON: %v", a, err)
-	}
-	if err := json.Unmarshal([]byte(b), &vb); err != nil {
-		t.Fatalf("expected arguments %q are not JSON: %v", b, err)
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 func TestVercelFixtures(t *testing.T) {

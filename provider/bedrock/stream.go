@@ -12,7 +12,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/jsontext"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
 )
@@ -159,9 +158,9 @@ func (x *exchange) event(typ, data string) provider.Step {
 	case "messageStart":
 		return x.start()
 	case "contentBlockStart":
-		return x.blockStart(gjson.Get(data, "contentBlockIndex"), jsontext.Member(data, "start"))
+		return x.blockStart(gjson.Get(data, "contentBlockIndex"), jsonvalid.MemberRaw(data, "start"))
 	case "contentBlockDelta":
-		return x.blockDelta(gjson.Get(data, "contentBlockIndex"), jsontext.Member(data, "delta"))
+		return x.blockDelta(gjson.Get(data, "contentBlockIndex"), jsonvalid.MemberRaw(data, "delta"))
 	case "contentBlockStop":
 		return x.blockStop(gjson.Get(data, "contentBlockIndex"))
 	case "messageStop":
@@ -194,21 +193,12 @@ func (x *exchange) start() provider.Step {
 		return provider.StepMore
 	}
 	x.started = true
-	return step(x.out.Start(answerID(x.req), x.req.Model, ownkey.Now().Unix()))
+	return provider.More(x.out.Start(answerID(x.req), x.req.Model, ownkey.Now().Unix()))
 }
 
 // answerID is the answer's id: Bedrock's answers have none, so it is made
 // from the request id.
 func answerID(req *ownkey.ChatRequest) string { return "chatcmpl-" + req.RequestID }
-
-// step is the Step after a call to the answer: a failed one means the
-// client is gone.
-func step(err error) provider.Step {
-	if err != nil {
-		return provider.StepGone
-	}
-	return provider.StepMore
-}
 
 // block returns the state of the block idx names, growing the table as
 // blocks appear (text and reasoning blocks start with their first delta);
@@ -235,7 +225,7 @@ func (x *exchange) blockStart(idx gjson.Result, start string) provider.Step {
 	if s := x.start(); s != provider.StepMore {
 		return s
 	}
-	use := jsontext.Member(start, "toolUse")
+	use := jsonvalid.MemberRaw(start, "toolUse")
 	if use == "" {
 		// An image, a tool result of a server tool, kinds newer than
 		// this adapter: nothing a chat completion has room for.
@@ -249,7 +239,7 @@ func (x *exchange) blockStart(idx gjson.Result, start string) provider.Step {
 	}
 	*st = blockState{kind: blockTool, tool: x.tools}
 	x.tools++
-	return step(x.out.ToolCall(st.tool, gjson.Get(use, "toolUseId").Str, name, `""`))
+	return provider.More(x.out.ToolCall(st.tool, gjson.Get(use, "toolUseId").Str, name, `""`))
 }
 
 func (x *exchange) blockDelta(idx gjson.Result, delta string) provider.Step {
@@ -260,7 +250,7 @@ func (x *exchange) blockDelta(idx gjson.Result, delta string) provider.Step {
 	if s := x.start(); s != provider.StepMore {
 		return s
 	}
-	if text := jsontext.Member(delta, "text"); text != "" {
+	if text := jsonvalid.MemberRaw(delta, "text"); text != "" {
 		if st.kind == blockNone {
 			st.kind = blockText
 		}
@@ -269,19 +259,19 @@ func (x *exchange) blockDelta(idx gjson.Result, delta string) provider.Step {
 		}
 		return provider.StepMore
 	}
-	if rc := jsontext.Member(delta, "reasoningContent"); rc != "" {
+	if rc := jsonvalid.MemberRaw(delta, "reasoningContent"); rc != "" {
 		if st.kind == blockNone {
 			st.kind = blockReasoning
 		}
 		// Signatures and redacted reasoning cannot go back to Bedrock
 		// through an OpenAI client: only the text is relayed.
-		if t := jsontext.Member(rc, "text"); st.kind == blockReasoning && isText(t) {
-			return step(x.out.Reasoning(t))
+		if t := jsonvalid.MemberRaw(rc, "text"); st.kind == blockReasoning && isText(t) {
+			return provider.More(x.out.Reasoning(t))
 		}
 		return provider.StepMore
 	}
-	if use := jsontext.Member(delta, "toolUse"); use != "" {
-		frag := jsontext.Member(use, "input")
+	if use := jsonvalid.MemberRaw(delta, "toolUse"); use != "" {
+		frag := jsonvalid.MemberRaw(use, "input")
 		switch {
 		case st.kind != blockTool && st.kind != blockJSON:
 			return x.fail(x.req.Provider.Name + " sent tool input for a content block that is not a tool call")
@@ -289,7 +279,7 @@ func (x *exchange) blockDelta(idx gjson.Result, delta string) provider.Step {
 			return provider.StepMore
 		case st.kind == blockTool:
 			st.sent = true
-			return step(x.out.ToolArgs(st.tool, frag))
+			return provider.More(x.out.ToolArgs(st.tool, frag))
 		default:
 			st.sent = true
 			return x.text(frag)
@@ -310,7 +300,7 @@ func (x *exchange) blockStop(idx gjson.Result) provider.Step {
 		// A tool without arguments sends no fragment; the client needs a
 		// JSON object to parse.
 		st.sent = true
-		return step(x.out.ToolArgs(st.tool, `"{}"`))
+		return provider.More(x.out.ToolArgs(st.tool, `"{}"`))
 	case st.kind == blockJSON:
 		x.jsonAns = true
 		if !st.sent {
@@ -364,20 +354,13 @@ func (x *exchange) streamError(typ, message string, payload []byte) provider.Ste
 	} else {
 		typ = "upstream_error"
 	}
-	return ended(x.out.Fail(provider.CodeStreamError, typ, message))
+	return provider.Ended(x.out.Fail(provider.CodeStreamError, typ, message))
 }
 
 // fail ends a stream that cannot be completed; the client must not mistake
 // a cut answer for a whole one.
 func (x *exchange) fail(message string) provider.Step {
-	return ended(x.out.Fail(provider.CodeStreamError, "upstream_error", message))
-}
-
-func ended(err error) provider.Step {
-	if err != nil {
-		return provider.StepGone
-	}
-	return provider.StepEnd
+	return provider.Ended(x.out.Fail(provider.CodeStreamError, "upstream_error", message))
 }
 
 // isText reports whether raw is a non-empty JSON string.
@@ -390,7 +373,7 @@ func (x *exchange) text(v string) provider.Step {
 	if !isText(v) {
 		return provider.StepMore
 	}
-	return step(x.out.Text(v))
+	return provider.More(x.out.Text(v))
 }
 
 // literal is raw as a JSON string literal, in x.lit: valid until the next

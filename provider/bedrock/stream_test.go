@@ -44,7 +44,7 @@ func TestStreamText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), tc.want)
+			providertest.CompareFrames(t, rec.Body.String(), tc.want)
 			if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/event-stream" {
 				t.Fatalf("status %d, headers %v", rec.Code, rec.Header())
 			}
@@ -87,7 +87,7 @@ func TestStreamMetadataOrder(t *testing.T) {
 			if err != nil || res.ErrorCode != "" {
 				t.Fatalf("err %v, result %+v", err, res)
 			}
-			payloads := dataPayloads(rec.Body.String())
+			payloads := providertest.Payloads(rec.Body.String())
 			if payloads[len(payloads)-1] != done || res.Usage != tc.usage {
 				t.Fatalf("client got %s; usage %+v", rec.Body.String(), res.Usage)
 			}
@@ -111,7 +111,7 @@ func TestStreamTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"I'll check."}`),
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"I'll check."}`),
 		delta(`{"tool_calls":[{"index":0,"id":"tooluse_a","type":"function","function":{"name":"get_weather","arguments":""}}]}`),
 		delta(`{"tool_calls":[{"index":0,"function":{"arguments":"{\"city"}}]}`),
 		delta(`{"tool_calls":[{"index":0,"function":{"arguments":"\": \"Par"}}]}`),
@@ -133,7 +133,7 @@ func TestStreamReasoning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"reasoning_content":"Let me count"}`),
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"reasoning_content":"Let me count"}`),
 		delta(`{"content":"Three."}`), finishChunk("stop"), done))
 }
 
@@ -174,7 +174,7 @@ func TestStreamJSONResponseFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{\"a\":"}`), delta(`{"content":"1}"}`), finishChunk("stop"), done))
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{\"a\":"}`), delta(`{"content":"1}"}`), finishChunk("stop"), done))
 	if res.OutputToolCalls != 0 {
 		t.Fatalf("result %+v", res)
 	}
@@ -205,7 +205,7 @@ func TestStreamExceptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`), tc.want))
+			providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`), tc.want))
 			if res.ErrorCode != provider.CodeStreamError || res.FinishReason != "" || res.Status != 200 {
 				t.Fatalf("result = %+v", res)
 			}
@@ -242,7 +242,7 @@ func TestStreamBroken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payloads := dataPayloads(rec.Body.String())
+			payloads := providertest.Payloads(rec.Body.String())
 			last := payloads[len(payloads)-1]
 			if res.ErrorCode != tc.code || !strings.HasPrefix(last, `{"error":{"message":"`+tc.message) || strings.Contains(rec.Body.String(), done) {
 				t.Fatalf("result %+v, client got %s", res, rec.Body.String())
@@ -348,7 +348,7 @@ func TestStreamBatchesWhatArrivedTogether(t *testing.T) {
 			if err != nil || res.ErrorCode != "" {
 				t.Fatalf("err %v, result %+v", err, res)
 			}
-			compareFrames(t, w.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"a"}`), delta(`{"content":"b"}`), delta(`{"content":"c"}`), finishChunk("stop"), done))
+			providertest.CompareFrames(t, w.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"a"}`), delta(`{"content":"b"}`), delta(`{"content":"c"}`), finishChunk("stop"), done))
 			if w.flushes > tc.max || w.writes > tc.max || (tc.name == "one by one" && w.flushes < 5) {
 				t.Fatalf("%d writes, %d flushes", w.writes, w.flushes)
 			}
@@ -401,7 +401,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"AWS Bedrock sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`))
 	if res.ErrorCode != provider.CodeUpstreamTimeout || !res.Started {
 		t.Fatalf("result = %+v", res)
@@ -445,7 +445,7 @@ func TestStreamErrorMessageBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payloads := dataPayloads(rec.Body.String())
+	payloads := providertest.Payloads(rec.Body.String())
 	var ev struct {
 		Error struct{ Message, Type string }
 	}
