@@ -17,6 +17,7 @@ func TestQuoteChargeGolden(t *testing.T) {
 	o3 := Prices{Input: usd(2), CachedInput: usd(0.5), Output: usd(8), Reasoning: usd(8)}
 	gpt5 := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10)}
 	gpt5Reasoning := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10), Reasoning: usd(12)}
+	sonnetUS := Prices{Input: usd(3.30), CachedInput: usd(0.33), CacheWrite: usd(4.125), Output: usd(16.50)}
 	cases := []struct {
 		name            string
 		q               Quote
@@ -33,6 +34,13 @@ func TestQuoteChargeGolden(t *testing.T) {
 		// 1000×3.75 + 500×15 = 12150 µ$ → 12150000 n$; 5% = 607500 n$.
 		{"anthropic cache write and read", Quote{Basis: PriceCatalog, AtCost: sonnet, MarkupBase: sonnet},
 			Usage{PromptTokens: 3100, CachedTokens: 2000, CacheWriteTokens: 1000, CompletionTokens: 500, Source: UsageFromProvider}, 12_150_000, 607_500},
+		// Bedrock Converse (Claude through a us. inference profile, 10%
+		// above list): inputTokens 100, cacheWriteInputTokens 1000,
+		// cacheReadInputTokens 2000, outputTokens 500 → prompt 3100
+		// (inputTokens counts neither cache): 100×3.30 + 2000×0.33 +
+		// 1000×4.125 + 500×16.50 = 13365 µ$ → 13365000 n$; 5% = 668250 n$.
+		{"bedrock cache write and read", Quote{Basis: PriceCatalog, AtCost: sonnetUS, MarkupBase: sonnetUS},
+			Usage{PromptTokens: 3100, CachedTokens: 2000, CacheWriteTokens: 1000, CompletionTokens: 500, Source: UsageFromProvider}, 13_365_000, 668_250},
 		// Reasoning priced apart (at the output rate here): 300 of 1000
 		// completion tokens are reasoning: 50×2 + 1000×8 = 8100 µ$.
 		{"reasoning apart", Quote{Basis: PriceCatalog, AtCost: o3, MarkupBase: o3},

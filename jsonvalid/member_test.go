@@ -12,6 +12,7 @@ func TestMemberRaw(t *testing.T) {
 		{`{"n":-1.5e3,"t":true,"z":null,"text":""}`, "text", `""`},
 		{`{"n":-1.5e3,"t":true,"z":null}`, "z", `null`},
 		{`{"n":-1.5e3 ,"t":true}`, "n", `-1.5e3`},
+		{`{"delta":{"text":"x"},"p":"abc"}`, "delta", `{"text":"x"}`},
 		{`{"type":"ping"}`, "text", ``},
 		{`{}`, "text", ``},
 		{`[1]`, "text", ``},

@@ -289,7 +289,7 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 		responses.Family{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		azure.NewChat(compat), // openaicompat's pass-through at Azure's URLs
 		azure.Responses{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
-		bedrock.Family{},
+		bedrock.Family{Adapter: &bedrock.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		gemini.Family{},
 		websearch.Tavily{},
 		websearch.Exa{},
