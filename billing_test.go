@@ -15,6 +15,9 @@ func TestQuoteChargeGolden(t *testing.T) {
 	gpt4oMini := Prices{Input: usd(0.15), CachedInput: usd(0.075), Output: usd(0.60)}
 	sonnet := Prices{Input: usd(3), CachedInput: usd(0.30), CacheWrite: usd(3.75), Output: usd(15)}
 	o3 := Prices{Input: usd(2), CachedInput: usd(0.5), Output: usd(8), Reasoning: usd(8)}
+	gpt5 := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10)}
+	gpt5Reasoning := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10), Reasoning: usd(12)}
+	sonnetUS := Prices{Input: usd(3.30), CachedInput: usd(0.33), CacheWrite: usd(4.125), Output: usd(16.50)}
 	cases := []struct {
 		name            string
 		q               Quote
@@ -31,10 +34,30 @@ func TestQuoteChargeGolden(t *testing.T) {
 		// 1000×3.75 + 500×15 = 12150 µ$ → 12150000 n$; 5% = 607500 n$.
 		{"anthropic cache write and read", Quote{Basis: PriceCatalog, AtCost: sonnet, MarkupBase: sonnet},
 			Usage{PromptTokens: 3100, CachedTokens: 2000, CacheWriteTokens: 1000, CompletionTokens: 500, Source: UsageFromProvider}, 12_150_000, 607_500},
+		// Bedrock Converse (Claude through a us. inference profile, 10%
+		// above list): inputTokens 100, cacheWriteInputTokens 1000,
+		// cacheReadInputTokens 2000, outputTokens 500 → prompt 3100
+		// (inputTokens counts neither cache): 100×3.30 + 2000×0.33 +
+		// 1000×4.125 + 500×16.50 = 13365 µ$ → 13365000 n$; 5% = 668250 n$.
+		{"bedrock cache write and read", Quote{Basis: PriceCatalog, AtCost: sonnetUS, MarkupBase: sonnetUS},
+			Usage{PromptTokens: 3100, CachedTokens: 2000, CacheWriteTokens: 1000, CompletionTokens: 500, Source: UsageFromProvider}, 13_365_000, 668_250},
 		// Reasoning priced apart (at the output rate here): 300 of 1000
 		// completion tokens are reasoning: 50×2 + 1000×8 = 8100 µ$.
 		{"reasoning apart", Quote{Basis: PriceCatalog, AtCost: o3, MarkupBase: o3},
 			Usage{PromptTokens: 50, CompletionTokens: 1000, ReasoningTokens: 300, Source: UsageFromProvider}, 8_100_000, 405_000},
+		// OpenAI Responses (usage of response.completed): input_tokens
+		// 1200 of which input_tokens_details.cached_tokens 1024,
+		// output_tokens 340 of which output_tokens_details.reasoning_tokens
+		// 256 → prompt 1200, cached 1024, completion 340, reasoning 256.
+		// At gpt-5's prices, reasoning at the output rate: 176×1.25 +
+		// 1024×0.125 + 340×10 = 220 + 128 + 3400 = 3748 µ$; 5% = 187.4 µ$.
+		{"responses reasoning and cached", Quote{Basis: PriceCatalog, AtCost: gpt5, MarkupBase: gpt5},
+			Usage{PromptTokens: 1200, CachedTokens: 1024, CompletionTokens: 340, ReasoningTokens: 256, Source: UsageFromProvider}, 3_748_000, 187_400},
+		// The same usage with reasoning priced apart at $12/MTok: 176×1.25 +
+		// 1024×0.125 + 84×10 + 256×12 = 220 + 128 + 840 + 3072 = 4260 µ$;
+		// 5% = 213 µ$.
+		{"responses reasoning priced apart", Quote{Basis: PriceCatalog, AtCost: gpt5Reasoning, MarkupBase: gpt5Reasoning},
+			Usage{PromptTokens: 1200, CachedTokens: 1024, CompletionTokens: 340, ReasoningTokens: 256, Source: UsageFromProvider}, 4_260_000, 213_000},
 		// Cache kinds not priced apart fall back to the input rate.
 		{"unpriced cache at input rate", Quote{Basis: PriceCatalog, AtCost: Prices{Input: usd(1), Output: usd(2)}, MarkupBase: Prices{Input: usd(1), Output: usd(2)}},
 			Usage{PromptTokens: 10, CachedTokens: 5, CacheWriteTokens: 5, CompletionTokens: 1}, 12_000, 600},

@@ -155,6 +155,16 @@ func TestParseCredentialAzure(t *testing.T) {
 	if _, err := ParseCredential(foundry, json.RawMessage(`{"endpoint":"https://res.services.ai.azure.com/anthropic/","apiKey":"azkey-0123456789abcdef"}`), false); err != nil {
 		t.Fatalf("foundry: %v", err)
 	}
+	// azure-responses builds its URLs under the endpoint the same way
+	// (/openai/v1/responses), so its endpoint is the resource alone too.
+	responses, _ := LookupProvider("azure-responses")
+	if _, err := ParseCredential(responses, json.RawMessage(`{"endpoint":"https://res.openai.azure.com/","apiKey":"azkey-0123456789abcdef","apiVersion":"v1"}`), false); err != nil {
+		t.Fatalf("azure-responses: %v", err)
+	}
+	_, err := ParseCredential(responses, json.RawMessage(`{"endpoint":"https://res.openai.azure.com/openai/v1","apiKey":"azkey-0123456789abcdef","apiVersion":"v1"}`), false)
+	if e, ok := err.(*Error); !ok || e.Param != "key.endpoint" {
+		t.Fatalf("azure-responses with a path: err = %v, want EINVALID on key.endpoint", err)
+	}
 }
 
 func TestSecretRedactsEverywhere(t *testing.T) {

@@ -81,7 +81,7 @@ var (
 		{Name: "apiVersion", Required: true, Example: "2024-10-21-preview"},
 	}
 	azureResponsesFields = []CredentialField{
-		{Name: "endpoint", Required: true, Example: "https://<endpoint>"},
+		{Name: "endpoint", Required: true, Example: "https://<endpoint>", Origin: true},
 		{Name: "apiKey", Required: true, Secret: true},
 		{Name: "apiVersion", Required: true, Example: "2024-10-21-preview"},
 	}

@@ -66,3 +66,23 @@ type UsageReporter interface {
 	// fn stops it and is returned.
 	ExportUsage(ctx context.Context, q UsageQuery, fn func(*LedgerEntry) error) error
 }
+
+// DayProviderUsage is the totals of one provider's entries on one UTC day
+// (Day as "2025-01-31"): a bar segment of the dashboard's spend chart.
+type DayProviderUsage struct {
+	Day      string
+	Provider string
+	UsageTotals
+}
+
+// UsageHistory reads what the dashboard's usage page shows beyond the
+// reports (sqlstore.DB).
+type UsageHistory interface {
+	// UsageByDayAndProvider sums the entries q selects per UTC day and
+	// provider, in day then provider order (days without requests are
+	// left out).
+	UsageByDayAndProvider(ctx context.Context, q UsageQuery) ([]DayProviderUsage, error)
+	// RecentUsage returns the account's newest entries, newest first, at
+	// most limit of them.
+	RecentUsage(ctx context.Context, accountID int64, limit int) ([]LedgerEntry, error)
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -286,12 +287,19 @@ func presentedKey(r *http.Request) string {
 }
 
 // authenticate requires a valid ownkey API key and puts the principal in the
-// request context.
+// request context. The key is the one in the request's headers, else, on a
+// server with the dashboard, the one its session cookie was opened with.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.cfg.Accounts.Authenticate(r.Context(), presentedKey(r))
+		key, err := s.callerKey(r)
+		var p *ownkey.Principal
+		if err == nil {
+			p, err = s.cfg.Accounts.Authenticate(r.Context(), key)
+		}
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ownkey"`)
+			if ownkey.ErrorCode(err) != ownkey.EFORBIDDEN { // not the CSRF refusal
+				w.Header().Set("WWW-Authenticate", `Bearer realm="ownkey"`)
+			}
 			Error(w, r, err)
 			return
 		}
@@ -307,6 +315,38 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(ownkey.NewContextWithAccount(r.Context(), p.Account, p.APIKey)))
 	})
 }
+
+// callerKey is the ownkey API key a request presents: in its headers, or
+// through the dashboard's session cookie when it has no key header. A
+// cookie is sent by the browser whoever made the page that sends the
+// request, so a request that changes something must prove it came from
+// the dashboard's own page: the session's CSRF token in CSRFHeader (the
+// cookie is SameSite=Strict too; the token also covers browsers and
+// same-site pages that do not honour that).
+func (s *Server) callerKey(r *http.Request) (string, error) {
+	key := presentedKey(r)
+	if key != "" || s.cfg.Sessions == nil {
+		return key, nil
+	}
+	secret, csrf, ok := s.cfg.Sessions.SessionKey(r)
+	if !ok {
+		return "", nil // Authenticate says the key is missing
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if got := r.Header.Get(csrfHeader); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(csrf)) != 1 {
+			return "", &ownkey.Error{Code: ownkey.EFORBIDDEN, Reason: "csrf_token_invalid", Param: csrfHeader,
+				Message: "this request came with the dashboard's session cookie but without the session's CSRF token in the " +
+					csrfHeader + " header; reload the dashboard page, or send the API key in the Authorization header instead"}
+		}
+	}
+	return secret.Reveal(), nil
+}
+
+// csrfHeader carries the dashboard session's CSRF token
+// (dashboard.CSRFHeader).
+const csrfHeader = "X-CSRF-Token"
 
 func byteCount(n int64) string {
 	switch {

@@ -70,6 +70,27 @@ type Config struct {
 	// PlatformMargin is the rate /v1/models?detailed=true shows for a
 	// model a platform key serves (OWNKEY_PLATFORM_MARGIN).
 	PlatformMargin ownkey.PPM
+	// Sessions, if set, lets a request without an API key header
+	// authenticate with the dashboard's session cookie; one that changes
+	// something must then carry the session's CSRF token
+	// (dashboard.Sessions).
+	Sessions Sessions
+	// Dashboard, if set, adds the dashboard's pages to the routes
+	// (dashboard.Dashboard): `/` then serves it instead of a 404.
+	Dashboard Routes
+}
+
+// Sessions resolves the dashboard's session cookie (dashboard.Sessions).
+type Sessions interface {
+	// SessionKey returns the ownkey API key r's session was opened with
+	// and the CSRF token its state changes must carry; ok is false
+	// without a valid, unexpired session.
+	SessionKey(r *http.Request) (key ownkey.Secret, csrf string, ok bool)
+}
+
+// Routes registers handlers of its own on the server's mux.
+type Routes interface {
+	Register(mux *http.ServeMux)
 }
 
 // Pinger is the database as /readyz sees it (ownkey.Store).
@@ -189,6 +210,9 @@ func (s *Server) routes() {
 	admin("POST /api/admin/accounts/{id}/credit", s.handleCredit)
 	admin("POST /api/admin/accounts/{id}/debit", s.handleDebit)
 
+	if s.cfg.Dashboard != nil {
+		s.cfg.Dashboard.Register(m)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
 			Message: "Unknown request URL: " + safeMethod(r.Method) + " " + redactPath(r.URL.Path) + "."})

@@ -173,6 +173,12 @@ func (b *Book) Entries() []Entry {
 	return out
 }
 
+// Source says where the price in force of model at provider came from:
+// SourceBuiltin, an ownkey.PriceSource, or "" (no price, or no such entry).
+func (b *Book) Source(provider, model string) string {
+	return b.snap.Load().sources[entryKey(provider, model)]
+}
+
 // SetPrice stores the operator's price of model at provider (both input
 // and output required) and applies it here and, through the change feed,
 // in the other processes. A model the catalog lists (ignoring case) keeps

@@ -116,6 +116,9 @@ func TestPrecedence(t *testing.T) {
 					if published.Load() != book.Catalog() {
 						t.Fatal("the catalog in force was not published")
 					}
+					if src := book.Source(provider, strings.ToUpper(model)); src != e.Source {
+						t.Fatalf("Source(%s, %s) = %q, Entries says %q", provider, model, src, e.Source)
+					}
 					return e.Prices, e.Source
 				}
 			}

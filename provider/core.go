@@ -73,6 +73,15 @@ type EventSource interface {
 // bound (sse.DefaultMaxEvent).
 var ErrEventTooLarge = sse.ErrEventTooLarge
 
+// MalformedEventError is what an EventSource returns for bytes that are
+// not an event of its framing (a binary frame whose checksum fails, whose
+// lengths cannot be right): the stream ends with stream_error, saying what
+// was wrong, rather than as if it had merely broken off. Reason is shown to
+// the client, so it holds nothing from the stream itself.
+type MalformedEventError struct{ Reason string }
+
+func (e *MalformedEventError) Error() string { return "malformed stream event: " + e.Reason }
+
 // Step says how a stream goes on after a Translator's turn.
 type Step uint8
 
@@ -81,6 +90,25 @@ const (
 	StepEnd              // the answer ended, completely (End) or not (Fail)
 	StepGone             // the client went away (a sink call failed)
 )
+
+// More is the Step after a Translator's call to the Answer that leaves the
+// answer open (a delta, the start): StepGone when the call failed, as the
+// client is then gone, else StepMore.
+func More(err error) Step {
+	if err != nil {
+		return StepGone
+	}
+	return StepMore
+}
+
+// Ended is the Step after a call that ended the answer (End, Fail):
+// StepGone when it failed, else StepEnd.
+func Ended(err error) Step {
+	if err != nil {
+		return StepGone
+	}
+	return StepEnd
+}
 
 // Translator is one family's part of one request, which Core.Chat drives.
 // It gets the Answer to write to in every call.
@@ -273,6 +301,7 @@ func (x *exchange) stream(ctx context.Context, cancel context.CancelFunc, t Tran
 		body = ir
 	}
 	src := x.source(t, x.answer.sink.Stream(body, ctx.Done()))
+	var malformed *MalformedEventError
 	for {
 		ev, err := src.Next()
 		if err != nil && (ctx.Err() != nil || errors.Is(err, ownkey.ErrClientGone)) {
@@ -288,6 +317,8 @@ func (x *exchange) stream(ctx context.Context, cancel context.CancelFunc, t Tran
 			}
 		case errors.Is(err, ErrEventTooLarge):
 			st = out.fail(CodeStreamError, fmt.Sprintf("%s sent a stream event larger than %d MiB", name, sse.DefaultMaxEvent>>20))
+		case errors.As(err, &malformed):
+			st = out.fail(CodeStreamError, name+" sent a malformed stream event ("+malformed.Reason+"); the stream was ended before the response was complete")
 		case errors.As(err, new(*IdleError)):
 			st = out.fail(CodeUpstreamTimeout, name+" sent nothing for "+idle.String()+"; the stream was ended before the response was complete")
 		default:

@@ -28,6 +28,9 @@ func (s *lineSource) Next() (provider.Event, error) {
 		return provider.Event{}, io.EOF
 	}
 	typ, data, _ := strings.Cut(s.sc.Text(), " ")
+	if typ == "garbage" {
+		return provider.Event{}, &provider.MalformedEventError{Reason: "checksum mismatch"}
+	}
 	return provider.Event{Type: []byte(typ), Data: []byte(data)}, nil
 }
 
@@ -119,6 +122,20 @@ func TestCoreEventSourceOfTheFamily(t *testing.T) {
 	_, sink, res, _ = coreRun(t, providertest.SSEReply("start id-1\ntext \"Hel\"\n"), true)
 	if last := sink.Calls[len(sink.Calls)-2]; last != "fail stream_truncated upstream_error Groq ended the stream before the response was complete" ||
 		res.ErrorCode != provider.CodeStreamTruncated {
+		t.Fatalf("sink got %q, result %+v", sink.Calls, res)
+	}
+}
+
+// A source that finds bytes that are not an event of its framing ends the
+// stream with stream_error saying so, not as a mere break.
+func TestCoreMalformedEvent(t *testing.T) {
+	_, sink, res, err := coreRun(t, providertest.SSEReply("start id-1\ntext \"Hel\"\ngarbage\ntext \"lo\"\nend stop\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"stream", "start id-1 model-1 1", `text "Hel"`,
+		"fail stream_error upstream_error Groq sent a malformed stream event (checksum mismatch); the stream was ended before the response was complete", "flush"}
+	if !slices.Equal(sink.Calls, want) || res.ErrorCode != provider.CodeStreamError {
 		t.Fatalf("sink got %q, result %+v", sink.Calls, res)
 	}
 }

@@ -70,6 +70,11 @@ type KeyCheck struct {
 	// another reason (Foundry without a model: the deployment name is a
 	// guess).
 	AuthOnly bool
+	// Denied, when set, reads a 403 answer (its headers and body): a
+	// non-empty result means the key is valid but lacks a permission the
+	// check needs, and says which; the error then says so instead of
+	// "rejected the key" (AWS: which IAM action is missing).
+	Denied func(header http.Header, body []byte) string
 }
 
 // GetCheck is a key check GET {base}{path}.

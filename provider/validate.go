@@ -133,16 +133,26 @@ func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownk
 	}
 	// A read cut short by the deadline still leaves what arrived to quote.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return judge(chk, p, c, resp.StatusCode, body)
+	return judge(chk, p, c, resp.StatusCode, resp.Header, body)
 }
 
 // judge reads a key check's answer other than 2xx.
-func judge(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, status int, body []byte) error {
+func judge(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, status int, header http.Header, body []byte) error {
 	if chk.AuthOnly && status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden {
 		return nil
 	}
 	msg := UpstreamMessage(body, c, 0)
 	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status}
+	if status == http.StatusForbidden && chk.Denied != nil {
+		if missing := chk.Denied(header, body); missing != "" {
+			e.Reason = "permission_denied"
+			e.Message = p.Name + " accepted the key but denied the check: " + ScrubSecrets(missing, c)
+			if msg != "" {
+				e.Message += " (" + msg + ")"
+			}
+			return e
+		}
+	}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		e.Reason = "invalid_api_key"
 		e.Message = p.Name + " rejected the key"

@@ -219,3 +219,65 @@ func TestSpendSince(t *testing.T) {
 		wantEqual(t, "no spend", s, ownkey.Spend{})
 	})
 }
+
+func TestUsageByDayAndProvider(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newReportFixture(t, db)
+		got, err := db.UsageByDayAndProvider(ctx, reportRange(f.a.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// r1 and r2 share 03-14 but not a provider; r3 and r4 are openai
+		// on days of their own; r0, r5 and r6 are out of the range or
+		// another account's.
+		wantEqual(t, "segments", got, []ownkey.DayProviderUsage{
+			{Day: "2025-03-14", Provider: "anthropic", UsageTotals: ownkey.UsageTotals{Requests: 1, PromptTokens: 2000, CompletionTokens: 100,
+				CacheWriteTokens: 300, ReasoningTokens: 40, AtCost: 9_000_000, Charged: 450_000}},
+			{Day: "2025-03-14", Provider: "openai", UsageTotals: ownkey.UsageTotals{Requests: 1, PromptTokens: 1000, CompletionTokens: 500,
+				CachedTokens: 200, AtCost: 150_000, Charged: 7_500}},
+			{Day: "2025-03-15", Provider: "openai", UsageTotals: ownkey.UsageTotals{Requests: 1, PromptTokens: 10, CompletionTokens: 5, AtCost: 3, Charged: 1}},
+			{Day: "2025-03-16", Provider: "openai", UsageTotals: ownkey.UsageTotals{Requests: 1, PromptTokens: 7}},
+		})
+		got, err = db.UsageByDayAndProvider(ctx, ownkey.UsageQuery{AccountID: f.a.ID, From: utc("2024-01-01T00:00:00Z"), To: utc("2024-02-01T00:00:00Z")})
+		if err != nil || len(got) != 0 {
+			t.Fatalf("empty range: %v, %v", got, err)
+		}
+	})
+}
+
+func TestRecentUsage(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newReportFixture(t, db)
+		ids := func(es []ownkey.LedgerEntry) []string {
+			out := make([]string, len(es))
+			for i, e := range es {
+				out[i] = e.RequestID
+			}
+			return out
+		}
+		got, err := db.RecentUsage(ctx, f.a.ID, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Newest first, the account's only (r5 is the other's).
+		wantEqual(t, "newest three", ids(got), []string{"r6", "r4", "r3"})
+		if e := got[1]; e.APIKeyName != f.key2.Name || e.Usage.Source != ownkey.UsageEstimated || e.Markup != 50_000 || e.PriceBasis != ownkey.PriceFallback {
+			t.Fatalf("r4: %+v", e)
+		}
+		all, err := db.RecentUsage(ctx, f.a.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "all", ids(all), []string{"r6", "r4", "r3", "r2", "r1", "r0"})
+		for _, bad := range []int{0, -1, 1001} {
+			_, err := db.RecentUsage(ctx, f.a.ID, bad)
+			wantCode(t, err, ownkey.EINVALID)
+		}
+		none, err := db.RecentUsage(ctx, f.b.ID+100, 10)
+		if err != nil || none == nil || len(none) != 0 {
+			t.Fatalf("unknown account: %v, %v", none, err)
+		}
+	})
+}

@@ -243,6 +243,22 @@ func (kr *Keyring) Check(version uint32) ([]byte, error) {
 	return slices.Clone(t.check), nil
 }
 
+// SubKey derives a 32-byte key for purpose from a version's master key
+// (HKDF-SHA256 with purpose as its info), for a use of the master key
+// outside the vault, such as the dashboard's session tokens: each purpose
+// gets a key of its own that says nothing about the key-encryption key or
+// any other purpose's. The vault's own purposes are refused.
+func (kr *Keyring) SubKey(version uint32, purpose string) ([]byte, error) {
+	if purpose == "" || purpose == kekInfo || purpose == checkInfo {
+		return nil, fmt.Errorf("vault: %q is not a purpose a sub-key may be derived for", purpose)
+	}
+	t, err := kr.term(version)
+	if err != nil {
+		return nil, err
+	}
+	return hkdf.Key(sha256.New, t.master, nil, purpose, 32)
+}
+
 // String describes the keyring by its versions only, e.g.
 // "keyring[v1,v2 active=v2]".
 func (kr *Keyring) String() string {

@@ -349,3 +349,36 @@ func TestKeyFileParseErrorDoesNotEcho(t *testing.T) {
 		t.Fatal("a bad key file was overwritten")
 	}
 }
+
+func TestSubKey(t *testing.T) {
+	kr := GenerateKeyring()
+	if _, err := kr.AddVersion(); err != nil {
+		t.Fatal(err)
+	}
+	a1, err := kr.SubKey(1, "ownkey/test/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := kr.SubKey(1, "ownkey/test/a")
+	b1, _ := kr.SubKey(1, "ownkey/test/b")
+	a2, _ := kr.SubKey(2, "ownkey/test/a")
+	if len(a1) != 32 || !bytes.Equal(a1, again) || bytes.Equal(a1, b1) || bytes.Equal(a1, a2) {
+		t.Fatalf("sub-keys: same purpose and version must agree, others differ: %x %x %x %x", a1, again, b1, a2)
+	}
+	// The same key another process derives from the same master key.
+	other, err := ParseKeyring(kr.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := other.SubKey(2, "ownkey/test/a"); !bytes.Equal(o, a2) {
+		t.Fatal("a replica with the same keyring derives another key")
+	}
+	for _, purpose := range []string{"", kekInfo, checkInfo} {
+		if _, err := kr.SubKey(1, purpose); err == nil {
+			t.Fatalf("purpose %q: want refused", purpose)
+		}
+	}
+	if _, err := kr.SubKey(9, "ownkey/test/a"); !errors.Is(err, ErrUnknownKeyVersion) {
+		t.Fatalf("unknown version: %v", err)
+	}
+}

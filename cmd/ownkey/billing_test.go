@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/billing"
+	"github.com/ownkey/ownkey/provider/providertest"
 	"github.com/ownkey/ownkey/usage"
 )
 
@@ -439,5 +440,56 @@ func TestBillingProviderCutsTheStream(t *testing.T) {
 	}
 	if b := g.balance(t, key); b != ownkey.FormatUSD(10_000_000_000-charge.Charged) {
 		t.Fatalf("balance %s", b)
+	}
+}
+
+// Bedrock Converse, cache write and read, Claude through the us. inference
+// profile (the built-in price: 10% above list): inputTokens 100,
+// cacheWriteInputTokens 1000, cacheReadInputTokens 2000, outputTokens 500
+// (prompt 3100 in OpenAI's meaning; inputTokens counts neither cache):
+// 100×3.30 + 2000×0.33 + 1000×4.125 + 500×16.50 = 13365 µ$ at cost; 5% =
+// 668.25 µ$. The stream's usage comes in metadata, after messageStop.
+func TestBillingGoldenBedrock(t *testing.T) {
+	const use = `"inputTokens":100,"cacheWriteInputTokens":1000,"cacheReadInputTokens":2000,"outputTokens":500,"totalTokens":3600`
+	up := providertest.NewBedrock(t, bedrockKey, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.EscapedPath(), "/converse-stream") {
+			providertest.BedrockStream(providertest.BedrockFrame("messageStart", `{"role":"assistant"}`),
+				providertest.BedrockFrame("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"Bonjour"}}`),
+				providertest.BedrockFrame("contentBlockStop", `{"contentBlockIndex":0}`),
+				providertest.BedrockFrame("messageStop", `{"stopReason":"end_turn"}`),
+				providertest.BedrockFrame("metadata", `{"metrics":{"latencyMs":100},"usage":{`+use+`}}`))(w, r)
+			return
+		}
+		providertest.JSONReply(200, `{"output":{"message":{"role":"assistant","content":[{"text":"Bonjour"}]}},"stopReason":"end_turn","usage":{`+use+`}}`)(w, r)
+	})
+	g := newTestGatewayWith(t, map[string]string{"OWNKEY_AWS_BASE_URL": up.URL, "OWNKEY_STARTING_CREDIT_USD": "10"}, nil)
+	want := ownkey.Prices{Input: usd("3.30"), CachedInput: usd("0.33"), CacheWrite: usd("4.125"), Output: usd("16.50")}
+	if q := g.app.prices.Quote("aws", bedrockModel, bedrockModel); q.AtCost != want || q.Basis != ownkey.PriceCatalog {
+		t.Fatalf("the price book quotes aws/%s at %+v (%s); the test assumes %+v", bedrockModel, q.AtCost, q.Basis, want)
+	}
+	id, key := g.createAccount("payer")
+	cred := map[string]any{"accessKeyId": bedrockKey.AccessKeyID, "secretAccessKey": bedrockKey.SecretAccessKey,
+		"region": bedrockKey.Region, "sessionToken": bedrockKey.SessionToken}
+	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "aws", "key": cred}); r.Status != 200 {
+		t.Fatalf("store aws key: %d %s", r.Status, r.Body)
+	}
+	const msgs = `"messages":[{"role":"user","content":"hi"}],"max_tokens":1000`
+	whole := g.chatBody(t, key, `{"model":"`+bedrockModel+`",`+msgs+`}`)
+	u := usageOf(t, whole)
+	checkCost(t, whole, u, "0.00066825", "0.013365")
+	details, _ := u["prompt_tokens_details"].(map[string]any)
+	if u["prompt_tokens"] != 3100.0 || u["completion_tokens"] != 500.0 || details["cached_tokens"] != 2000.0 || details["cache_write_tokens"] != 1000.0 {
+		t.Fatalf("usage %v", u)
+	}
+	stream := g.chatBody(t, key, `{"model":"`+bedrockModel+`","stream":true,"stream_options":{"include_usage":true},`+msgs+`}`)
+	checkCost(t, stream, usageOf(t, stream), "0.00066825", "0.013365")
+	checkRecords(t, g, id, 2, 13_365_000, 668_250)
+	for _, r := range g.usageRecords(t, id, 2) {
+		if r.Usage != (ownkey.Usage{PromptTokens: 3100, CompletionTokens: 500, CachedTokens: 2000, CacheWriteTokens: 1000, Source: ownkey.UsageFromProvider}) {
+			t.Fatalf("record usage %+v", r.Usage)
+		}
+	}
+	if b := g.balance(t, key); b != "9.998663500" {
+		t.Fatalf("balance %s after two requests of $0.00066825", b)
 	}
 }

@@ -35,9 +35,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key"))
+		// AWS's session token travels in a header of its own.
+		echo := r.Header.Get("Authorization") + r.Header.Get("x-api-key") + r.Header.Get("api-key") + r.Header.Get("x-amz-security-token")
+		w.Header().Set("Retry-After", echo)
 		w.WriteHeader(401)
-		io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+r.Header.Get("Authorization")+r.Header.Get("x-api-key")+r.Header.Get("api-key")+` body `+string(b)+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
+		io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+echo+` body `+string(b)+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
 	}))
 	defer upstream.Close()
 	closed := httptest.NewServer(http.NotFoundHandler())
@@ -47,6 +49,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	g := newTestGateway(t, map[string]string{
 		"OWNKEY_OPENAI_BASE_URL":         upstream.URL + "/v1",
 		"OWNKEY_TAVILY_BASE_URL":         upstream.URL,
+		"OWNKEY_AWS_BASE_URL":            upstream.URL,
 		"OWNKEY_EXA_BASE_URL":            upstream.URL,
 		"OWNKEY_KAGI_BASE_URL":           upstream.URL + "/api",
 		"OWNKEY_PERPLEXITY_BASE_URL":     upstream.URL,
@@ -100,19 +103,24 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{"provider": "perplexity", "key": canaryPplx},
 		{"provider": "azure", "key": azure},
 		{"provider": "groq", "key": canaryGroq},
+		{"provider": "aws", "key": aws, "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+		{"provider": "aws", "key": aws},
 	} {
 		r := g.do("POST", "/api/user/provider-keys/validate", key, v)
 		if r.Status != 200 || r.json(t)["valid"] != false {
 			t.Fatalf("validate %v: %d %s", v["provider"], r.Status, r.Body)
 		}
 	}
-	// Chat through every adapter to the provider that echoes the key, in
-	// its message and in Retry-After.
-	for _, p := range []string{"openai", "azure-anthropic-foundry", "azure"} {
-		r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "claude-sonnet-4-5",
-			"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "byok": map[string]any{"enabled": true, "provider": p}})
-		if r.Status != 401 {
-			t.Fatalf("chat via %s: %d %s", p, r.Status, r.Body)
+	// Chat through every adapter to the provider that echoes the key (AWS:
+	// the signature's access key id and the session token), in its message
+	// and in Retry-After.
+	for _, p := range []string{"openai", "azure-anthropic-foundry", "azure", "aws"} {
+		for _, stream := range []bool{false, true} {
+			r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "claude-sonnet-4-5", "stream": stream,
+				"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "byok": map[string]any{"enabled": true, "provider": p}})
+			if r.Status != 401 {
+				t.Fatalf("chat via %s: %d %s", p, r.Status, r.Body)
+			}
 		}
 	}
 	// Web search with each search key, and a chat that searches first,

@@ -63,6 +63,13 @@ type config struct {
 	WebSearchFee ownkey.NanoUSD
 	// WebSearchTimeout bounds one web search (OWNKEY_WEB_SEARCH_TIMEOUT).
 	WebSearchTimeout time.Duration
+	// SessionLifetime is how long a dashboard sign-in lasts
+	// (OWNKEY_SESSION_LIFETIME); SecureCookies marks its cookie Secure
+	// behind a TLS-terminating proxy (OWNKEY_SECURE_COOKIES); PublicURL is
+	// the address the dashboard's examples show (OWNKEY_PUBLIC_URL).
+	SessionLifetime time.Duration
+	SecureCookies   bool
+	PublicURL       string
 }
 
 // envRate reads a rate written as an exact decimal fraction (0.05 for 5%),

@@ -88,6 +88,11 @@ Environment:
   OWNKEY_WEB_SEARCH_FEE_USD        charged per web search (/api/web, :online chat), in exact dollars,
                                    on top of what the search provider bills the key's owner (default 0)
   OWNKEY_WEB_SEARCH_TIMEOUT        longest a web search may take before it fails with 504 (default 30s)
+  OWNKEY_SESSION_LIFETIME          how long a dashboard sign-in lasts (default 12h)
+  OWNKEY_SECURE_COOKIES            mark the dashboard's cookie Secure, for a server behind a proxy
+                                   that terminates TLS (default false; a TLS request gets it anyway)
+  OWNKEY_PUBLIC_URL                this instance's URL as clients reach it, shown in the dashboard's
+                                   examples (default: the address the page was loaded from)
 `
 
 var version = "dev"

@@ -201,7 +201,7 @@ func startOwnkey(t testing.TB, env map[string]string, args ...string) *ownkeyPro
 	case <-time.After(60 * time.Second):
 		t.Fatalf("ownkey did not start listening within 60 s\nstderr:\n%s", p.Stderr())
 	}
-	// The banner is printed before the server listens.
+	// The banner is printed before the listening line.
 	for _, f := range strings.Fields(p.Stdout()) {
 		if strings.HasPrefix(f, "sk-ownkey-") {
 			p.AdminKey = f

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/ownkey/ownkey/accounts"
 	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/chat"
+	"github.com/ownkey/ownkey/dashboard"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/jsonvalid"
@@ -54,6 +56,12 @@ func runServe(args []string) error {
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
 	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL", spend.DefaultResync)
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
+	c.SessionLifetime = envDuration("OWNKEY_SESSION_LIFETIME", dashboard.DefaultSessionLifetime)
+	c.SecureCookies = envBool("OWNKEY_SECURE_COOKIES", false)
+	c.PublicURL = strings.TrimRight(os.Getenv("OWNKEY_PUBLIC_URL"), "/")
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("OWNKEY_PUBLIC_URL=%q must start with http:// or https://", c.PublicURL)
+	}
 	if err := c.readLimits(); err != nil {
 		return err
 	}
@@ -91,13 +99,16 @@ func runServe(args []string) error {
 	}
 	defer app.Close()
 
-	if err := bootstrapAdmin(ctx, app, c, os.Stdout); err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Addr, err)
+	}
+	// From here on the address bound, a :0 port resolved, so that the
+	// banner's and the log's dashboard URL are ones that answer.
+	c.Addr = ln.Addr().String()
+	if err := bootstrapAdmin(ctx, app, c, os.Stdout); err != nil {
+		ln.Close()
+		return err
 	}
 	ln = httpapi.LimitListener(ln, c.Limits.MaxConnections, c.Limits.WriteTimeout)
 	srv := &http.Server{
@@ -107,7 +118,7 @@ func runServe(args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("ownkey listening", "addr", ln.Addr().String(), "database", redactURL(c.DatabaseURL),
-		"dashboard", "http://"+ln.Addr().String()+"/", "version", version)
+		"dashboard", dashboardURL(c), "version", version)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -244,12 +255,31 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 		Prices: book, Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin}, Ledger: led, WebSearch: search,
 	}
+	// The dashboard's sessions are sealed under a sub-key of the master
+	// key: every replica with the key opens them, nothing is stored.
+	sessions := dashboard.NewSessions(func() dashboard.Keys { return vs.Keyring() },
+		dashboard.SessionOptions{Lifetime: c.SessionLifetime, Secure: c.SecureCookies})
+	dash, err := dashboard.New(dashboard.Config{
+		Accounts: acc, Vault: vs, Platform: vs, Reports: db, History: db, Balances: led, Prices: book,
+		Sessions: sessions, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin, PublicURL: c.PublicURL, Logger: log,
+	})
+	if err != nil {
+		_ = rec.Close(ctx)
+		_ = led.Close(ctx)
+		limits.Close()
+		stopFeed()
+		acc.Close()
+		vs.Close()
+		db.Close()
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, WebSearch: search, Usage: rec, Balances: led, Logger: log, Registry: reg,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
+		Sessions: sessions, Dashboard: dash,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, ledger: led, chat: chatSvc,
 		server: srv, prices: book, stopFeed: stopFeed}, nil
@@ -265,10 +295,10 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 	return provider.NewFamilies(baseURLs,
 		openaicompat.Family{Adapter: &compat},
 		anthropic.Family{Adapter: &anthropic.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
-		responses.Family{},
+		responses.Family{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		azure.NewChat(compat), // openaicompat's pass-through at Azure's URLs
-		azure.Responses{},
-		bedrock.Family{},
+		azure.Responses{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
+		bedrock.Family{Adapter: &bedrock.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		gemini.Family{},
 		websearch.Tavily{Upstream: search},
 		websearch.Exa{Upstream: search},
@@ -357,10 +387,29 @@ func bootstrapAdmin(ctx context.Context, a *app, c *config, out io.Writer) error
 
    %s
 
- Dashboard:  http://%s/
- Try:        curl -H "Authorization: Bearer <key>" http://%s/api/user/provider-keys
+ Dashboard:  %s  (sign in with this key)
+ Try:        curl -H "Authorization: Bearer <key>" %sapi/user/provider-keys
 ================================================================
 
-`, acct.ID, plain.Reveal(), c.Addr, c.Addr)
+`, acct.ID, plain.Reveal(), dashboardURL(c), dashboardURL(c))
 	return nil
+}
+
+// dashboardURL is where the dashboard answers: OWNKEY_PUBLIC_URL, else
+// the listen address, with a wildcard host (":8080", "0.0.0.0:8080")
+// written as localhost, which reaches it from the machine it runs on.
+func dashboardURL(c *config) string {
+	if c.PublicURL != "" {
+		return c.PublicURL + "/"
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	// ownkey itself speaks plain HTTP; behind a TLS proxy, OWNKEY_PUBLIC_URL
+	// gives the address people use.
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

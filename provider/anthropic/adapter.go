@@ -122,12 +122,9 @@ package anthropic
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 	"unsafe"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
@@ -181,32 +178,16 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey
 	return core.Chat(ctx, req, res, sink, x, "/v1/messages", tr.body)
 }
 
-// upstreamError builds the client's error from a provider's error answer.
-// The message is the provider's own, so that a client sees what it would see
-// talking to Anthropic directly, minus any echo of the key.
+// upstreamError builds the client's error from a provider's error answer
+// (provider.UpstreamError: Anthropic's error shape is OpenAI's, and
+// Foundry answers some errors in Azure's), with 529 as 503.
 func upstreamError(req *ownkey.ChatRequest, status int, body []byte) *ownkey.Error {
-	p, c := req.Provider, req.Credential
-	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c, req.MaxJSONDepth)}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
-	}
-	switch {
-	case status < 400:
-		// A redirect or an informational status is not something to
-		// relay: without its Location it means nothing to the client.
-		e.Status = http.StatusBadGateway
-	case status == statusOverloaded:
+	e := provider.UpstreamError(req, status, body)
+	if status == statusOverloaded {
 		e.Status = http.StatusServiceUnavailable
-	}
-	errObj := gjson.GetBytes(body, "error")
-	if t := errObj.Get("type"); t.Type == gjson.String {
-		e.Type = provider.SafeToken(t.Str, c)
-	} else if status == statusOverloaded {
-		e.Type = "overloaded_error"
-	}
-	// Azure puts an OpenAI-style machine code next to the message.
-	if code := errObj.Get("code"); code.Type == gjson.String {
-		e.Reason = provider.SafeToken(code.Str, c)
+		if e.Type == "" {
+			e.Type = "overloaded_error"
+		}
 	}
 	return e
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -182,117 +181,20 @@ func expectMessage(t *testing.T, body []byte, jsonMode bool) expectation {
 	return ex
 }
 
-// clientView decodes what the client got, stream or not, with
-// encoding/json, the way an OpenAI client would read it.
+// clientView is what the client got, as an OpenAI client reads it.
 func clientView(t *testing.T, body string, stream bool) expectation {
 	t.Helper()
-	type message struct {
-		Content          *string `json:"content"`
-		ReasoningContent string  `json:"reasoning_content"`
-		ToolCalls        []struct {
-			Index    int    `json:"index"`
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Function struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
-			} `json:"function"`
-		} `json:"tool_calls"`
-	}
-	type usage struct {
-		PromptTokens        int64 `json:"prompt_tokens"`
-		CompletionTokens    int64 `json:"completion_tokens"`
-		TotalTokens         int64 `json:"total_tokens"`
-		PromptTokensDetails struct {
-			CachedTokens     int64 `json:"cached_tokens"`
-			CacheWriteTokens int64 `json:"cache_write_tokens"`
-		} `json:"prompt_tokens_details"`
-	}
-	type chunk struct {
-		Object  string `json:"object"`
-		Choices []struct {
-			Delta        message `json:"delta"`
-			Message      message `json:"message"`
-			FinishReason *string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage *usage          `json:"usage"`
-		Error json.RawMessage `json:"error"`
-	}
-	var ex expectation
-	var chunks []string
-	if stream {
-		payloads := dataPayloads(body)
-		if payloads[len(payloads)-1] != "[DONE]" {
-			t.Fatalf("stream does not end in [DONE]:\n%s", body)
-		}
-		chunks = payloads[:len(payloads)-1]
-	} else {
-		chunks = []string{body}
-	}
-	usages := 0
-	for _, raw := range chunks {
-		var c chunk
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			t.Fatalf("chunk %s: %v", raw, err)
-		}
-		if c.Error != nil {
-			t.Fatalf("error event: %s", raw)
-		}
-		if want := map[bool]string{true: "chat.completion.chunk", false: "chat.completion"}[stream]; c.Object != want {
-			t.Fatalf("object %q in %s", c.Object, raw)
-		}
-		if c.Usage != nil {
-			usages++
-			if c.Usage.TotalTokens != c.Usage.PromptTokens+c.Usage.CompletionTokens {
-				t.Fatalf("total_tokens in %s", raw)
-			}
-			ex.usage = ownkey.Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens,
-				CachedTokens: c.Usage.PromptTokensDetails.CachedTokens, CacheWriteTokens: c.Usage.PromptTokensDetails.CacheWriteTokens,
-				Source: ownkey.UsageFromProvider}
-		}
-		for _, ch := range c.Choices {
-			m := ch.Delta
-			if !stream {
-				m = ch.Message
-			}
-			if m.Content != nil {
-				ex.content += *m.Content
-			}
-			ex.reasoning += m.ReasoningContent
-			for i, tc := range m.ToolCalls {
-				idx := tc.Index
-				if !stream {
-					idx = i
-				}
-				for len(ex.tools) <= idx {
-					ex.tools = append(ex.tools, fixtureCall{})
-				}
-				call := &ex.tools[idx]
-				if tc.ID != "" {
-					if call.id != "" || tc.Type != "function" || tc.Function.Name == "" {
-						t.Fatalf("tool call %d opened twice or without type and name: %s", idx, raw)
-					}
-					call.id, call.name = tc.ID, tc.Function.Name
-				}
-				call.args += tc.Function.Arguments
-			}
-			if ch.FinishReason != nil {
-				if ex.finish != "" {
-					t.Fatalf("two finish reasons")
-				}
-				ex.finish = *ch.FinishReason
-			}
-		}
-	}
-	if usages != 1 {
-		t.Fatalf("%d chunks carry usage, want exactly 1", usages)
+	a := providertest.ReadAnswer(t, body, stream)
+	ex := expectation{content: a.Content, reasoning: a.Reasoning, finish: a.Finish, usage: a.Usage}
+	for _, c := range a.Tools {
+		ex.tools = append(ex.tools, fixtureCall{c.ID, c.Name, c.Args})
 	}
 	return ex
 }
 
 func compareExpectation(t *testing.T, got, want expectation) {
 	t.Helper()
-	sameContent := got.content == want.content || want.contentIsJSON && sameJSON(t, got.content, want.content)
+	sameContent := got.content == want.content || want.contentIsJSON && providertest.SameJSON(t, got.content, want.content)
 	if !sameContent || got.reasoning != want.reasoning || got.finish != want.finish || got.usage != want.usage {
 		t.Fatalf("client saw content %q reasoning %q finish %q usage %+v\nfixture says content %q reasoning %q finish %q usage %+v",
 			got.content, got.reasoning, got.finish, got.usage, want.content, want.reasoning, want.finish, want.usage)
@@ -302,22 +204,10 @@ func compareExpectation(t *testing.T, got, want expectation) {
 	}
 	for i := range got.tools {
 		g, w := got.tools[i], want.tools[i]
-		if g.id != w.id || g.name != w.name || !sameJSON(t, g.args, w.args) {
+		if g.id != w.id || g.name != w.name || !providertest.SameJSON(t, g.args, w.args) {
 			t.Fatalf("tool call %d = %+v, want %+v", i, g, w)
 		}
 	}
-}
-
-func sameJSON(t *testing.T, a, b string) bool {
-	t.Helper()
-	var va, vb any
-	if err := json.Unmarshal([]byte(a), &va); err != nil {
-		t.Fatalf("arguments %q are not JSON: %v", a, err)
-	}
-	if err := json.Unmarshal([]byte(b), &vb); err != nil {
-		t.Fatalf("expected arguments %q are not JSON: %v", b, err)
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 // fixtureBody is the client request replayed against a fixture: a JSON
@@ -402,7 +292,7 @@ func TestAnthropicSDKCassettes(t *testing.T) {
 					t.Fatalf("interaction %d: err %v, result %+v", i, err, res)
 				}
 				// What ownkey sent is what Anthropic's SDK sent.
-				if sent := up.Only(t).Body; !sameJSON(t, string(sent), it.Request) {
+				if sent := up.Only(t).Body; !providertest.SameJSON(t, string(sent), it.Request) {
 					t.Fatalf("interaction %d: ownkey sent\n%s\nthe SDK sent\n%s", i, sent, it.Request)
 				}
 				var want expectation

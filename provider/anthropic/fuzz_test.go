@@ -96,7 +96,7 @@ func FuzzStreamTranslation(f *testing.F) {
 		if !strings.HasSuffix(got, "\n\n") {
 			t.Fatalf("stream does not end with a whole event:\n%q", got)
 		}
-		payloads := dataPayloads(got)
+		payloads := providertest.Payloads(got)
 		for i, p := range payloads {
 			if p == done {
 				if i != len(payloads)-1 || res.ErrorCode != "" {
@@ -124,7 +124,7 @@ func FuzzStreamTranslation(f *testing.F) {
 func TestDeepStreamEventIsRefused(t *testing.T) {
 	raw := []byte(events(msgStart) + "event: content_block_delta\ndata: " + strings.Repeat("[", 8<<20) + "\n\n")
 	res, got := runStream(t, raw, false)
-	payloads := dataPayloads(got)
+	payloads := providertest.Payloads(got)
 	want := `{"error":{"message":"Anthropic sent a stream event nested deeper than 128 levels","type":"upstream_error","param":null,"code":"stream_error"}}`
 	if last := payloads[len(payloads)-1]; last != want || res.ErrorCode != provider.CodeStreamError {
 		t.Fatalf("last event %s, result %+v", last, res)

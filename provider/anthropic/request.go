@@ -13,22 +13,10 @@ import (
 )
 
 // jsonToolName is the forced tool that carries a JSON response_format.
-const jsonToolName = "json"
+const jsonToolName = openaichat.JSONToolName
 
 // minThinkingBudget is Anthropic's smallest budget_tokens.
-const minThinkingBudget = 1024
-
-// thinkingBudgets maps reasoning_effort to budget_tokens (see the package
-// comment); "none" turns thinking off.
-var thinkingBudgets = map[string]int64{
-	"none":    0,
-	"minimal": minThinkingBudget,
-	"low":     2048,
-	"medium":  8192,
-	"high":    16384,
-	"xhigh":   24576,
-	"max":     24576,
-}
+const minThinkingBudget = openaichat.MinThinkingBudget
 
 // The Anthropic Messages request.
 type messagesRequest struct {
@@ -156,13 +144,9 @@ func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, 
 		return nil, err
 	}
 
-	budget := int64(0)
-	if in.ReasoningEffort != nil {
-		b, ok := thinkingBudgets[*in.ReasoningEffort]
-		if !ok {
-			return nil, ownkey.FieldError("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high, xhigh")
-		}
-		budget = b
+	budget, err := in.ThinkingBudget()
+	if err != nil {
+		return nil, err
 	}
 	if budget > 0 && tr.jsonMode {
 		return nil, ownkey.FieldError("response_format", "a JSON response_format cannot be combined with reasoning_effort on Anthropic models: ownkey obtains JSON through a forced tool call, which Anthropic does not allow while thinking")
@@ -198,23 +182,7 @@ func translateRequest(req *ownkey.ChatRequest, defaultMax int64) (*translation, 
 
 // checkUnsupported applies the rejection policy of the package comment.
 func checkUnsupported(in *openaichat.Request) error {
-	switch {
-	case in.N != nil && *in.N != 1:
-		return ownkey.FieldError("n", "n must be 1: Anthropic models return one choice per request")
-	case in.Logprobs != nil && *in.Logprobs:
-		return ownkey.FieldError("logprobs", "logprobs are not available from Anthropic models")
-	case in.TopLogprobs != nil && *in.TopLogprobs > 0:
-		return ownkey.FieldError("top_logprobs", "logprobs are not available from Anthropic models")
-	case len(in.LogitBias) > 0:
-		return ownkey.FieldError("logit_bias", "logit_bias is not supported by Anthropic models (token ids are specific to OpenAI's tokenizer)")
-	case openaichat.Present(in.Audio) || slices.Contains(in.Modalities, "audio"):
-		return ownkey.FieldError("modalities", "audio output is not supported by Anthropic models")
-	case openaichat.Present(in.Functions) || openaichat.Present(in.FunctionCall):
-		return ownkey.FieldError("functions", "the legacy functions and function_call fields are not supported; use tools and tool_choice")
-	case openaichat.Present(in.WebSearchOptions):
-		return ownkey.FieldError("web_search_options", "web_search_options is not supported by ownkey's Anthropic adapter")
-	}
-	return nil
+	return in.Unsupported("Anthropic models")
 }
 
 // translateMessages builds the system prompt and the alternating turns.
@@ -496,7 +464,7 @@ func translateTools(in *openaichat.Request, out *messagesRequest, tr *translatio
 	if err != nil {
 		return err
 	}
-	jsonTool, err := responseFormatTool(in.ResponseFormat)
+	jsonTool, err := responseFormatTool(in)
 	if err != nil {
 		return err
 	}
@@ -552,39 +520,10 @@ func translateToolChoice(in *openaichat.Request) (*toolChoice, error) {
 
 // responseFormatTool returns the json tool for a JSON response_format, or
 // nil for text.
-func responseFormatTool(rf *openaichat.ResponseFormat) (*tool, error) {
-	if rf == nil {
-		return nil, nil
+func responseFormatTool(in *openaichat.Request) (*tool, error) {
+	jt, err := in.JSONTool()
+	if jt == nil || err != nil {
+		return nil, err
 	}
-	switch rf.Type {
-	case "", "text":
-		return nil, nil
-	case "json_object":
-		return &tool{Name: jsonToolName, Description: "Give your answer by calling this tool: its input is the answer, a JSON object.",
-			InputSchema: json.RawMessage(`{"type":"object"}`)}, nil
-	case "json_schema":
-	default:
-		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
-	}
-	js := rf.JSONSchema
-	if js == nil || !openaichat.Present(js.Schema) {
-		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
-	}
-	var root struct {
-		Type json.RawMessage `json:"type"`
-	}
-	if err := json.Unmarshal(js.Schema, &root); err != nil || string(bytes.TrimSpace(root.Type)) != `"object"` {
-		return nil, ownkey.FieldError("response_format.json_schema.schema", `the schema's root must be {"type":"object",…} for Anthropic models (ownkey passes it as a tool's input_schema)`)
-	}
-	desc := "Give your answer by calling this tool: its input is the answer, a JSON value matching the schema"
-	if js.Name != "" {
-		desc += " " + js.Name
-	}
-	desc += "."
-	if js.Description != "" {
-		desc += " " + js.Description
-	}
-	var compact bytes.Buffer
-	_ = json.Compact(&compact, js.Schema)
-	return &tool{Name: jsonToolName, Description: desc, InputSchema: compact.Bytes()}, nil
+	return &tool{Name: jsonToolName, Description: jt.Description, InputSchema: jt.Schema}, nil
 }

@@ -28,7 +28,7 @@ func TestEscapedKeyInMidStreamErrorIsScrubbed(t *testing.T) {
 			if providertest.Leaks(got, testKey) {
 				t.Fatalf("the key reached the client:\n%s", got)
 			}
-			payloads := dataPayloads(got)
+			payloads := providertest.Payloads(got)
 			last := payloads[len(payloads)-1]
 			if !json.Valid([]byte(last)) || res.ErrorCode != provider.CodeStreamError {
 				t.Fatalf("last event %s, result %+v", last, res)

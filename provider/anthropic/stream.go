@@ -191,7 +191,7 @@ func (x *exchange) messageStart(msg gjson.Result) provider.Step {
 	x.started = true
 	x.msgID = append(x.msgID[:0], id.Raw...)
 	x.updateUsage(msg.Get("usage"))
-	return step(x.out.Start(messageID(id.Str, x.req), cmp.Or(msg.Get("model").Str, x.req.Model), ownkey.Now().Unix()))
+	return provider.More(x.out.Start(messageID(id.Str, x.req), cmp.Or(msg.Get("model").Str, x.req.Model), ownkey.Now().Unix()))
 }
 
 // messageID is the answer's id: the message's, else one made from the
@@ -201,15 +201,6 @@ func messageID(id string, req *ownkey.ChatRequest) string {
 		return "msg_" + req.RequestID
 	}
 	return id
-}
-
-// step is the Step after a call to the answer: a failed one means the
-// client is gone.
-func step(err error) provider.Step {
-	if err != nil {
-		return provider.StepGone
-	}
-	return provider.StepMore
 }
 
 // block returns the state of the block idx names, growing the table for a
@@ -244,10 +235,10 @@ func (x *exchange) blockStart(idx, cb gjson.Result) provider.Step {
 			return provider.StepMore
 		}
 		st.kind = blockText
-		return x.text(memberRaw(cb.Raw, "text"))
+		return x.text(jsonvalid.MemberRaw(cb.Raw, "text"))
 	case "thinking":
 		st.kind = blockThinking
-		return x.reasoning(memberRaw(cb.Raw, "thinking"))
+		return x.reasoning(jsonvalid.MemberRaw(cb.Raw, "thinking"))
 	case "tool_use":
 	default:
 		return provider.StepMore
@@ -270,7 +261,7 @@ func (x *exchange) blockStart(idx, cb gjson.Result) provider.Step {
 		st.sent = true
 		args = x.literal(input.Raw)
 	}
-	return step(x.out.ToolCall(st.tool, cb.Get("id").Str, name.Str, args))
+	return provider.More(x.out.ToolCall(st.tool, cb.Get("id").Str, name.Str, args))
 }
 
 // hasMembers reports whether v is an object with at least one member.
@@ -290,21 +281,21 @@ func (x *exchange) blockDelta(idx, d gjson.Result) provider.Step {
 	switch d.Get("type").Str {
 	case "text_delta":
 		if st.kind == blockText {
-			return x.text(memberRaw(d.Raw, "text"))
+			return x.text(jsonvalid.MemberRaw(d.Raw, "text"))
 		}
 	case "thinking_delta":
 		if st.kind == blockThinking {
-			return x.reasoning(memberRaw(d.Raw, "thinking"))
+			return x.reasoning(jsonvalid.MemberRaw(d.Raw, "thinking"))
 		}
 	case "input_json_delta":
-		frag := memberRaw(d.Raw, "partial_json")
+		frag := jsonvalid.MemberRaw(d.Raw, "partial_json")
 		if !isText(frag) {
 			return provider.StepMore
 		}
 		switch st.kind {
 		case blockTool:
 			st.sent = true
-			return step(x.out.ToolArgs(st.tool, frag))
+			return provider.More(x.out.ToolArgs(st.tool, frag))
 		case blockJSON:
 			st.sent = true
 			return x.text(frag)
@@ -325,7 +316,7 @@ func (x *exchange) blockStop(idx gjson.Result) provider.Step {
 	case st.kind == blockTool && !st.sent:
 		// A tool without arguments sends only an empty fragment; the
 		// client needs a JSON object to parse.
-		return step(x.out.ToolArgs(st.tool, `"{}"`))
+		return provider.More(x.out.ToolArgs(st.tool, `"{}"`))
 	case st.kind == blockJSON:
 		x.answered = true
 		if !st.sent {
@@ -359,20 +350,13 @@ func (x *exchange) upstreamError(data []byte) provider.Step {
 	if t := gjson.Get(view(data), "error.type"); t.Type == gjson.String && t.Str != "" {
 		typ = provider.SafeToken(t.Str, c)
 	}
-	return ended(x.out.Fail(provider.CodeStreamError, typ, msg))
+	return provider.Ended(x.out.Fail(provider.CodeStreamError, typ, msg))
 }
 
 // fail ends a stream that cannot be completed; the client must not mistake
 // a cut answer for a whole one.
 func (x *exchange) fail(code, message string) provider.Step {
-	return ended(x.out.Fail(code, "upstream_error", message))
-}
-
-func ended(err error) provider.Step {
-	if err != nil {
-		return provider.StepGone
-	}
-	return provider.StepEnd
+	return provider.Ended(x.out.Fail(code, "upstream_error", message))
 }
 
 // isText reports whether raw is a non-empty JSON string.
@@ -385,7 +369,7 @@ func (x *exchange) text(v string) provider.Step {
 	if !isText(v) {
 		return provider.StepMore
 	}
-	return step(x.out.Text(v))
+	return provider.More(x.out.Text(v))
 }
 
 // reasoning sends the raw JSON string v as reasoning, as text does.
@@ -393,13 +377,13 @@ func (x *exchange) reasoning(v string) provider.Step {
 	if !isText(v) {
 		return provider.StepMore
 	}
-	return step(x.out.Reasoning(v))
+	return provider.More(x.out.Reasoning(v))
 }
 
 // jsonText sends the JSON text raw as content: the json tool's input is
 // the answer.
 func (x *exchange) jsonText(raw string) provider.Step {
-	return step(x.out.Text(x.literal(raw)))
+	return provider.More(x.out.Text(x.literal(raw)))
 }
 
 // literal is raw as a JSON string literal, in x.lit: valid until the next

@@ -39,7 +39,7 @@ func TestStreamText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), tc.want)
+			providertest.CompareFrames(t, rec.Body.String(), tc.want)
 			h := rec.Header()
 			if rec.Code != 200 || h.Get("Content-Type") != "text/event-stream" || h.Get("Cache-Control") != "no-cache" || h.Get("X-Accel-Buffering") != "no" {
 				t.Fatalf("status %d, headers %v", rec.Code, h)
@@ -79,7 +79,7 @@ func TestStreamTools(t *testing.T) {
 		finishChunk("tool_calls"),
 		usageChunk(`{"prompt_tokens":12,"completion_tokens":89,"total_tokens":101,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0}}`),
 		done)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if res.FinishReason != "tool_calls" || res.ErrorCode != "" {
 		t.Fatalf("result = %+v", res)
 	}
@@ -109,7 +109,7 @@ func TestStreamThinking(t *testing.T) {
 		delta(`{"reasoning_content":" about \"it\"."}`),
 		delta(`{"content":"42"}`),
 		finishChunk("stop"), done)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if got := string(res.OutputSample); got != `Let me think about "it".42` {
 		t.Fatalf("output sample %q", got)
 	}
@@ -133,7 +133,7 @@ func TestStreamStopReasons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Partial"}`), finishChunk(tc.finish), done))
+			providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Partial"}`), finishChunk(tc.finish), done))
 			if res.FinishReason != tc.finish {
 				t.Fatalf("FinishReason = %q", res.FinishReason)
 			}
@@ -151,7 +151,7 @@ func TestStreamJSONResponseFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{\"elements\": ["}`), delta(`{"content":"1]}"}`), finishChunk("stop"), done))
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{\"elements\": ["}`), delta(`{"content":"1]}"}`), finishChunk("stop"), done))
 	if res.FinishReason != "stop" {
 		t.Fatalf("result = %+v", res)
 	}
@@ -161,7 +161,7 @@ func TestStreamJSONResponseFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{}"}`), finishChunk("stop"), done))
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"{}"}`), finishChunk("stop"), done))
 }
 
 func TestStreamUsage(t *testing.T) {
@@ -209,7 +209,7 @@ func TestStreamMidStreamError(t *testing.T) {
 	}
 	want := providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"Overloaded (key [REDACTED])","type":"overloaded_error","param":null,"code":"stream_error"}}`)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if res.ErrorCode != provider.CodeStreamError || res.Status != 200 || !res.Started || res.ClientGone {
 		t.Fatalf("result = %+v", res)
 	}
@@ -292,7 +292,7 @@ func TestStreamBroken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), providertest.Frames(tc.want...))
+			providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(tc.want...))
 			if res.ErrorCode != tc.code || res.Status != 200 || !res.Started {
 				t.Fatalf("result = %+v", res)
 			}
@@ -311,7 +311,7 @@ func TestStreamWithoutEventLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"hi"}`), finishChunk("stop"), done))
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"hi"}`), finishChunk("stop"), done))
 }
 
 func TestStreamAnsweredWithJSON(t *testing.T) {
@@ -378,7 +378,7 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 	if err != nil || res.ErrorCode != "" {
 		t.Fatalf("err %v, result %+v (a chunk waited for the next event?)", err, res)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hello"}`), finishChunk("stop"), done))
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hello"}`), finishChunk("stop"), done))
 }
 
 // A client that goes away cancels the upstream request at once, and the
@@ -432,7 +432,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
+	providertest.CompareFrames(t, rec.Body.String(), providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"Anthropic sent nothing for 50ms; the stream was ended before the response was complete","type":"upstream_error","param":null,"code":"upstream_timeout"}}`))
 	if res.ErrorCode != provider.CodeUpstreamTimeout || res.ClientGone || !res.Started {
 		t.Fatalf("result = %+v", res)

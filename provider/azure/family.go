@@ -4,7 +4,8 @@
 // the user: the same resource endpoint from the credential, the same api-key
 // header and the same api-version query, so they share this code; only
 // their chat adapters differ. The Chat family's adapter is openaicompat's
-// pass-through (chat.go).
+// pass-through (chat.go); the Responses family's is the Responses API
+// adapter of provider/responses at Azure's path (responses.go).
 package azure
 
 import (
@@ -24,16 +25,12 @@ type Chat struct {
 	adapter *openaicompat.Adapter
 }
 
-// Responses is the Azure OpenAI Responses wire family.
-type Responses struct{ service }
-
 var (
 	_ provider.Family = Chat{}
 	_ provider.Family = Responses{}
 )
 
-func (Chat) Wire() ownkey.WireFamily      { return ownkey.WireAzure }
-func (Responses) Wire() ownkey.WireFamily { return ownkey.WireAzureResponses }
+func (Chat) Wire() ownkey.WireFamily { return ownkey.WireAzure }
 
 // service is what both families share.
 type service struct{}

@@ -1,8 +1,3 @@
-// Package bedrock is the AWS Bedrock wire family (ownkey.WireBedrock,
-// Converse): the runtime endpoint of the credential's region, requests
-// signed with AWS SigV4 (aws-sdk-go-v2's signer), and a one-token converse,
-// or the control plane's model list, as the key check. Chat through it is
-// not supported yet.
 package bedrock
 
 import (
@@ -25,8 +20,17 @@ import (
 // control plane.
 const SigningName = "bedrock"
 
-// Family is the Bedrock wire family.
-type Family struct{}
+// eventStreamType is the media type of ConverseStream's answer.
+const eventStreamType = "application/vnd.amazon.eventstream"
+
+// Family is the Bedrock wire family (ownkey.WireBedrock): the runtime
+// endpoint of the credential's region, requests signed with AWS SigV4
+// (aws-sdk-go-v2's signer), and a one-token converse, or the control
+// plane's model list, as the key check. Adapter serves chat.
+type Family struct {
+	// Adapter serves chat; nil means none (the chat service answers 501).
+	Adapter *Adapter
+}
 
 var _ provider.Family = Family{}
 
@@ -57,11 +61,15 @@ func (Family) Endpoint(p *ownkey.Provider, c *ownkey.Credential) (string, bool, 
 // KeyCheck asks the model the user named for one token (converse); without
 // a model it lists the models on the control plane, which signs with the
 // same service name. An operator's override replaces both planes, as a
-// local fake would serve both.
+// local fake would serve both. When AWS denies the check
+// (AccessDeniedException), the error names the IAM action the credential
+// lacks: bedrock:InvokeModel, or bedrock:ListFoundationModels.
 func (Family) KeyCheck(p *ownkey.Provider, c *ownkey.Credential, base string, overridden bool, model string) (provider.KeyCheck, error) {
 	if model != "" {
-		return provider.PostCheck(base, "/model/"+provider.EscapePathSegment(model)+"/converse",
-			`{"messages":[{"role":"user","content":[{"text":"ping"}]}],"inferenceConfig":{"maxTokens":1}}`), nil
+		chk := provider.PostCheck(base, modelPath(model, false),
+			`{"messages":[{"role":"user","content":[{"text":"ping"}]}],"inferenceConfig":{"maxTokens":1}}`)
+		chk.Denied = denied("bedrock:InvokeModel on " + model + " (and access to the model granted in the Bedrock console)")
+		return chk, nil
 	}
 	control := base
 	if !overridden {
@@ -71,11 +79,29 @@ func (Family) KeyCheck(p *ownkey.Provider, c *ownkey.Credential, base string, ov
 		}
 		control = "https://bedrock." + region + ".amazonaws.com"
 	}
-	return provider.GetCheck(control, "/foundation-models"), nil
+	chk := provider.GetCheck(control, "/foundation-models")
+	chk.Denied = denied("bedrock:ListFoundationModels (name a model to check bedrock:InvokeModel instead)")
+	return chk, nil
 }
 
-// Chat is nil: no adapter yet.
-func (Family) Chat() ownkey.ChatAdapter { return nil }
+// denied reads a 403 of the key check: an AccessDeniedException means the
+// key is valid and its identity lacks the permission; other 403s (an
+// unknown key, a bad signature, an expired token) reject the key.
+func denied(permission string) func(http.Header, []byte) string {
+	return func(header http.Header, body []byte) string {
+		if errorType(header, body) != "AccessDeniedException" {
+			return ""
+		}
+		return "the credential needs the IAM permission " + permission
+	}
+}
+
+func (f Family) Chat() ownkey.ChatAdapter {
+	if f.Adapter == nil {
+		return nil // not a typed nil, which would look like an adapter
+	}
+	return f.Adapter
+}
 
 var sigV4 = v4.NewSigner()
 
@@ -89,6 +115,10 @@ func (Family) Authorize(ctx context.Context, req *http.Request, p *ownkey.Provid
 func authorizeAt(ctx context.Context, req *http.Request, p *ownkey.Provider, c *ownkey.Credential, body []byte, now time.Time) error {
 	if err := provider.StripCredentials(req, p, c); err != nil {
 		return err
+	}
+	if req.Header.Get("Accept") == "text/event-stream" {
+		// A stream from Bedrock is AWS event-stream, never SSE.
+		req.Header.Set("Accept", eventStreamType)
 	}
 	region, err := awsRegion(p, c)
 	if err != nil {

@@ -1,10 +1,7 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -15,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -127,7 +125,7 @@ var awsJSON = map[string]string{
 }
 
 // mustCredential is awsJSON as the vault opens it.
-func mustCredential(t *testing.T) *ownkey.Credential {
+func mustCredential(t testing.TB) *ownkey.Credential {
 	t.Helper()
 	raw, _ := json.Marshal(awsJSON)
 	c, err := ownkey.ParseCredential(providertest.Catalog(t, "aws"), raw, false)
@@ -151,36 +149,16 @@ func TestFamilyKeyChecks(t *testing.T) {
 	)
 }
 
+// testKey is awsJSON as the fake Bedrock expects it.
+var testKey = providertest.AWSKey{AccessKeyID: awsJSON["accessKeyId"], SecretAccessKey: awsJSON["secretAccessKey"],
+	SessionToken: awsJSON["sessionToken"], Region: awsJSON["region"]}
+
 // verifySigV4 re-signs the request exactly as it arrived, as AWS does, and
-// compares signatures: it fails if the path, query, a signed header or the
-// body changed between signing and sending.
+// compares signatures (providertest.VerifySigV4).
 func verifySigV4(t testing.TB, r providertest.Received) {
 	t.Helper()
-	auth := r.Header.Get("Authorization")
-	m := regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/(\d{8})/us-east-1/bedrock/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$`).FindStringSubmatch(auth)
-	if m == nil {
-		t.Fatalf("Authorization = %q", auth)
-	}
-	if r.Header.Get("X-Amz-Security-Token") != awsJSON["sessionToken"] {
-		t.Errorf("X-Amz-Security-Token = %q", r.Header.Get("X-Amz-Security-Token"))
-	}
-	signedAt, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		t.Fatalf("X-Amz-Date: %v", err)
-	}
-	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.RequestURI, bytes.NewReader(r.Body))
-	for _, h := range strings.Split(m[2], ";") {
-		if h != "host" && h != "content-length" {
-			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	creds := aws.Credentials{AccessKeyID: awsJSON["accessKeyId"], SecretAccessKey: awsJSON["secretAccessKey"], SessionToken: awsJSON["sessionToken"]}
-	sum := sha256.Sum256(r.Body)
-	if err := sigV4.SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "bedrock", "us-east-1", signedAt); err != nil {
-		t.Fatal(err)
-	}
-	if got := again.Header.Get("Authorization"); got != auth {
-		t.Errorf("signature does not verify:\n sent %s\n want %s", auth, got)
+	if err := providertest.VerifySigV4(r, testKey); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -234,6 +212,38 @@ func TestEndpointRejectsBadRegions(t *testing.T) {
 			e, ok := err.(*ownkey.Error)
 			if !ok || e.Code != ownkey.EINVALID || e.Param != "key.region" {
 				t.Fatalf("err = %v, want EINVALID on key.region", err)
+			}
+		})
+	}
+}
+
+// A key check that AWS denies says which IAM permission the credential
+// lacks; an unknown key is still "rejected".
+func TestKeyCheckNamesTheMissingPermission(t *testing.T) {
+	p := providertest.Catalog(t, "aws")
+	for _, tc := range []struct {
+		name, model string
+		reply       func(http.ResponseWriter, *http.Request)
+		reason      string
+		message     string
+	}{
+		{"invoke denied", bedrockModel, providertest.BedrockErrorReply(403, "AccessDeniedException",
+			"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: bedrock:InvokeModel"), "permission_denied",
+			"AWS Bedrock accepted the key but denied the check: the credential needs the IAM permission bedrock:InvokeModel on " + bedrockModel +
+				" (and access to the model granted in the Bedrock console) (User: arn:aws:iam::123456789012:user/ci is not authorized to perform: bedrock:InvokeModel)"},
+		{"list denied", "", providertest.BedrockErrorReply(403, "AccessDeniedException", "not authorized"), "permission_denied",
+			"AWS Bedrock accepted the key but denied the check: the credential needs the IAM permission bedrock:ListFoundationModels (name a model to check bedrock:InvokeModel instead) (not authorized)"},
+		{"unknown key", bedrockModel, providertest.BedrockErrorReply(403, "UnrecognizedClientException", "The security token included in the request is invalid."), "invalid_api_key",
+			"AWS Bedrock rejected the key: The security token included in the request is invalid."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := providertest.NewBedrock(t, testKey, tc.reply)
+			v := &provider.Validator{Clients: egress.New(egress.Options{AllowPrivate: true}),
+				Families: providertest.Families(t, ownkey.BaseURLs{"aws": up.URL}, Family{})}
+			err := v.ValidateKey(context.Background(), p, mustCredential(t), tc.model)
+			e, ok := err.(*ownkey.Error)
+			if !ok || e.Status != 403 || e.Reason != tc.reason || e.Message != tc.message {
+				t.Fatalf("err = %#v", err)
 			}
 		})
 	}

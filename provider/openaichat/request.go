@@ -2,7 +2,7 @@
 // translating provider family reads it: typed, decoded once, with errors
 // that name the field at fault (an EINVALID the client gets as a 400 with
 // param set). Every family whose API is not OpenAI's (Anthropic Messages,
-// and Responses, Bedrock, Gemini to come) reads the client's request
+// the Responses API, and Bedrock, Gemini to come) reads the client's request
 // through it, so that what OpenAI's fields mean, and how a malformed one is
 // refused, is written once. What a family does with the fields (and which
 // it refuses as unsupported) stays in the family.
@@ -47,6 +47,16 @@ type Request struct {
 	WebSearchOptions    json.RawMessage            `json:"web_search_options"`
 	User                string                     `json:"user"`
 	SafetyIdentifier    string                     `json:"safety_identifier"`
+	// Hints some provider APIs take as they are (the Responses API).
+	Verbosity            *string         `json:"verbosity"`
+	ServiceTier          *string         `json:"service_tier"`
+	PromptCacheKey       *string         `json:"prompt_cache_key"`
+	PromptCacheRetention *string         `json:"prompt_cache_retention"`
+	Metadata             json.RawMessage `json:"metadata"`
+	// Reasoning is OpenRouter's reasoning object ({"effort", …}), which
+	// some clients send instead of reasoning_effort; kept raw, as its
+	// members differ between the APIs that read it.
+	Reasoning json.RawMessage `json:"reasoning"`
 }
 
 // Message is one message of the conversation. Content is kept raw: it is a
@@ -85,12 +95,14 @@ type ContentPart struct {
 }
 
 type ImageURL struct {
-	URL string `json:"url"`
+	URL    string `json:"url"`
+	Detail string `json:"detail"` // auto, low, high
 }
 
 type File struct {
 	FileData string `json:"file_data"`
 	FileID   string `json:"file_id"`
+	Filename string `json:"filename"`
 }
 
 // Tool is a tool the model may call.
@@ -104,6 +116,7 @@ type Function struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
 }
 
 // ResponseFormat is the response_format field.
@@ -116,6 +129,7 @@ type JSONSchema struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Schema      json.RawMessage `json:"schema"`
+	Strict      *bool           `json:"strict"`
 }
 
 // Decode reads body, a chat completion request already checked to be valid
@@ -267,4 +281,111 @@ func ParseDataURL(url string) (mediaType, data string, ok bool) {
 		return "", "", false
 	}
 	return strings.ToLower(params[0]), data, true
+}
+
+// MinThinkingBudget is the smallest thinking budget Claude accepts
+// (budget_tokens), on Anthropic's API and on Bedrock alike.
+const MinThinkingBudget = 1024
+
+// thinkingBudgets maps reasoning_effort to a thinking budget in tokens.
+var thinkingBudgets = map[string]int64{
+	"none":    0,
+	"minimal": MinThinkingBudget,
+	"low":     2048,
+	"medium":  8192,
+	"high":    16384,
+	"xhigh":   24576,
+	"max":     24576,
+}
+
+// ThinkingBudget reads reasoning_effort as the token budget of APIs that
+// take one (Claude's budget_tokens, on Anthropic and on Bedrock): 0 for
+// none or when it is absent, else 1024 (minimal) to 24576 (xhigh, max). An
+// unknown effort is an EINVALID naming reasoning_effort.
+func (r *Request) ThinkingBudget() (int64, error) {
+	if r.ReasoningEffort == nil {
+		return 0, nil
+	}
+	b, ok := thinkingBudgets[*r.ReasoningEffort]
+	if !ok {
+		return 0, ownkey.FieldError("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high, xhigh")
+	}
+	return b, nil
+}
+
+// Unsupported refuses the fields that no translating family can honour and
+// whose absence would change the shape of the answer: n > 1, logprobs,
+// top_logprobs, a non-empty logit_bias, audio output, the legacy
+// functions/function_call and web_search_options. models names the
+// provider's models in the message ("Anthropic models").
+func (r *Request) Unsupported(models string) error {
+	switch {
+	case r.N != nil && *r.N != 1:
+		return ownkey.FieldError("n", "n must be 1: %s return one choice per request", models)
+	case r.Logprobs != nil && *r.Logprobs:
+		return ownkey.FieldError("logprobs", "logprobs are not available from %s", models)
+	case r.TopLogprobs != nil && *r.TopLogprobs > 0:
+		return ownkey.FieldError("top_logprobs", "logprobs are not available from %s", models)
+	case len(r.LogitBias) > 0:
+		return ownkey.FieldError("logit_bias", "logit_bias is not supported by %s (token ids are specific to OpenAI's tokenizer)", models)
+	case Present(r.Audio) || slices.Contains(r.Modalities, "audio"):
+		return ownkey.FieldError("modalities", "audio output is not supported by %s", models)
+	case Present(r.Functions) || Present(r.FunctionCall):
+		return ownkey.FieldError("functions", "the legacy functions and function_call fields are not supported; use tools and tool_choice")
+	case Present(r.WebSearchOptions):
+		return ownkey.FieldError("web_search_options", "web_search_options is not supported for %s", models)
+	}
+	return nil
+}
+
+// JSONToolName is the name of the tool through which the families whose
+// API has no JSON mode of its own serve a JSON response_format: the tool
+// is forced, and its input is the answer.
+const JSONToolName = "json"
+
+// JSONTool is that tool for a JSON response_format: its description and
+// its input schema (compact); nil for text or no response_format. A
+// json_schema's root must be an object, as a tool's input is.
+type JSONTool struct {
+	Description string
+	Schema      json.RawMessage
+}
+
+// JSONTool reads response_format as the json tool (see JSONToolName).
+func (r *Request) JSONTool() (*JSONTool, error) {
+	rf := r.ResponseFormat
+	if rf == nil {
+		return nil, nil
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return &JSONTool{Description: "Give your answer by calling this tool: its input is the answer, a JSON object.",
+			Schema: json.RawMessage(`{"type":"object"}`)}, nil
+	case "json_schema":
+	default:
+		return nil, ownkey.FieldError("response_format.type", "response_format type must be text, json_object or json_schema")
+	}
+	js := rf.JSONSchema
+	if js == nil || !Present(js.Schema) {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", "json_schema needs a schema")
+	}
+	var root struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(js.Schema, &root); err != nil || string(bytes.TrimSpace(root.Type)) != `"object"` {
+		return nil, ownkey.FieldError("response_format.json_schema.schema", `the schema's root must be {"type":"object",…} for this model (ownkey passes it as a tool's input schema)`)
+	}
+	desc := "Give your answer by calling this tool: its input is the answer, a JSON value matching the schema"
+	if js.Name != "" {
+		desc += " " + js.Name
+	}
+	desc += "."
+	if js.Description != "" {
+		desc += " " + js.Description
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, js.Schema)
+	return &JSONTool{Description: desc, Schema: compact.Bytes()}, nil
 }

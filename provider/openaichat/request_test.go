@@ -32,6 +32,23 @@ func TestDecodeNamesTheField(t *testing.T) {
 	}
 }
 
+// The members the Responses API adapter reads: strict on tools and
+// schemas, image detail, file names, and the hints it passes on.
+func TestDecodeResponsesMembers(t *testing.T) {
+	r, err := Decode([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u","detail":"low"}},{"type":"file","file":{"file_data":"d","filename":"a.pdf"}}]}],` +
+		`"tools":[{"type":"function","function":{"name":"f","strict":true}}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{},"strict":false}},` +
+		`"verbosity":"low","service_tier":"flex","prompt_cache_key":"k","prompt_cache_retention":"24h","metadata":{"a":"b"},"reasoning":{"summary":"auto"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, parts, err := r.Messages[0].Parts("messages[0]")
+	if err != nil || parts[0].ImageURL.Detail != "low" || parts[1].File.Filename != "a.pdf" || !*r.Tools[0].Function.Strict ||
+		*r.ResponseFormat.JSONSchema.Strict || *r.Verbosity != "low" || *r.ServiceTier != "flex" || *r.PromptCacheKey != "k" ||
+		*r.PromptCacheRetention != "24h" || string(r.Metadata) != `{"a":"b"}` || string(r.Reasoning) != `{"summary":"auto"}` {
+		t.Fatalf("Decode = %+v (%v)", r, err)
+	}
+}
+
 func TestParts(t *testing.T) {
 	for _, tc := range []struct {
 		content  string
@@ -138,6 +155,73 @@ func TestParseDataURL(t *testing.T) {
 // FuzzDecode: any client body decodes, or is refused with an EINVALID; so
 // does every message's content, stop and tool_choice of a body that
 // decodes. Nothing panics.
+func TestThinkingBudget(t *testing.T) {
+	for effort, want := range map[string]int64{"": 0, "none": 0, "minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 24576} {
+		body := `{"messages":[]}`
+		if effort != "" {
+			body = `{"messages":[],"reasoning_effort":"` + effort + `"}`
+		}
+		r, err := Decode([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.ThinkingBudget(); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", effort, got, err, want)
+		}
+	}
+	r, _ := Decode([]byte(`{"reasoning_effort":"extreme"}`))
+	if _, err := r.ThinkingBudget(); ownkey.ErrorCode(err) != ownkey.EINVALID {
+		t.Fatalf("unknown effort: %v", err)
+	}
+}
+
+func TestUnsupported(t *testing.T) {
+	for body, param := range map[string]string{
+		`{"n":2}`: "n", `{"n":1}`: "", `{"logprobs":true}`: "logprobs", `{"logprobs":false}`: "", `{"top_logprobs":3}`: "top_logprobs",
+		`{"logit_bias":{"5":1}}`: "logit_bias", `{"logit_bias":{}}`: "", `{"modalities":["audio"]}`: "modalities", `{"audio":{}}`: "modalities",
+		`{"functions":[]}`: "functions", `{"function_call":"auto"}`: "functions", `{"web_search_options":{}}`: "web_search_options", `{}`: "",
+	} {
+		r, err := Decode([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Unsupported("Some models")
+		if e, _ := err.(*ownkey.Error); (param == "") != (err == nil) || e != nil && e.Param != param {
+			t.Errorf("%s: %v, want param %q", body, err, param)
+		}
+	}
+}
+
+func TestJSONTool(t *testing.T) {
+	for _, tc := range []struct{ body, schema, param string }{
+		{`{}`, "", ""},
+		{`{"response_format":{"type":"text"}}`, "", ""},
+		{`{"response_format":{"type":"json_object"}}`, `{"type":"object"}`, ""},
+		{`{"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{ "type" : "object" }}}}`, `{"type":"object"}`, ""},
+		{`{"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"array"}}}}`, "", "response_format.json_schema.schema"},
+		{`{"response_format":{"type":"json_schema","json_schema":{}}}`, "", "response_format.json_schema.schema"},
+		{`{"response_format":{"type":"xml"}}`, "", "response_format.type"},
+	} {
+		r, err := Decode([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jt, err := r.JSONTool()
+		if e, _ := err.(*ownkey.Error); tc.param != "" && (e == nil || e.Param != tc.param) || tc.param == "" && err != nil {
+			t.Errorf("%s: %v, want param %q", tc.body, err, tc.param)
+			continue
+		}
+		if got := ""; jt != nil {
+			got = string(jt.Schema)
+			if got != tc.schema || jt.Description == "" {
+				t.Errorf("%s: schema %s, want %s", tc.body, got, tc.schema)
+			}
+		} else if tc.schema != "" {
+			t.Errorf("%s: no tool", tc.body)
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"messages":[{"role":"user","content":"hi"}],"stop":["a",""],"tool_choice":"auto"}`,

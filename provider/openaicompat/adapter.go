@@ -11,11 +11,8 @@ package openaicompat
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/dialect/openai"
@@ -81,27 +78,10 @@ func (x *exchange) UpstreamError(status int, _ http.Header, body []byte) *ownkey
 	return upstreamError(x.req, status, body)
 }
 
+// upstreamError is the OpenAI-shaped error every WireOpenAI provider
+// answers with (see provider.UpstreamError).
 func upstreamError(req *ownkey.ChatRequest, status int, body []byte) *ownkey.Error {
-	p, c := req.Provider, req.Credential
-	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c, req.MaxJSONDepth)}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
-	}
-	if status < 400 {
-		// A redirect or an informational status is not something to
-		// relay: without its Location it means nothing to the client.
-		e.Status = http.StatusBadGateway
-	}
-	errObj := gjson.GetBytes(body, "error")
-	// OpenRouter's code is a number (the HTTP status again): only strings
-	// are OpenAI-style machine codes.
-	if t := errObj.Get("type"); t.Type == gjson.String {
-		e.Type = provider.SafeToken(t.Str, c)
-	}
-	if code := errObj.Get("code"); code.Type == gjson.String {
-		e.Reason = provider.SafeToken(code.Str, c)
-	}
-	return e
+	return provider.UpstreamError(req, status, body)
 }
 
 // JSONAnswer reads a JSON body that answered a stream: the provider's

@@ -53,15 +53,25 @@ func NewUpstream(t testing.TB, replies ...func(w http.ResponseWriter, r *http.Re
 	u := &Upstream{replies: replies}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		rec := Received{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			Header: r.Header.Clone(), Body: body, Host: r.Host, RequestURI: r.RequestURI}
 		u.mu.Lock()
 		n := len(u.reqs)
-		u.reqs = append(u.reqs, Received{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
-			Header: r.Header.Clone(), Body: body, Host: r.Host, RequestURI: r.RequestURI})
+		u.reqs = append(u.reqs, rec)
 		u.mu.Unlock()
-		u.replies[min(n, len(u.replies)-1)](w, r)
+		u.replies[min(n, len(u.replies)-1)](w, r.WithContext(context.WithValue(r.Context(), receivedKey{}, rec)))
 	}))
 	t.Cleanup(u.Close)
 	return u
+}
+
+type receivedKey struct{}
+
+// ReceivedOf is the request a reply of an Upstream is answering, as the
+// fake recorded it (its body read).
+func ReceivedOf(r *http.Request) Received {
+	rec, _ := r.Context().Value(receivedKey{}).(Received)
+	return rec
 }
 
 // Requests returns what the fake has been sent so far.
@@ -109,11 +119,15 @@ func reply(status int, contentType, body string, header []string) func(http.Resp
 
 // StallAfter answers 200 with raw as an event stream, flushed, and then
 // sends nothing more: a provider that hangs mid-answer. cancelled is closed
-// once ownkey cancels the request (the reply gives up after 30 s).
-func StallAfter(raw string) (reply func(http.ResponseWriter, *http.Request), cancelled <-chan struct{}) {
+// once ownkey cancels the request (the reply gives up after 30 s). The
+// Content-Type is text/event-stream unless contentType gives another.
+func StallAfter(raw string, contentType ...string) (reply func(http.ResponseWriter, *http.Request), cancelled <-chan struct{}) {
 	gone := make(chan struct{})
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
+		if len(contentType) > 0 {
+			w.Header().Set("Content-Type", contentType[0])
+		}
 		_, _ = io.WriteString(w, raw)
 		w.(http.Flusher).Flush()
 		select {

@@ -1,6 +1,3 @@
-// Package responses is the OpenAI Responses API wire family
-// (ownkey.WireOpenAIResponses): a bearer key, the catalog's base URL and a
-// model list as the key check. Chat through it is not supported yet.
 package responses
 
 import (
@@ -8,9 +5,13 @@ import (
 	"github.com/ownkey/ownkey/provider"
 )
 
-// Family is the OpenAI Responses wire family.
+// Family is the OpenAI Responses wire family (ownkey.WireOpenAIResponses):
+// a bearer key, the catalog's base URL (ending in /v1) and a model list as
+// the key check. Adapter serves chat.
 type Family struct {
 	provider.Bearer
+	// Adapter serves chat; nil means none (the chat service answers 501).
+	Adapter *Adapter
 }
 
 var _ provider.Family = Family{}
@@ -26,5 +27,9 @@ func (Family) KeyCheck(_ *ownkey.Provider, _ *ownkey.Credential, base string, _ 
 	return provider.GetCheck(base, "/models"), nil
 }
 
-// Chat is nil: no adapter yet.
-func (Family) Chat() ownkey.ChatAdapter { return nil }
+func (f Family) Chat() ownkey.ChatAdapter {
+	if f.Adapter == nil {
+		return nil // not a typed nil, which would look like an adapter
+	}
+	return f.Adapter
+}

@@ -23,3 +23,13 @@ func TestFamilyEndpoint(t *testing.T) {
 		t.Fatalf("Endpoint = %q guarded=%t (%v)", got, guarded, err)
 	}
 }
+
+func TestFamilyChat(t *testing.T) {
+	if a := (Family{}).Chat(); a != nil {
+		t.Fatalf("Chat() = %#v without an adapter, want nil (the chat service answers 501)", a)
+	}
+	a := &Adapter{}
+	if got := (Family{Adapter: a}).Chat(); got != a {
+		t.Fatalf("Chat() = %#v, want the adapter", got)
+	}
+}

@@ -1,4 +1,4 @@
-package anthropic
+package jsonvalid
 
 import (
 	"testing"
@@ -12,14 +12,15 @@ func TestMemberRaw(t *testing.T) {
 		{`{"n":-1.5e3,"t":true,"z":null,"text":""}`, "text", `""`},
 		{`{"n":-1.5e3,"t":true,"z":null}`, "z", `null`},
 		{`{"n":-1.5e3 ,"t":true}`, "n", `-1.5e3`},
+		{`{"delta":{"text":"x"},"p":"abc"}`, "delta", `{"text":"x"}`},
 		{`{"type":"ping"}`, "text", ``},
 		{`{}`, "text", ``},
 		{`[1]`, "text", ``},
 		{``, "text", ``},
 	}
 	for _, tc := range cases {
-		if got := memberRaw(tc.obj, tc.key); got != tc.want {
-			t.Errorf("memberRaw(%s, %s) = %q, want %q", tc.obj, tc.key, got, tc.want)
+		if got := MemberRaw(tc.obj, tc.key); got != tc.want {
+			t.Errorf("MemberRaw(%s, %s) = %q, want %q", tc.obj, tc.key, got, tc.want)
 		}
 	}
 }
