@@ -37,6 +37,11 @@ type ChatCall struct {
 	// or max_tokens, the larger if it sent both); 0 when it set none. The
 	// reservation is priced from it.
 	MaxTokens int64
+	// WebSearch, when set, asks for the answer to be grounded in a web
+	// search (a model's :online suffix, or the body's webSearch object;
+	// the suffix is already stripped from Model and the object from the
+	// body). Its Query is empty: it comes from the conversation.
+	WebSearch *WebSearchRequest
 	Body      ChatBody
 	// Sink receives the answer from the adapter, and writes it in the
 	// client's dialect (the HTTP layer builds it: encoding is its job).

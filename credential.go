@@ -382,3 +382,12 @@ const (
 type KeyValidator interface {
 	ValidateKey(ctx context.Context, p *Provider, c *Credential, model string) error
 }
+
+// A KeyCheckCoster is a KeyValidator that knows which checks cost the key's
+// owner money: a provider with no free authenticated call is checked with
+// its cheapest paid one (a one-result search), and the user is told so.
+type KeyCheckCoster interface {
+	// KeyCheckCost says what checking a key of p costs its owner; "" for
+	// a free check.
+	KeyCheckCost(p *Provider) string
+}

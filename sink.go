@@ -113,3 +113,14 @@ type ChatSink interface {
 	// from Stream flushes before each read.
 	Flush() error
 }
+
+// A CitingSink is a ChatSink that can tell its client which web sources an
+// answer cites (search-augmented chat). The chat service calls Cite, when
+// the request searched the web, before the adapter runs: the sink scans
+// the answer's text for the numbered markers the injected context asks the
+// model to write ("[1]", CitationScanner) and gives the cited sources in
+// its dialect's way (OpenAI: message.annotations, url_citation). Sinks that
+// cannot say it need not implement it: the answer is the same without.
+type CitingSink interface {
+	Cite(sources []WebSource)
+}

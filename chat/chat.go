@@ -2,7 +2,8 @@
 // to its usage record. It reads top to bottom as the request goes:
 //
 //	route → credential (own or platform key) → family (by wire family): endpoint, adapter, auth
-//	      → spend limits admit → billing reserve → adapter.Chat → usage and charge
+//	      → spend limits admit → [web search, its results injected: online.go]
+//	      → billing reserve → adapter.Chat → usage and charge
 //	      → billing settle → spend limits count (the settled charge) → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
@@ -58,6 +59,9 @@ type Service struct {
 	// sent upstream and settles it after; nil holds nothing (every
 	// account is served as if unmetered).
 	Ledger ownkey.Ledger
+	// WebSearch makes the searches of search-augmented chat (online.go);
+	// nil refuses them.
+	WebSearch ownkey.WebSearchService
 }
 
 var _ ownkey.ChatService = (*Service)(nil)
@@ -106,9 +110,17 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if m, ok := family.(provider.UpstreamModeler); ok {
 		model = m.UpstreamModel(cred, model)
 	}
+	body := call.Body.Routed(model)
+	// Web search (online.go): the results go into the body before
+	// anything is reserved or sent; a search that fails fails the chat.
+	if call.WebSearch != nil {
+		if body, err = s.online(ctx, call, body); err != nil {
+			return err
+		}
+	}
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
-		Model: model, Body: call.Body.Routed(model), Stream: call.Stream, IncludeUsage: call.IncludeUsage,
+		Model: model, Body: body, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
 		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok, Markup: s.Markups.For(byok),
 	}
 	s.markUsed(accountID, route.Provider.ID, byok)

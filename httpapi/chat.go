@@ -123,6 +123,15 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 		return ownkey.FieldError("model", "model is required and must be a string, e.g. \"gpt-4o-mini\" or \"groq/llama-3.3-70b-versatile\"")
 	}
 	model := strings.Clone(f.Str) // f points into the body buffer, which is reused
+	// Web search: only a model that names it, or a body with webSearch,
+	// is read for it (httpapi/web.go); every other request pays one
+	// substring search.
+	var search *ownkey.WebSearchRequest
+	if fields.webSearch.Exists() || strings.Contains(model, ":online") {
+		if model, search, err = chatWebSearchOf(model, fields.webSearch); err != nil {
+			return err
+		}
+	}
 	if m := fields.messages; !m.IsArray() || !nonEmpty(m) {
 		return ownkey.FieldError("messages", "messages is required and must be a non-empty array")
 	}
@@ -164,7 +173,7 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	cc.call = ownkey.ChatCall{
 		RequestID: RequestID(r.Context()), Principal: ownkey.PrincipalFromContext(r.Context()),
 		Model: model, Provider: strings.ToLower(forced), Keys: keys, Stream: stream, IncludeUsage: includeUsage,
-		MaxTokens: fields.maxTokens, Body: cc, Sink: &cc.writer,
+		MaxTokens: fields.maxTokens, WebSearch: search, Body: cc, Sink: &cc.writer,
 	}
 	return nil
 }

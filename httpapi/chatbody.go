@@ -13,8 +13,8 @@ import (
 
 // chatFields are the members of a chat request that routing reads, found
 // by the validating pass itself. Each Result's Index is its value's offset
-// in the body (byokKey: the offset of byok's key), so that edits can be made
-// in place without parsing again.
+// in the body (byokKey, webSearchKey: the offset of the member's key), so
+// that edits can be made in place without parsing again.
 type chatFields struct {
 	root                                         gjson.Result
 	members                                      int // of the top level
@@ -22,6 +22,10 @@ type chatFields struct {
 	model, messages, stream, streamOptions, byok gjson.Result
 	includeUsage                                 gjson.Result // stream_options.include_usage
 	byokKey                                      int
+	// webSearch is the search-augmented chat object (httpapi/online.go),
+	// removed before the body goes upstream.
+	webSearch    gjson.Result
+	webSearchKey int
 	// maxTokens is the largest max_tokens or max_completion_tokens given
 	// as a positive whole number (0 for none): what billing reserves for
 	// the answer. Named twice, the larger counts, so that a provider
@@ -61,6 +65,9 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 		case "byok":
 			dst = &f.byok
 			f.byokKey = m.KeyStart
+		case "webSearch":
+			dst = &f.webSearch
+			f.webSearchKey = m.KeyStart
 		case "max_tokens", "max_completion_tokens":
 			if v := resultAt(body, m.ValueStart, m.ValueEnd); v.Type == gjson.Number && v.Num >= 1 {
 				f.maxTokens = max(f.maxTokens, int64(min(v.Num, 1<<53)))
@@ -139,9 +146,19 @@ func routedBody(body []byte, fields chatFields, model string, forceUsage bool) [
 	if fields.model.Str != model {
 		edits = append(edits, replaceValue(fields.model, jsonString(model)))
 	}
+	// Members of ownkey's own, which no provider must see (on the
+	// stack: this runs for every request).
+	var gone [2][2]int
+	n := 0
 	if fields.byok.Exists() {
-		edits = append(edits, deleteMember(body, fields.byokKey, fields.byok))
+		gone[n] = memberSpan(fields.byokKey, fields.byok)
+		n++
 	}
+	if fields.webSearch.Exists() {
+		gone[n] = memberSpan(fields.webSearchKey, fields.webSearch)
+		n++
+	}
+	edits = deleteMembers(edits, body, gone[:n])
 	if so := fields.streamOptions; forceUsage {
 		switch {
 		case so.IsObject():
@@ -240,21 +257,55 @@ func replaceValue(v gjson.Result, text string) bodyEdit {
 	return bodyEdit{start: v.Index, end: v.Index + len(v.Raw), text: text}
 }
 
-// deleteMember removes the member whose key starts at keyAt and whose value
-// is v, with the comma that joined it to its neighbour.
-func deleteMember(body []byte, keyAt int, v gjson.Result) bodyEdit {
-	start, end := keyAt, v.Index+len(v.Raw)
-	if i := jsonvalid.SkipSpace(body, end); i < len(body) && body[i] == ',' {
-		return bodyEdit{start: start, end: i + 1}
+// memberSpan is where the member whose key starts at keyAt and whose value
+// is v lies: from its key to its value's end.
+func memberSpan(keyAt int, v gjson.Result) [2]int {
+	return [2]int{keyAt, v.Index + len(v.Raw)}
+}
+
+// deleteMembers appends to edits the removal of the members of one object
+// that lie at spans, with
+// the commas that joined them to the rest: members next to each other go
+// as one run, and a run takes the comma after it, or, when it ends the
+// object, the comma before it. So any set of members can go and the
+// object stays valid JSON.
+func deleteMembers(edits []bodyEdit, body []byte, spans [][2]int) []bodyEdit {
+	if len(spans) == 0 {
+		return edits
 	}
-	i := start - 1
-	for i >= 0 && jsonvalid.IsSpace(body[i]) {
-		i--
+	if len(spans) == 2 && spans[1][0] < spans[0][0] {
+		spans[0], spans[1] = spans[1], spans[0]
+	} else if len(spans) > 2 {
+		slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
 	}
-	if i >= 0 && body[i] == ',' {
-		start = i
+	run := spans[0]
+	flush := func() {
+		start, end := run[0], run[1]
+		if i := jsonvalid.SkipSpace(body, end); i < len(body) && body[i] == ',' {
+			end = i + 1
+		} else {
+			i := start - 1
+			for i >= 0 && jsonvalid.IsSpace(body[i]) {
+				i--
+			}
+			if i >= 0 && body[i] == ',' {
+				start = i
+			}
+		}
+		edits = append(edits, bodyEdit{start: start, end: end})
 	}
-	return bodyEdit{start: start, end: end}
+	for _, sp := range spans[1:] {
+		// Next to the run: nothing but spaces and one comma between.
+		i := jsonvalid.SkipSpace(body, run[1])
+		if i < len(body) && body[i] == ',' && jsonvalid.SkipSpace(body, i+1) == sp[0] {
+			run[1] = sp[1]
+			continue
+		}
+		flush()
+		run = sp
+	}
+	flush()
+	return edits
 }
 
 // addMember adds `"name":value` to the object at objAt, which has members

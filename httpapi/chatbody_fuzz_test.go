@@ -47,6 +47,9 @@ func FuzzChatBody(f *testing.F) {
 		`{"model":"m","messages":[1],"model":"n"}`,
 		`{"model":"m","messages":[1],"stream_options":{"include_usage":false,"include_usage":false}}`,
 		`[[[[[[]]]]]]`, `{"model":"m","messages":[[[[[[[[[[[[1]]]]]]]]]]]]}`,
+		`{"model":"m:online/tavily-deep","messages":[1],"byok":{"enabled":true},"webSearch":{"enabled":true,"maxResults":3}}`,
+		`{"webSearch":null, "byok":{} ,"model":"m","messages":[1]}`,
+		`{"model":"m","webSearch":{"provider":"kagi","numResults":2,"maxResults":2,"extra":1},"messages":[1],"byok":{}}`,
 	} {
 		f.Add([]byte(s), "m", true)
 		f.Add([]byte(s), "llama", false)
@@ -70,6 +73,12 @@ func FuzzChatBody(f *testing.F) {
 		if k, err := keySwitch("", fields.byok.Get("enabled")); (err != nil && ownkey.StatusOf(err) != 400) || k > ownkey.KeyPlatform {
 			t.Fatalf("byok.enabled of %q: %v %v", body, k, err)
 		}
+		// The web-search request is a search or none, or a 400.
+		if _, _, err := chatWebSearchOf(fields.model.Str, fields.webSearch); err != nil {
+			if e, ok := err.(*ownkey.Error); !ok || ownkey.StatusOf(e) != 400 || e.Param == "" {
+				t.Fatalf("web search of %q: %v", body, err)
+			}
+		}
 		out := routedBody(bytes.Clone(body), fields, model, forceUsage)
 		if !json.Valid(out) {
 			t.Fatalf("routed body is not valid JSON:\n in %s\nout %s", body, out)
@@ -86,6 +95,9 @@ func FuzzChatBody(f *testing.F) {
 		}
 		if _, ok := got["byok"]; ok {
 			t.Fatalf("byok still in the routed body:\n in %s\nout %s", body, out)
+		}
+		if _, ok := got["webSearch"]; ok {
+			t.Fatalf("webSearch still in the routed body:\n in %s\nout %s", body, out)
 		}
 		if forceUsage {
 			var opts map[string]json.RawMessage

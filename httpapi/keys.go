@@ -184,6 +184,9 @@ type validateKeyResponse struct {
 	Error    string `json:"error,omitempty"`
 	// Status is the provider's HTTP status when it answered.
 	Status int `json:"upstream_status,omitempty"`
+	// CheckCost says what the check cost the key's owner, for a provider
+	// without a free authenticated call (Exa, Kagi: one search).
+	CheckCost string `json:"check_cost,omitempty"`
 }
 
 // handleValidateProviderKey checks a key with the provider without storing
@@ -213,6 +216,9 @@ func (s *Server) handleValidateProviderKey(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	resp := validateKeyResponse{Valid: true, Provider: prov.ID, Model: req.Model}
+	if c, ok := s.cfg.Validator.(ownkey.KeyCheckCoster); ok {
+		resp.CheckCost = c.KeyCheckCost(prov)
+	}
 	if err := s.cfg.Validator.ValidateKey(r.Context(), prov, cred, req.Model); err != nil {
 		resp.Valid = false
 		resp.Error = ownkey.ErrorMessage(err)

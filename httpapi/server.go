@@ -27,8 +27,10 @@ type Config struct {
 	Vault    ownkey.CredentialService
 	// Platform holds the operator's provider keys (admin API; /v1/models
 	// lists what they reach); nil: none.
-	Platform  ownkey.PlatformKeyService
-	Chat      ownkey.ChatService
+	Platform ownkey.PlatformKeyService
+	Chat     ownkey.ChatService
+	// WebSearch serves /api/web (websearch.Service); nil answers it 503.
+	WebSearch ownkey.WebSearchService
 	Validator ownkey.KeyValidator
 	// Spend tells the key list what the spend caps count so far; nil
 	// shows no spend.
@@ -182,6 +184,11 @@ func (s *Server) routes() {
 	for _, prefix := range []string{"/api/v1", "/v1"} {
 		m.Handle("POST "+prefix+"/chat/completions", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleChat))))
 		user("GET "+prefix+"/models", small, s.handleModels)
+	}
+	// Web search with the account's own search keys (httpapi/web.go),
+	// also under the product's Data API name.
+	for _, p := range []string{"/api/web", "/api/v1/web", "/api/v1/data/web/search"} {
+		user("POST "+p, small, s.handleWeb)
 	}
 	user("GET /api/v1/balance", small, s.handleBalance)
 	user("POST /api/check-balance", small, s.handleBalance)

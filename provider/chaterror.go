@@ -41,26 +41,36 @@ func SafeToken(s string, c *ownkey.Credential) string {
 // refused internal address: see EndpointUnreachable. The cause goes to the
 // debug log.
 func Unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, err error) error {
-	name := req.Provider.Name
-	if errors.Is(ctx.Err(), context.Canceled) {
+	e, code := RoundTripError(ctx, req.Provider, req.Credential, req.Guarded, err)
+	if code == CodeClientDisconnected {
 		MarkClientGone(res)
-		_, err = Failed(res, CodeClientDisconnected, &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
-			Message: "the client closed the request before " + name + " answered"})
-		return err
 	}
-	logTransportError(ctx, nil, req.Provider, req.Credential, req.Guarded, err)
+	_, err = Failed(res, code, e)
+	return err
+}
+
+// RoundTripError is the caller's error for a request to p that got no
+// answer (err from http.Client.Do on ctx), worded as Unreachable says, and
+// the ChatResult error code that names the failure: the client left
+// (ctx cancelled), a timeout, or no connection. Search requests share it
+// with the chat adapters.
+func RoundTripError(ctx context.Context, p *ownkey.Provider, c *ownkey.Credential, guarded bool, err error) (*ownkey.Error, string) {
+	name := p.Name
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return &ownkey.Error{Code: ownkey.EUNAVAILABLE, Status: StatusClientClosed,
+			Message: "the client closed the request before " + name + " answered"}, CodeClientDisconnected
+	}
+	logTransportError(ctx, nil, p, c, guarded, err)
 	timeout := isTimeout(err)
-	if timeout && !req.Guarded {
-		_, err = Failed(res, CodeUpstreamTimeout, ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name))
-		return err
+	if timeout && !guarded {
+		return ownkey.Errorf(ownkey.ETIMEOUT, "%s did not answer in time", name), CodeUpstreamTimeout
 	}
 	code := CodeUpstreamUnavail
 	if timeout {
 		// The record keeps the truth; the client gets the one message.
 		code = CodeUpstreamTimeout
 	}
-	_, err = Failed(res, code, ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, transportReason(err, req.Guarded)))
-	return err
+	return ownkey.Errorf(ownkey.EUNAVAILABLE, "could not reach %s: %s", name, transportReason(err, guarded)), code
 }
 
 // Failed notes in res a failure nothing was written for, and returns res

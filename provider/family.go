@@ -46,6 +46,15 @@ type UpstreamModeler interface {
 	UpstreamModel(c *ownkey.Credential, routed string) string
 }
 
+// A BilledKeyCheck is a Family whose KeyCheck costs the key's owner money:
+// its provider has no free authenticated call, so the cheapest paid one
+// proves the key (a web-search provider's one-result search). The key
+// check's answer says so (Validator.KeyCheckCost).
+type BilledKeyCheck interface {
+	// KeyCheckCost says what the check costs, for the user to read.
+	KeyCheckCost() string
+}
+
 // KeyCheck is one family's key check request and how to read its answer.
 // The Validator sends it, authorized by the family, and judges the answer
 // the same way for every family.

@@ -41,7 +41,24 @@ type Validator struct {
 	Logger *slog.Logger
 }
 
-var _ ownkey.KeyValidator = (*Validator)(nil)
+var (
+	_ ownkey.KeyValidator   = (*Validator)(nil)
+	_ ownkey.KeyCheckCoster = (*Validator)(nil)
+)
+
+// KeyCheckCost says what checking a key of p costs its owner: the family's
+// note when its check is billed (BilledKeyCheck), else "" (free).
+func (v *Validator) KeyCheckCost(p *ownkey.Provider) string {
+	if v.Families == nil {
+		return ""
+	}
+	if fam, err := v.Families.Family(p); err == nil {
+		if b, ok := fam.(BilledKeyCheck); ok {
+			return b.KeyCheckCost()
+		}
+	}
+	return ""
+}
 
 var defaultClients = sync.OnceValue(func() *egress.Clients { return egress.New(egress.Options{}) })
 
@@ -50,7 +67,8 @@ var defaultClients = sync.OnceValue(func() *egress.Clients { return egress.New(e
 // provider's status and its (scrubbed) message when it did not; EUNAVAILABLE
 // when it could not be reached in time. model, when given, is used by the
 // families whose cheap check needs one (Bedrock, Azure Anthropic Foundry).
-// Searches made by the web-search checks may cost the key's owner a credit.
+// A family without a free authenticated call checks with a billed one and
+// says so (KeyCheckCost).
 func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownkey.Credential, model string) error {
 	if v.Families == nil {
 		return ownkey.Errorf(ownkey.EINTERNAL, "the key validator has no provider families")

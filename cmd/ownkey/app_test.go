@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/websearch"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -101,6 +102,8 @@ func newTestGatewayWith(t testing.TB, env map[string]string, configure func(*con
 	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
 		t.Fatal(err)
 	}
+	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD", 0)
+	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT", websearch.DefaultTimeout)
 	if configure != nil {
 		configure(c)
 	}

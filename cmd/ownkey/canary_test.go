@@ -21,6 +21,9 @@ const (
 	canaryAzure     = "canaryAZUREapikey-Pv6Rz9Tx3Wm8Lq2Nc5Kh7Jb4"
 	canaryFoundry   = "canaryFOUNDRYkey-Wn4Zq7Tr2Xv9Lm6Nc3Kh8Jb5P"
 	canaryTavily    = "tvly-canaryTAVILY-Mx3Qz8Rv5Tw2Lc9Nk6Jh4Bp7"
+	canaryExa       = "canaryEXAkey-Jq4Wz7Rt2Xm9Lv6Nb3Kc8Hp5D"
+	canaryKagi      = "canaryKAGItoken.Tz6Qw9Rx3Vm2Lc8Nh5Kb4Jf7"
+	canaryPplx      = "pplx-canaryPPLX-Rm7Zt2Xq9Wv4Lc6Nb3Kh8Jd5"
 	canaryAPIKey    = "sk-ownkey-CanaryPresentedKeyR7t2Xw9Lm4Qz8Vb3Nc"
 )
 
@@ -47,6 +50,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"OWNKEY_OPENAI_BASE_URL":         upstream.URL + "/v1",
 		"OWNKEY_TAVILY_BASE_URL":         upstream.URL,
 		"OWNKEY_AWS_BASE_URL":            upstream.URL,
+		"OWNKEY_EXA_BASE_URL":            upstream.URL,
+		"OWNKEY_KAGI_BASE_URL":           upstream.URL + "/api",
+		"OWNKEY_PERPLEXITY_BASE_URL":     upstream.URL,
 		"OWNKEY_GROQ_BASE_URL":           closedURL,
 		"OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true",
 	})
@@ -62,6 +68,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{"provider": "azure", "key": azure},
 		{"provider": "azure-anthropic-foundry", "key": foundry},
 		{"provider": "tavily", "key": canaryTavily},
+		{"provider": "exa", "key": canaryExa},
+		{"provider": "kagi", "key": canaryKagi},
+		{"provider": "perplexity", "key": canaryPplx},
 	}
 	for _, p := range puts {
 		if r := g.do("POST", "/api/user/provider-keys", key, p); r.Status != 200 {
@@ -89,6 +98,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, v := range []map[string]any{
 		{"provider": "openai", "key": canaryOpenAI, "model": "gpt-4o-mini"},
 		{"provider": "tavily", "key": canaryTavily},
+		{"provider": "exa", "key": canaryExa},
+		{"provider": "kagi", "key": canaryKagi},
+		{"provider": "perplexity", "key": canaryPplx},
 		{"provider": "azure", "key": azure},
 		{"provider": "groq", "key": canaryGroq},
 		{"provider": "aws", "key": aws, "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
@@ -109,6 +121,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 			if r.Status != 401 {
 				t.Fatalf("chat via %s: %d %s", p, r.Status, r.Body)
 			}
+		}
+	}
+	// Web search with each search key, and a chat that searches first,
+	// against the provider that echoes the key: 401, the key scrubbed.
+	for _, p := range []string{"tavily", "exa", "kagi", "perplexity"} {
+		if r := g.do("POST", "/api/web", key, map[string]any{"query": "q", "provider": p}); r.Status != 401 {
+			t.Fatalf("search via %s: %d %s", p, r.Status, r.Body)
+		}
+		r := g.do("POST", "/api/v1/chat/completions", key, map[string]any{"model": "gpt-4o-mini:online/" + p,
+			"messages": []any{map[string]any{"role": "user", "content": "hi"}}})
+		if r.Status != 401 {
+			t.Fatalf("chat searching via %s: %d %s", p, r.Status, r.Body)
 		}
 	}
 	// The canary as an ownkey key, in both headers, and in odd places.
@@ -174,7 +198,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	g.app.accounts.Close() // flush last-used writes before reading the files
 	master, _ := os.ReadFile(g.cfg.MasterKeyFile)
 
-	canaries := []string{canaryOpenAI, canaryGroq, canaryAWSSecret, canaryAWSToken, canaryAzure, canaryFoundry, canaryTavily, canaryAPIKey, key, g.adminKey}
+	canaries := []string{canaryOpenAI, canaryGroq, canaryAWSSecret, canaryAWSToken, canaryAzure, canaryFoundry, canaryTavily,
+		canaryExa, canaryKagi, canaryPplx, canaryAPIKey, key, g.adminKey}
 	haystacks := map[string][]byte{"logs": []byte(g.logs.String()), "responses": g.transcript.Bytes()}
 	for p, b := range g.rawFiles("master.key") {
 		haystacks[p] = b

@@ -57,6 +57,12 @@ type config struct {
 	// PlatformMargin is billed on top of the at-cost price of requests
 	// served with a platform key (OWNKEY_PLATFORM_MARGIN, default 0).
 	PlatformMargin ownkey.PPM
+	// WebSearchFee is charged per web search on top of what the search
+	// provider bills the key's owner (OWNKEY_WEB_SEARCH_FEE_USD, exact
+	// dollars; default 0: BYOK search carries no markup).
+	WebSearchFee ownkey.NanoUSD
+	// WebSearchTimeout bounds one web search (OWNKEY_WEB_SEARCH_TIMEOUT).
+	WebSearchTimeout time.Duration
 	// SessionLifetime is how long a dashboard sign-in lasts
 	// (OWNKEY_SESSION_LIFETIME); SecureCookies marks its cookie Secure
 	// behind a TLS-terminating proxy (OWNKEY_SECURE_COOKIES); PublicURL is

@@ -85,6 +85,9 @@ Environment:
                                    the bootstrap admin is unmetered and starts with none
   OWNKEY_SPEND_RESYNC_INTERVAL     how often API key limits and spend caps read what every replica
                                    spent from the database (default 10s; bounds the overshoot)
+  OWNKEY_WEB_SEARCH_FEE_USD        charged per web search (/api/web, :online chat), in exact dollars,
+                                   on top of what the search provider bills the key's owner (default 0)
+  OWNKEY_WEB_SEARCH_TIMEOUT        longest a web search may take before it fails with 504 (default 30s)
   OWNKEY_SESSION_LIFETIME          how long a dashboard sign-in lasts (default 12h)
   OWNKEY_SECURE_COOKIES            mark the dashboard's cookie Secure, for a server behind a proxy
                                    that terminates TLS (default false; a TLS request gets it anyway)

@@ -73,6 +73,8 @@ func runServe(args []string) error {
 	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
 		return err
 	}
+	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD", 0)
+	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT", websearch.DefaultTimeout)
 	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
 	if depth > jsonvalid.MaxDepthCeiling {
 		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
@@ -243,9 +245,15 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	}
 	// The spend limits read every replica's spend from the ledger.
 	limits := spend.New(db, spend.Options{Resync: c.SpendResync, Logger: log})
+	// Web search: the account's own search keys, the operator's fee, a
+	// ledger entry per search (/api/web and search-augmented chat).
+	search := &websearch.Service{
+		Vault: vs, Families: families, Ledger: led, Usage: rec, Limits: limits, Fee: c.WebSearchFee,
+		Timeout: c.WebSearchTimeout, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+	}
 	chatSvc := &chat.Service{
 		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
-		Prices: book, Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin}, Ledger: led,
+		Prices: book, Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin}, Ledger: led, WebSearch: search,
 	}
 	// The dashboard's sessions are sealed under a sub-key of the master
 	// key: every replica with the key opens them, nothing is stored.
@@ -266,7 +274,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	srv := httpapi.New(httpapi.Config{
-		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, Usage: rec, Balances: led, Logger: log, Registry: reg,
+		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, WebSearch: search, Usage: rec, Balances: led, Logger: log, Registry: reg,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
@@ -283,6 +291,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (*provider.Families, error) {
 	userAgent := "ownkey/" + version
 	compat := openaicompat.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}
+	search := websearch.Upstream{Clients: clients, UserAgent: userAgent}
 	return provider.NewFamilies(baseURLs,
 		openaicompat.Family{Adapter: &compat},
 		anthropic.Family{Adapter: &anthropic.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
@@ -291,10 +300,10 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 		azure.Responses{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		bedrock.Family{Adapter: &bedrock.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		gemini.Family{},
-		websearch.Tavily{},
-		websearch.Exa{},
-		websearch.Kagi{},
-		websearch.Perplexity{},
+		websearch.Tavily{Upstream: search},
+		websearch.Exa{Upstream: search},
+		websearch.Kagi{Upstream: search},
+		websearch.Perplexity{Upstream: search},
 	)
 }
 

@@ -56,6 +56,12 @@ type Writer struct {
 	nTools             int
 	// text is scratch space for unescaped text.
 	text []byte
+
+	// cite, when the request searched the web (Cite), finds the sources
+	// the answer cites (cite.go); citeScratch and citeBuf are its
+	// buffers.
+	cite                 *ownkey.CitationScanner
+	citeScratch, citeBuf []byte
 }
 
 type toolCall struct {
@@ -104,6 +110,9 @@ func (wr *Writer) Released() Writer {
 		reasoning: keep(wr.reasoning),
 		text:      keep(wr.text),
 		tools:     wr.tools[:0],
+
+		citeScratch: keep(wr.citeScratch),
+		citeBuf:     keep(wr.citeBuf),
 	}
 }
 
@@ -150,6 +159,9 @@ func (wr *Writer) Start(id, model string, created int64) error {
 }
 
 func (wr *Writer) Text(text string) error {
+	if wr.cite != nil {
+		wr.citeText(text)
+	}
 	if !wr.stream {
 		wr.content = appendContents(wr.content, text)
 		return nil
@@ -230,7 +242,14 @@ func (wr *Writer) End(finish string, usage ownkey.Usage, cost *ownkey.Charge) er
 		return wr.complete(finish, usage, cost)
 	}
 	b := wr.deltaOpen()
-	b = append(b, `{}`...)
+	if wr.cite != nil {
+		// The citations ride on the last chunk of the content.
+		b = append(b, `{"annotations":`...)
+		b = appendAnnotations(b, wr.cite.Citations())
+		b = append(b, '}')
+	} else {
+		b = append(b, `{}`...)
+	}
 	if err := wr.deltaClose(b, finish); err != nil {
 		return err
 	}
@@ -271,12 +290,22 @@ func (wr *Writer) Fail(code, typ, message string) error {
 	return wr.event(b)
 }
 
-// RelayEvent writes a provider's chunk as it is. OpenAI streams name no
-// event types: typ is not written.
-func (wr *Writer) RelayEvent(_, data []byte) error { return wr.event(data) }
+// RelayEvent writes a provider's chunk as it is (with the citations added
+// to the finish chunk when the request searched the web). OpenAI streams
+// name no event types: typ is not written.
+func (wr *Writer) RelayEvent(_, data []byte) error {
+	if wr.cite != nil {
+		data = wr.citeChunk(data)
+	}
+	return wr.event(data)
+}
 
-// RelayBody writes a provider's chat.completion as it is.
+// RelayBody writes a provider's chat.completion as it is (with the
+// citations added to its message when the request searched the web).
 func (wr *Writer) RelayBody(body []byte) error {
+	if wr.cite != nil {
+		body = wr.citeBody(body)
+	}
 	return wr.writeJSON(body)
 }
 
@@ -358,6 +387,10 @@ func (wr *Writer) complete(finish string, usage ownkey.Usage, cost *ownkey.Charg
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')
+	}
+	if wr.cite != nil {
+		b = append(b, `,"annotations":`...)
+		b = appendAnnotations(b, wr.cite.Citations())
 	}
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
 	b = jsontext.AppendString(b, finish)
