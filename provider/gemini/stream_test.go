@@ -324,4 +324,3 @@ func TestStreamToRecorder(t *testing.T) {
 	sink.Check(t, "stream", "start resp-1 gemini-2.5-flash-001 1700000000", `reasoning "hmm"`, `text "Hi"`,
 		`tool 0 call_resp-1_0__thought__c2ln f "{\"a\":1}"`, "end tool_calls 3/9", "flush")
 }
-
