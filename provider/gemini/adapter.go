@@ -280,11 +280,22 @@ func errorObject(root gjson.Result) gjson.Result {
 // with up to nine decimals and an "s" ("34.4s").
 func parseDuration(v gjson.Result) (time.Duration, bool) {
 	s, ok := strings.CutSuffix(v.Str, "s")
-	if v.Type != gjson.String || !ok || s == "" || strings.ContainsAny(s, "+-eE") {
+	whole, frac, dot := strings.Cut(s, ".")
+	if v.Type != gjson.String || !ok || !digits(whole) || (dot && (!digits(frac) || len(frac) > 9)) {
 		return 0, false
 	}
 	d, err := time.ParseDuration(s + "s")
 	return d, err == nil && d >= 0
+}
+
+// digits reports whether s is a non-empty run of ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // finishReason maps Gemini's finishReason to OpenAI's finish_reason (see
