@@ -27,22 +27,23 @@ func (x *exchange) Complete(body []byte, out *provider.Answer) error {
 	if e := errorObject(root); e.Exists() {
 		return upstreamError(req, http.StatusBadGateway, body)
 	}
-	if !isResponse(root) {
+	if !root.IsObject() {
+		return ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a response", p.Name)
+	}
+	r := readResponse(root)
+	if !r.isResponse() {
 		return ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a response", p.Name)
 	}
 	x.out = out
-	if err := x.chunk(root); err != nil {
+	if err := x.chunk(&r); err != nil {
 		return err
 	}
 	return x.end()
 }
 
-// isResponse reports whether root looks like a GenerateContentResponse:
-// an object with candidates (an array), promptFeedback or usageMetadata.
-func isResponse(root gjson.Result) bool {
-	if !root.IsObject() {
-		return false
-	}
-	c := root.Get("candidates")
-	return c.IsArray() || (!c.Exists() && (root.Get("promptFeedback").IsObject() || root.Get("usageMetadata").IsObject()))
+// isResponse reports whether r looks like a GenerateContentResponse: it has
+// candidates (an array), or else promptFeedback or usageMetadata.
+func (r *response) isResponse() bool {
+	c := r.candidates
+	return c.IsArray() || (!c.Exists() && (r.feedback.IsObject() || r.usage.IsObject()))
 }

@@ -104,13 +104,17 @@ func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step 
 		return x.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
 	}
 	root := gjson.Parse(view(data))
-	if e := errorObject(root); e.Exists() {
-		return x.upstreamError(data, e)
-	}
 	if !root.IsObject() {
+		if e := errorObject(root); e.Exists() {
+			return x.upstreamError(data, e)
+		}
 		return x.fail(provider.CodeStreamError, name+" sent a stream event that is not a response")
 	}
-	return provider.More(x.chunk(root))
+	r := readResponse(root)
+	if r.err.IsObject() {
+		return x.upstreamError(data, r.err)
+	}
+	return provider.More(x.chunk(&r))
 }
 
 // EOF: Gemini sends no end event; the stream is complete when a chunk gave
@@ -124,46 +128,87 @@ func (x *exchange) EOF(out *provider.Answer) provider.Step {
 	return provider.Ended(x.end())
 }
 
+// response is what the translation reads of a GenerateContentResponse,
+// found in one pass over its members (a gjson Get per member would scan the
+// event from its start each time).
+type response struct {
+	candidates, usage, feedback, responseID, modelVersion, err gjson.Result
+}
+
+func readResponse(root gjson.Result) (r response) {
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "candidates":
+			r.candidates = v
+		case "usageMetadata":
+			r.usage = v
+		case "promptFeedback":
+			r.feedback = v
+		case "responseId":
+			r.responseID = v
+		case "modelVersion":
+			r.modelVersion = v
+		case "error":
+			r.err = v
+		}
+		return true
+	})
+	return r
+}
+
 // chunk tells the answer what one GenerateContentResponse holds: the
 // answer's start with the first, the first candidate's parts, its finish
 // reason and the usage so far. A failure means the client is gone.
-func (x *exchange) chunk(root gjson.Result) error {
+func (x *exchange) chunk(r *response) error {
 	if !x.started {
 		x.started = true
-		if id := root.Get("responseId"); id.Type == gjson.String && id.Str != "" {
+		if id := r.responseID; id.Type == gjson.String && id.Str != "" {
 			x.responseID = strings.Clone(id.Str)
 		} else {
 			x.responseID = "gen-" + x.req.RequestID
 		}
 		model := x.req.Model
-		if m := root.Get("modelVersion"); m.Type == gjson.String && m.Str != "" {
+		if m := r.modelVersion; m.Type == gjson.String && m.Str != "" {
 			model = m.Str
 		}
 		if err := x.out.Start(x.responseID, model, ownkey.Now().Unix()); err != nil {
 			return err
 		}
 	}
-	if u := root.Get("usageMetadata"); u.IsObject() {
+	if r.usage.IsObject() {
 		// The result always holds the usage reported so far, whatever
 		// ends the stream.
-		x.usage.update(u)
+		x.usage.update(r.usage)
 		x.res.Usage = x.usage.toUsage()
 	}
-	if b := root.Get("promptFeedback.blockReason"); b.Type == gjson.String && b.Str != "" {
+	if b := r.feedback.Get("blockReason"); b.Type == gjson.String && b.Str != "" {
 		x.blocked = true
 		x.res.FinishReason = "content_filter"
 	}
-	cand := root.Get("candidates.0")
+	// The first candidate only: candidateCount is never sent, so there is
+	// one.
+	var cand gjson.Result
+	r.candidates.ForEach(func(_, c gjson.Result) bool { cand = c; return false })
+	var parts, reason gjson.Result
+	cand.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content":
+			parts = v.Get("parts")
+		case "finishReason":
+			reason = v
+		}
+		return true
+	})
 	var err error
-	cand.Get("content.parts").ForEach(func(_, p gjson.Result) bool {
+	parts.ForEach(func(_, p gjson.Result) bool {
 		err = x.part(p)
 		return err == nil
 	})
 	if err != nil {
 		return err
 	}
-	if r := cand.Get("finishReason"); r.Type == gjson.String && r.Str != "" {
-		x.reason = strings.Clone(r.Str)
+	if reason.Type == gjson.String && reason.Str != "" {
+		x.reason = strings.Clone(reason.Str)
 		// A stream cut after this still said why it stopped.
 		x.res.FinishReason = finishReason(x.reason, x.tools > 0)
 	}
