@@ -112,8 +112,9 @@
 //
 //	call_<responseId>_<index>__thought__<signature>
 //
-// (call_<responseId>_<index> alone when Gemini gave none: ids are stable,
-// the same answer always gives the same ones). On the way back the
+// (call_<responseId>_<index> alone when Gemini gave none, or one that is not
+// base64 or is over 64 KiB, far beyond real ones: ids are stable, the same
+// answer always gives the same ones). On the way back the
 // signature is taken out of the id and set on the functionCall part; a
 // tool call's extra_content.google.thought_signature, where Google's own
 // OpenAI-compatible endpoint puts it, is read too. For a Gemini 3 model, a

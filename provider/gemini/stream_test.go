@@ -87,6 +87,23 @@ func TestStreamToolCalls(t *testing.T) {
 	}
 }
 
+// A signature that cannot be one (not base64, or over the 64 KiB bound)
+// is not carried in the id.
+func TestStreamOddSignatures(t *testing.T) {
+	upstream := frames(chunk(callPart("f", `{}`, "not base64!")+","+callPart("g", `{}`, strings.Repeat("A", maxSignature+1))+","+
+		callPart("h", `{}`, strings.Repeat("A", maxSignature)), "STOP", ""))
+	req := chatRequest(t, "http://unused")
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(upstream))}
+	sink := &providertest.Recorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, resp, sink); err != nil {
+		t.Fatal(err)
+	}
+	sink.Check(t, "stream", "start resp-1 gemini-2.5-flash-001 1700000000", `tool 0 call_resp-1_0 f "{}"`, `tool 1 call_resp-1_1 g "{}"`,
+		`tool 2 call_resp-1_2__thought__`+strings.Repeat("A", maxSignature)+` h "{}"`, "end tool_calls 0/0", "flush")
+}
+
 // Thoughts are reasoning_content, never content.
 func TestStreamThoughts(t *testing.T) {
 	upstream := frames(
