@@ -323,17 +323,23 @@ func TestGeminiSDKErrors(t *testing.T) {
 	})
 }
 
-// Forced to google with the model under Gemini's own resource name.
+// Gemini's own resource name (models/…) and the google/ prefix reach
+// Gemini as the plain id, routed by the name or forced.
 func TestGeminiModelsPrefix(t *testing.T) {
 	up := providertest.NewUpstream(t, providertest.JSONReply(200, geminiChunk(`{"text":"ok"}`, "STOP", geminiUsage)))
-	g, _, _, key := geminiGateway(t, up)
-	client := sdkClient(g, key, option.WithHeader("x-byok-provider", "google"))
-	for _, model := range []string{"models/gemini-2.5-flash", "google/gemini-2.5-flash"} {
-		if _, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
-			Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
-		}); err != nil {
-			t.Fatalf("%s: %v", model, err)
+	g, client, _, key := geminiGateway(t, up)
+	forced := sdkClient(g, key, option.WithHeader("x-byok-provider", "google"))
+	for _, c := range []openai.Client{client, forced} {
+		for _, model := range []string{"models/gemini-2.5-flash", "google/gemini-2.5-flash"} {
+			if _, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+				Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			}); err != nil {
+				t.Fatalf("%s: %v", model, err)
+			}
 		}
+	}
+	if n := len(up.Requests()); n != 4 {
+		t.Fatalf("%d upstream requests", n)
 	}
 	for _, r := range up.Requests() {
 		if r.Path != "/v1beta/models/gemini-2.5-flash:generateContent" {
