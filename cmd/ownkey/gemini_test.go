@@ -289,27 +289,33 @@ func TestGeminiSDKErrors(t *testing.T) {
 			}
 		}
 	})
-	t.Run("mid-stream", func(t *testing.T) {
-		up := providertest.NewUpstream(t, geminiStream(
-			geminiChunk(`{"text":"Hel"}`, "", `{"promptTokenCount":12,"candidatesTokenCount":1,"totalTokenCount":13}`),
-			`{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`))
-		g, client, id, _ := geminiGateway(t, up)
-		stream := client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
-			Model: "gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
-		})
-		content := ""
-		for stream.Next() {
-			if c := stream.Current(); len(c.Choices) > 0 {
-				content += c.Choices[0].Delta.Content
+	// Overloaded, or throttled, after the answer began: the SDK's stream
+	// ends with Gemini's message as its error, after what was relayed.
+	for _, e := range []struct{ name, event, message string }{
+		{"mid-stream overload", `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`, "The model is overloaded"},
+		{"mid-stream throttling", `{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}`, "Resource has been exhausted"},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			up := providertest.NewUpstream(t, geminiStream(
+				geminiChunk(`{"text":"Hel"}`, "", `{"promptTokenCount":12,"candidatesTokenCount":1,"totalTokenCount":13}`), e.event))
+			g, client, id, _ := geminiGateway(t, up)
+			stream := client.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
+				Model: "gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			})
+			content := ""
+			for stream.Next() {
+				if c := stream.Current(); len(c.Choices) > 0 {
+					content += c.Choices[0].Delta.Content
+				}
 			}
-		}
-		if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "The model is overloaded") || content != "Hel" {
-			t.Fatalf("stream ended with err %v after %q; want the overload reported", err, content)
-		}
-		if rec := g.usageRecords(t, id, 1)[0]; rec.ErrorCode != "stream_error" || rec.Usage.PromptTokens != 12 {
-			t.Fatalf("usage record %+v", rec)
-		}
-	})
+			if err := stream.Err(); err == nil || !strings.Contains(err.Error(), e.message) || content != "Hel" {
+				t.Fatalf("stream ended with err %v after %q; want %q reported", err, content, e.message)
+			}
+			if rec := g.usageRecords(t, id, 1)[0]; rec.ErrorCode != "stream_error" || rec.Usage.PromptTokens != 12 {
+				t.Fatalf("usage record %+v", rec)
+			}
+		})
+	}
 	t.Run("bad request", func(t *testing.T) {
 		up := providertest.NewUpstream(t, providertest.JSONReply(200, `{}`))
 		_, client, _, _ := geminiGateway(t, up)
