@@ -183,8 +183,6 @@ package gemini
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
 	"time"
 	"unsafe"
@@ -227,23 +225,16 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey
 }
 
 // upstreamError builds the client's error from Google's error answer (or
-// an error object inside a 200): the status given, Google's message minus
-// any echo of the key, its status as the type, an ErrorInfo's reason as
-// the code and a RetryInfo's delay as the Retry-After.
+// an error object inside a 200): provider.UpstreamError's (the status
+// given, Google's message minus any echo of the key), with Google's status
+// as the type, an ErrorInfo's reason as the code and a RetryInfo's delay as
+// the Retry-After.
 func upstreamError(req *ownkey.ChatRequest, status int, body []byte) *ownkey.Error {
-	p, c := req.Provider, req.Credential
-	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: provider.UpstreamMessage(body, c, req.MaxJSONDepth)}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("%s returned HTTP %d", p.Name, status)
-	}
-	if status < 400 {
-		// A redirect or an informational status is not something to
-		// relay: without its Location it means nothing to the client.
-		e.Status = http.StatusBadGateway
-	}
+	e := provider.UpstreamError(req, status, body)
 	if jsonvalid.Check(body, req.MaxJSONDepth) != nil {
 		return e
 	}
+	c := req.Credential
 	errObj := errorObject(gjson.Parse(view(body)))
 	if s := errObj.Get("status"); s.Type == gjson.String && s.Str != "" {
 		e.Type = provider.SafeToken(s.Str, c)
@@ -251,7 +242,7 @@ func upstreamError(req *ownkey.ChatRequest, status int, body []byte) *ownkey.Err
 	errObj.Get("details").ForEach(func(_, d gjson.Result) bool {
 		switch typ := d.Get("@type").Str; {
 		case strings.HasSuffix(typ, "google.rpc.ErrorInfo"):
-			if r := d.Get("reason"); r.Type == gjson.String && e.Reason == "" {
+			if r := d.Get("reason"); r.Type == gjson.String && r.Str != "" && e.Reason == "" {
 				e.Reason = provider.SafeToken(r.Str, c)
 			}
 		case strings.HasSuffix(typ, "google.rpc.RetryInfo"):

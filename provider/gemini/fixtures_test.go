@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -12,19 +11,6 @@ import (
 	"github.com/ownkey/ownkey/internal/fixtures"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
-
-// expectation is what a recorded answer says, worked out from the fixture
-// data alone, with encoding/json and without the adapter's code.
-type expectation struct {
-	content, reasoning string
-	tools              []fixtureCall
-	finish             string
-	usage              ownkey.Usage
-}
-
-// fixtureCall is a function call: its name, its arguments and the thought
-// signature Gemini attached (which the tool call id must carry).
-type fixtureCall struct{ id, name, args, sig string }
 
 // fixtureFinish is the finish_reason table of the package comment, written
 // out again.
@@ -60,10 +46,13 @@ type fixtureResponse struct {
 }
 
 // expect works out what a recorded answer, one response or a stream of
-// them, says: the digest's formulas for usage, the last usage counting.
-func expect(t *testing.T, payloads []string) expectation {
+// them, says, with encoding/json and without the adapter's code: the
+// digest's formulas for usage (the last usage counting), and tool call ids
+// as the package comment gives them, stable and carrying the call's thought
+// signature.
+func expect(t *testing.T, payloads []string) providertest.Answer {
 	t.Helper()
-	var ex expectation
+	var a providertest.Answer
 	reason := ""
 	for _, p := range payloads {
 		var r fixtureResponse
@@ -78,12 +67,15 @@ func expect(t *testing.T, payloads []string) expectation {
 					if args == "" {
 						args = "{}"
 					}
-					ex.tools = append(ex.tools, fixtureCall{name: part.FunctionCall.Name, args: args, sig: part.Signature,
-						id: "call_" + r.ResponseID + "_" + itoa(len(ex.tools))})
+					id := "call_" + r.ResponseID + "_" + itoa(len(a.Tools))
+					if part.Signature != "" {
+						id += "__thought__" + part.Signature
+					}
+					a.Tools = append(a.Tools, providertest.Call{ID: id, Name: part.FunctionCall.Name, Args: args})
 				case part.Text != nil && part.Thought:
-					ex.reasoning += *part.Text
+					a.Reasoning += *part.Text
 				case part.Text != nil:
-					ex.content += *part.Text
+					a.Content += *part.Text
 				}
 			}
 			if c.FinishReason != "" {
@@ -91,159 +83,34 @@ func expect(t *testing.T, payloads []string) expectation {
 			}
 		}
 		if u := r.Usage; u != nil {
-			ex.usage = ownkey.Usage{PromptTokens: u.Prompt + u.ToolUse, CachedTokens: u.Cached, CompletionTokens: u.Candidates + u.Thoughts,
+			a.Usage = ownkey.Usage{PromptTokens: u.Prompt + u.ToolUse, CachedTokens: u.Cached, CompletionTokens: u.Candidates + u.Thoughts,
 				ReasoningTokens: u.Thoughts, Source: ownkey.UsageFromProvider}
 		}
 	}
-	ex.finish = fixtureFinish[reason]
-	if ex.finish == "" || ex.finish == "stop" {
-		ex.finish = "stop"
-		if len(ex.tools) > 0 {
-			ex.finish = "tool_calls"
+	a.Finish = fixtureFinish[reason]
+	if a.Finish == "" || a.Finish == "stop" {
+		a.Finish = "stop"
+		if len(a.Tools) > 0 {
+			a.Finish = "tool_calls"
 		}
 	}
-	return ex
+	return a
 }
 
-// clientView decodes what the client got, stream or not, with
-// encoding/json, the way an OpenAI client would read it.
-func clientView(t *testing.T, body string, stream bool) expectation {
+func compareAnswer(t *testing.T, got, want providertest.Answer) {
 	t.Helper()
-	type message struct {
-		Content          *string `json:"content"`
-		ReasoningContent string  `json:"reasoning_content"`
-		ToolCalls        []struct {
-			Index    int    `json:"index"`
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Function struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
-			} `json:"function"`
-		} `json:"tool_calls"`
-	}
-	type usage struct {
-		PromptTokens        int64 `json:"prompt_tokens"`
-		CompletionTokens    int64 `json:"completion_tokens"`
-		TotalTokens         int64 `json:"total_tokens"`
-		PromptTokensDetails struct {
-			CachedTokens int64 `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
-		CompletionTokensDetails struct {
-			ReasoningTokens int64 `json:"reasoning_tokens"`
-		} `json:"completion_tokens_details"`
-	}
-	type chunk struct {
-		Object  string `json:"object"`
-		Choices []struct {
-			Delta        message `json:"delta"`
-			Message      message `json:"message"`
-			FinishReason *string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage *usage          `json:"usage"`
-		Error json.RawMessage `json:"error"`
-	}
-	var ex expectation
-	chunks := []string{body}
-	if stream {
-		payloads := dataPayloads(body)
-		if payloads[len(payloads)-1] != done {
-			t.Fatalf("stream does not end in [DONE]:\n%s", body)
-		}
-		chunks = payloads[:len(payloads)-1]
-	}
-	usages := 0
-	for _, raw := range chunks {
-		var c chunk
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			t.Fatalf("chunk %s: %v", raw, err)
-		}
-		if c.Error != nil {
-			t.Fatalf("error event: %s", raw)
-		}
-		if want := map[bool]string{true: "chat.completion.chunk", false: "chat.completion"}[stream]; c.Object != want {
-			t.Fatalf("object %q in %s", c.Object, raw)
-		}
-		if u := c.Usage; u != nil {
-			usages++
-			if u.TotalTokens != u.PromptTokens+u.CompletionTokens {
-				t.Fatalf("total_tokens in %s", raw)
-			}
-			ex.usage = ownkey.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.PromptTokensDetails.CachedTokens,
-				ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens, Source: ownkey.UsageFromProvider}
-		}
-		for _, ch := range c.Choices {
-			m := ch.Delta
-			if !stream {
-				m = ch.Message
-			}
-			if m.Content != nil {
-				ex.content += *m.Content
-			}
-			ex.reasoning += m.ReasoningContent
-			for i, tc := range m.ToolCalls {
-				idx := tc.Index
-				if !stream {
-					idx = i
-				}
-				for len(ex.tools) <= idx {
-					ex.tools = append(ex.tools, fixtureCall{})
-				}
-				call := &ex.tools[idx]
-				if tc.ID != "" {
-					if call.id != "" || tc.Type != "function" || tc.Function.Name == "" {
-						t.Fatalf("tool call %d opened twice or without type and name: %s", idx, raw)
-					}
-					call.id, call.name = tc.ID, tc.Function.Name
-				}
-				call.args += tc.Function.Arguments
-			}
-			if ch.FinishReason != nil {
-				if ex.finish != "" {
-					t.Fatalf("two finish reasons")
-				}
-				ex.finish = *ch.FinishReason
-			}
-		}
-	}
-	if usages != 1 {
-		t.Fatalf("%d chunks carry usage, want exactly 1", usages)
-	}
-	return ex
-}
-
-func compareExpectation(t *testing.T, got, want expectation) {
-	t.Helper()
-	if got.content != want.content || got.reasoning != want.reasoning || got.finish != want.finish || got.usage != want.usage {
+	if got.Content != want.Content || got.Reasoning != want.Reasoning || got.Finish != want.Finish || got.Usage != want.Usage {
 		t.Fatalf("client saw content %q reasoning %q finish %q usage %+v\nfixture says content %q reasoning %q finish %q usage %+v",
-			got.content, got.reasoning, got.finish, got.usage, want.content, want.reasoning, want.finish, want.usage)
+			got.Content, got.Reasoning, got.Finish, got.Usage, want.Content, want.Reasoning, want.Finish, want.Usage)
 	}
-	if len(got.tools) != len(want.tools) {
-		t.Fatalf("tool calls %+v, want %+v", got.tools, want.tools)
+	if len(got.Tools) != len(want.Tools) {
+		t.Fatalf("tool calls %+v, want %+v", got.Tools, want.Tools)
 	}
-	for i := range got.tools {
-		g, w := got.tools[i], want.tools[i]
-		// The id is stable and carries the call's signature.
-		wantID := w.id
-		if w.sig != "" {
-			wantID += "__thought__" + w.sig
-		}
-		if g.id != wantID || g.name != w.name || !sameJSON(t, g.args, w.args) {
-			t.Fatalf("tool call %d = %+v, want %+v (id %s)", i, g, w, wantID)
+	for i := range got.Tools {
+		if g, w := got.Tools[i], want.Tools[i]; g.ID != w.ID || g.Name != w.Name || !providertest.SameJSON(t, g.Args, w.Args) {
+			t.Fatalf("tool call %d = %+v, want %+v", i, g, w)
 		}
 	}
-}
-
-func sameJSON(t *testing.T, a, b string) bool {
-	t.Helper()
-	var va, vb any
-	if err := json.Unmarshal([]byte(a), &va); err != nil {
-		t.Fatalf("arguments %q are not JSON: %v", a, err)
-	}
-	if err := json.Unmarshal([]byte(b), &vb); err != nil {
-		t.Fatalf("expected arguments %q are not JSON: %v", b, err)
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 const fixtureBody = `{"model":"gemini-3-pro-preview","messages":[{"role":"user","content":"hi"}]}`
@@ -278,8 +145,8 @@ func replayFixtures(t *testing.T, dir string) {
 				t.Fatalf("err %v, result %+v, body:\n%s", err, res, rec.Body.String())
 			}
 			want := expect(t, lines)
-			compareExpectation(t, clientView(t, rec.Body.String(), true), want)
-			if res.Usage != want.usage || res.FinishReason != want.finish {
+			compareAnswer(t, providertest.ReadAnswer(t, rec.Body.String(), true), want)
+			if res.Usage != want.Usage || res.FinishReason != want.Finish {
 				t.Fatalf("result %+v", res)
 			}
 		})
@@ -301,8 +168,8 @@ func replayFixtures(t *testing.T, dir string) {
 			}
 			var compact strings.Builder
 			want := expect(t, []string{compactJSON(t, raw, &compact)})
-			compareExpectation(t, clientView(t, rec.Body.String(), false), want)
-			if res.Usage != want.usage || res.FinishReason != want.finish {
+			compareAnswer(t, providertest.ReadAnswer(t, rec.Body.String(), false), want)
+			if res.Usage != want.Usage || res.FinishReason != want.Finish {
 				t.Fatalf("result %+v", res)
 			}
 		})
@@ -350,25 +217,24 @@ func TestVercelToolRoundTrip(t *testing.T) {
 	path := filepath.Join(fixtures.Dir(t, "vercel-ai", "google"), "google-tool-call.chunks.txt")
 	lines := fixtures.Lines(t, path)
 	want := expect(t, lines)
-	if len(want.tools) != 1 || want.tools[0].sig == "" {
-		t.Fatalf("the recording is not a signed tool call: %+v", want.tools)
+	if len(want.Tools) != 1 || !strings.Contains(want.Tools[0].ID, "__thought__") {
+		t.Fatalf("the recording is not a signed tool call: %+v", want.Tools)
 	}
 	up := providertest.NewUpstream(t, sseReply(frames(lines...)), sseReply(frames(chunk(textPart("Sunny."), "STOP", usageMeta(40, 2, 0, 0)))))
 	_, rec, err := run(t, chatRequest(t, up.URL, withModel("gemini-3-pro-preview"), withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := clientView(t, rec.Body.String(), true)
-	call := got.tools[0]
+	call := providertest.ReadAnswer(t, rec.Body.String(), true).Tools[0]
 	body := `{"model":"gemini-3-pro-preview","messages":[{"role":"user","content":"Weather in San Francisco?"},` +
-		`{"role":"assistant","content":null,"tool_calls":[{"id":` + jsonString(call.id) + `,"type":"function","function":{"name":` + jsonString(call.name) + `,"arguments":` + jsonString(call.args) + `}}]},` +
-		`{"role":"tool","tool_call_id":` + jsonString(call.id) + `,"content":"{\"weather\":\"sunny\"}"}],"stream":true}`
+		`{"role":"assistant","content":null,"tool_calls":[{"id":` + jsonString(call.ID) + `,"type":"function","function":{"name":` + jsonString(call.Name) + `,"arguments":` + jsonString(call.Args) + `}}]},` +
+		`{"role":"tool","tool_call_id":` + jsonString(call.ID) + `,"content":"{\"weather\":\"sunny\"}"}],"stream":true}`
 	if _, _, err := run(t, chatRequest(t, up.URL, withModel("gemini-3-pro-preview"), withBody(body))); err != nil {
 		t.Fatal(err)
 	}
 	sent := string(up.Requests()[1].Body)
 	wantSent := `{"contents":[{"role":"user","parts":[{"text":"Weather in San Francisco?"}]},` +
-		`{"role":"model","parts":[{"functionCall":{"name":"weather","args":{"location":"San Francisco"}},"thoughtSignature":"` + want.tools[0].sig + `"}]},` +
+		`{"role":"model","parts":[{"functionCall":{"name":"weather","args":{"location":"San Francisco"}},"thoughtSignature":"` + strings.SplitN(want.Tools[0].ID, "__thought__", 2)[1] + `"}]},` +
 		`{"role":"user","parts":[{"functionResponse":{"name":"weather","response":{"weather":"sunny"}}}]}]}`
 	if sent != wantSent {
 		t.Fatalf("second request\n%s\nwant\n%s", sent, wantSent)

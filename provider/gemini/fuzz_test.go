@@ -160,7 +160,7 @@ func FuzzStreamTranslation(f *testing.F) {
 		if !strings.HasSuffix(got, "\n\n") {
 			t.Fatalf("stream does not end with a whole event:\n%q", got)
 		}
-		payloads := dataPayloads(got)
+		payloads := providertest.Payloads(got)
 		for i, p := range payloads {
 			if p == done {
 				if i != len(payloads)-1 || res.ErrorCode != "" {

@@ -161,34 +161,3 @@ func jsonString(s string) string {
 	_ = enc.Encode(s)
 	return strings.TrimSuffix(b.String(), "\n")
 }
-
-// dataPayloads splits what the client got into its data payloads.
-func dataPayloads(body string) []string {
-	var out []string
-	for _, ev := range strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n") {
-		out = append(out, strings.TrimPrefix(ev, "data: "))
-	}
-	return out
-}
-
-// compareFrames fails t with a payload-by-payload diff when got is not want.
-func compareFrames(t *testing.T, got, want string) {
-	t.Helper()
-	if got == want {
-		return
-	}
-	g, w := dataPayloads(got), dataPayloads(want)
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gi, wi string
-		if i < len(g) {
-			gi = g[i]
-		}
-		if i < len(w) {
-			wi = w[i]
-		}
-		if gi != wi {
-			t.Errorf("event %d:\n got %s\nwant %s", i, gi, wi)
-		}
-	}
-	t.Fatalf("client got:\n%s\nwant:\n%s", got, want)
-}

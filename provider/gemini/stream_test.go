@@ -36,7 +36,7 @@ func TestStreamText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareFrames(t, rec.Body.String(), tc.want)
+			providertest.CompareFrames(t, rec.Body.String(), tc.want)
 			if h := rec.Header(); rec.Code != 200 || h.Get("Content-Type") != "text/event-stream" {
 				t.Fatalf("status %d, headers %v", rec.Code, h)
 			}
@@ -81,7 +81,7 @@ func TestStreamToolCalls(t *testing.T) {
 		finishChunk("tool_calls"),
 		usageChunk(`{"prompt_tokens":40,"completion_tokens":125,"total_tokens":165,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"completion_tokens_details":{"reasoning_tokens":100}}`),
 		done)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if res.FinishReason != "tool_calls" || res.OutputToolCalls != 3 || res.ErrorCode != "" {
 		t.Fatalf("result = %+v", res)
 	}
@@ -122,7 +122,7 @@ func TestStreamThoughts(t *testing.T) {
 		finishChunk("stop"),
 		usageChunk(`{"prompt_tokens":9,"completion_tokens":190,"total_tokens":199,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"completion_tokens_details":{"reasoning_tokens":185}}`),
 		done)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if want := (ownkey.Usage{PromptTokens: 9, CompletionTokens: 190, ReasoningTokens: 185, Source: ownkey.UsageFromProvider}); res.Usage != want {
 		t.Fatalf("usage %+v", res.Usage)
 	}
@@ -140,7 +140,7 @@ func TestStreamCachedUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payloads := dataPayloads(rec.Body.String())
+	payloads := providertest.Payloads(rec.Body.String())
 	if got, want := payloads[len(payloads)-2], usageChunk(`{"prompt_tokens":5000,"completion_tokens":52,"total_tokens":5052,"prompt_tokens_details":{"cached_tokens":4096,"cache_write_tokens":0},"completion_tokens_details":{"reasoning_tokens":50}}`); got != want {
 		t.Fatalf("usage chunk\n got %s\nwant %s", got, want)
 	}
@@ -181,7 +181,7 @@ func TestStreamFinishReasons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payloads := dataPayloads(rec.Body.String())
+			payloads := providertest.Payloads(rec.Body.String())
 			if got := payloads[len(payloads)-2]; got != finishChunk(tc.finish) || res.FinishReason != tc.finish {
 				t.Fatalf("finish chunk %s, result %q; want %s", got, res.FinishReason, tc.finish)
 			}
@@ -200,7 +200,7 @@ func TestStreamBlockedPrompt(t *testing.T) {
 	}
 	want := providertest.Frames(roleChunk, finishChunk("content_filter"),
 		usageChunk(`{"prompt_tokens":7,"completion_tokens":0,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0}}`), done)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if res.FinishReason != "content_filter" || res.ErrorCode != "" || res.Usage.PromptTokens != 7 {
 		t.Fatalf("result %+v", res)
 	}
@@ -218,7 +218,7 @@ func TestStreamErrorEvent(t *testing.T) {
 	}
 	want := providertest.Frames(roleChunk, delta(`{"content":"Hel"}`),
 		`{"error":{"message":"The model is overloaded. Please try again later. (key [REDACTED])","type":"UNAVAILABLE","param":null,"code":"stream_error"}}`)
-	compareFrames(t, rec.Body.String(), want)
+	providertest.CompareFrames(t, rec.Body.String(), want)
 	if res.ErrorCode != provider.CodeStreamError || res.Usage.PromptTokens != 12 || providertest.Leaks(rec.Body.String(), testKey) {
 		t.Fatalf("result %+v", res)
 	}
@@ -239,7 +239,7 @@ func TestStreamTruncated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payloads := dataPayloads(rec.Body.String())
+			payloads := providertest.Payloads(rec.Body.String())
 			last := payloads[len(payloads)-1]
 			if !strings.HasPrefix(last, `{"error":{"message":"Google AI Studio ended the stream before the response was complete"`) &&
 				!strings.HasPrefix(last, `{"error":{"message":"Google AI Studio sent a stream event that is not valid JSON"`) {
@@ -266,7 +266,7 @@ func TestStreamGarbage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payloads := dataPayloads(rec.Body.String())
+			payloads := providertest.Payloads(rec.Body.String())
 			want := `{"error":{"message":"` + tc.msg + `","type":"upstream_error","param":null,"code":"stream_error"}}`
 			if last := payloads[len(payloads)-1]; last != want || res.ErrorCode != provider.CodeStreamError {
 				t.Fatalf("last event %s, result %+v", last, res)
