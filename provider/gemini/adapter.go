@@ -85,8 +85,11 @@
 //     if/then/else, not, non-string enums, other formats, strict, …);
 //   - parameters that are an object without properties (or {}) are left
 //     out: Gemini refuses an object parameter schema without properties;
-//   - limits, each a 400 naming the field: at most 10,000 schemas and 64
-//     levels of nesting once the $refs are written out.
+//   - limits, each a 400 naming the field: at most 10,000 schemas, 64
+//     levels of nesting and 4 MiB once the $refs are written out. The
+//     schema is read once into a tree whose objects read their keywords
+//     once, so the work is linear in its size plus what is written, however
+//     often a $ref writes out a large definition.
 //
 // tool_choice becomes toolConfig.functionCallingConfig: auto → AUTO, none →
 // NONE, required → ANY, a named function → ANY with allowedFunctionNames

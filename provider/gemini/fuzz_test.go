@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,6 +77,14 @@ func FuzzConvertSchema(f *testing.F) {
 	f.Fuzz(func(t *testing.T, schema []byte, ordering bool) {
 		if jsonvalid.Check(schema, 0) != nil {
 			return
+		}
+		// The tree the converter reads holds the schema exactly.
+		tree, err := parseTree(schema)
+		if err != nil {
+			t.Fatalf("parseTree(%s): %v", schema, err)
+		}
+		if again := appendJSON(nil, tree); !sameValue(t, again, schema) {
+			t.Fatalf("parseTree(%s) written again is %s", schema, again)
 		}
 		out, err := convertSchema(schema, "p", ordering)
 		if err != nil {
@@ -225,4 +234,21 @@ func FuzzCompleteTranslation(f *testing.F) {
 			t.Fatalf("client got %s (%v)", got, err)
 		}
 	})
+}
+
+// sameValue reports whether a and b are the same JSON value, numbers
+// compared as written (json.Number), so that a number beyond float64 is
+// still compared.
+func sameValue(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	decode := func(x []byte) any {
+		dec := json.NewDecoder(bytes.NewReader(x))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%s is not JSON: %v", x, err)
+		}
+		return v
+	}
+	return reflect.DeepEqual(decode(a), decode(b))
 }

@@ -48,7 +48,11 @@ func TestConvertSchema(t *testing.T) {
 			`{"type":"object","properties":{"e":{"type":"string","enum":["a","b"]},"n":{"type":"integer"},"c":{"type":"string","enum":["only"]},"m":{},` +
 				`"l":{"type":"array","items":{"type":"string"}},"t":{},"any":{}}}`},
 		{"odd property names", `{"type":"object","properties":{"a.b":{"type":"string"},"*":{"type":"string"},"\u00e9":{"type":"string"}},"required":["a.b","*","é"]}`,
-			`{"type":"object","properties":{"a.b":{"type":"string"},"*":{"type":"string"},"\u00e9":{"type":"string"}},"required":["a.b","*","é"]}`},
+			`{"type":"object","properties":{"a.b":{"type":"string"},"*":{"type":"string"},"é":{"type":"string"}},"required":["a.b","*","é"]}`},
+		{"a property named twice: its last value, at its first place", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"},"a":{"type":"boolean"}},"required":["a","a","b"]}`,
+			`{"type":"object","properties":{"a":{"type":"boolean"},"b":{"type":"integer"}},"required":["a","b"]}`},
+		{"default and example written again", `{"type":"object","properties":{"o":{"type":"object","properties":{"k":{"type":"string"}},"default":{"k":"x \"y\"","n":[1.50,null,true]},"example":{"k":"z"}}}}`,
+			`{"type":"object","properties":{"o":{"type":"object","properties":{"k":{"type":"string"}},"default":{"k":"x \"y\"","n":[1.50,null,true]},"example":{"k":"z"}}}}`},
 		{"no parameters", `{"type":"object","properties":{},"additionalProperties":false}`, ``},
 		{"empty", `{}`, ``},
 	} {
@@ -131,9 +135,61 @@ func TestConvertSchemaLimits(t *testing.T) {
 	if e, ok := err.(*ownkey.Error); !ok || e.Param != "p" || !strings.Contains(e.Message, "more than 64 levels") {
 		t.Fatalf("deep: %v", err)
 	}
+	// A big description under a $ref used many times: the schema written
+	// out is bounded in bytes too.
+	var props []string
+	for i := 0; i < 8; i++ {
+		props = append(props, `"p`+itoa(i)+`":{"$ref":"#/$defs/Big"}`)
+	}
+	big := `{"type":"object","properties":{` + strings.Join(props, ",") + `},"$defs":{"Big":{"type":"string","description":"` + strings.Repeat("x", 600<<10) + `"}}}`
+	_, err = convertSchema([]byte(big), "p", false)
+	if e, ok := err.(*ownkey.Error); !ok || e.Param != "p" || !strings.Contains(e.Message, "larger than 4 MiB") {
+		t.Fatalf("big: %v", err)
+	}
+	// Within: 6 of them.
+	if out, err := convertSchema([]byte(strings.Replace(big, `,"p6":{"$ref":"#/$defs/Big"},"p7":{"$ref":"#/$defs/Big"}`, "", 1)), "p", false); err != nil || len(out) < 6*600<<10 {
+		t.Fatalf("6 copies: %d bytes, %v", len(out), err)
+	}
+
 	// Just within: 30 levels.
 	shallow := strings.Replace(deep, `"d30":{"type":"array","items":{"$ref":"#/$defs/d31"}}`, `"d30":{"type":"string"}`, 1)
 	if _, err := convertSchema([]byte(shallow), "p", false); err != nil {
 		t.Fatalf("30 levels: %v", err)
+	}
+}
+
+// BenchmarkConvertSchema converts a tool schema as Pydantic writes them
+// ($defs, anyOf with null, titles), and a hostile one: a definition with
+// 100,000 members Gemini has no use for, written out through 4,000 $refs.
+// The work is linear in the schema plus what is written: each object's
+// keywords are read once, however often a $ref writes it out.
+func BenchmarkConvertSchema(b *testing.B) {
+	pydantic := []byte(`{"$defs":{"Address":{"properties":{"street":{"title":"Street","type":"string"},"city":{"title":"City","type":"string"},` +
+		`"zip":{"anyOf":[{"type":"string","pattern":"^[0-9]{5}$"},{"type":"null"}],"default":null,"title":"Zip"}},"required":["street","city"],"title":"Address","type":"object"},` +
+		`"Kind":{"enum":["home","work","other"],"title":"Kind","type":"string"}},` +
+		`"properties":{"name":{"title":"Name","type":"string","minLength":1},"kind":{"$ref":"#/$defs/Kind"},"addresses":{"items":{"$ref":"#/$defs/Address"},"title":"Addresses","type":"array"},` +
+		`"age":{"anyOf":[{"type":"integer","minimum":0},{"type":"null"}],"default":null,"title":"Age"},"tags":{"items":{"type":"string"},"type":"array","uniqueItems":true}},` +
+		`"required":["name","kind","addresses"],"title":"Person","type":"object","additionalProperties":false}`)
+	var junk, refs []string
+	for i := 0; i < 100_000; i++ {
+		junk = append(junk, `"x`+itoa(i)+`":0`)
+	}
+	for i := 0; i < 4000; i++ {
+		refs = append(refs, `"p`+itoa(i)+`":{"$ref":"#/$defs/W"}`)
+	}
+	hostile := []byte(`{"type":"object","properties":{` + strings.Join(refs, ",") + `},"$defs":{"W":{"type":"string",` + strings.Join(junk, ",") + `}}}`)
+	for _, bc := range []struct {
+		name   string
+		schema []byte
+	}{{"pydantic", pydantic}, {"hostile", hostile}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.schema)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := convertSchema(bc.schema, "p", true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
