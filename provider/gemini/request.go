@@ -139,7 +139,9 @@ func translateRequest(req *ownkey.ChatRequest) (*translation, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUnsupported(in); err != nil {
+	// What no translating family can honour (n > 1, logprobs, audio
+	// output, …): a 400 naming the field.
+	if err := in.Unsupported("Gemini models"); err != nil {
 		return nil, err
 	}
 	var out generateRequest
@@ -197,28 +199,6 @@ func thinks(model string) bool {
 		}
 	}
 	return true
-}
-
-// checkUnsupported refuses, naming the field, what Gemini cannot do the way
-// the client asked (see the package comment).
-func checkUnsupported(in *openaichat.Request) error {
-	switch {
-	case in.N != nil && *in.N != 1:
-		return ownkey.FieldError("n", "n must be 1: ownkey returns one choice per request")
-	case in.Logprobs != nil && *in.Logprobs:
-		return ownkey.FieldError("logprobs", "logprobs are not available through ownkey's Gemini adapter")
-	case in.TopLogprobs != nil && *in.TopLogprobs > 0:
-		return ownkey.FieldError("top_logprobs", "logprobs are not available through ownkey's Gemini adapter")
-	case len(in.LogitBias) > 0:
-		return ownkey.FieldError("logit_bias", "logit_bias is not supported by Gemini models (token ids are specific to OpenAI's tokenizer)")
-	case openaichat.Present(in.Audio) || slices.Contains(in.Modalities, "audio"):
-		return ownkey.FieldError("modalities", "audio output is not supported by ownkey's Gemini adapter")
-	case openaichat.Present(in.Functions) || openaichat.Present(in.FunctionCall):
-		return ownkey.FieldError("functions", "the legacy functions and function_call fields are not supported; use tools and tool_choice")
-	case openaichat.Present(in.WebSearchOptions):
-		return ownkey.FieldError("web_search_options", "web_search_options is not supported by ownkey's Gemini adapter")
-	}
-	return nil
 }
 
 // translateConfig builds generationConfig; nil when the client set nothing
