@@ -18,6 +18,8 @@ func TestQuoteChargeGolden(t *testing.T) {
 	gpt5 := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10)}
 	gpt5Reasoning := Prices{Input: usd(1.25), CachedInput: usd(0.125), Output: usd(10), Reasoning: usd(12)}
 	sonnetUS := Prices{Input: usd(3.30), CachedInput: usd(0.33), CacheWrite: usd(4.125), Output: usd(16.50)}
+	gemini3Pro := Prices{Input: usd(2), CachedInput: usd(0.20), Output: usd(12)}
+	gemini25Flash := Prices{Input: usd(0.30), CachedInput: usd(0.03), Output: usd(2.50)}
 	cases := []struct {
 		name            string
 		q               Quote
@@ -58,6 +60,19 @@ func TestQuoteChargeGolden(t *testing.T) {
 		// 5% = 213 µ$.
 		{"responses reasoning priced apart", Quote{Basis: PriceCatalog, AtCost: gpt5Reasoning, MarkupBase: gpt5Reasoning},
 			Usage{PromptTokens: 1200, CachedTokens: 1024, CompletionTokens: 340, ReasoningTokens: 256, Source: UsageFromProvider}, 4_260_000, 213_000},
+		// Gemini thoughts: promptTokenCount 9, candidatesTokenCount 5,
+		// thoughtsTokenCount 185 (vercel/ai's google-text recording) →
+		// prompt 9, completion 5 + 185 = 190 (candidates excludes the
+		// thoughts, billed as output), reasoning 185 not priced apart so at
+		// the output rate: 9×2 + 190×12 = 2298 µ$; 5% = 114.9 µ$.
+		{"gemini thoughts", Quote{Basis: PriceCatalog, AtCost: gemini3Pro, MarkupBase: gemini3Pro},
+			Usage{PromptTokens: 9, CompletionTokens: 190, ReasoningTokens: 185, Source: UsageFromProvider}, 2_298_000, 114_900},
+		// Gemini cached: promptTokenCount 10000 (already counting the
+		// cached ones), cachedContentTokenCount 8000, candidates 500,
+		// thoughts 1500 → prompt 10000, cached 8000, completion 2000:
+		// 2000×0.30 + 8000×0.03 + 2000×2.50 = 5840 µ$; 5% = 292 µ$.
+		{"gemini cached content and thoughts", Quote{Basis: PriceCatalog, AtCost: gemini25Flash, MarkupBase: gemini25Flash},
+			Usage{PromptTokens: 10000, CachedTokens: 8000, CompletionTokens: 2000, ReasoningTokens: 1500, Source: UsageFromProvider}, 5_840_000, 292_000},
 		// Cache kinds not priced apart fall back to the input rate.
 		{"unpriced cache at input rate", Quote{Basis: PriceCatalog, AtCost: Prices{Input: usd(1), Output: usd(2)}, MarkupBase: Prices{Input: usd(1), Output: usd(2)}},
 			Usage{PromptTokens: 10, CachedTokens: 5, CacheWriteTokens: 5, CompletionTokens: 1}, 12_000, 600},

@@ -48,6 +48,20 @@ func MakerOf(model string) string {
 	return ""
 }
 
+// makerOfModel is MakerOf for routing, which also knows Gemini's resource
+// names ("models/gemini-2.5-flash", as Google's own clients and model list
+// spell them): google's, the id handed over as it is (the Gemini adapter
+// drops the prefix).
+func makerOfModel(model string) string {
+	if id := MakerOf(model); id != "" {
+		return id
+	}
+	if rest, ok := strings.CutPrefix(model, "models/"); ok && MakerOf(rest) == "google" {
+		return "google"
+	}
+	return ""
+}
+
 // routeError explains why no provider was found among the account's own
 // keys (x-use-byok: true).
 func routeError(model string, tried []string) error {
@@ -66,8 +80,9 @@ func routeError(model string, tried []string) error {
 //  1. forced (x-byok-provider / byok.provider): that provider, model as given.
 //  2. prefix: "groq/llama-3.3-70b" → groq with "llama-3.3-70b", when the
 //     prefix is a model provider's id and the account holds its key.
-//  3. maker: gpt-*/o* → openai, claude-* → anthropic, gemini-* → google,
-//     glm-* → zai, when the account holds the maker's key.
+//  3. maker: gpt-*/o* → openai, claude-* → anthropic, gemini-* (and
+//     Gemini's resource names, models/gemini-*) → google, glm-* → zai,
+//     when the account holds the maker's key.
 //  4. catalog: the providers whose ActiveModels entry has exactly this model id
 //     (ignoring case), in provider catalog order, first one the account
 //     holds a key for. The canonical id is not used: a provider must be
@@ -115,7 +130,7 @@ func routeModel(model, forced string, configured func(provider string) bool, tri
 			tried = append(tried, p.ID)
 		}
 	}
-	if id := MakerOf(model); id != "" {
+	if id := makerOfModel(model); id != "" {
 		if configured(id) {
 			p, _ := LookupProvider(id)
 			return &Route{Provider: p, Model: model, How: "maker"}, nil, tried, nil

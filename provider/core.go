@@ -115,8 +115,10 @@ func Ended(err error) Step {
 type Translator interface {
 	// UpstreamError builds the client's error from the provider's error
 	// answer: its status, headers and body (at most MaxErrorBody bytes),
-	// in the provider's own words minus any echo of the key. Core adds
-	// the Retry-After.
+	// in the provider's own words minus any echo of the key. Core sets
+	// the Retry-After from the answer's header; a family whose providers
+	// give the delay in the body instead may set it (RetryAfterDelay),
+	// and Core keeps it when the header has none.
 	UpstreamError(status int, header http.Header, body []byte) *ownkey.Error
 	// JSONAnswer reads a JSON body (at most MaxErrorBody bytes) that
 	// answered a streaming request with a 2xx status: the provider's
@@ -178,7 +180,11 @@ func (c *Core) Respond(ctx context.Context, cancel context.CancelFunc, req *ownk
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 		res.UpstreamLatency = time.Since(start)
 		e := t.UpstreamError(resp.StatusCode, resp.Header, b)
-		e.RetryAfter = RetryAfter(resp.Header)
+		// The header wins; without one, a delay the family read from the
+		// body (Google's RetryInfo) stands.
+		if ra := RetryAfter(resp.Header); ra != "" || e.RetryAfter == "" {
+			e.RetryAfter = ra
+		}
 		return Failed(res, CodeUpstreamError, e)
 	}
 	x := getExchange(req, res, sink)

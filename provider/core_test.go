@@ -39,6 +39,8 @@ func (s *lineSource) Next() (provider.Event, error) {
 type lineTranslator struct {
 	errStatus int
 	errHeader http.Header
+	// retryAfter is the delay the family read from an error body.
+	retryAfter string
 }
 
 func (l *lineTranslator) EventSource(body io.Reader) provider.EventSource {
@@ -47,7 +49,7 @@ func (l *lineTranslator) EventSource(body io.Reader) provider.EventSource {
 
 func (l *lineTranslator) UpstreamError(status int, header http.Header, body []byte) *ownkey.Error {
 	l.errStatus, l.errHeader = status, header
-	return &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: "upstream said " + string(body)}
+	return &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Message: "upstream said " + string(body), RetryAfter: l.retryAfter}
 }
 
 func (l *lineTranslator) JSONAnswer(body []byte, out *provider.Answer) *ownkey.Error {
@@ -89,10 +91,15 @@ func (l *lineTranslator) EOF(*provider.Answer) provider.Step { return provider.S
 
 func coreRun(t *testing.T, reply func(http.ResponseWriter, *http.Request), stream bool) (*lineTranslator, *providertest.Recorder, *ownkey.ChatResult, error) {
 	t.Helper()
+	return coreRunWith(t, &lineTranslator{}, reply, stream)
+}
+
+func coreRunWith(t *testing.T, tr *lineTranslator, reply func(http.ResponseWriter, *http.Request), stream bool) (*lineTranslator, *providertest.Recorder, *ownkey.ChatResult, error) {
+	t.Helper()
 	up := providertest.NewUpstream(t, reply)
 	req := &ownkey.ChatRequest{Provider: providertest.Catalog(t, "groq"), BaseURL: up.URL, Model: "m", Stream: stream,
 		Credential: &ownkey.Credential{APIKey: ownkey.NewSecret("sk-test-0123456789abcdef")}, Auth: provider.Bearer{}}
-	tr, sink, res := &lineTranslator{}, &providertest.Recorder{}, &ownkey.ChatResult{}
+	sink, res := &providertest.Recorder{}, &ownkey.ChatResult{}
 	core := provider.Core{StreamIdleTimeout: 5 * time.Second}
 	got, err := core.Chat(context.Background(), req, res, sink, tr, "/x", []byte(`{}`))
 	if got != res {
@@ -163,6 +170,17 @@ func TestCoreErrorAnswer(t *testing.T) {
 	}
 	if tr.errStatus != 429 || tr.errHeader.Get("X-Kind") != "rate" || len(sink.Calls) != 0 || res.Started || res.Status != 429 || res.ErrorCode != provider.CodeUpstreamError {
 		t.Fatalf("family saw %d %v, sink got %q, result %+v", tr.errStatus, tr.errHeader, sink.Calls, res)
+	}
+
+	// A delay the family read from the body stands when the header has
+	// none; the header wins over it.
+	_, _, _, err = coreRunWith(t, &lineTranslator{retryAfter: "35"}, providertest.JSONReply(429, `slow down`), false)
+	if !errors.As(err, &e) || e.RetryAfter != "35" {
+		t.Fatalf("err = %#v", err)
+	}
+	_, _, _, err = coreRunWith(t, &lineTranslator{retryAfter: "35"}, providertest.JSONReply(429, `slow down`, "Retry-After", "7"), false)
+	if !errors.As(err, &e) || e.RetryAfter != "7" {
+		t.Fatalf("err = %#v", err)
 	}
 
 	// A JSON body answering a stream: the family's error if it is one,

@@ -47,3 +47,17 @@ func RetryAfter(h http.Header) string {
 	}
 	return t.UTC().Format(http.TimeFormat)
 }
+
+// RetryAfterDelay is a delay a provider gave in its error body (Google's
+// RetryInfo, "34.4s") as a Retry-After for the client: whole seconds,
+// rounded up so that a client waiting that long is not refused again,
+// capped at MaxRetryAfter; "" for a negative delay.
+func RetryAfterDelay(d time.Duration) string {
+	if d < 0 {
+		return ""
+	}
+	if d > MaxRetryAfter*time.Second {
+		return strconv.Itoa(MaxRetryAfter)
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}

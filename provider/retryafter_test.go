@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -60,4 +61,24 @@ func FuzzRetryAfter(f *testing.F) {
 			t.Fatalf("RetryAfter(%q) = %q, neither seconds nor an HTTP date", v, got)
 		}
 	})
+}
+
+func TestRetryAfterDelay(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{0, "0"},
+		{time.Nanosecond, "1"},
+		{34400 * time.Millisecond, "35"},
+		{12 * time.Second, "12"},
+		{MaxRetryAfter * time.Second, "86400"},
+		{MaxRetryAfter*time.Second + 1, "86400"},
+		{time.Duration(1<<63 - 1), "86400"},
+		{-time.Second, ""},
+	} {
+		if got := RetryAfterDelay(tc.in); got != tc.want {
+			t.Errorf("RetryAfterDelay(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

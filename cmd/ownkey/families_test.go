@@ -16,7 +16,7 @@ func TestEveryCatalogProviderHasItsFamily(t *testing.T) {
 		t.Fatal(err)
 	}
 	chats := map[string]bool{"openai": true, "groq": true, "openrouter": true, "anthropic": true, "azure-anthropic-foundry": true, "azure": true,
-		"openai-responses": true, "azure-responses": true, "aws": true}
+		"openai-responses": true, "azure-responses": true, "aws": true, "google": true}
 	for i := range ownkey.Catalog {
 		p := &ownkey.Catalog[i]
 		f, err := families.Family(p)
@@ -31,7 +31,7 @@ func TestEveryCatalogProviderHasItsFamily(t *testing.T) {
 			t.Errorf("%s: no chat adapter", p.ID)
 		}
 	}
-	for _, id := range []string{"google", "tavily", "exa", "kagi", "perplexity"} {
+	for _, id := range []string{"tavily", "exa", "kagi", "perplexity"} {
 		p, _ := ownkey.LookupProvider(id)
 		if f, _ := families.Family(p); f.Chat() != nil {
 			t.Errorf("%s: a chat adapter, but chat through it is not supported yet", id)

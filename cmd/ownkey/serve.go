@@ -299,7 +299,7 @@ func newFamilies(c *config, clients *egress.Clients, baseURLs ownkey.BaseURLs) (
 		azure.NewChat(compat), // openaicompat's pass-through at Azure's URLs
 		azure.Responses{Adapter: &responses.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		bedrock.Family{Adapter: &bedrock.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
-		gemini.Family{},
+		gemini.Family{Adapter: &gemini.Adapter{Clients: clients, UserAgent: userAgent, StreamIdleTimeout: c.StreamIdleTimeout}},
 		websearch.Tavily{Upstream: search},
 		websearch.Exa{Upstream: search},
 		websearch.Kagi{Upstream: search},

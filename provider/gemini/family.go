@@ -1,6 +1,3 @@
-// Package gemini is the Google AI Studio wire family (ownkey.WireGemini,
-// generateContent): the key in x-goog-api-key, the catalog's base URL, and
-// a one-model list as the key check. Chat through it is not supported yet.
 package gemini
 
 import (
@@ -11,8 +8,13 @@ import (
 	"github.com/ownkey/ownkey/provider"
 )
 
-// Family is the Gemini wire family.
-type Family struct{}
+// Family is the Gemini wire family (ownkey.WireGemini): the key in
+// x-goog-api-key, the catalog's base URL, a one-model list as the key
+// check. Adapter serves chat.
+type Family struct {
+	// Adapter serves chat; nil means none (the chat service answers 501).
+	Adapter *Adapter
+}
 
 var _ provider.Family = Family{}
 
@@ -33,5 +35,9 @@ func (Family) KeyCheck(_ *ownkey.Provider, _ *ownkey.Credential, base string, _ 
 	return provider.GetCheck(base, "/v1beta/models?pageSize=1"), nil
 }
 
-// Chat is nil: no adapter yet.
-func (Family) Chat() ownkey.ChatAdapter { return nil }
+func (f Family) Chat() ownkey.ChatAdapter {
+	if f.Adapter == nil {
+		return nil // not a typed nil, which would look like an adapter
+	}
+	return f.Adapter
+}

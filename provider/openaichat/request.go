@@ -31,6 +31,9 @@ type Request struct {
 	TopP                *float64                   `json:"top_p"`
 	TopK                *int64                     `json:"top_k"` // not OpenAI's, but many clients send it
 	Stop                json.RawMessage            `json:"stop"`  // see StopSequences
+	Seed                *int64                     `json:"seed"`
+	PresencePenalty     *float64                   `json:"presence_penalty"`
+	FrequencyPenalty    *float64                   `json:"frequency_penalty"`
 	Tools               []Tool                     `json:"tools"`
 	ToolChoice          json.RawMessage            `json:"tool_choice"` // see ParseToolChoice
 	ParallelToolCalls   *bool                      `json:"parallel_tool_calls"`
@@ -75,6 +78,10 @@ type ToolCall struct {
 	ID       string           `json:"id"`
 	Type     string           `json:"type"`
 	Function ToolCallFunction `json:"function"`
+	// ExtraContent is where Google's own OpenAI-compatible endpoint puts
+	// a Gemini thought signature ({"google":{"thought_signature":…}}),
+	// which clients of that endpoint send back.
+	ExtraContent json.RawMessage `json:"extra_content"`
 }
 
 type ToolCallFunction struct {
@@ -90,6 +97,7 @@ type ContentPart struct {
 	Text         string          `json:"text"`
 	Refusal      string          `json:"refusal"`
 	ImageURL     *ImageURL       `json:"image_url"`
+	InputAudio   *InputAudio     `json:"input_audio"`
 	File         *File           `json:"file"`
 	CacheControl json.RawMessage `json:"cache_control"` // Anthropic's, passed by OpenRouter-style clients
 }
@@ -97,6 +105,12 @@ type ContentPart struct {
 type ImageURL struct {
 	URL    string `json:"url"`
 	Detail string `json:"detail"` // auto, low, high
+}
+
+// InputAudio is base64 audio data in a format (wav, mp3).
+type InputAudio struct {
+	Data   string `json:"data"`
+	Format string `json:"format"`
 }
 
 type File struct {

@@ -49,6 +49,21 @@ func TestDecodeResponsesMembers(t *testing.T) {
 	}
 }
 
+// The fields only some families read decode as sent.
+func TestDecodeFamilyFields(t *testing.T) {
+	r, err := Decode([]byte(`{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}}]},` +
+		`{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"c2ln"}}}]}],` +
+		`"seed":7,"presence_penalty":0.5,"frequency_penalty":-0.25}`))
+	if err != nil || *r.Seed != 7 || *r.PresencePenalty != 0.5 || *r.FrequencyPenalty != -0.25 ||
+		string(r.Messages[1].ToolCalls[0].ExtraContent) != `{"google":{"thought_signature":"c2ln"}}` {
+		t.Fatalf("Decode = %+v, %v", r, err)
+	}
+	_, parts, err := r.Messages[0].Parts("messages[0]")
+	if err != nil || parts[0].InputAudio == nil || parts[0].InputAudio.Data != "UklG" || parts[0].InputAudio.Format != "wav" {
+		t.Fatalf("parts %+v, %v", parts, err)
+	}
+}
+
 func TestParts(t *testing.T) {
 	for _, tc := range []struct {
 		content  string

@@ -138,6 +138,38 @@ func StallAfter(raw string, contentType ...string) (reply func(http.ResponseWrit
 	}, gone
 }
 
+// FlushRecorder is an httptest.ResponseRecorder that reports every flush
+// with what the client has received so far (dropped when the channel is
+// full): a test reads it to act at a point of a stream (a client that
+// leaves after the first words) or to see that each event was flushed
+// before the next was read.
+type FlushRecorder struct {
+	*httptest.ResponseRecorder
+	mu      sync.Mutex
+	Flushed chan string
+}
+
+// NewFlushRecorder returns a FlushRecorder whose channel holds 100 flushes.
+func NewFlushRecorder() *FlushRecorder {
+	return &FlushRecorder{ResponseRecorder: httptest.NewRecorder(), Flushed: make(chan string, 100)}
+}
+
+func (f *FlushRecorder) Write(b []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ResponseRecorder.Write(b)
+}
+
+func (f *FlushRecorder) Flush() {
+	f.mu.Lock()
+	body := f.Body.String()
+	f.mu.Unlock()
+	select {
+	case f.Flushed <- body:
+	default:
+	}
+}
+
 // Frames frames each payload as one SSE event, as ownkey writes them to the
 // client.
 func Frames(payloads ...string) string {

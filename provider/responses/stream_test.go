@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -143,9 +142,9 @@ func TestStreamEndsAtTheTerminalEvent(t *testing.T) {
 		// What comes after the terminal event is never relayed.
 		_, _ = io.WriteString(w, events(textDelta(0, " again"), completed(usageJSON)))
 	})
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
+	rec := providertest.NewFlushRecorder()
 	go func() {
-		for body := range rec.flushed {
+		for body := range rec.Flushed {
 			if strings.Contains(body, "data: [DONE]") {
 				close(clientHasDone)
 				return
@@ -305,30 +304,6 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 	}
 }
 
-// flushRecorder reports every flush with what the client has received so
-// far.
-type flushRecorder struct {
-	*httptest.ResponseRecorder
-	mu      sync.Mutex
-	flushed chan string
-}
-
-func (f *flushRecorder) Write(b []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ResponseRecorder.Write(b)
-}
-
-func (f *flushRecorder) Flush() {
-	f.mu.Lock()
-	body := f.Body.String()
-	f.mu.Unlock()
-	select {
-	case f.flushed <- body:
-	default:
-	}
-}
-
 // Every chunk reaches the client before the adapter waits for the next
 // upstream event.
 func TestStreamFlushesEachEvent(t *testing.T) {
@@ -344,9 +319,9 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, events(messageDone(0, "Hello"), completed(usageJSON)))
 	})
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
+	rec := providertest.NewFlushRecorder()
 	go func() {
-		for body := range rec.flushed {
+		for body := range rec.Flushed {
 			if strings.Contains(body, `"content":"Hello"`) {
 				close(clientHasHello)
 				return
@@ -369,9 +344,9 @@ func TestStreamClientDisconnect(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
+	rec := providertest.NewFlushRecorder()
 	go func() {
-		for body := range rec.flushed {
+		for body := range rec.Flushed {
 			if strings.Contains(body, `"content":"Hello"`) {
 				cancel()
 				return
