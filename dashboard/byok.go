@@ -17,9 +17,8 @@ var jsonPlaceholders = map[string]string{
 	"azure-anthropic-foundry": `{"endpoint":"https://<resource>.services.ai.azure.com/anthropic/","apiKey":"<key>"}`,
 }
 
-// webSearchNotes are the web-search rows' notes. ownkey stores and checks
-// these keys; it serves no web-search endpoint yet, and the notes say so
-// rather than promise /api/web.
+// webSearchNotes are the web-search rows' notes: these keys serve web search
+// (/api/web and :online chat), never a chat model.
 var webSearchNotes = map[string]string{
 	"exa": "For web search only (neural and keyword search). Not a chat model provider.",
 }
