@@ -85,6 +85,14 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
 }
 
+// responder is respond with the translation tr, for providertest.Translate.
+func responder(tr *translation) providertest.RespondFunc {
+	return func(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+		resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+		return respond(ctx, cancel, req, res, tr, resp, sink)
+	}
+}
+
 // run sends req through a fresh adapter into a recorder.
 func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
 	t.Helper()

@@ -133,6 +133,14 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
 }
 
+// responder is respond with the translation tr, for providertest.Translate.
+func responder(tr *translation) providertest.RespondFunc {
+	return func(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+		resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+		return respond(ctx, cancel, req, res, tr, resp, sink)
+	}
+}
+
 // The chunks the adapter writes for request req-1 of testModel.
 var chunks = providertest.NewChunks("chatcmpl-req-1", testCreated, testModel)
 
