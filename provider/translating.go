@@ -1,8 +1,12 @@
 package provider
 
+// Small pieces the translating families (anthropic, bedrock, gemini,
+// responses) share, so that they read and report the same way.
+
 import (
 	"fmt"
 
+	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/jsonvalid"
 )
 
@@ -21,4 +25,15 @@ func UnreadableEvent(name string, data []byte, maxDepth int) string {
 		return name + " sent a stream event that is not valid JSON"
 	}
 	return ""
+}
+
+// Reported is u as a translating family reports the usage a provider
+// gave: from the provider, or none when it is all zero (the provider gave
+// nothing usable, and the gateway may count the tokens itself).
+func Reported(u ownkey.Usage) ownkey.Usage {
+	if u.IsZero() {
+		return ownkey.Usage{}
+	}
+	u.Source = ownkey.UsageFromProvider
+	return u
 }

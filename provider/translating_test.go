@@ -3,6 +3,8 @@ package provider
 import (
 	"strings"
 	"testing"
+
+	"github.com/ownkey/ownkey"
 )
 
 func TestUnreadableEvent(t *testing.T) {
@@ -20,5 +22,15 @@ func TestUnreadableEvent(t *testing.T) {
 		if got := UnreadableEvent("Acme", []byte(tc.data), tc.depth); got != tc.want {
 			t.Errorf("UnreadableEvent(%.20s, %d) = %q, want %q", tc.data, tc.depth, got, tc.want)
 		}
+	}
+}
+
+func TestReported(t *testing.T) {
+	if got := Reported(ownkey.Usage{}); got != (ownkey.Usage{}) {
+		t.Fatalf("all-zero usage reported as %+v", got)
+	}
+	in := ownkey.Usage{PromptTokens: 3, CachedTokens: 1}
+	if got := Reported(in); got != (ownkey.Usage{PromptTokens: 3, CachedTokens: 1, Source: ownkey.UsageFromProvider}) {
+		t.Fatalf("Reported(%+v) = %+v", in, got)
 	}
 }
