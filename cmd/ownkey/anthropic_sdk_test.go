@@ -11,7 +11,6 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/internal/fixtures"
@@ -29,16 +28,13 @@ const claudeKey = "sk-ant-api03-test-0123456789abcdefXYZ"
 // SDK client of that account forced to the provider.
 func claudeGateway(t *testing.T, up *providertest.Upstream, providerID string) (*testGateway, openai.Client, int64) {
 	t.Helper()
-	g := newTestGateway(t, map[string]string{"OWNKEY_ANTHROPIC_BASE_URL": up.URL, "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
-	id, key := g.createAccount("claude-user")
 	var cred any = claudeKey
 	if providerID == "azure-anthropic-foundry" {
 		cred = map[string]any{"endpoint": up.URL + "/anthropic/", "apiKey": claudeKey}
 	}
-	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": providerID, "key": cred}); r.Status != 200 {
-		t.Fatalf("store %s key: %d %s", providerID, r.Status, r.Body)
-	}
-	return g, sdkClient(g, key, option.WithHeader("x-byok-provider", providerID)), id
+	g, client, id, _ := familyGateway(t, map[string]string{"OWNKEY_ANTHROPIC_BASE_URL": up.URL, "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"},
+		"claude-user", providerID, cred, option.WithHeader("x-byok-provider", providerID))
+	return g, client, id
 }
 
 // Anthropic stream payloads for message msg_1.
@@ -70,15 +66,6 @@ func claudeStream(payloads ...[]string) func(w http.ResponseWriter, r *http.Requ
 		all = append(all, p...)
 	}
 	return providertest.SSEReply(providertest.NamedFrames(all...), "Content-Type", "text/event-stream; charset=utf-8")
-}
-
-var weatherTools = []openai.ChatCompletionToolUnionParam{
-	openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
-		Name:        "get_weather",
-		Description: openai.String("Weather in a city"),
-		Parameters:  shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}},
-	}),
-	openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_time"}),
 }
 
 func TestSDKText(t *testing.T) {
@@ -139,35 +126,7 @@ func TestSDKToolRoundTrip(t *testing.T) {
 		providertest.JSONReply(200, `{"id":"msg_2","type":"message","role":"assistant","model":"claude-x-1","content":[{"type":"text","text":"It is 18°C in Paris."}],`+
 			`"stop_reason":"end_turn","usage":{"input_tokens":90,"output_tokens":9}}`))
 	_, client, _ := claudeGateway(t, up, "anthropic")
-	params := openai.ChatCompletionNewParams{
-		Model:    "claude-x",
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
-		Tools:    weatherTools,
-	}
-	first, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := first.Choices[0].Message
-	if first.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 1 || msg.Content != "Let me look." {
-		t.Fatalf("first answer: %s", first.RawJSON())
-	}
-	call := msg.ToolCalls[0]
-	if call.ID != "toolu_01" || call.Function.Name != "get_weather" || call.Function.Arguments != `{"city":"Paris"}` {
-		t.Fatalf("tool call %+v", call)
-	}
-	params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage("18°C, sunny", call.ID))
-	second, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.Choices[0].Message.Content != "It is 18°C in Paris." || second.Choices[0].FinishReason != "stop" {
-		t.Fatalf("second answer: %s", second.RawJSON())
-	}
-	reqs := up.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d upstream requests", len(reqs))
-	}
+	reqs := sdkToolRoundTrip(t, client, up, "claude-x", "toolu_01")
 	tools := `"tools":[{"name":"get_weather","description":"Weather in a city","input_schema":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}},` +
 		`{"name":"get_time","input_schema":{"type":"object","properties":{}}}]`
 	want := `{"model":"claude-x","max_tokens":4096,"messages":[` +
@@ -198,28 +157,7 @@ func TestSDKStreamingTools(t *testing.T) {
 		ParallelToolCalls: openai.Bool(true),
 		StreamOptions:     openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	})
-	acc := openai.ChatCompletionAccumulator{}
-	var finished []string
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-		if tc, ok := acc.JustFinishedToolCall(); ok {
-			finished = append(finished, tc.Name+tc.Arguments)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	m := acc.Choices[0].Message
-	if m.Content != "Checking both." || acc.Choices[0].FinishReason != "tool_calls" || len(m.ToolCalls) != 2 {
-		t.Fatalf("accumulated %+v", acc.ChatCompletion)
-	}
-	if a, b := m.ToolCalls[0], m.ToolCalls[1]; a.ID != "toolu_a" || a.Function.Name != "get_weather" || a.Function.Arguments != `{"city": "Paris"}` ||
-		b.ID != "toolu_b" || b.Function.Name != "get_time" || b.Function.Arguments != "{}" {
-		t.Fatalf("tool calls %+v", m.ToolCalls)
-	}
-	if len(finished) != 2 || finished[0] != `get_weather{"city": "Paris"}` || finished[1] != "get_time{}" {
-		t.Fatalf("finished tool calls %q", finished)
-	}
+	acc := checkStreamedTools(t, stream, sdkCall{"toolu_a", "get_weather", `{"city": "Paris"}`}, sdkCall{"toolu_b", "get_time", "{}"})
 	if acc.Usage.PromptTokens != 12 || acc.Usage.CompletionTokens != 60 {
 		t.Fatalf("usage %+v", acc.Usage)
 	}

@@ -32,14 +32,10 @@ const bedrockModel = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 // account that holds the aws key, and an SDK client of that account.
 func bedrockGateway(t *testing.T, up *providertest.Upstream) (*testGateway, openai.Client, int64) {
 	t.Helper()
-	g := newTestGateway(t, map[string]string{"OWNKEY_AWS_BASE_URL": up.URL})
-	id, key := g.createAccount("aws-user")
 	cred := map[string]any{"accessKeyId": bedrockKey.AccessKeyID, "secretAccessKey": bedrockKey.SecretAccessKey,
 		"region": bedrockKey.Region, "sessionToken": bedrockKey.SessionToken}
-	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "aws", "key": cred}); r.Status != 200 {
-		t.Fatalf("store aws key: %d %s", r.Status, r.Body)
-	}
-	return g, sdkClient(g, key), id
+	g, client, id, _ := familyGateway(t, map[string]string{"OWNKEY_AWS_BASE_URL": up.URL}, "aws-user", "aws", cred)
+	return g, client, id
 }
 
 // converseStream answers with the events (type, payload pairs) as
@@ -147,35 +143,7 @@ func TestBedrockSDKToolRoundTrip(t *testing.T) {
 			`{"toolUse":{"toolUseId":"tooluse_01","name":"get_weather","input":{"city":"Paris"}}}]}},"stopReason":"tool_use","usage":{"inputTokens":50,"outputTokens":20}}`),
 		providertest.JSONReply(200, `{"output":{"message":{"role":"assistant","content":[{"text":"It is 18°C in Paris."}]}},"stopReason":"end_turn","usage":{"inputTokens":90,"outputTokens":9}}`))
 	_, client, _ := bedrockGateway(t, up)
-	params := openai.ChatCompletionNewParams{
-		Model:    bedrockModel,
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
-		Tools:    weatherTools,
-	}
-	first, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := first.Choices[0].Message
-	if first.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 1 || msg.Content != "Let me look." {
-		t.Fatalf("first answer: %s", first.RawJSON())
-	}
-	call := msg.ToolCalls[0]
-	if call.ID != "tooluse_01" || call.Function.Name != "get_weather" || call.Function.Arguments != `{"city":"Paris"}` {
-		t.Fatalf("tool call %+v", call)
-	}
-	params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage("18°C, sunny", call.ID))
-	second, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.Choices[0].Message.Content != "It is 18°C in Paris." || second.Choices[0].FinishReason != "stop" {
-		t.Fatalf("second answer: %s", second.RawJSON())
-	}
-	reqs := up.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d upstream requests", len(reqs))
-	}
+	reqs := sdkToolRoundTrip(t, client, up, bedrockModel, "tooluse_01")
 	tools := `"toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","description":"Weather in a city","inputSchema":{"json":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}}}},` +
 		`{"toolSpec":{"name":"get_time","inputSchema":{"json":{"type":"object","properties":{}}}}}]}`
 	want := `{"messages":[` +
@@ -213,27 +181,7 @@ func TestBedrockSDKStreamingTools(t *testing.T) {
 		ToolChoice:    openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")},
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	})
-	acc := openai.ChatCompletionAccumulator{}
-	var finished []string
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-		if tc, ok := acc.JustFinishedToolCall(); ok {
-			finished = append(finished, tc.Name+tc.Arguments)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	m := acc.Choices[0].Message
-	if m.Content != "Checking both." || acc.Choices[0].FinishReason != "tool_calls" || len(m.ToolCalls) != 2 {
-		t.Fatalf("accumulated %+v", acc.ChatCompletion)
-	}
-	if a, b := m.ToolCalls[0], m.ToolCalls[1]; a.ID != "tooluse_a" || a.Function.Arguments != `{"city": "Paris"}` || b.ID != "tooluse_b" || b.Function.Arguments != "{}" {
-		t.Fatalf("tool calls %+v", m.ToolCalls)
-	}
-	if len(finished) != 2 || finished[0] != `get_weather{"city": "Paris"}` || finished[1] != "get_time{}" {
-		t.Fatalf("finished tool calls %q", finished)
-	}
+	acc := checkStreamedTools(t, stream, sdkCall{"tooluse_a", "get_weather", `{"city": "Paris"}`}, sdkCall{"tooluse_b", "get_time", "{}"})
 	if acc.Usage.PromptTokens != 12 || acc.Usage.CompletionTokens != 60 {
 		t.Fatalf("usage %+v", acc.Usage)
 	}

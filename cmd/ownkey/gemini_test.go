@@ -32,12 +32,7 @@ func geminiGateway(t *testing.T, up *providertest.Upstream, extra ...map[string]
 			env[k] = v
 		}
 	}
-	g := newTestGateway(t, env)
-	id, key := g.createAccount("gemini-user")
-	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "google", "key": geminiKey}); r.Status != 200 {
-		t.Fatalf("store google key: %d %s", r.Status, r.Body)
-	}
-	return g, sdkClient(g, key), id, key
+	return familyGateway(t, env, "gemini-user", "google", geminiKey)
 }
 
 // geminiStream answers with Gemini's framing: a data: line per chunk, and
@@ -192,28 +187,7 @@ func TestGeminiSDKStreamingTools(t *testing.T) {
 		Tools:         weatherTools,
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	})
-	acc := openai.ChatCompletionAccumulator{}
-	var finished []string
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-		if tc, ok := acc.JustFinishedToolCall(); ok {
-			finished = append(finished, tc.Name+tc.Arguments)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	m := acc.Choices[0].Message
-	if m.Content != "Checking both." || acc.Choices[0].FinishReason != "tool_calls" || len(m.ToolCalls) != 2 {
-		t.Fatalf("accumulated %+v", acc.ChatCompletion)
-	}
-	if a, b := m.ToolCalls[0], m.ToolCalls[1]; a.ID != "call_resp-1_0__thought__"+signature || a.Function.Name != "get_weather" || a.Function.Arguments != `{"city":"Paris"}` ||
-		b.ID != "call_resp-1_1" || b.Function.Name != "get_time" || b.Function.Arguments != "{}" {
-		t.Fatalf("tool calls %+v", m.ToolCalls)
-	}
-	if len(finished) != 2 || finished[0] != `get_weather{"city":"Paris"}` || finished[1] != "get_time{}" {
-		t.Fatalf("finished tool calls %q", finished)
-	}
+	acc := checkStreamedTools(t, stream, sdkCall{"call_resp-1_0__thought__" + signature, "get_weather", `{"city":"Paris"}`}, sdkCall{"call_resp-1_1", "get_time", "{}"})
 	if acc.Usage.CompletionTokens != 200 || acc.Usage.CompletionTokensDetails.ReasoningTokens != 170 {
 		t.Fatalf("usage %+v", acc.Usage)
 	}

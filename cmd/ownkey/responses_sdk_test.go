@@ -32,16 +32,13 @@ const (
 // provider.
 func responsesGateway(t *testing.T, up *providertest.Upstream, providerID string) (*testGateway, openai.Client, int64) {
 	t.Helper()
-	g := newTestGateway(t, map[string]string{"OWNKEY_OPENAI_RESPONSES_BASE_URL": up.URL + "/v1", "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
-	id, key := g.createAccount("responses-user")
 	var cred any = responsesKey
 	if providerID == "azure-responses" {
 		cred = map[string]any{"endpoint": up.URL, "apiKey": azureResponsesKey, "apiVersion": "v1"}
 	}
-	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": providerID, "key": cred}); r.Status != 200 {
-		t.Fatalf("store %s key: %d %s", providerID, r.Status, r.Body)
-	}
-	return g, sdkClient(g, key, option.WithHeader("x-byok-provider", providerID)), id
+	g, client, id, _ := familyGateway(t, map[string]string{"OWNKEY_OPENAI_RESPONSES_BASE_URL": up.URL + "/v1", "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"},
+		"responses-user", providerID, cred, option.WithHeader("x-byok-provider", providerID))
+	return g, client, id
 }
 
 // checkResponsesRequest checks where and how the request reached the
@@ -168,35 +165,7 @@ func TestResponsesSDKToolRoundTrip(t *testing.T) {
 		providertest.JSONReply(200, `{"id":"resp_2","object":"response","created_at":1765552660,"status":"completed","model":"gpt-5-x","output":[`+
 			`{"id":"msg_2","type":"message","role":"assistant","content":[{"type":"output_text","text":"It is 18°C in Paris."}]}],"usage":{"input_tokens":90,"output_tokens":9}}`))
 	_, client, _ := responsesGateway(t, up, "openai-responses")
-	params := openai.ChatCompletionNewParams{
-		Model:    "gpt-5",
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
-		Tools:    weatherTools,
-	}
-	first, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := first.Choices[0].Message
-	if first.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 1 || msg.Content != "Let me look." {
-		t.Fatalf("first answer: %s", first.RawJSON())
-	}
-	call := msg.ToolCalls[0]
-	if call.ID != "call_01" || call.Function.Name != "get_weather" || call.Function.Arguments != `{"city":"Paris"}` {
-		t.Fatalf("tool call %+v", call)
-	}
-	params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage("18°C, sunny", call.ID))
-	second, err := client.Chat.Completions.New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.Choices[0].Message.Content != "It is 18°C in Paris." || second.Choices[0].FinishReason != "stop" {
-		t.Fatalf("second answer: %s", second.RawJSON())
-	}
-	reqs := up.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d upstream requests", len(reqs))
-	}
+	reqs := sdkToolRoundTrip(t, client, up, "gpt-5", "call_01")
 	tools := `"tools":[{"type":"function","name":"get_weather","description":"Weather in a city","parameters":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"},"strict":false},` +
 		`{"type":"function","name":"get_time","parameters":{"type":"object","properties":{}},"strict":false}]`
 	want := `{"model":"gpt-5","input":[` +
@@ -221,28 +190,7 @@ func TestResponsesSDKStreamingTools(t *testing.T) {
 		ParallelToolCalls: openai.Bool(true),
 		StreamOptions:     openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	})
-	acc := openai.ChatCompletionAccumulator{}
-	var finished []string
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-		if tc, ok := acc.JustFinishedToolCall(); ok {
-			finished = append(finished, tc.Name+tc.Arguments)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	m := acc.Choices[0].Message
-	if m.Content != "Checking both." || acc.Choices[0].FinishReason != "tool_calls" || len(m.ToolCalls) != 2 {
-		t.Fatalf("accumulated %+v", acc.ChatCompletion)
-	}
-	if a, b := m.ToolCalls[0], m.ToolCalls[1]; a.ID != "call_a" || a.Function.Name != "get_weather" || a.Function.Arguments != `{"city": "Paris"}` ||
-		b.ID != "call_b" || b.Function.Name != "get_time" || b.Function.Arguments != "{}" {
-		t.Fatalf("tool calls %+v", m.ToolCalls)
-	}
-	if len(finished) != 2 || finished[0] != `get_weather{"city": "Paris"}` || finished[1] != "get_time{}" {
-		t.Fatalf("finished tool calls %q", finished)
-	}
+	checkStreamedTools(t, stream, sdkCall{"call_a", "get_weather", `{"city": "Paris"}`}, sdkCall{"call_b", "get_time", "{}"})
 	if got := up.Only(t).Body; gjson.GetBytes(got, "parallel_tool_calls").Raw != "true" {
 		t.Fatalf("upstream body %s", got)
 	}

@@ -1,17 +1,11 @@
 package anthropic
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -64,17 +58,11 @@ func runStream(t testing.TB, raw []byte, includeUsage bool) (*ownkey.ChatResult,
 		RequestID: "req-1", Provider: providertest.Catalog(t, "anthropic"), Model: "claude-x", Stream: true, IncludeUsage: includeUsage,
 		Credential: &ownkey.Credential{Provider: "anthropic", APIKey: ownkey.NewSecret(testKey)},
 	}
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
-	rec := httptest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wr := openai.NewWriter(rec, true, includeUsage)
-	defer wr.Finish()
-	res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, &translation{}, resp, wr)
+	res, got, err := providertest.Translate(t, req, "text/event-stream", raw, responder(&translation{}))
 	if err != nil {
 		t.Fatalf("respond: %v", err)
 	}
-	return res, rec.Body.String()
+	return res, got
 }
 
 // FuzzStreamTranslation: whatever Anthropic sends, the client gets a
@@ -90,31 +78,7 @@ func FuzzStreamTranslation(f *testing.F) {
 	f.Add([]byte("data: {\"type\":\"message_start\",\"message\":{\"id\":1}}\r\n\r\ndata: {"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
 		res, got := runStream(t, raw, includeUsage)
-		if providertest.Leaks(got, testKey) {
-			t.Fatalf("the key reached the client:\n%s", got)
-		}
-		if !strings.HasSuffix(got, "\n\n") {
-			t.Fatalf("stream does not end with a whole event:\n%q", got)
-		}
-		payloads := providertest.Payloads(got)
-		for i, p := range payloads {
-			if p == done {
-				if i != len(payloads)-1 || res.ErrorCode != "" {
-					t.Fatalf("[DONE] at %d of %d, error code %q", i, len(payloads), res.ErrorCode)
-				}
-				continue
-			}
-			if !json.Valid([]byte(p)) || p[0] != '{' {
-				t.Fatalf("event %d is not a JSON object: %s", i, p)
-			}
-		}
-		last := payloads[len(payloads)-1]
-		if last != done && !strings.HasPrefix(last, `{"error":`) {
-			t.Fatalf("stream ends with neither [DONE] nor an error: %s", last)
-		}
-		if last != done && res.ErrorCode == "" {
-			t.Fatalf("error event without an error code: %+v", res)
-		}
+		providertest.CheckStream(t, res, got, testKey)
 	})
 }
 

@@ -6,15 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/egress"
-	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -26,7 +22,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ownkey.Now = func() time.Time { return time.Unix(testCreated, 0).UTC() }
+	providertest.FixClock(testCreated)
 	os.Exit(m.Run())
 }
 
@@ -41,16 +37,12 @@ func sseReply(raw string) func(http.ResponseWriter, *http.Request) {
 }
 
 func testAdapter() *Adapter {
-	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
+	return &Adapter{Clients: providertest.Clients(), UserAgent: "ownkey-test/1"}
 }
 
-type reqOpt func(*ownkey.ChatRequest)
+type reqOpt = providertest.ReqOpt
 
-func withUsage(r *ownkey.ChatRequest) { r.IncludeUsage = true }
-func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
-func withBody(body string) reqOpt {
-	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
-}
+var withUsage, nonStream, withBody = providertest.WithUsage, providertest.NonStream, providertest.WithBody
 
 // foundry makes the request an Azure AI Foundry one: a JSON credential whose
 // endpoint is the fake, reached through the guarded client.
@@ -81,10 +73,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		Body:       []byte(helloBody),
 		Stream:     true,
 	}
-	for _, o := range opts {
-		o(r)
-	}
-	return r
+	return providertest.Apply(r, opts...)
 }
 
 // respond translates resp, an answer already received, into sink, in
@@ -93,8 +82,15 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	x := getExchange(req, res, tr)
 	defer putExchange(x)
-	core := provider.Core{StreamIdleTimeout: -1}
-	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
+	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
+}
+
+// responder is respond with the translation tr, for providertest.Translate.
+func responder(tr *translation) providertest.RespondFunc {
+	return func(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+		resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+		return respond(ctx, cancel, req, res, tr, resp, sink)
+	}
 }
 
 // run sends req through a fresh adapter into a recorder.
@@ -105,23 +101,14 @@ func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.R
 
 // The chunks the adapter writes for a message with id msg_1 from model
 // claude-x-1.
-const chunkHead = `{"id":"msg_1","object":"chat.completion.chunk","created":1700000000,"model":"claude-x-1"`
+var chunks = providertest.NewChunks("msg_1", testCreated, "claude-x-1")
 
-func delta(d string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":` + d + `,"logprobs":null,"finish_reason":null}]}`
-}
+var (
+	delta, finishChunk, usageChunk = chunks.Delta, chunks.Finish, chunks.Usage
+	roleChunk                      = chunks.Role()
+)
 
-func finishChunk(reason string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"` + reason + `"}]}`
-}
-
-func usageChunk(usage string) string {
-	return chunkHead + `,"choices":[],"usage":` + usage + `}`
-}
-
-var roleChunk = delta(`{"role":"assistant","content":""}`)
-
-const done = "[DONE]"
+const done = providertest.Done
 
 // Anthropic payloads for message msg_1, with the inner padding real
 // traffic has.
@@ -158,13 +145,7 @@ func msgDelta(stopReason, usage string) string {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // jsonString encodes s as Anthropic does: no HTML escaping.
-func jsonString(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
+func jsonString(s string) string { return providertest.JSONString(s) }
 
 // usageOf returns the usage object of a chat.completion, or of the last
 // chunk that carries one.

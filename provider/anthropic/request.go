@@ -215,10 +215,8 @@ func translateMessages(msgs []openaichat.Message) ([]block, []turn, error) {
 		case "tool":
 			role = "user"
 			blocks, err = toolResult(m, at)
-		case "function":
-			return nil, nil, ownkey.FieldError(at+".role", "the legacy function role is not supported; use tool messages")
 		default:
-			return nil, nil, ownkey.FieldError(at+".role", "role must be system, developer, user, assistant or tool")
+			return nil, nil, openaichat.RoleError(at, m.Role)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -262,7 +260,7 @@ func textBlock(text string, cacheControl json.RawMessage) block {
 // textParts reads content that may hold only text: system, developer and
 // tool messages. Empty texts are left out, as Anthropic rejects them.
 func textParts(m *openaichat.Message, at string) ([]block, error) {
-	text, parts, err := m.Parts(at)
+	text, parts, err := m.TextParts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -270,10 +268,7 @@ func textParts(m *openaichat.Message, at string) ([]block, error) {
 		return []block{{Type: "text", Text: text}}, nil
 	}
 	var out []block
-	for j, p := range parts {
-		if p.Type != "text" {
-			return nil, ownkey.FieldError(fmt.Sprintf("%s.content[%d].type", at, j), "only text parts are allowed here, not %q", p.Type)
-		}
+	for _, p := range parts {
 		if p.Text != "" {
 			out = append(out, textBlock(p.Text, p.CacheControl))
 		}
@@ -439,19 +434,12 @@ func lastAssistantHasToolUse(turns []turn) bool {
 // response_format (see the package comment).
 func translateTools(in *openaichat.Request, out *messagesRequest, tr *translation) error {
 	for i, t := range in.Tools {
-		at := fmt.Sprintf("tools[%d]", i)
-		if t.Type != "function" {
-			return ownkey.FieldError(at+".type", "only function tools are supported, not %q", t.Type)
+		schema, err := t.FunctionParameters(fmt.Sprintf("tools[%d]", i))
+		if err != nil {
+			return err
 		}
-		if t.Function == nil || t.Function.Name == "" {
-			return ownkey.FieldError(at+".function.name", "a function tool needs a name")
-		}
-		schema := emptySchema
-		if p := bytes.TrimSpace(t.Function.Parameters); openaichat.Present(p) {
-			if p[0] != '{' {
-				return ownkey.FieldError(at+".function.parameters", "parameters must be a JSON Schema object")
-			}
-			schema = p
+		if schema == nil {
+			schema = emptySchema
 		}
 		tl := tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema}
 		if openaichat.Present(t.CacheControl) {

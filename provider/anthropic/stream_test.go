@@ -2,9 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -326,30 +323,13 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 // client has the first text.
 func TestStreamFlushesEachEvent(t *testing.T) {
 	clientHasHello := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, events(msgStart, textStart(0), textDelta(0, "Hello")))
-		w.(http.Flusher).Flush()
-		select {
-		case <-clientHasHello:
-		case <-r.Context().Done():
-			return
-		}
-		_, _ = io.WriteString(w, events(blockStop(0), msgDelta("end_turn", `{"output_tokens":3}`), msgStop))
-	})
-	rec := providertest.NewFlushRecorder()
-	go func() {
-		for body := range rec.Flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				close(clientHasHello)
-				return
-			}
-		}
-	}()
+	up := providertest.NewUpstream(t, providertest.GatedReply("text/event-stream",
+		events(msgStart, textStart(0), textDelta(0, "Hello")),
+		events(blockStop(0), msgDelta("end_turn", `{"output_tokens":3}`), msgStop), clientHasHello))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req := chatRequest(t, up.URL)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, func() { close(clientHasHello) })
 	if err != nil || res.ErrorCode != "" {
 		t.Fatalf("err %v, result %+v (a chunk waited for the next event?)", err, res)
 	}
@@ -363,25 +343,12 @@ func TestStreamClientDisconnect(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := providertest.NewFlushRecorder()
-	go func() {
-		for body := range rec.Flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				cancel() // the client hangs up after the first words
-				return
-			}
-		}
-	}()
 	req := chatRequest(t, up.URL, withUsage)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, cancel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 20*time.Second)
 	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started || res.Status != 200 {
 		t.Fatalf("result = %+v", res)
 	}
@@ -401,9 +368,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
-	rec := httptest.NewRecorder()
-	req := chatRequest(t, up.URL, withUsage)
-	res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.Run(t, a, chatRequest(t, up.URL, withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,9 +380,5 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if want := (ownkey.Usage{PromptTokens: 12, CompletionTokens: 1, Source: ownkey.UsageFromProvider}); res.Usage != want {
 		t.Fatalf("usage = %+v, want %+v", res.Usage, want)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 5*time.Second)
 }

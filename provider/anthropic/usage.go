@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // messageUsage is Anthropic's usage object. input_tokens counts only the
@@ -41,15 +42,10 @@ func (u *messageUsage) update(raw gjson.Result) {
 // toUsage converts to OpenAI's meaning (see the package comment). All-zero
 // usage is reported as none: the provider gave nothing usable.
 func (u messageUsage) toUsage() ownkey.Usage {
-	out := ownkey.Usage{
+	return provider.Reported(ownkey.Usage{
 		PromptTokens:     u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
 		CompletionTokens: u.OutputTokens,
 		CachedTokens:     u.CacheReadInputTokens,
 		CacheWriteTokens: u.CacheCreationInputTokens,
-	}
-	if out.IsZero() {
-		return ownkey.Usage{}
-	}
-	out.Source = ownkey.UsageFromProvider
-	return out
+	})
 }

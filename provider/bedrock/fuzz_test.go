@@ -2,17 +2,13 @@ package bedrock
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -102,17 +98,11 @@ func scriptOf(events ...[2]string) []byte {
 // the client got.
 func runStream(t testing.TB, raw []byte, includeUsage, jsonMode bool) (*ownkey.ChatResult, string) {
 	req := chatRequest(t, "http://unused", func(r *ownkey.ChatRequest) { r.IncludeUsage = includeUsage })
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {providertest.BedrockEventStream}}, Body: io.NopCloser(bytes.NewReader(raw))}
-	rec := httptest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wr := openai.NewWriter(rec, true, includeUsage)
-	defer wr.Finish()
-	res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, &translation{jsonMode: jsonMode}, resp, wr)
+	res, got, err := providertest.Translate(t, req, providertest.BedrockEventStream, raw, responder(&translation{jsonMode: jsonMode}))
 	if err != nil {
 		t.Fatalf("respond: %v", err)
 	}
-	return res, rec.Body.String()
+	return res, got
 }
 
 // FuzzStreamTranslation: whatever ConverseStream sends (messages of any
@@ -135,31 +125,7 @@ func FuzzStreamTranslation(f *testing.F) {
 			raw[corruptAt] ^= 0x5a
 		}
 		res, got := runStream(t, raw, includeUsage, jsonMode)
-		if providertest.Leaks(got, secret) || providertest.Leaks(got, awsJSON["sessionToken"]) {
-			t.Fatalf("the credential reached the client:\n%s", got)
-		}
-		if !strings.HasSuffix(got, "\n\n") {
-			t.Fatalf("stream does not end with a whole event:\n%q", got)
-		}
-		payloads := providertest.Payloads(got)
-		for i, p := range payloads {
-			if p == done {
-				if i != len(payloads)-1 || res.ErrorCode != "" {
-					t.Fatalf("[DONE] at %d of %d, error code %q", i, len(payloads), res.ErrorCode)
-				}
-				continue
-			}
-			if !json.Valid([]byte(p)) || p[0] != '{' {
-				t.Fatalf("event %d is not a JSON object: %s", i, p)
-			}
-		}
-		last := payloads[len(payloads)-1]
-		if last != done && !strings.HasPrefix(last, `{"error":`) {
-			t.Fatalf("stream ends with neither [DONE] nor an error: %s", last)
-		}
-		if last != done && res.ErrorCode == "" {
-			t.Fatalf("error event without an error code: %+v", res)
-		}
+		providertest.CheckStream(t, res, got, secret, awsJSON["sessionToken"])
 	})
 }
 
@@ -179,14 +145,7 @@ func FuzzComplete(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte, jsonMode bool) {
 		req := chatRequest(t, "http://unused", nonStream)
-		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body))}
-		rec := httptest.NewRecorder()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		wr := openai.NewWriter(rec, false, false)
-		defer wr.Finish()
-		res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, &translation{jsonMode: jsonMode}, resp, wr)
-		written := rec.Body.String()
+		res, written, err := providertest.Translate(t, req, "application/json", body, responder(&translation{jsonMode: jsonMode}))
 		if err != nil {
 			if written != "" || res.Started || providertest.ErrorLeaks(t, err, written, secret) {
 				t.Fatalf("err %v with %q written", err, written)

@@ -8,11 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/egress"
-	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -21,7 +18,7 @@ import (
 const testCreated = 1700000000
 
 func TestMain(m *testing.M) {
-	ownkey.Now = func() time.Time { return time.Unix(testCreated, 0).UTC() }
+	providertest.FixClock(testCreated)
 	os.Exit(m.Run())
 }
 
@@ -29,16 +26,12 @@ func TestMain(m *testing.M) {
 const testModel = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 func testAdapter() *Adapter {
-	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
+	return &Adapter{Clients: providertest.Clients(), UserAgent: "ownkey-test/1"}
 }
 
-type reqOpt func(*ownkey.ChatRequest)
+type reqOpt = providertest.ReqOpt
 
-func withUsage(r *ownkey.ChatRequest) { r.IncludeUsage = true }
-func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
-func withBody(body string) reqOpt {
-	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
-}
+var withUsage, nonStream, withBody = providertest.WithUsage, providertest.NonStream, providertest.WithBody
 
 const helloBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
 
@@ -53,10 +46,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		Body:       []byte(helloBody),
 		Stream:     true,
 	}
-	for _, o := range opts {
-		o(r)
-	}
-	return r
+	return providertest.Apply(r, opts...)
 }
 
 // fakeBedrock is a fake Bedrock that verifies every request's signature
@@ -126,13 +116,7 @@ func metadata(usage string) [2]string {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // jsonString encodes s as Bedrock does: no HTML escaping.
-func jsonString(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
+func jsonString(s string) string { return providertest.JSONString(s) }
 
 // run sends req through a fresh adapter into a recorder.
 func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
@@ -146,25 +130,23 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	x := getExchange(req, res, tr)
 	defer putExchange(x)
-	core := provider.Core{StreamIdleTimeout: -1}
-	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
+	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
+}
+
+// responder is respond with the translation tr, for providertest.Translate.
+func responder(tr *translation) providertest.RespondFunc {
+	return func(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+		resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+		return respond(ctx, cancel, req, res, tr, resp, sink)
+	}
 }
 
 // The chunks the adapter writes for request req-1 of testModel.
-const chunkHead = `{"id":"chatcmpl-req-1","object":"chat.completion.chunk","created":1700000000,"model":"` + testModel + `"`
+var chunks = providertest.NewChunks("chatcmpl-req-1", testCreated, testModel)
 
-func delta(d string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":` + d + `,"logprobs":null,"finish_reason":null}]}`
-}
+var (
+	delta, finishChunk, usageChunk = chunks.Delta, chunks.Finish, chunks.Usage
+	roleChunk                      = chunks.Role()
+)
 
-func finishChunk(reason string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"` + reason + `"}]}`
-}
-
-func usageChunk(usage string) string {
-	return chunkHead + `,"choices":[],"usage":` + usage + `}`
-}
-
-var roleChunk = delta(`{"role":"assistant","content":""}`)
-
-const done = "[DONE]"
+const done = providertest.Done

@@ -285,10 +285,8 @@ func translateMessages(msgs []openaichat.Message) (system []block, turns []messa
 		case "tool":
 			role = "user"
 			blocks, err = toolResultBlock(m, at)
-		case "function":
-			return nil, nil, false, ownkey.FieldError(at+".role", "the legacy function role is not supported; use tool messages")
 		default:
-			return nil, nil, false, ownkey.FieldError(at+".role", "role must be system, developer, user, assistant or tool")
+			return nil, nil, false, openaichat.RoleError(at, m.Role)
 		}
 		if err != nil {
 			return nil, nil, false, err
@@ -335,7 +333,7 @@ func withCachePoint(out []block, b block, cacheControl json.RawMessage) []block 
 // textParts reads content that may hold only text: system, developer and
 // tool messages. Empty texts are left out, as Bedrock rejects them.
 func textParts(m *openaichat.Message, at string) ([]block, error) {
-	text, parts, err := m.Parts(at)
+	text, parts, err := m.TextParts(at)
 	if err != nil {
 		return nil, err
 	}
@@ -343,10 +341,7 @@ func textParts(m *openaichat.Message, at string) ([]block, error) {
 		return []block{{Text: text}}, nil
 	}
 	var out []block
-	for j, p := range parts {
-		if p.Type != "text" {
-			return nil, ownkey.FieldError(fmt.Sprintf("%s.content[%d].type", at, j), "only text parts are allowed here, not %q", p.Type)
-		}
+	for _, p := range parts {
 		if p.Text != "" {
 			out = withCachePoint(out, block{Text: p.Text}, p.CacheControl)
 		}
@@ -494,19 +489,12 @@ func lastAssistantHasToolUse(turns []message) bool {
 func translateTools(in *openaichat.Request, toolBlocks bool, tr *translation) (*toolConfig, error) {
 	var tools []tool
 	for i, t := range in.Tools {
-		at := fmt.Sprintf("tools[%d]", i)
-		if t.Type != "function" {
-			return nil, ownkey.FieldError(at+".type", "only function tools are supported, not %q", t.Type)
+		schema, err := t.FunctionParameters(fmt.Sprintf("tools[%d]", i))
+		if err != nil {
+			return nil, err
 		}
-		if t.Function == nil || t.Function.Name == "" {
-			return nil, ownkey.FieldError(at+".function.name", "a function tool needs a name")
-		}
-		schema := emptySchema
-		if p := bytes.TrimSpace(t.Function.Parameters); openaichat.Present(p) {
-			if p[0] != '{' {
-				return nil, ownkey.FieldError(at+".function.parameters", "parameters must be a JSON Schema object")
-			}
-			schema = p
+		if schema == nil {
+			schema = emptySchema
 		}
 		tools = append(tools, tool{ToolSpec: &toolSpec{Name: t.Function.Name, Description: t.Function.Description, InputSchema: inputSchema{JSON: schema}}})
 		if openaichat.Present(t.CacheControl) {

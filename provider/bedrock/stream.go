@@ -3,7 +3,6 @@ package bedrock
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -133,12 +132,8 @@ func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step 
 			return x.streamError(view(ev.Type), "", data)
 		}
 	}
-	// jsonvalid, not gjson.Valid: gjson's validator recurses per level.
-	switch jsonvalid.Check(data, depth) {
-	case jsonvalid.ErrTooDeep:
-		return x.fail(fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(depth)))
-	case jsonvalid.ErrSyntax:
-		return x.fail(name + " sent a stream event that is not valid JSON")
+	if msg := provider.UnreadableEvent(name, data, depth); msg != "" {
+		return x.fail(msg)
 	}
 	return x.event(view(ev.Type), view(data))
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -363,25 +362,12 @@ func TestStreamClientDisconnect(t *testing.T) {
 	up := fakeBedrock(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
-	go func() {
-		for body := range rec.flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				cancel() // the client hangs up after the first words
-				return
-			}
-		}
-	}()
 	req := chatRequest(t, up.URL, withUsage)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, _, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, cancel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 20*time.Second)
 	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started || string(res.OutputSample) != "Hello" {
 		t.Fatalf("result = %+v", res)
 	}
@@ -395,9 +381,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	up := fakeBedrock(t, reply)
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
-	rec := httptest.NewRecorder()
-	req := chatRequest(t, up.URL)
-	res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.Run(t, a, chatRequest(t, up.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,35 +390,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if res.ErrorCode != provider.CodeUpstreamTimeout || !res.Started {
 		t.Fatalf("result = %+v", res)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
-}
-
-// flushRecorder reports every flush with what the client has received so
-// far.
-type flushRecorder struct {
-	*httptest.ResponseRecorder
-	mu      sync.Mutex
-	flushed chan string
-}
-
-func (f *flushRecorder) Write(b []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ResponseRecorder.Write(b)
-}
-
-func (f *flushRecorder) Flush() {
-	f.mu.Lock()
-	body := f.Body.String()
-	f.mu.Unlock()
-	select {
-	case f.flushed <- body:
-	default:
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 5*time.Second)
 }
 
 // An error message's text is an upstream message like any other: control

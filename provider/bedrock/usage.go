@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // tokenUsage is Bedrock's TokenUsage. inputTokens counts only the prompt
@@ -53,15 +54,10 @@ func (u *tokenUsage) update(raw gjson.Result) {
 // apart). All-zero usage is reported as none: the provider gave nothing
 // usable.
 func (u tokenUsage) toUsage() ownkey.Usage {
-	out := ownkey.Usage{
+	return provider.Reported(ownkey.Usage{
 		PromptTokens:     u.input + u.cacheRead + u.cacheWrite,
 		CompletionTokens: u.output,
 		CachedTokens:     u.cacheRead,
 		CacheWriteTokens: u.cacheWrite,
-	}
-	if out.IsZero() {
-		return ownkey.Usage{}
-	}
-	out.Source = ownkey.UsageFromProvider
-	return out
+	})
 }

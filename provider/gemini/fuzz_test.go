@@ -2,17 +2,12 @@ package gemini
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -138,17 +133,11 @@ func runStream(t testing.TB, raw []byte, includeUsage bool) (*ownkey.ChatResult,
 		RequestID: "req-1", Provider: providertest.Catalog(t, "google"), Model: "gemini-2.5-flash", Stream: true, IncludeUsage: includeUsage,
 		Credential: &ownkey.Credential{Provider: "google", APIKey: ownkey.NewSecret(testKey)},
 	}
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
-	rec := httptest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wr := openai.NewWriter(rec, true, includeUsage)
-	defer wr.Finish()
-	res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, resp, wr)
+	res, got, err := providertest.Translate(t, req, "text/event-stream", raw, respond)
 	if err != nil {
 		t.Fatalf("respond: %v", err)
 	}
-	return res, rec.Body.String()
+	return res, got
 }
 
 // FuzzStreamTranslation: whatever Gemini sends, the client gets a
@@ -163,31 +152,7 @@ func FuzzStreamTranslation(f *testing.F) {
 	f.Add([]byte("data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":1}}]}}]}\r\n\r\ndata: {"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
 		res, got := runStream(t, raw, includeUsage)
-		if providertest.Leaks(got, testKey) {
-			t.Fatalf("the key reached the client:\n%s", got)
-		}
-		if !strings.HasSuffix(got, "\n\n") {
-			t.Fatalf("stream does not end with a whole event:\n%q", got)
-		}
-		payloads := providertest.Payloads(got)
-		for i, p := range payloads {
-			if p == done {
-				if i != len(payloads)-1 || res.ErrorCode != "" {
-					t.Fatalf("[DONE] at %d of %d, error code %q", i, len(payloads), res.ErrorCode)
-				}
-				continue
-			}
-			if !json.Valid([]byte(p)) || p[0] != '{' {
-				t.Fatalf("event %d is not a JSON object: %s", i, p)
-			}
-		}
-		last := payloads[len(payloads)-1]
-		if last != done && !strings.HasPrefix(last, `{"error":`) {
-			t.Fatalf("stream ends with neither [DONE] nor an error: %s", last)
-		}
-		if last != done && res.ErrorCode == "" {
-			t.Fatalf("error event without an error code: %+v", res)
-		}
+		providertest.CheckStream(t, res, got, testKey)
 		if u := res.Usage; u.PromptTokens < 0 || u.CompletionTokens < 0 || u.CachedTokens > u.PromptTokens || u.ReasoningTokens > u.CompletionTokens {
 			t.Fatalf("usage %+v", u)
 		}
@@ -207,14 +172,7 @@ func FuzzCompleteTranslation(f *testing.F) {
 			RequestID: "req-1", Provider: providertest.Catalog(t, "google"), Model: "gemini-2.5-flash",
 			Credential: &ownkey.Credential{Provider: "google", APIKey: ownkey.NewSecret(testKey)},
 		}
-		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body))}
-		rec := httptest.NewRecorder()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		wr := openai.NewWriter(rec, false, false)
-		defer wr.Finish()
-		res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, resp, wr)
-		got := rec.Body.String()
+		res, got, err := providertest.Translate(t, req, "application/json", body, respond)
 		if err != nil {
 			if providertest.ErrorLeaks(t, err, got, testKey) || got != "" || res.Started {
 				t.Fatalf("err %#v with %q written", err, got)

@@ -2,18 +2,14 @@ package gemini
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/egress"
-	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -25,7 +21,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ownkey.Now = func() time.Time { return time.Unix(testCreated, 0).UTC() }
+	providertest.FixClock(testCreated)
 	os.Exit(m.Run())
 }
 
@@ -45,16 +41,13 @@ func sseReply(raw string) func(http.ResponseWriter, *http.Request) {
 }
 
 func testAdapter() *Adapter {
-	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
+	return &Adapter{Clients: providertest.Clients(), UserAgent: "ownkey-test/1"}
 }
 
-type reqOpt func(*ownkey.ChatRequest)
+type reqOpt = providertest.ReqOpt
 
-func withUsage(r *ownkey.ChatRequest) { r.IncludeUsage = true }
-func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
-func withBody(body string) reqOpt {
-	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
-}
+var withUsage, nonStream, withBody = providertest.WithUsage, providertest.NonStream, providertest.WithBody
+
 func withModel(model string) reqOpt {
 	return func(r *ownkey.ChatRequest) { r.Model = model }
 }
@@ -72,10 +65,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		Body:       []byte(helloBody),
 		Stream:     true,
 	}
-	for _, o := range opts {
-		o(r)
-	}
-	return r
+	return providertest.Apply(r, opts...)
 }
 
 // respond translates resp, an answer already received, into sink, in
@@ -84,8 +74,7 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	x := getExchange(req, res)
 	defer putExchange(x)
-	core := provider.Core{StreamIdleTimeout: -1}
-	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
+	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
 }
 
 // run sends req through a fresh adapter into an OpenAI writer.
@@ -96,23 +85,14 @@ func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.R
 
 // The chunks the adapter writes for response resp-1 from model
 // gemini-2.5-flash-001.
-const chunkHead = `{"id":"resp-1","object":"chat.completion.chunk","created":1700000000,"model":"gemini-2.5-flash-001"`
+var chunks = providertest.NewChunks("resp-1", testCreated, "gemini-2.5-flash-001")
 
-func delta(d string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":` + d + `,"logprobs":null,"finish_reason":null}]}`
-}
+var (
+	delta, finishChunk, usageChunk = chunks.Delta, chunks.Finish, chunks.Usage
+	roleChunk                      = chunks.Role()
+)
 
-func finishChunk(reason string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"` + reason + `"}]}`
-}
-
-func usageChunk(usage string) string {
-	return chunkHead + `,"choices":[],"usage":` + usage + `}`
-}
-
-var roleChunk = delta(`{"role":"assistant","content":""}`)
-
-const done = "[DONE]"
+const done = providertest.Done
 
 // chunk is a Gemini stream chunk of response resp-1: the parts (JSON
 // objects, comma-separated), the finish reason ("" for none) and the usage
@@ -154,10 +134,4 @@ func usageMeta(prompt, candidates, thoughts, cached int) string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // jsonString encodes s as Gemini does: no HTML escaping.
-func jsonString(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
+func jsonString(s string) string { return providertest.JSONString(s) }

@@ -335,10 +335,8 @@ func translateMessages(msgs []openaichat.Message, gemini3 bool) (*content, []con
 		case "tool":
 			role = "user"
 			parts, err = toolResult(m, at, names)
-		case "function":
-			return nil, nil, ownkey.FieldError(at+".role", "the legacy function role is not supported; use tool messages")
 		default:
-			return nil, nil, ownkey.FieldError(at+".role", "role must be system, developer, user, assistant or tool")
+			return nil, nil, openaichat.RoleError(at, m.Role)
 		}
 		if err != nil {
 			return nil, nil, err

@@ -3,7 +3,6 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -94,14 +93,8 @@ func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step 
 	}
 	x.out = out
 	name := x.req.Provider.Name
-	// jsonvalid, not gjson.Valid: gjson's validator recurses per level,
-	// and a 16 MiB event of '[' from a hostile endpoint would overflow
-	// the stack, killing the process.
-	switch jsonvalid.Check(data, x.req.MaxJSONDepth) {
-	case jsonvalid.ErrTooDeep:
-		return x.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(x.req.MaxJSONDepth)))
-	case jsonvalid.ErrSyntax:
-		return x.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
+	if msg := provider.UnreadableEvent(name, data, x.req.MaxJSONDepth); msg != "" {
+		return x.fail(provider.CodeStreamError, msg)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {

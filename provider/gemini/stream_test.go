@@ -282,25 +282,12 @@ func TestStreamClientGone(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := providertest.NewFlushRecorder()
-	go func() {
-		for body := range rec.Flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				cancel() // the client hangs up after the first words
-				return
-			}
-		}
-	}()
 	req := chatRequest(t, up.URL, withUsage)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, _, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, cancel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 20*time.Second)
 	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started || res.Usage.PromptTokens != 12 ||
 		string(res.OutputSample) != "Hello" {
 		t.Fatalf("result = %+v", res)

@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // usageMetadata is Gemini's usage object. promptTokenCount already counts
@@ -42,17 +43,12 @@ func (u *usageMetadata) update(raw gjson.Result) {
 // toUsage converts to OpenAI's meaning (see the package comment). All-zero
 // usage is reported as none: the provider gave nothing usable.
 func (u usageMetadata) toUsage() ownkey.Usage {
-	out := ownkey.Usage{
+	return provider.Reported(ownkey.Usage{
 		PromptTokens:     sat(u.prompt, u.toolUse),
 		CachedTokens:     min(u.cached, u.prompt),
 		CompletionTokens: sat(u.candidates, u.thoughts),
 		ReasoningTokens:  u.thoughts,
-	}
-	if out.IsZero() {
-		return ownkey.Usage{}
-	}
-	out.Source = ownkey.UsageFromProvider
-	return out
+	})
 }
 
 // sat adds two counts (never negative), saturating instead of wrapping: a

@@ -2,16 +2,11 @@ package responses
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/dialect/openai"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
@@ -62,17 +57,11 @@ func runStream(t testing.TB, raw []byte, includeUsage bool) (*ownkey.ChatResult,
 		RequestID: "req-1", Provider: providertest.Catalog(t, "openai-responses"), Model: "gpt-5", Stream: true, IncludeUsage: includeUsage,
 		Credential: &ownkey.Credential{Provider: "openai-responses", APIKey: ownkey.NewSecret(testKey)},
 	}
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
-	rec := httptest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wr := openai.NewWriter(rec, true, includeUsage)
-	defer wr.Finish()
-	res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, resp, wr)
+	res, got, err := providertest.Translate(t, req, "text/event-stream", raw, respond)
 	if err != nil {
 		t.Fatalf("respond: %v", err)
 	}
-	return res, rec.Body.String()
+	return res, got
 }
 
 // FuzzStreamTranslation: whatever the provider sends, the client gets a
@@ -89,23 +78,11 @@ func FuzzStreamTranslation(f *testing.F) {
 	f.Add([]byte("data: {\"type\":\"response.created\",\"response\":{\"id\":1}}\r\n\r\ndata: {"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, includeUsage bool) {
 		res, got := runStream(t, raw, includeUsage)
-		if providertest.Leaks(got, testKey) {
-			t.Fatalf("the key reached the client:\n%s", got)
-		}
-		if !strings.HasSuffix(got, "\n\n") {
-			t.Fatalf("stream does not end with a whole event:\n%q", got)
-		}
-		payloads := providertest.Payloads(got)
+		payloads := providertest.CheckStream(t, res, got, testKey)
 		opened := 0
-		for i, p := range payloads {
+		for _, p := range payloads {
 			if p == done {
-				if i != len(payloads)-1 || res.ErrorCode != "" {
-					t.Fatalf("[DONE] at %d of %d, error code %q", i, len(payloads), res.ErrorCode)
-				}
 				continue
-			}
-			if !json.Valid([]byte(p)) || p[0] != '{' {
-				t.Fatalf("event %d is not a JSON object: %s", i, p)
 			}
 			var c struct {
 				Choices []struct {
@@ -131,13 +108,6 @@ func FuzzStreamTranslation(f *testing.F) {
 				}
 			}
 		}
-		last := payloads[len(payloads)-1]
-		if last != done && !strings.HasPrefix(last, `{"error":`) {
-			t.Fatalf("stream ends with neither [DONE] nor an error: %s", last)
-		}
-		if last != done && res.ErrorCode == "" {
-			t.Fatalf("error event without an error code: %+v", res)
-		}
 	})
 }
 
@@ -155,14 +125,7 @@ func FuzzDecodeResponse(f *testing.F) {
 			RequestID: "req-1", Provider: providertest.Catalog(t, "openai-responses"), Model: "gpt-5",
 			Credential: &ownkey.Credential{Provider: "openai-responses", APIKey: ownkey.NewSecret(testKey)},
 		}
-		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body))}
-		rec := httptest.NewRecorder()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		wr := openai.NewWriter(rec, false, false)
-		defer wr.Finish()
-		res, err := respond(ctx, cancel, req, &ownkey.ChatResult{}, resp, wr)
-		got := rec.Body.String()
+		res, got, err := providertest.Translate(t, req, "application/json", body, respond)
 		if err != nil {
 			if e, ok := err.(*ownkey.Error); !ok || e.Code != ownkey.EUPSTREAM || got != "" || res.Started {
 				t.Fatalf("err %v, result %+v, wrote %q", err, res, got)

@@ -8,11 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/egress"
-	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -25,7 +22,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ownkey.Now = func() time.Time { return time.Unix(testCreated, 0).UTC() }
+	providertest.FixClock(testCreated)
 	os.Exit(m.Run())
 }
 
@@ -39,16 +36,12 @@ func sseReply(raw string) func(http.ResponseWriter, *http.Request) {
 }
 
 func testAdapter() *Adapter {
-	return &Adapter{Clients: egress.New(egress.Options{AllowPrivate: true}), UserAgent: "ownkey-test/1"}
+	return &Adapter{Clients: providertest.Clients(), UserAgent: "ownkey-test/1"}
 }
 
-type reqOpt func(*ownkey.ChatRequest)
+type reqOpt = providertest.ReqOpt
 
-func withUsage(r *ownkey.ChatRequest) { r.IncludeUsage = true }
-func nonStream(r *ownkey.ChatRequest) { r.Stream = false }
-func withBody(body string) reqOpt {
-	return func(r *ownkey.ChatRequest) { r.Body = []byte(body) }
-}
+var withUsage, nonStream, withBody = providertest.WithUsage, providertest.NonStream, providertest.WithBody
 
 const helloBody = `{"model":"gpt-5","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
 
@@ -63,10 +56,7 @@ func chatRequest(t testing.TB, base string, opts ...reqOpt) *ownkey.ChatRequest 
 		Body:       []byte(helloBody),
 		Stream:     true,
 	}
-	for _, o := range opts {
-		o(r)
-	}
-	return r
+	return providertest.Apply(r, opts...)
 }
 
 // respond translates resp, an answer already received, into sink, in
@@ -75,8 +65,7 @@ func respond(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatReq
 	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
 	x := getExchange(req, res)
 	defer putExchange(x)
-	core := provider.Core{StreamIdleTimeout: -1}
-	return core.Respond(ctx, cancel, req, res, sink, x, resp, time.Now())
+	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
 }
 
 // run sends req through a fresh adapter into a recorder.
@@ -86,23 +75,14 @@ func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.R
 }
 
 // The chunks the adapter writes for response resp_1 of model gpt-5-x.
-const chunkHead = `{"id":"resp_1","object":"chat.completion.chunk","created":1765552659,"model":"gpt-5-x"`
+var chunks = providertest.NewChunks("resp_1", respCreated, "gpt-5-x")
 
-func delta(d string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":` + d + `,"logprobs":null,"finish_reason":null}]}`
-}
+var (
+	delta, finishChunk, usageChunk = chunks.Delta, chunks.Finish, chunks.Usage
+	roleChunk                      = chunks.Role()
+)
 
-func finishChunk(reason string) string {
-	return chunkHead + `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"` + reason + `"}]}`
-}
-
-func usageChunk(usage string) string {
-	return chunkHead + `,"choices":[],"usage":` + usage + `}`
-}
-
-var roleChunk = delta(`{"role":"assistant","content":""}`)
-
-const done = "[DONE]"
+const done = providertest.Done
 
 // Responses payloads for response resp_1, as the API sends them (sequence
 // numbers, obfuscation and all).
@@ -174,10 +154,4 @@ func summaryDelta(i, part int, text string) string {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // jsonString encodes s as the API does: no HTML escaping.
-func jsonString(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
+func jsonString(s string) string { return providertest.JSONString(s) }

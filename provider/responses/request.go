@@ -222,10 +222,8 @@ func translateMessages(msgs []openaichat.Message) ([]inputItem, error) {
 			if text, err = plainText(m, at); err == nil {
 				items = append(items, inputItem{Type: "function_call_output", CallID: m.ToolCallID, Output: &text})
 			}
-		case "function":
-			return nil, ownkey.FieldError(at+".role", "the legacy function role is not supported; use tool messages")
 		default:
-			return nil, ownkey.FieldError(at+".role", "role must be system, developer, user, assistant or tool")
+			return nil, openaichat.RoleError(at, m.Role)
 		}
 		if err != nil {
 			return nil, err
@@ -237,15 +235,12 @@ func translateMessages(msgs []openaichat.Message) ([]inputItem, error) {
 // plainText reads content that may hold only text (system, developer and
 // tool messages): a string, or text parts joined.
 func plainText(m *openaichat.Message, at string) (string, error) {
-	text, parts, err := m.Parts(at)
+	text, parts, err := m.TextParts(at)
 	if err != nil || text != "" {
 		return text, err
 	}
 	var b strings.Builder
-	for j, p := range parts {
-		if p.Type != "text" {
-			return "", ownkey.FieldError(fmt.Sprintf("%s.content[%d].type", at, j), "only text parts are allowed here, not %q", p.Type)
-		}
+	for _, p := range parts {
 		b.WriteString(p.Text)
 	}
 	return b.String(), nil
@@ -366,19 +361,12 @@ func appendAssistant(items []inputItem, m *openaichat.Message, at string) ([]inp
 func translateTools(tools []openaichat.Tool) ([]tool, error) {
 	var out []tool
 	for i, t := range tools {
-		at := fmt.Sprintf("tools[%d]", i)
-		if t.Type != "function" {
-			return nil, ownkey.FieldError(at+".type", "only function tools are supported, not %q", t.Type)
+		params, err := t.FunctionParameters(fmt.Sprintf("tools[%d]", i))
+		if err != nil {
+			return nil, err
 		}
-		if t.Function == nil || t.Function.Name == "" {
-			return nil, ownkey.FieldError(at+".function.name", "a function tool needs a name")
-		}
-		params := emptyParameters
-		if p := bytes.TrimSpace(t.Function.Parameters); openaichat.Present(p) {
-			if p[0] != '{' {
-				return nil, ownkey.FieldError(at+".function.parameters", "parameters must be a JSON Schema object")
-			}
-			params = p
+		if params == nil {
+			params = emptyParameters
 		}
 		strict := t.Function.Strict != nil && *t.Function.Strict
 		out = append(out, tool{Type: "function", Name: t.Function.Name, Description: t.Function.Description, Parameters: params, Strict: strict})

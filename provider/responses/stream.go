@@ -3,7 +3,6 @@ package responses
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"net/http"
 	"sync"
 
@@ -132,14 +131,8 @@ func (x *exchange) EOF(*provider.Answer) provider.Step { return provider.StepMor
 // event translates one upstream event (see the package comment).
 func (x *exchange) event(evType, data []byte) provider.Step {
 	name := x.req.Provider.Name
-	// jsonvalid, not gjson.Valid: gjson's validator recurses per level,
-	// and a 16 MiB event of '[' from a hostile endpoint would overflow
-	// the stack, killing the process.
-	switch jsonvalid.Check(data, x.req.MaxJSONDepth) {
-	case jsonvalid.ErrTooDeep:
-		return x.fail(provider.CodeStreamError, fmt.Sprintf("%s sent a stream event nested deeper than %d levels", name, jsonvalid.Depth(x.req.MaxJSONDepth)))
-	case jsonvalid.ErrSyntax:
-		return x.fail(provider.CodeStreamError, name+" sent a stream event that is not valid JSON")
+	if msg := provider.UnreadableEvent(name, data, x.req.MaxJSONDepth); msg != "" {
+		return x.fail(provider.CodeStreamError, msg)
 	}
 	d := view(data)
 	typ := gjson.Get(d, "type").Str

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -308,30 +307,13 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 // upstream event.
 func TestStreamFlushesEachEvent(t *testing.T) {
 	clientHasHello := make(chan struct{})
-	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, events(created, messageAdded(0), textDelta(0, "Hello")))
-		w.(http.Flusher).Flush()
-		select {
-		case <-clientHasHello:
-		case <-r.Context().Done():
-			return
-		}
-		_, _ = io.WriteString(w, events(messageDone(0, "Hello"), completed(usageJSON)))
-	})
-	rec := providertest.NewFlushRecorder()
-	go func() {
-		for body := range rec.Flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				close(clientHasHello)
-				return
-			}
-		}
-	}()
+	up := providertest.NewUpstream(t, providertest.GatedReply("text/event-stream",
+		events(created, messageAdded(0), textDelta(0, "Hello")),
+		events(messageDone(0, "Hello"), completed(usageJSON)), clientHasHello))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req := chatRequest(t, up.URL)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, func() { close(clientHasHello) })
 	if err != nil || res.ErrorCode != "" {
 		t.Fatalf("err %v, result %+v (a chunk waited for the next event?)", err, res)
 	}
@@ -344,25 +326,12 @@ func TestStreamClientDisconnect(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := providertest.NewFlushRecorder()
-	go func() {
-		for body := range rec.Flushed {
-			if strings.Contains(body, `"content":"Hello"`) {
-				cancel()
-				return
-			}
-		}
-	}()
 	req := chatRequest(t, up.URL, withUsage)
-	res, err := testAdapter().Chat(ctx, req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.ChatWhenFlushed(t, ctx, testAdapter(), req, `"content":"Hello"`, cancel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 20*time.Second)
 	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started {
 		t.Fatalf("result = %+v", res)
 	}
@@ -378,9 +347,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	a := testAdapter()
 	a.StreamIdleTimeout = 50 * time.Millisecond
-	rec := httptest.NewRecorder()
-	req := chatRequest(t, up.URL, withUsage)
-	res, err := a.Chat(context.Background(), req, providertest.Writer(t, rec, req))
+	res, rec, err := providertest.Run(t, a, chatRequest(t, up.URL, withUsage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,11 +356,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if res.ErrorCode != provider.CodeUpstreamTimeout || !res.Started {
 		t.Fatalf("result = %+v", res)
 	}
-	select {
-	case <-upstreamCancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the upstream request was not cancelled")
-	}
+	providertest.WaitCancelled(t, upstreamCancelled, 5*time.Second)
 }
 
 // The item table is bounded: output_index maxItems-1 is served,

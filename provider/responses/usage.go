@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 )
 
 // usageOf reads a Responses usage object, whose counts already mean what
@@ -23,15 +24,10 @@ func usageOf(u gjson.Result) ownkey.Usage {
 		}
 		return 0
 	}
-	out := ownkey.Usage{
+	return provider.Reported(ownkey.Usage{
 		PromptTokens:     n("input_tokens"),
 		CompletionTokens: n("output_tokens"),
 		CachedTokens:     n("input_tokens_details.cached_tokens"),
 		ReasoningTokens:  n("output_tokens_details.reasoning_tokens"),
-	}
-	if out.IsZero() {
-		return ownkey.Usage{}
-	}
-	out.Source = ownkey.UsageFromProvider
-	return out
+	})
 }
