@@ -354,7 +354,24 @@ type CredentialRecord struct {
 	// replaced one keeps its caps unless CapsUpdate changes them).
 	Caps       SpendCaps
 	CapsUpdate SpendCapsUpdate
+	// Failure is set while the provider refuses the key (see KeyHealth);
+	// storing a key clears it.
+	Failure *KeyFailure
 }
+
+// KeyFailure is why a stored key is shown as failing: its provider refused
+// it (401 or 403) on a chat request, at At, with Status and the provider's
+// Message (secrets scrubbed). It lasts until the key is replaced or a later
+// request with it succeeds.
+type KeyFailure struct {
+	At      time.Time `json:"failed_at"`
+	Status  int       `json:"upstream_status"`
+	Message string    `json:"message"`
+}
+
+// MaxKeyFailureMessage bounds the provider's message kept with a failing
+// key, in bytes.
+const MaxKeyFailureMessage = 500
 
 // KeyStatus is how the BYOK page shows one provider to one account.
 type KeyStatus struct {
@@ -366,6 +383,8 @@ type KeyStatus struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	// Caps are the stored key's spend caps (configured keys only).
 	Caps SpendCaps `json:"-"`
+	// Failure is set while the key's provider refuses it.
+	Failure *KeyFailure `json:"-"`
 }
 
 // Statuses of a provider for an account.
