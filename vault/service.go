@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,21 +175,10 @@ var _ ownkey.CredentialService = (*Service)(nil)
 // Disabled reports whether the operator has turned providerID off.
 func (s *Service) Disabled(providerID string) bool { return s.disabled[providerID] }
 
-var providerIDShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-
-// provider looks up a catalog entry. The id is echoed only when it looks
-// like one: whatever else was sent there might be a pasted key.
+// provider looks up a catalog entry, as the client may spell its id (any
+// case); see ownkey.FindProvider.
 func provider(id string) (*ownkey.Provider, error) {
-	if p, ok := ownkey.LookupProvider(id); ok {
-		return p, nil
-	}
-	if id == "" {
-		return nil, ownkey.FieldError("provider", "provider is required")
-	}
-	if providerIDShape.MatchString(id) {
-		return nil, ownkey.FieldError("provider", "unknown provider %q", id)
-	}
-	return nil, ownkey.FieldError("provider", "unknown provider")
+	return ownkey.FindProvider("provider", id)
 }
 
 // Put validates raw as accountID's credential for providerID, encrypts it and
@@ -260,6 +248,7 @@ func (s *Service) put(ctx context.Context, accountID int64, providerID string, r
 		rec = stored
 	}
 	st := s.status(p, rec, time.Time{})
+	st.Warning = ownkey.KeyShapeWarning(p, cred)
 	return &st, nil
 }
 
