@@ -67,9 +67,8 @@ type ChatOutcome struct {
 	Status int
 	// ErrorCode is the usage record's error code (upstream_error,
 	// stream_truncated, client_disconnected, …), empty for a whole answer.
-	ErrorCode    string
-	FinishReason string
-	Usage        Usage
+	ErrorCode string
+	Usage     Usage
 	// Charged is what the request cost the account (nano-USD).
 	Charged NanoUSD
 	// TTFB and UpstreamLatency as in ChatResult.

@@ -727,6 +727,10 @@ func (s *Service) flush(ctx context.Context) error {
 	return firstErr
 }
 
+// Flush writes the pending last-used times and key health changes now,
+// instead of at the flush loop's next turn.
+func (s *Service) Flush(ctx context.Context) error { return s.flush(ctx) }
+
 // Close stops the flush loop and writes pending last-used times. It does not
 // close the store.
 func (s *Service) Close() error {
