@@ -188,29 +188,39 @@ func listsModel(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, resp *ht
 	if err != nil || len(body) > maxModelList {
 		return nil
 	}
+	if listed, found := ModelListed(body, chk.Model); !listed || found {
+		return nil
+	}
+	e := notServed(p, c, chk.Model, resp.StatusCode)
+	e.Message += " (it is not in the models the key can use)"
+	return e
+}
+
+// ModelListed reads a provider's model list, OpenAI's {"data":[{"id":…}]}
+// or a bare array of such objects: listed is false when body is not one (or
+// names no model), found whether model is among them, ignoring case and a
+// "models/" prefix.
+func ModelListed(body []byte, model string) (listed, found bool) {
+	if !gjson.ValidBytes(body) {
+		return false, false
+	}
 	list := gjson.ParseBytes(body)
 	if data := list.Get("data"); data.IsArray() {
 		list = data
 	}
 	if !list.IsArray() {
-		return nil
+		return false, false
 	}
-	found, listed := false, false
 	list.ForEach(func(_, m gjson.Result) bool {
 		id := m.Get("id")
 		if id.Type != gjson.String {
 			return true
 		}
 		listed = true
-		found = strings.EqualFold(id.Str, chk.Model) || strings.EqualFold(strings.TrimPrefix(id.Str, "models/"), chk.Model)
+		found = strings.EqualFold(id.Str, model) || strings.EqualFold(strings.TrimPrefix(id.Str, "models/"), model)
 		return !found
 	})
-	if !listed || found {
-		return nil
-	}
-	e := notServed(p, c, chk.Model, resp.StatusCode)
-	e.Message += " (it is not in the models the key can use)"
-	return e
+	return listed, found
 }
 
 // redactURL drops any user:password an operator may have put in a base URL.

@@ -46,7 +46,7 @@ func TestStartUpstream(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, kv := range spans[0].Attributes {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	for k, want := range map[string]string{
 		"gen_ai.provider.name": "aws.bedrock", "gen_ai.operation.name": "chat", "server.address": "bedrock-runtime.us-east-1.amazonaws.com",
