@@ -98,3 +98,16 @@ func TestFromEnv(t *testing.T) {
 	cancel() // nothing to flush; do not wait on the unreachable collector
 	_ = tp.Shutdown(ctx)
 }
+
+// BenchmarkStartUpstreamOff is what the chat path pays per request for
+// tracing when it is off.
+func BenchmarkStartUpstreamOff(b *testing.B) {
+	p, _ := ownkey.LookupProvider("groq")
+	ctx := context.WithValue(context.Background(), struct{}{}, 1) // a request's context is a chain
+	res := &ownkey.ChatResult{}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, span := StartUpstream(ctx, p, "llama-3.3-70b-versatile", "https://api.groq.com/openai/v1", false)
+		EndUpstream(span, res, nil)
+	}
+}
