@@ -46,6 +46,40 @@ type ChatCall struct {
 	// Sink receives the answer from the adapter, and writes it in the
 	// client's dialect (the HTTP layer builds it: encoding is its job).
 	Sink ChatSink
+	// Outcome is filled by the chat service as it serves the call: what
+	// the HTTP layer's access log line, metrics and trace say of it.
+	Outcome ChatOutcome
+}
+
+// ChatOutcome is what became of a chat call, as the chat service reports
+// it back to the HTTP layer (ChatCall.Outcome). It holds no secret and no
+// message content: it feeds the access log, the metrics and the trace.
+type ChatOutcome struct {
+	// Provider is the routed provider's id; empty when the request was
+	// refused before a provider was chosen.
+	Provider string
+	// Model is the model id sent to the provider (the routed one).
+	Model string
+	// ModelServed is the model the provider said it used, if it said.
+	ModelServed string
+	// BYOK says whose key served it: the account's own, or the platform's.
+	BYOK bool
+	// Upstream is true once the request was sent to the provider.
+	Upstream bool
+	// Status is the HTTP status the client got (0 when the service
+	// returned an error the caller writes: the caller's status is then
+	// StatusOf(err)).
+	Status int
+	// ErrorCode is the usage record's error code (upstream_error,
+	// stream_truncated, client_disconnected, …), empty for a whole answer.
+	ErrorCode string
+	Usage     Usage
+	// Charged is what the request cost the account (nano-USD).
+	Charged NanoUSD
+	// TTFB and UpstreamLatency as in ChatResult.
+	TTFB            time.Duration
+	UpstreamLatency time.Duration
+	ClientGone      bool
 }
 
 // ChatBody is the client's OpenAI JSON body. The routing edits need the

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,6 +172,48 @@ func ParseCredential(p *Provider, raw json.RawMessage, allowPrivate bool) (*Cred
 		return nil, FieldError("key.deploymentName", "deploymentName must be the deployment's name in Azure: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	return c, nil
+}
+
+// keyShapes are key prefixes that only one provider's keys have (OpenAI's
+// project keys serve both of OpenAI's APIs). A bare "sk-" is not among
+// them: many providers use it.
+var keyShapes = []struct {
+	prefix    string
+	providers []string
+}{
+	{"sk-ant-", []string{"anthropic"}},
+	{"sk-or-", []string{"openrouter"}},
+	{"sk-proj-", []string{"openai", "openai-responses"}},
+	{"gsk_", []string{"groq"}},
+	{"nvapi-", []string{"nvidia"}},
+	{"AIza", []string{"google"}},
+	{"pplx-", []string{"perplexity"}},
+	{"tvly-", []string{"tavily"}},
+}
+
+// KeyShapeWarning says, for a key stored for p, when its shape clearly
+// belongs to another provider (an sk-ant- key saved as groq): the key is
+// stored all the same (shapes change, and the user may know better), but
+// the user is told why the provider may refuse it. Empty when the key
+// looks like p's or like nobody's in particular. It quotes the key's
+// prefix only, never the key.
+func KeyShapeWarning(p *Provider, c *Credential) string {
+	if c == nil || c.APIKey.IsZero() || p.Format != FormatAPIKey {
+		return ""
+	}
+	key := c.APIKey.Reveal()
+	for _, shape := range keyShapes {
+		if !strings.HasPrefix(key, shape.prefix) || slices.Contains(shape.providers, p.ID) {
+			continue
+		}
+		owner := shape.providers[0]
+		if o, ok := LookupProvider(owner); ok {
+			owner = o.Name + " (" + o.ID + ")"
+		}
+		return "this key starts with " + shape.prefix + ", as keys of " + owner + " do, not like a " + p.Name +
+			" key; it was stored for " + p.ID + ", but " + p.Name + " will probably refuse it. Check that you chose the right provider."
+	}
+	return ""
 }
 
 // ParseStoredCredential rebuilds a Credential from the vault's plaintext. The
@@ -354,7 +397,24 @@ type CredentialRecord struct {
 	// replaced one keeps its caps unless CapsUpdate changes them).
 	Caps       SpendCaps
 	CapsUpdate SpendCapsUpdate
+	// Failure is set while the provider refuses the key (see KeyHealth);
+	// storing a key clears it.
+	Failure *KeyFailure
 }
+
+// KeyFailure is why a stored key is shown as failing: its provider refused
+// it (401 or 403) on a chat request, at At, with Status and the provider's
+// Message (secrets scrubbed). It lasts until the key is replaced or a later
+// request with it succeeds.
+type KeyFailure struct {
+	At      time.Time `json:"failed_at"`
+	Status  int       `json:"upstream_status"`
+	Message string    `json:"message"`
+}
+
+// MaxKeyFailureMessage bounds the provider's message kept with a failing
+// key, in bytes.
+const MaxKeyFailureMessage = 500
 
 // KeyStatus is how the BYOK page shows one provider to one account.
 type KeyStatus struct {
@@ -366,6 +426,11 @@ type KeyStatus struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	// Caps are the stored key's spend caps (configured keys only).
 	Caps SpendCaps `json:"-"`
+	// Failure is set while the key's provider refuses it.
+	Failure *KeyFailure `json:"-"`
+	// Warning, on the answer to storing a key, says what looks wrong
+	// with it (KeyShapeWarning).
+	Warning string `json:"-"`
 }
 
 // Statuses of a provider for an account.

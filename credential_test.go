@@ -247,3 +247,58 @@ func asErr(err error, e **Error) bool {
 	*e = x
 	return ok
 }
+
+// TestKeyShapeWarning: a key whose prefix only another provider's keys
+// have is warned about, naming that provider and the prefix but never the
+// key; a key like the provider's own, or like nobody's, is not.
+func TestKeyShapeWarning(t *testing.T) {
+	const secret = "sk-ant-api03-SECRETSECRETSECRET"
+	for _, c := range []struct {
+		provider, key, want string
+	}{
+		{"groq", secret, "as keys of Anthropic (anthropic) do, not like a Groq key"},
+		{"openai", "gsk_0123456789abcdef", "as keys of Groq (groq) do"},
+		{"siliconflow", "sk-proj-0123456789abcdef", "as keys of OpenAI (openai) do"},
+		{"anthropic", secret, ""},
+		{"openai-responses", "sk-proj-0123456789abcdef", ""},
+		{"openai", "sk-0123456789abcdef", ""},
+		{"chutes", "cpk_0123456789abcdef", ""},
+	} {
+		p, _ := LookupProvider(c.provider)
+		cred, err := ParseCredential(p, []byte(`"`+c.key+`"`), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := KeyShapeWarning(p, cred)
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%s with %.8s…: %q, want %q", c.provider, c.key, got, c.want)
+		}
+		if strings.Contains(got, "SECRET") {
+			t.Errorf("the warning quotes the key: %q", got)
+		}
+	}
+}
+
+// TestFindProvider: an id in any case is found, as the chat headers
+// accept it; an unknown one lists the valid ids, quoting the id only when
+// it looks like one.
+func TestFindProvider(t *testing.T) {
+	for _, id := range []string{"OpenAI", " groq ", "AZURE-Responses"} {
+		if p, err := FindProvider("provider", id); err != nil || p.ID != strings.ToLower(strings.TrimSpace(id)) {
+			t.Errorf("FindProvider(%q) = %v, %v", id, p, err)
+		}
+	}
+	_, err := FindProvider("provider", "grok")
+	e, ok := err.(*Error)
+	if !ok || e.Param != "provider" || !strings.Contains(e.Message, `unknown provider "grok"; provider is one of: openai, openai-responses, anthropic,`) ||
+		!strings.Contains(e.Message, "tavily") {
+		t.Fatalf("unknown provider: %v", err)
+	}
+	_, err = FindProvider("provider", "sk-proj-SECRET0123456789")
+	if e, _ := err.(*Error); e == nil || strings.Contains(e.Message, "SECRET") || !strings.Contains(e.Message, "one of: openai") {
+		t.Fatalf("a pasted key: %v", err)
+	}
+	if _, err := FindProvider("provider", ""); err == nil || !strings.Contains(err.Error(), "provider is required") {
+		t.Fatalf("empty: %v", err)
+	}
+}

@@ -144,6 +144,30 @@ func LookupProvider(id string) (*Provider, bool) {
 	return p, ok
 }
 
+// FindProvider looks up a provider id as a client sends it: in any case
+// ("OpenAI"), with spaces around, as the chat headers accept it. An id
+// that is not in the catalog is a 400 naming field and listing the valid
+// ids; the id itself is quoted only when it looks like one (anything else
+// might be a key pasted into the wrong field).
+func FindProvider(field, id string) (*Provider, error) {
+	norm := strings.ToLower(strings.TrimSpace(id))
+	if p, ok := LookupProvider(norm); ok {
+		return p, nil
+	}
+	if norm == "" {
+		return nil, FieldError(field, "%s is required", field)
+	}
+	ids := make([]string, len(Catalog))
+	for i := range Catalog {
+		ids[i] = Catalog[i].ID
+	}
+	what := "unknown provider"
+	if safeID(norm) == norm {
+		what += " \"" + norm + "\""
+	}
+	return nil, FieldError(field, "%s; %s is one of: %s", what, field, strings.Join(ids, ", "))
+}
+
 // BaseURLEnv is the environment variable that overrides p's base URL:
 // OWNKEY_<ID>_BASE_URL with the id upper-cased and '-' turned into '_'.
 func (p *Provider) BaseURLEnv() string {

@@ -100,16 +100,18 @@ func RouteModel(model, forced string, configured func(provider string) bool) (*R
 	case r != nil || err != nil:
 		return r, err
 	case missing != nil:
-		return nil, noKey(missing)
+		return nil, missingParam(noKey(missing), forced)
 	}
 	return nil, routeError(model, tried)
 }
 
 // routeModel applies RouteModel's rules and leaves the error to the
 // caller, whose message depends on whose keys were looked at: when no key
-// serves the request it returns the forced provider without one
-// (missing), or else the providers considered, appended to tried. err is
-// set only for a forced provider that is not a model provider.
+// serves the request it returns the provider the client named without a
+// key for it (missing: the forced one, or the model's provider prefix
+// when nothing else serves the model either), or else the providers
+// considered, appended to tried. err is set only for a forced provider
+// that is not a model provider.
 func routeModel(model, forced string, configured func(provider string) bool, tried []string) (r *Route, missing *Provider, _ []string, err error) {
 	if forced != "" {
 		p, ok := LookupProvider(forced)
@@ -122,11 +124,13 @@ func routeModel(model, forced string, configured func(provider string) bool, tri
 		}
 		return &Route{Provider: p, Model: model, How: "forced"}, nil, tried, nil
 	}
+	var prefixed *Provider
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := LookupProvider(model[:i]); ok && p.Kind == KindModel {
 			if configured(p.ID) {
 				return &Route{Provider: p, Model: model[i+1:], How: "prefix"}, nil, tried, nil
 			}
+			prefixed = p
 			tried = append(tried, p.ID)
 		}
 	}
@@ -153,7 +157,8 @@ func routeModel(model, forced string, configured func(provider string) bool, tri
 			tried = appendNew(tried, id)
 		}
 	}
-	return nil, nil, tried, nil
+	// groq/llama-… that nothing serves: the key missing is groq's.
+	return nil, prefixed, tried, nil
 }
 
 // RouteKeys routes a chat request under the BYOK switch (choice) and says
@@ -182,7 +187,7 @@ func RouteKeys(model, forced string, choice KeyChoice, own, platform func(provid
 		if r != nil || err != nil {
 			return r, false, err
 		}
-		return nil, false, noPlatformKey(model, missing, tried)
+		return nil, false, missingParam(noPlatformKey(model, missing, tried), forced)
 	}
 	r, _, _, err = routeModel(model, forced, own, triedBuf[:0])
 	if r != nil || err != nil {
@@ -193,7 +198,17 @@ func RouteKeys(model, forced string, choice KeyChoice, own, platform func(provid
 	if r != nil {
 		return r, own(r.Provider.ID), nil
 	}
-	return nil, false, noKeyAtAll(model, missing, tried)
+	return nil, false, missingParam(noKeyAtAll(model, missing, tried), forced)
+}
+
+// missingParam makes an error about a missing provider key name the model
+// as its field when the provider came from the model's prefix rather than
+// a forced provider.
+func missingParam(err error, forced string) error {
+	if e, ok := err.(*Error); ok && forced == "" && e.Param == "x-byok-provider" {
+		e.Param = "model"
+	}
+	return err
 }
 
 // NoKeyError is the 400 for a provider whose key, of those the choice

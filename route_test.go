@@ -47,6 +47,12 @@ func TestRouteModel(t *testing.T) {
 		{"anthropic/claude-sonnet-4.5", "", []string{"vercel"}, "vercel", "anthropic/claude-sonnet-4.5", "catalog", ""},
 		{"mistralai/mistral-large-2411", "", []string{"vercel", "openrouter"}, "openrouter", "mistralai/mistral-large-2411", "aggregator", ""},
 		{"mistral-large", "", []string{"openrouter"}, "", "", "", "byok_no_provider_for_model"},
+		// A provider prefix without its key, that nothing else serves: the
+		// missing key is the prefix's, as for a forced provider.
+		{"groq/llama-3.3-70b-versatile", "", []string{"openai"}, "", "", "", "byok_no_key_for_provider"},
+		{"groq/llama-3.3-70b-versatile", "", nil, "", "", "", "byok_no_key_for_provider"},
+		// … but an aggregator that serves the id still does.
+		{"openai/gpt-4o-mini", "", []string{"openrouter"}, "openrouter", "openai/gpt-4o-mini", "catalog", ""},
 	}
 	for _, c := range cases {
 		r, err := RouteModel(c.model, c.forced, has(c.keys...))
@@ -61,8 +67,27 @@ func TestRouteModel(t *testing.T) {
 			t.Errorf("%s/%s: got %+v %v, want %s %s %s", c.model, c.forced, r, err, c.provider, c.upstream, c.how)
 		}
 	}
+	// A prefix's missing key is named like a forced provider's, the model
+	// being the field at fault.
+	_, err := RouteModel("groq/llama-3.3-70b-versatile", "", has("openai"))
+	if e := err.(*Error); e.Param != "model" || !strings.HasPrefix(e.Message, "no Groq key is stored for this account.") {
+		t.Fatalf("prefix without a key: %s (param %s)", e.Message, e.Param)
+	}
+	_, err = RouteModel("gpt-4o", "groq", has("openai"))
+	if e := err.(*Error); e.Param != "x-byok-provider" || !strings.HasPrefix(e.Message, "no Groq key is stored for this account.") {
+		t.Fatalf("forced without a key: %s (param %s)", e.Message, e.Param)
+	}
+	for _, c := range []struct {
+		choice KeyChoice
+		reason string
+	}{{KeyAuto, "no_key_for_provider"}, {KeyPlatform, "platform_no_key_for_provider"}, {KeyOwn, "byok_no_key_for_provider"}} {
+		_, _, err := RouteKeys("groq/llama-3.3-70b-versatile", "", c.choice, has("openai"), has("anthropic"))
+		if e, ok := err.(*Error); !ok || e.Reason != c.reason || e.Param != "model" || !strings.Contains(e.Message, "Groq") {
+			t.Fatalf("RouteKeys %v: %v", c.choice, err)
+		}
+	}
 	// The error names the model and what was tried.
-	_, err := RouteModel("claude-opus-4-5", "", has("groq"))
+	_, err = RouteModel("claude-opus-4-5", "", has("groq"))
 	if e := err.(*Error); e.Param != "model" || !strings.Contains(e.Message, "claude-opus-4-5") || !strings.Contains(e.Message, "anthropic") || !strings.Contains(e.Message, "x-byok-provider") {
 		t.Fatalf("message: %s", e.Message)
 	}

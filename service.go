@@ -49,3 +49,17 @@ type CredentialService interface {
 	// MarkUsed notes that the account's key for the provider was used now.
 	MarkUsed(accountID int64, providerID string)
 }
+
+// KeyHealth learns how stored keys fare with their providers (vault.Service),
+// so that the key list shows a key its provider refuses as failing, with
+// when and why, until the key is replaced or works again. owner is the
+// account id, or PlatformOwner for the platform's keys. Both calls are made
+// on the chat path and only touch memory; a change of state is written to
+// the store in the background, and a key that keeps working costs no write.
+type KeyHealth interface {
+	// KeyRejected notes that the provider refused c (401/403) with
+	// status and message (the provider's words, secrets scrubbed).
+	KeyRejected(owner int64, providerID string, c *Credential, status int, message string)
+	// KeyWorked notes that the provider accepted c.
+	KeyWorked(owner int64, providerID string, c *Credential)
+}

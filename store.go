@@ -62,6 +62,13 @@ type Store interface {
 	// DeleteCredential is ENOTFOUND when there was nothing to delete.
 	DeleteCredential(ctx context.Context, accountID int64, provider string) error
 	TouchCredential(ctx context.Context, accountID int64, provider string, at time.Time) error
+	// SetCredentialFailure records that owner's key for provider (an
+	// account's, or the platform's for PlatformOwner) is failing (f), or
+	// works again (f nil). It changes only the key whose suffix is
+	// suffix and, for a failure, that was stored no later than f.At, so
+	// that a key replaced meanwhile is never marked by its predecessor's
+	// failure; ENOTFOUND when no such key is stored.
+	SetCredentialFailure(ctx context.Context, owner int64, provider, suffix string, f *KeyFailure) error
 	// SetCredentialCaps changes the spend caps of a stored key without
 	// touching the key (ENOTFOUND if none is stored).
 	SetCredentialCaps(ctx context.Context, accountID int64, provider string, u SpendCapsUpdate) (*CredentialRecord, error)

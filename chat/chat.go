@@ -12,7 +12,7 @@ package chat
 
 import (
 	"context"
-	"log/slog"
+	"errors"
 	"net/http"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 	"github.com/ownkey/ownkey/billing"
 	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/provider"
+	"github.com/ownkey/ownkey/telemetry"
 	"github.com/ownkey/ownkey/usage"
 )
 
@@ -47,9 +48,10 @@ type Service struct {
 	// MaxJSONDepth bounds the provider JSON the adapters parse
 	// (OWNKEY_MAX_JSON_DEPTH); zero means jsonvalid.DefaultMaxDepth.
 	MaxJSONDepth int
-	// Logger gives the request's logger (httpapi.Logger tags it with the
-	// request id); nil uses slog.Default.
-	Logger func(context.Context) *slog.Logger
+	// KeyHealth is told when a provider refuses the key that served a
+	// request (401/403) and when it accepts it, so that the key list shows
+	// a failing key (vault.Service); nil tells nobody.
+	KeyHealth ownkey.KeyHealth
 
 	// Prices price each request's usage (the price catalog, prices.Book)
 	// at the request's markup (Markups); nil prices nothing: records
@@ -67,8 +69,12 @@ type Service struct {
 var _ ownkey.ChatService = (*Service)(nil)
 
 // Chat serves one chat request; see ownkey.ChatService.
+//
+// What became of the call is reported in call.Outcome as it goes, for the
+// access log, the metrics and the trace.
 func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	accountID := call.Principal.Account.ID
+	out := &call.Outcome
 
 	// Route and credential: the provider comes from the model id, a forced
 	// provider and the keys the BYOK switch allows (keys.go); the key is
@@ -77,6 +83,7 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if err != nil {
 		return err
 	}
+	out.Provider, out.Model, out.BYOK = route.Provider.ID, route.Model, byok
 
 	// Family: the provider's wire family knows the rest.
 	family, err := s.Families.Family(route.Provider)
@@ -118,6 +125,7 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 			return err
 		}
 	}
+	out.Model = model
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
 		Model: model, Body: body, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
@@ -139,19 +147,31 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		}
 	}
 
-	res, err := adapter.Chat(ctx, req, call.Sink)
+	// The upstream call, traced as a child span when the request is.
+	upCtx, span := telemetry.StartUpstream(ctx, route.Provider, model, base, call.Stream)
+	res, err := adapter.Chat(upCtx, req, call.Sink)
 	if res == nil {
 		res = &ownkey.ChatResult{}
 	}
 	if err != nil && !res.Started {
+		// A provider refusing the key is about the stored key, not the
+		// client's ownkey key: said so, and the key is marked failing.
+		rejected := s.keyRefused(accountID, req, err)
+		if rejected != nil {
+			err = rejected
+		}
 		// Not written yet: the caller sends err, with this status.
 		res.Status = ownkey.StatusOf(err)
-		if res.ErrorCode == "" {
+		if rejected != nil {
+			res.ErrorCode = CodeKeyRejected
+		} else if res.ErrorCode == "" {
 			res.ErrorCode = provider.CodeUpstreamError
 			if res.ClientGone {
 				res.ErrorCode = provider.CodeClientDisconnected
 			}
 		}
+	} else if s.KeyHealth != nil && (res.Started || res.Status >= 200 && res.Status < 300) {
+		s.KeyHealth.KeyWorked(owner(accountID, byok), route.Provider.ID, cred)
 	}
 
 	// Usage and charge: fixed already if the answer ended (and its cost
@@ -170,11 +190,64 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	// limit and its credential's caps.
 	s.limits().Spent(call.Principal, req.Provider.ID, rec.Charge)
 
-	s.record(ctx, req, res, rec)
+	if s.Usage != nil {
+		s.Usage.Record(rec)
+	}
+	telemetry.EndUpstream(span, res, err)
+	s.report(out, res)
 	if err != nil && !res.Started && !res.ClientGone {
 		return err
 	}
 	return nil
+}
+
+// report fills the call's outcome from the result.
+func (s *Service) report(out *ownkey.ChatOutcome, res *ownkey.ChatResult) {
+	out.Upstream = res.TTFB > 0 || res.UpstreamLatency > 0
+	out.ModelServed, out.Status, out.ErrorCode = res.ModelServed, res.Status, res.ErrorCode
+	out.Usage, out.Charged = res.Usage, res.Charge.Charged
+	out.TTFB, out.UpstreamLatency, out.ClientGone = res.TTFB, res.UpstreamLatency, res.ClientGone
+}
+
+// owner is the KeyHealth owner of the key that served a request: the
+// account, or the platform.
+func owner(accountID int64, byok bool) int64 {
+	if byok {
+		return accountID
+	}
+	return ownkey.PlatformOwner
+}
+
+// CodeProviderAuthFailed and CodePlatformAuthFailed are the client's error
+// codes for a request whose provider refused the key (401/403): the
+// account's own stored key, or the platform's. CodeKeyRejected is the usage
+// record's error code for both.
+const (
+	CodeProviderAuthFailed = "byok_provider_auth_failed"
+	CodePlatformAuthFailed = "platform_provider_auth_failed"
+	CodeKeyRejected        = "provider_auth_failed"
+)
+
+// keyRefused turns the provider's 401 or 403 into an error that says whose
+// key it refused (the client's ownkey key was fine): the status kept, the
+// provider's (scrubbed) message quoted, and tells KeyHealth. It is nil for
+// any other error.
+func (s *Service) keyRefused(accountID int64, req *ownkey.ChatRequest, err error) *ownkey.Error {
+	var e *ownkey.Error
+	if !errors.As(err, &e) || e.Code != ownkey.EUPSTREAM || e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
+		return nil
+	}
+	name := req.Provider.Name
+	rejected := &ownkey.Error{Code: e.Code, Status: e.Status, Type: e.Type, RetryAfter: e.RetryAfter, Reason: CodeProviderAuthFailed,
+		Message: "Your stored " + name + " key was rejected by " + name + ": " + e.Message}
+	if !req.BYOK {
+		rejected.Reason = CodePlatformAuthFailed
+		rejected.Message = "The platform's " + name + " key was rejected by " + name + " (the operator must replace it): " + e.Message
+	}
+	if s.KeyHealth != nil {
+		s.KeyHealth.KeyRejected(owner(accountID, req.BYOK), req.Provider.ID, req.Credential, e.Status, e.Message)
+	}
+	return rejected
 }
 
 // Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.
@@ -267,21 +340,5 @@ func (s *Service) newRecord(call *ownkey.ChatCall, req *ownkey.ChatRequest, res 
 		Usage: res.Usage, Stream: req.Stream, Status: res.Status, ErrorCode: res.ErrorCode,
 		UpstreamLatency: res.UpstreamLatency, TTFB: res.TTFB, ClientDisconnected: res.ClientGone,
 		CreatedAt: time.Now().UTC(), Charge: res.Charge, Settlement: ownkey.SettlementSettled,
-	}
-}
-
-// record hands the request's usage record to the recorder, which stores it
-// asynchronously and losslessly, and logs a failed request.
-func (s *Service) record(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatResult, rec *ownkey.UsageRecord) {
-	if s.Usage != nil {
-		s.Usage.Record(rec)
-	}
-	if res.ErrorCode != "" {
-		log := slog.Default()
-		if s.Logger != nil {
-			log = s.Logger(ctx)
-		}
-		log.Info("chat request failed", "provider", req.Provider.ID, "model", req.Model,
-			"status", res.Status, "error_code", res.ErrorCode, "client_gone", res.ClientGone)
 	}
 }

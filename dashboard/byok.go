@@ -40,6 +40,9 @@ type keyRow struct {
 	// Disabled: the operator turned the provider off; a stored key can
 	// still be removed.
 	Disabled bool
+	// Failure: the provider refuses the stored key (since when, its
+	// status and message), until it is replaced or works again.
+	Failure *ownkey.KeyFailure
 }
 
 // StatusText is the row's status as the page shows it.
@@ -67,7 +70,8 @@ func statusText(status, suffix string) string {
 func rowOf(st *ownkey.KeyStatus) keyRow {
 	p := st.Provider
 	r := keyRow{ID: p.ID, Name: p.Name, Status: st.Status, Suffix: st.Suffix, JSON: p.Format == ownkey.FormatJSON,
-		Fields: p.Fields, UpdatedAt: st.UpdatedAt, LastUsedAt: st.LastUsedAt, Disabled: st.Status == ownkey.StatusDisabled}
+		Fields: p.Fields, UpdatedAt: st.UpdatedAt, LastUsedAt: st.LastUsedAt, Disabled: st.Status == ownkey.StatusDisabled,
+		Failure: st.Failure}
 	if r.JSON {
 		r.Placeholder = jsonPlaceholders[p.ID]
 	} else if p.KeyHint != "" {

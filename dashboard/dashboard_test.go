@@ -48,6 +48,10 @@ func (fakeVault) List(context.Context, int64) ([]ownkey.KeyStatus, error) {
 		if st.Provider.ID == "openai" {
 			st.Status, st.Suffix = ownkey.StatusConfigured, "wxyz"
 		}
+		if st.Provider.ID == "groq" {
+			st.Status, st.Suffix = ownkey.StatusConfigured, "9876"
+			st.Failure = &ownkey.KeyFailure{At: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC), Status: 401, Message: "Invalid API Key <b>"}
+		}
 		out = append(out, st)
 	}
 	return out, nil
@@ -127,6 +131,10 @@ func TestSignedInPages(t *testing.T) {
 	body := w.Body.String()
 	if w.Code != 200 || !strings.Contains(body, "Bring Your Own Key (BYOK)") || !strings.Contains(body, "Configured ····wxyz") {
 		t.Fatalf("BYOK page: %d\n%s", w.Code, body)
+	}
+	// A key its provider refuses says so, escaped; the others do not.
+	if !strings.Contains(body, "Groq refused this key (HTTP 401) on 2026-03-14 15:09:26 UTC: Invalid API Key &lt;b&gt;") || strings.Count(body, `class="failing"`) != 1 {
+		t.Fatalf("the failing groq key is not shown as such:\n%s", body)
 	}
 	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": contentSecurityPolicy} {
 		if got := w.Header().Get(h); got != want {

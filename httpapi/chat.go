@@ -78,7 +78,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	if err := s.cfg.Chat.Chat(r.Context(), &cc.call); err != nil {
+	err = s.cfg.Chat.Chat(r.Context(), &cc.call)
+	if st := stateOf(r); st != nil {
+		// Kept past the pooled call, for the access log, the metrics and
+		// the span.
+		st.chat = chatSummary{served: true, model: cc.call.Model, stream: cc.call.Stream, outcome: cc.call.Outcome}
+	}
+	if err != nil {
 		Error(w, r, err)
 	}
 }

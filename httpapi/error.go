@@ -50,10 +50,20 @@ func openAIType(code string) string {
 
 // Error writes err in OpenAI's envelope. Internal errors are logged with their
 // cause and shown to the client only as "internal error" plus the request id.
+//
+// What it would log goes to the request's access log line instead (its
+// error_code and error fields), so that a request logs one line; only
+// without an access log does it log a line of its own.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	var e *ownkey.Error
+	st := stateOf(r)
+	logged := st != nil && st.logged
 	if !errors.As(err, &e) {
-		logger(r).Error("internal error", "err", err.Error())
+		if logged {
+			st.errMsg = err.Error()
+		} else {
+			logger(r).Error("internal error", "err", err.Error())
+		}
 		e = &ownkey.Error{Code: ownkey.EINTERNAL, Message: "internal error (request id " + w.Header().Get("X-Request-ID") + ")"}
 	}
 	status, typ := ownkey.StatusOf(e), openAIType(e.Code)
@@ -74,7 +84,13 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if code != "" {
 		body.Error.Code = &code
 	}
-	if status >= 500 {
+	switch {
+	case logged:
+		st.errCode, st.errKind = code, e.Code
+		if status >= 500 && st.errMsg == "" {
+			st.errMsg = e.Message
+		}
+	case status >= 500:
 		logger(r).Warn("request failed", "status", status, "code", e.Code, "msg", e.Message)
 	}
 	writeJSON(w, status, body)

@@ -26,6 +26,14 @@ type providerKeyView struct {
 	// for none) and, in the list, the spend they count so far.
 	SpendCap *ownkey.SpendCaps `json:"spend_cap,omitempty"`
 	Spend    *ownkey.Spend     `json:"spend,omitempty"`
+	// Failing is true while the provider refuses the stored key, and
+	// Failure says since when and why (its status and message); both
+	// clear when the key is replaced or a request with it succeeds.
+	Failing bool               `json:"failing"`
+	Failure *ownkey.KeyFailure `json:"failure,omitempty"`
+	// Warning, on the answer to storing a key, says what looks wrong
+	// with it (a key shaped like another provider's).
+	Warning string `json:"warning,omitempty"`
 }
 
 func viewOf(st *ownkey.KeyStatus) providerKeyView {
@@ -33,6 +41,7 @@ func viewOf(st *ownkey.KeyStatus) providerKeyView {
 	v := providerKeyView{
 		Provider: p.ID, Name: p.Name, Kind: p.Kind, Format: p.Format, Fields: p.Fields, KeyHint: p.KeyHint,
 		Status: st.Status, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, LastUsedAt: st.LastUsedAt,
+		Failing: st.Failure != nil, Failure: st.Failure, Warning: st.Warning,
 	}
 	if st.Suffix != "" {
 		v.Suffix = &st.Suffix
@@ -182,6 +191,11 @@ type validateKeyResponse struct {
 	Provider string `json:"provider"`
 	Model    string `json:"model,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Code says why it is not valid: invalid_api_key (the provider
+	// refused the key), permission_denied (the key works but lacks a
+	// permission the check needs), model_not_found (the key works but the
+	// provider does not serve the model named); empty otherwise.
+	Code string `json:"code,omitempty"`
 	// Status is the provider's HTTP status when it answered.
 	Status int `json:"upstream_status,omitempty"`
 	// CheckCost says what the check cost the key's owner, for a provider
@@ -198,13 +212,10 @@ func (s *Server) handleValidateProviderKey(w http.ResponseWriter, r *http.Reques
 		Error(w, r, err)
 		return
 	}
-	prov, ok := ownkey.LookupProvider(req.Provider)
+	prov, err := ownkey.FindProvider("provider", req.Provider)
 	switch {
-	case req.Provider == "":
-		Error(w, r, ownkey.FieldError("provider", "provider is required"))
-		return
-	case !ok:
-		Error(w, r, ownkey.FieldError("provider", "unknown provider %q", req.Provider))
+	case err != nil:
+		Error(w, r, err)
 		return
 	case s.cfg.Vault.Disabled(prov.ID):
 		Error(w, r, ownkey.FieldError("provider", "provider %s is disabled by the operator", prov.ID))
@@ -224,7 +235,7 @@ func (s *Server) handleValidateProviderKey(w http.ResponseWriter, r *http.Reques
 		resp.Error = ownkey.ErrorMessage(err)
 		var e *ownkey.Error
 		if ok := asError(err, &e); ok {
-			resp.Status = e.Status
+			resp.Status, resp.Code = e.Status, e.Reason
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type httpMetrics struct {
@@ -135,6 +137,26 @@ type requestState struct {
 	logger    *slog.Logger
 	principal *ownkey.Principal
 	body      minRateBody // r.Body under the body read limits
+	// logged is true when the access log line will be written: Error
+	// then leaves what it would log to that line (errCode, errMsg).
+	logged bool
+	// errCode is the code of the error the response carries, as its
+	// envelope says it (null there: empty), errKind its domain code;
+	// errMsg, for a 5xx, its message, or an internal error's cause.
+	errCode, errKind, errMsg string
+	// chat is filled by handleChat once the chat service has served the
+	// call: what the access line, the metrics and the span say of it.
+	chat chatSummary
+}
+
+// chatSummary is a chat request as the access log, the metrics and the
+// trace see it, kept past the pooled call it came from (in the request's
+// state, so that keeping it allocates nothing).
+type chatSummary struct {
+	served  bool // the chat service was called
+	model   string
+	stream  bool
+	outcome ownkey.ChatOutcome
 }
 
 // Request ids are a per-process random prefix and a counter: unique, cheap,
@@ -196,8 +218,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			clientRID = ""
 		}
 		w.Header().Set("X-Request-ID", rid)
-		st := &requestState{id: rid, logger: s.cfg.Logger}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		access := s.cfg.AccessLog && s.cfg.Logger.Handler().Enabled(r.Context(), slog.LevelInfo)
+		st := &requestState{id: rid, logger: s.cfg.Logger, logged: access}
+		ctx := context.WithValue(r.Context(), ctxKey{}, st)
+		var span trace.Span
+		if s.cfg.Tracer != nil && traced(r.URL.Path) {
+			ctx, span = s.startSpan(ctx, r, rid)
+		}
+		r = r.WithContext(ctx)
 		s.limitBodyRate(w, r, st, start)
 		sw := &statusWriter{ResponseWriter: w}
 		admitted, counted := s.admit(r)
@@ -224,27 +252,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.metrics.observe(route, methodLabel(r.Method), status, d)
-			if h := s.cfg.Logger.Handler(); s.cfg.AccessLog && h.Enabled(r.Context(), slog.LevelInfo) {
-				// The record is built here rather than with LogAttrs, which
-				// walks the stack for a source line the access log has no
-				// use for. The duration is whole microseconds: slog writes
-				// floats through encoding/json.
-				rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-				rec.AddAttrs(
-					slog.String("request_id", rid),
-					slog.String("method", safeMethod(r.Method)),
-					slog.String("path", redactPath(r.URL.Path)),
-					slog.Int("status", status),
-					slog.Int64("bytes", sw.bytes),
-					slog.Int64("duration_us", d.Microseconds()),
-				)
-				if clientRID != "" {
-					rec.AddAttrs(slog.String("client_request_id", clientRID))
-				}
-				if p := st.principal; p != nil {
-					rec.AddAttrs(slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
-				}
-				_ = h.Handle(r.Context(), rec)
+			if c := &st.chat; c.served {
+				s.chatMetrics.observe(&c.outcome, c.stream, status, d)
+			}
+			if span != nil {
+				endSpan(span, r, route, status, st)
+			}
+			if access {
+				s.accessLog(r, st, status, sw.bytes, d, clientRID)
 			}
 		}()
 		if !admitted {
@@ -253,6 +268,84 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// accessLog writes the request's one log line: what was asked and
+// answered, who asked (account and API key ids, never a key), the error
+// the response carried and, for a chat request, the provider, model,
+// whether it streamed, whose key served it, the tokens and where they came
+// from, and the upstream times.
+//
+// The record is built here rather than with LogAttrs, which walks the
+// stack for a source line the access log has no use for, and its
+// attributes are added at once, so that the record grows once. Durations
+// are whole microseconds: slog writes floats through encoding/json.
+func (s *Server) accessLog(r *http.Request, st *requestState, status int, bytes int64, d time.Duration, clientRID string) {
+	var buf [24]slog.Attr
+	a := append(buf[:0],
+		slog.String("request_id", st.id),
+		slog.String("method", safeMethod(r.Method)),
+		slog.String("path", redactPath(r.URL.Path)),
+		slog.Int("status", status),
+		slog.Int64("bytes", bytes),
+		slog.Int64("duration_us", d.Microseconds()),
+	)
+	if clientRID != "" {
+		a = append(a, slog.String("client_request_id", clientRID))
+	}
+	if p := st.principal; p != nil {
+		a = append(a, slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
+	}
+	code := st.errCode
+	if c := &st.chat; c.served {
+		o := &c.outcome
+		model := c.model
+		if carriesKey(r, model) {
+			model = "[redacted]"
+		}
+		a = append(a, slog.String("model", telemetry.SafeText(model)), slog.Bool("stream", c.stream))
+		if o.Provider != "" {
+			a = append(a, slog.String("provider", o.Provider), slog.Bool("byok", o.BYOK))
+		}
+		if o.Upstream {
+			a = append(a, slog.String("usage_source", string(o.Usage.Source)),
+				slog.Int64("prompt_tokens", o.Usage.PromptTokens), slog.Int64("completion_tokens", o.Usage.CompletionTokens))
+			if o.Usage.CachedTokens > 0 {
+				a = append(a, slog.Int64("cached_tokens", o.Usage.CachedTokens))
+			}
+			if o.Usage.ReasoningTokens > 0 {
+				a = append(a, slog.Int64("reasoning_tokens", o.Usage.ReasoningTokens))
+			}
+			a = append(a, slog.Int64("ttfb_us", o.TTFB.Microseconds()), slog.Int64("upstream_us", o.UpstreamLatency.Microseconds()))
+		}
+		if code == "" {
+			// A failure the answer itself carried (mid-stream), the
+			// client leaving, or the provider's error without a code.
+			code = o.ErrorCode
+		}
+	}
+	if code == "" {
+		code = st.errKind
+	}
+	if code != "" {
+		a = append(a, slog.String("error_code", code))
+	}
+	if st.errMsg != "" {
+		a = append(a, slog.String("error", st.errMsg))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	rec := slog.NewRecord(time.Now(), level, "request", 0)
+	rec.AddAttrs(a...)
+	_ = s.cfg.Logger.Handler().Handle(r.Context(), rec)
+}
+
+// stateOf is the state of the request being served, nil outside observe.
+func stateOf(r *http.Request) *requestState {
+	st, _ := r.Context().Value(ctxKey{}).(*requestState)
+	return st
 }
 
 // RequestID returns the id of the request being served.

@@ -5,6 +5,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/ownkey/ownkey/usage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is what the server needs from the outside: the services it
@@ -41,8 +44,20 @@ type Config struct {
 	// debits (billing.Ledger); nil answers them 503.
 	Balances ownkey.BalanceService
 	Logger   *slog.Logger
-	// Registry receives the HTTP metrics and is served on /metrics.
+	// Registry receives the HTTP and chat metrics and is served on
+	// /metrics.
 	Registry *prometheus.Registry
+	// MetricsToken, if set, is the bearer token /metrics requires
+	// (OWNKEY_METRICS_TOKEN).
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics off this server's routes: the
+	// caller serves MetricsHandler on a listener of its own
+	// (OWNKEY_METRICS_ADDR).
+	MetricsElsewhere bool
+	// Tracer, if set, traces each request (one server span; the chat
+	// service adds the upstream call as a child); nil traces nothing and
+	// costs nothing (package telemetry).
+	Tracer trace.Tracer
 	// MaxBodyBytes bounds request bodies (chat requests carry images).
 	MaxBodyBytes int64
 	// MaxJSONDepth bounds the nesting of every JSON body a client sends
@@ -100,11 +115,13 @@ type Pinger interface {
 
 // Server routes requests. Create with New; serve Handler().
 type Server struct {
-	cfg      Config
-	mux      *http.ServeMux
-	handler  http.Handler
-	metrics  *httpMetrics
-	draining atomic.Bool
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+	metrics *httpMetrics
+	// chatMetrics are the chat requests' (chatmetrics.go).
+	chatMetrics *chatMetrics
+	draining    atomic.Bool
 	// inflight counts the requests being served (Limits.MaxInFlight),
 	// perAccount each account's (int64 id -> *atomic.Int64), bodies the
 	// memory held by chat bodies.
@@ -129,6 +146,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.bodies.max = cfg.Limits.MaxBodyMemory
 	s.metrics = newHTTPMetrics(cfg.Registry, func() float64 { return float64(s.inflight.Load()) })
+	s.chatMetrics = newChatMetrics(cfg.Registry)
 	cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ownkey_request_body_memory_bytes",
 		Help: "Bytes reserved by the chat request bodies in flight (bounded by OWNKEY_MAX_BODY_MEMORY).",
@@ -151,7 +169,9 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", s.handleReady)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	if !s.cfg.MetricsElsewhere {
+		m.Handle("GET /metrics", s.MetricsHandler())
+	}
 
 	small := int64(64 << 10) // key management bodies are tiny
 	user := func(pattern string, limit int64, h http.HandlerFunc) {
@@ -216,6 +236,27 @@ func (s *Server) routes() {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
 			Message: "Unknown request URL: " + safeMethod(r.Method) + " " + redactPath(r.URL.Path) + "."})
+	})
+}
+
+// MetricsHandler serves the metrics in Prometheus' text format, behind the
+// bearer token MetricsToken when one is set (compared in constant time; a
+// missing or wrong token is a 401).
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(presentedKey(r)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ownkey metrics"`)
+			Error(w, r, &ownkey.Error{Code: ownkey.EUNAUTHORIZED, Reason: "metrics_token_required",
+				Message: "/metrics requires the metrics token (OWNKEY_METRICS_TOKEN) as Authorization: Bearer <token>"})
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -75,7 +75,20 @@ type KeyCheck struct {
 	// check needs, and says which; the error then says so instead of
 	// "rejected the key" (AWS: which IAM action is missing).
 	Denied func(header http.Header, body []byte) string
+	// Model is the model the user named, for the families whose check
+	// can tell whether the provider serves it: a 2xx answer that is a
+	// model list ({"data":[{"id":…}]} or a bare array of them) must list
+	// it. Empty: the check says nothing of a model.
+	Model string
+	// NotServed, when set, recognizes an answer that says Model is not
+	// served, the key having got past authentication (NotFound, for a
+	// check that asks for the model itself).
+	NotServed func(status int, header http.Header, body []byte) bool
 }
+
+// NotFound is the NotServed of a check that asks for the model itself: a
+// 404 means there is no such model (or deployment).
+func NotFound(status int, _ http.Header, _ []byte) bool { return status == http.StatusNotFound }
 
 // GetCheck is a key check GET {base}{path}.
 func GetCheck(base, path string) KeyCheck {

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/egress"
@@ -23,6 +26,15 @@ const DefaultValidateTimeout = 10 * time.Second
 // error message, little enough that a hostile endpoint cannot make us buffer
 // a large body.
 const maxErrorBody = 64 << 10
+
+// maxModelList bounds the model list read to find a model the user named:
+// OpenAI's is some 100 KiB, Together's a few MiB. A longer list is not
+// judged (the model may be further on).
+const maxModelList = 8 << 20
+
+// CodeModelNotFound is the reason of a key check whose key works but whose
+// provider does not serve the model named.
+const CodeModelNotFound = "model_not_found"
 
 // Validator checks a credential with the cheapest authenticated call its
 // provider offers: its family's KeyCheck. It implements ownkey.KeyValidator.
@@ -96,6 +108,7 @@ func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownk
 	if chk.Body != nil {
 		payload = bytes.NewReader(chk.Body)
 	}
+	chk.Model = strings.TrimPrefix(chk.Model, p.ID+"/")
 	req, err := http.NewRequestWithContext(ctx, chk.Method, chk.URL, payload)
 	if err != nil {
 		return ownkey.Errorf(ownkey.EINVALID, "%s address %s is not a valid URL", p.Name, redactURL(chk.Origin))
@@ -129,7 +142,10 @@ func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownk
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil
+		if chk.Model == "" {
+			return nil
+		}
+		return listsModel(chk, p, c, resp)
 	}
 	// A read cut short by the deadline still leaves what arrived to quote.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -138,10 +154,17 @@ func (v *Validator) ValidateKey(ctx context.Context, p *ownkey.Provider, c *ownk
 
 // judge reads a key check's answer other than 2xx.
 func judge(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, status int, header http.Header, body []byte) error {
+	msg := UpstreamMessage(body, c, 0)
+	if chk.Model != "" && chk.NotServed != nil && chk.NotServed(status, header, body) {
+		e := notServed(p, c, chk.Model, status)
+		if msg != "" {
+			e.Message += " (" + msg + ")"
+		}
+		return e
+	}
 	if chk.AuthOnly && status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden {
 		return nil
 	}
-	msg := UpstreamMessage(body, c, 0)
 	e := &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status}
 	if status == http.StatusForbidden && chk.Denied != nil {
 		if missing := chk.Denied(header, body); missing != "" {
@@ -166,6 +189,56 @@ func judge(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, status int, h
 		e.Message += ": " + msg
 	}
 	return e
+}
+
+// notServed is the error for a key that works with a provider that does
+// not serve model.
+func notServed(p *ownkey.Provider, c *ownkey.Credential, model string, status int) *ownkey.Error {
+	return &ownkey.Error{Code: ownkey.EUPSTREAM, Status: status, Reason: CodeModelNotFound, Param: "model",
+		Message: fmt.Sprintf("%s accepted the key but does not serve model %q", p.Name, SafeToken(model, c))}
+}
+
+// listsModel reads a 2xx answer to a check that names a model: a model
+// list that does not hold it is an error; any other answer (the model's
+// own object, a list too long to read whole) is taken as the key working.
+func listsModel(chk KeyCheck, p *ownkey.Provider, c *ownkey.Credential, resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxModelList+1))
+	if err != nil || len(body) > maxModelList {
+		return nil
+	}
+	if listed, found := ModelListed(body, chk.Model); !listed || found {
+		return nil
+	}
+	e := notServed(p, c, chk.Model, resp.StatusCode)
+	e.Message += " (it is not in the models the key can use)"
+	return e
+}
+
+// ModelListed reads a provider's model list, OpenAI's {"data":[{"id":…}]}
+// or a bare array of such objects: listed is false when body is not one (or
+// names no model), found whether model is among them, ignoring case and a
+// "models/" prefix.
+func ModelListed(body []byte, model string) (listed, found bool) {
+	if !gjson.ValidBytes(body) {
+		return false, false
+	}
+	list := gjson.ParseBytes(body)
+	if data := list.Get("data"); data.IsArray() {
+		list = data
+	}
+	if !list.IsArray() {
+		return false, false
+	}
+	list.ForEach(func(_, m gjson.Result) bool {
+		id := m.Get("id")
+		if id.Type != gjson.String {
+			return true
+		}
+		listed = true
+		found = strings.EqualFold(id.Str, model) || strings.EqualFold(strings.TrimPrefix(id.Str, "models/"), model)
+		return !found
+	})
+	return listed, found
 }
 
 // redactURL drops any user:password an operator may have put in a base URL.

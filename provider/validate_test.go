@@ -215,3 +215,42 @@ func TestValidateKeyUserEndpointErrorsSayNoMore(t *testing.T) {
 		t.Error("the key reached the log")
 	}
 }
+
+// FuzzModelListed: any provider body is read without panicking, and a
+// model reported found is one of the list's ids.
+func FuzzModelListed(f *testing.F) {
+	f.Add([]byte(`{"object":"list","data":[{"id":"gpt-4o-mini"},{"id":"gpt-4o"}]}`), "gpt-4o")
+	f.Add([]byte(`[{"id":"meta-llama/Llama-3.3-70B"},{"id":3}]`), "meta-llama/llama-3.3-70b")
+	f.Add([]byte(`{"models":[{"name":"models/gemini"}]}`), "gemini")
+	f.Add([]byte(`{"data":[{"id":"x"`), "x")
+	f.Fuzz(func(t *testing.T, body []byte, model string) {
+		listed, found := provider.ModelListed(body, model)
+		if found && !listed {
+			t.Fatal("found in no list")
+		}
+		if found && !strings.Contains(strings.ToLower(string(body)), strings.ToLower(strings.TrimPrefix(model, "models/"))) && model != "" {
+			// The id is decoded JSON text: it may be escaped in the body.
+			if !strings.Contains(string(body), `\`) {
+				t.Fatalf("found %q, absent from %q", model, body)
+			}
+		}
+	})
+}
+
+func TestModelListed(t *testing.T) {
+	for _, c := range []struct {
+		body, model   string
+		listed, found bool
+	}{
+		{`{"data":[{"id":"gpt-4o"}]}`, "GPT-4o", true, true},
+		{`{"data":[{"id":"gpt-4o"}]}`, "gpt-9", true, false},
+		{`[{"id":"models/gemini-2.5-pro"}]`, "gemini-2.5-pro", true, true},
+		{`{"data":[]}`, "gpt-4o", false, false},
+		{`{"id":"claude-sonnet-4-5"}`, "claude-sonnet-4-5", false, false},
+		{`not json`, "x", false, false},
+	} {
+		if listed, found := provider.ModelListed([]byte(c.body), c.model); listed != c.listed || found != c.found {
+			t.Errorf("%s %s: listed %v found %v", c.body, c.model, listed, found)
+		}
+	}
+}

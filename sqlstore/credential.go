@@ -6,14 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
 )
 
 const credentialColumns = `account_id, provider, key_version, sealed, suffix, created_at, updated_at, last_used_at`
 
-// credentialReadColumns are credentialColumns and the spend caps.
-const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nano`
+// credentialReadColumns are credentialColumns, the spend caps and the
+// key's failure (migration 0008).
+const credentialReadColumns = credentialColumns + `, cap_day_nano, cap_month_nano, failed_at, failure_status, failure_message`
 
 // The two credential tables have the same columns (see migration 0007): the
 // accounts' keys, and the platform's, whose account_id is always
@@ -96,6 +98,9 @@ func (db *DB) putCredential(ctx context.Context, table string, r *ownkey.Credent
 				suffix         = excluded.suffix,
 				updated_at     = excluded.updated_at,
 				last_used_at   = excluded.last_used_at,
+				failed_at       = NULL,
+				failure_status  = NULL,
+				failure_message = NULL,
 				cap_day_nano   = CASE WHEN ? THEN excluded.cap_day_nano ELSE `+table+`.cap_day_nano END,
 				cap_month_nano = CASE WHEN ? THEN excluded.cap_month_nano ELSE `+table+`.cap_month_nano END
 			RETURNING created_at, cap_day_nano, cap_month_nano`),
@@ -117,6 +122,7 @@ func (db *DB) putCredential(ctx context.Context, table string, r *ownkey.Credent
 		return fmt.Errorf("sqlstore: put credential: %w", err)
 	}
 	r.CreatedAt, r.UpdatedAt, r.LastUsedAt = storedCreatedAt, updatedAt, storedTimePtr(r.LastUsedAt)
+	r.Failure = nil // a new key has not failed yet
 	return nil
 }
 
@@ -283,14 +289,55 @@ func (db *DB) queryCredentials(ctx context.Context, op, query string, args ...an
 func scanCredential(s scanner) (*ownkey.CredentialRecord, error) {
 	var r ownkey.CredentialRecord
 	var version int64
+	var failedAt *time.Time
+	var failureStatus sql.NullInt64
+	var failureMessage sql.NullString
 	err := s.Scan(&r.AccountID, &r.Provider, &version, &r.Sealed, &r.Suffix,
 		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, nullTimeColumn{&r.LastUsedAt},
-		nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth})
+		nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerDay}, nullInt64Column[ownkey.NanoUSD]{&r.Caps.PerMonth},
+		nullTimeColumn{&failedAt}, &failureStatus, &failureMessage)
 	if err != nil {
 		return nil, err
 	}
 	r.KeyVersion = uint32(version)
+	if failedAt != nil {
+		r.Failure = &ownkey.KeyFailure{At: *failedAt, Status: int(failureStatus.Int64), Message: failureMessage.String}
+	}
 	return &r, nil
+}
+
+// SetCredentialFailure records that owner's key for provider is failing
+// (f), or works again (f nil); see ownkey.Store. A failure marks only the
+// key with this suffix stored no later than f.At: a key replaced since the
+// request that failed is not the one that failed.
+func (db *DB) SetCredentialFailure(ctx context.Context, owner int64, provider, suffix string, f *ownkey.KeyFailure) error {
+	table := credentialTable(owner)
+	var res sql.Result
+	var err error
+	if f == nil {
+		res, err = db.write.ExecContext(ctx, db.q(`
+			UPDATE `+table+` SET failed_at = NULL, failure_status = NULL, failure_message = NULL
+			WHERE account_id = ? AND provider = ? AND suffix = ?`),
+			owner, provider, suffix)
+	} else {
+		at := db.at(f.At)
+		res, err = db.write.ExecContext(ctx, db.q(`
+			UPDATE `+table+` SET failed_at = ?, failure_status = ?, failure_message = ?
+			WHERE account_id = ? AND provider = ? AND suffix = ? AND updated_at <= ?`),
+			at, f.Status, truncateUTF8(f.Message, ownkey.MaxKeyFailureMessage), owner, provider, suffix, at)
+	}
+	return updatedOne(res, err, "set credential failure", "credential")
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // SetCredentialCaps changes the spend caps of the account's key for

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/sqlstore"
@@ -470,6 +471,83 @@ func TestTouchCredential(t *testing.T) {
 		want := stored(later)
 		wantEqual(t, "last used", got.LastUsedAt, &want)
 		wantCode(t, db.TouchCredential(ctx, a.ID, "openai", t0), ownkey.ENOTFOUND)
+	})
+}
+
+// TestCredentialFailure: a failing key is marked with when, the provider's
+// status and message, only if it is the key that failed (its suffix, stored
+// no later than the failure); storing a key clears the mark, and so does
+// SetCredentialFailure with nil; the platform's keys likewise.
+func TestCredentialFailure(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := createAccount(t, db, "a")
+		r := &ownkey.CredentialRecord{AccountID: a.ID, Provider: "openai", KeyVersion: 1, Sealed: []byte("s1"), Suffix: "abcd", CreatedAt: t0, UpdatedAt: t0}
+		if err := db.PutCredential(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		long := strings.Repeat("é", ownkey.MaxKeyFailureMessage) // 2 bytes each: cut on a character boundary
+		f := &ownkey.KeyFailure{At: t0.Add(time.Hour), Status: 401, Message: "Incorrect API key provided: sk-…abcd. " + long}
+		wantCode(t, db.SetCredentialFailure(ctx, a.ID, "openai", "zzzz", f), ownkey.ENOTFOUND) // another key
+		early := &ownkey.KeyFailure{At: t0.Add(-time.Second), Status: 401, Message: "x"}
+		wantCode(t, db.SetCredentialFailure(ctx, a.ID, "openai", "abcd", early), ownkey.ENOTFOUND) // before the key was stored
+		if err := db.SetCredentialFailure(ctx, a.ID, "openai", "abcd", f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Credential(ctx, a.ID, "openai")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Failure == nil || !got.Failure.At.Equal(stored(f.At)) || got.Failure.Status != 401 ||
+			len(got.Failure.Message) > ownkey.MaxKeyFailureMessage || !utf8.ValidString(got.Failure.Message) ||
+			!strings.HasPrefix(got.Failure.Message, "Incorrect API key provided: sk-…abcd. é") {
+			t.Fatalf("failure as stored: %+v", got.Failure)
+		}
+		list, err := db.Credentials(ctx, a.ID)
+		if err != nil || len(list) != 1 || list[0].Failure == nil {
+			t.Fatalf("Credentials: %+v, %v", list, err)
+		}
+		// Works again.
+		if err := db.SetCredentialFailure(ctx, a.ID, "openai", "abcd", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Credential(ctx, a.ID, "openai"); got.Failure != nil {
+			t.Fatalf("cleared failure: %+v", got.Failure)
+		}
+		// Replacing the key clears a failure.
+		if err := db.SetCredentialFailure(ctx, a.ID, "openai", "abcd", f); err != nil {
+			t.Fatal(err)
+		}
+		r2 := &ownkey.CredentialRecord{AccountID: a.ID, Provider: "openai", KeyVersion: 1, Sealed: []byte("s2"), Suffix: "efgh", UpdatedAt: t0.Add(2 * time.Hour)}
+		if err := db.PutCredential(ctx, r2); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Credential(ctx, a.ID, "openai"); got.Failure != nil {
+			t.Fatalf("a replaced key keeps its predecessor's failure: %+v", got.Failure)
+		}
+		// The old key's failure, reported late, does not mark the new one
+		// even with the same suffix.
+		r3 := &ownkey.CredentialRecord{AccountID: a.ID, Provider: "openai", KeyVersion: 1, Sealed: []byte("s3"), Suffix: "abcd", UpdatedAt: t0.Add(3 * time.Hour)}
+		if err := db.PutCredential(ctx, r3); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, db.SetCredentialFailure(ctx, a.ID, "openai", "abcd", f), ownkey.ENOTFOUND)
+
+		// The platform's keys.
+		p := &ownkey.CredentialRecord{AccountID: ownkey.PlatformOwner, Provider: "groq", KeyVersion: 1, Sealed: []byte("p"), Suffix: "wxyz", CreatedAt: t0, UpdatedAt: t0}
+		if err := db.PutPlatformCredential(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetCredentialFailure(ctx, ownkey.PlatformOwner, "groq", "wxyz", f); err != nil {
+			t.Fatal(err)
+		}
+		pg, err := db.PlatformCredential(ctx, "groq")
+		if err != nil || pg.Failure == nil || pg.Failure.Status != 401 {
+			t.Fatalf("platform failure: %+v, %v", pg, err)
+		}
+		if got, _ := db.Credential(ctx, a.ID, "openai"); got.Failure != nil {
+			t.Fatal("the platform's failure reached an account's key")
+		}
 	})
 }
 

@@ -35,6 +35,8 @@ type fakeStore struct {
 	// beforeRewrap runs (without the lock) before each compare-and-swap.
 	beforeRewrap func(r *ownkey.CredentialRecord)
 	touchErr     error
+	// failureWrites counts SetCredentialFailure calls.
+	failureWrites int
 	// afterCredentialRead runs (without the lock) after Credential read
 	// its row and before it returns it.
 	afterCredentialRead func()
@@ -74,7 +76,23 @@ func (f *fakeStore) PutCredential(_ context.Context, r *ownkey.CredentialRecord)
 		c.CreatedAt = old.CreatedAt
 		c.LastUsedAt = old.LastUsedAt
 	}
+	c.Failure = nil
 	f.creds[k] = c
+	return nil
+}
+
+func (f *fakeStore) SetCredentialFailure(_ context.Context, owner int64, provider, suffix string, kf *ownkey.KeyFailure) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failureWrites++
+	r, ok := f.creds[credentialKey{owner, provider}]
+	if owner == ownkey.PlatformOwner {
+		r, ok = f.platform[provider]
+	}
+	if !ok || r.Suffix != suffix || kf != nil && r.UpdatedAt.After(kf.At) {
+		return notFound()
+	}
+	r.Failure = kf
 	return nil
 }
 
@@ -207,6 +225,7 @@ func (f *fakeStore) PutPlatformCredential(_ context.Context, r *ownkey.Credentia
 		c.CreatedAt = old.CreatedAt
 		c.LastUsedAt = old.LastUsedAt
 	}
+	c.Failure = nil
 	f.platform[r.Provider] = c
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,6 +95,12 @@ type Service struct {
 	usedMu sync.Mutex
 	used   map[credentialKey]time.Time
 
+	// health holds the keys known to be failing, and the changes of state
+	// not written yet (health.go); healthy is true while it is empty.
+	healthMu sync.Mutex
+	health   map[credentialKey]*keyHealth
+	healthy  atomic.Bool
+
 	flushInterval time.Duration
 	stop          chan struct{}
 	done          chan struct{}
@@ -140,6 +145,7 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 		cache:         map[credentialKey]cachedCredential{},
 		configured:    map[int64]cachedSet{},
 		used:          map[credentialKey]time.Time{},
+		health:        map[credentialKey]*keyHealth{},
 		flushInterval: flushInterval,
 		stop:          make(chan struct{}),
 		done:          make(chan struct{}),
@@ -156,6 +162,7 @@ func newService(store ownkey.Store, kr *Keyring, opts Options, now func() time.T
 	s.credentialLoads.Timeout = opts.LookupTimeout
 	s.configuredLoads.Timeout = opts.LookupTimeout
 	s.keyring.Store(kr)
+	s.healthy.Store(true)
 	go s.flushLoop()
 	return s
 }
@@ -168,21 +175,10 @@ var _ ownkey.CredentialService = (*Service)(nil)
 // Disabled reports whether the operator has turned providerID off.
 func (s *Service) Disabled(providerID string) bool { return s.disabled[providerID] }
 
-var providerIDShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-
-// provider looks up a catalog entry. The id is echoed only when it looks
-// like one: whatever else was sent there might be a pasted key.
+// provider looks up a catalog entry, as the client may spell its id (any
+// case); see ownkey.FindProvider.
 func provider(id string) (*ownkey.Provider, error) {
-	if p, ok := ownkey.LookupProvider(id); ok {
-		return p, nil
-	}
-	if id == "" {
-		return nil, ownkey.FieldError("provider", "provider is required")
-	}
-	if providerIDShape.MatchString(id) {
-		return nil, ownkey.FieldError("provider", "unknown provider %q", id)
-	}
-	return nil, ownkey.FieldError("provider", "unknown provider")
+	return ownkey.FindProvider("provider", id)
 }
 
 // Put validates raw as accountID's credential for providerID, encrypts it and
@@ -245,12 +241,14 @@ func (s *Service) put(ctx context.Context, accountID int64, providerID string, r
 			return nil, err
 		}
 	}
+	s.forgetHealth(credentialKey{accountID, p.ID})
 	s.invalidate(credentialKey{accountID, p.ID})
 	// Read back: on replace the store keeps the original CreatedAt.
 	if stored, err := s.storedCredential(ctx, accountID, p.ID); err == nil {
 		rec = stored
 	}
 	st := s.status(p, rec, time.Time{})
+	st.Warning = ownkey.KeyShapeWarning(p, cred)
 	return &st, nil
 }
 
@@ -291,6 +289,7 @@ func (s *Service) delete(ctx context.Context, owner int64, providerID string) er
 	}
 	k := credentialKey{owner, p.ID}
 	err = s.deleteRecord(ctx, owner, p.ID)
+	s.forgetHealth(k)
 	s.invalidate(k)
 	s.usedMu.Lock()
 	delete(s.used, k)
@@ -330,7 +329,16 @@ func (s *Service) list(ctx context.Context, accountID int64) ([]ownkey.KeyStatus
 	s.usedMu.Unlock()
 	for i := range ownkey.Catalog {
 		p := &ownkey.Catalog[i]
-		out[i] = s.status(p, byProvider[p.ID], pending[i])
+		rec := byProvider[p.ID]
+		if rec != nil {
+			// A change of state not written yet is shown as it is.
+			if f, ok := s.pendingFailure(credentialKey{accountID, p.ID}, rec.Suffix); ok {
+				r := *rec
+				r.Failure = f
+				rec = &r
+			}
+		}
+		out[i] = s.status(p, rec, pending[i])
 	}
 	return out, nil
 }
@@ -343,6 +351,7 @@ func (s *Service) status(p *ownkey.Provider, rec *ownkey.CredentialRecord, pendi
 		st.Status = ownkey.StatusConfigured
 		st.Suffix = rec.Suffix
 		st.Caps = rec.Caps
+		st.Failure = rec.Failure
 		st.CreatedAt = timePtr(rec.CreatedAt)
 		st.UpdatedAt = timePtr(rec.UpdatedAt)
 		if rec.LastUsedAt != nil {
@@ -443,6 +452,7 @@ func (s *Service) loadCredential(ctx context.Context, k credentialKey, epoch uin
 		return nil, err
 	}
 	cred.Caps = rec.Caps
+	s.learnHealth(k, rec)
 	if s.cacheTTL > 0 {
 		s.cacheMu.Lock()
 		if s.cacheEpoch.Load() == epoch {
@@ -683,14 +693,16 @@ func (s *Service) flushLoop() {
 	}
 }
 
-// flush writes pending last-used times. Those that fail are kept for the
-// next flush unless a newer use replaced them meanwhile.
+// flush writes pending last-used times and key health changes. Those that
+// fail are kept for the next flush unless a newer one replaced them
+// meanwhile.
 func (s *Service) flush(ctx context.Context) error {
+	healthErr := s.flushHealth(ctx)
 	s.usedMu.Lock()
 	pending := s.used
 	if len(pending) == 0 {
 		s.usedMu.Unlock()
-		return nil
+		return healthErr
 	}
 	s.used = make(map[credentialKey]time.Time, len(pending))
 	s.usedMu.Unlock()
@@ -709,8 +721,15 @@ func (s *Service) flush(ctx context.Context) error {
 		}
 		s.usedMu.Unlock()
 	}
+	if firstErr == nil {
+		firstErr = healthErr
+	}
 	return firstErr
 }
+
+// Flush writes the pending last-used times and key health changes now,
+// instead of at the flush loop's next turn.
+func (s *Service) Flush(ctx context.Context) error { return s.flush(ctx) }
 
 // Close stops the flush loop and writes pending last-used times. It does not
 // close the store.

@@ -266,14 +266,20 @@ func TestBedrockSDKErrors(t *testing.T) {
 			_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 				Model: bedrockModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 			})
+			// A 403 refuses the stored key: said so, the status and type
+			// kept (TestProviderRefusesStoredKey).
+			message, code := tc.message, "upstream_error"
+			if tc.status == 403 {
+				message, code = "Your stored AWS Bedrock key was rejected by AWS Bedrock: "+tc.message, "provider_auth_failed"
+			}
 			var apiErr *openai.Error
-			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status || apiErr.Message != tc.message || apiErr.Type != tc.exception {
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status || apiErr.Message != message || apiErr.Type != tc.exception {
 				t.Fatalf("err = %v", err)
 			}
 			if len(tc.header) > 0 && apiErr.Response.Header.Get("Retry-After") != "3" {
 				t.Fatalf("Retry-After %q", apiErr.Response.Header.Get("Retry-After"))
 			}
-			if rec := g.usageRecords(t, id, 1)[0]; rec.Status != tc.status || rec.ErrorCode != "upstream_error" {
+			if rec := g.usageRecords(t, id, 1)[0]; rec.Status != tc.status || rec.ErrorCode != code {
 				t.Fatalf("usage record %+v", rec)
 			}
 		})

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
 	"github.com/ownkey/ownkey/sqlstore"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // config is everything the commands read from flags and the environment.
@@ -70,6 +72,32 @@ type config struct {
 	SessionLifetime time.Duration
 	SecureCookies   bool
 	PublicURL       string
+
+	// MetricsToken, if set, is the bearer token /metrics requires
+	// (OWNKEY_METRICS_TOKEN); MetricsAddr, if set, serves /metrics on a
+	// listener of its own instead of the API's (OWNKEY_METRICS_ADDR).
+	MetricsToken string
+	MetricsAddr  string
+	// Tracing is the tracer provider when traces are exported
+	// (OTEL_EXPORTER_OTLP_ENDPOINT; telemetry.FromEnv), nil when off.
+	Tracing *sdktrace.TracerProvider
+}
+
+// readObservability reads the metrics settings (OWNKEY_METRICS_TOKEN,
+// OWNKEY_METRICS_ADDR). The OpenTelemetry variables are read by
+// telemetry.FromEnv and the SDK.
+func (c *config) readObservability() error {
+	c.MetricsToken = os.Getenv("OWNKEY_METRICS_TOKEN")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("OWNKEY_METRICS_TOKEN is %d characters long: use at least 16 (e.g. openssl rand -hex 16)", len(c.MetricsToken))
+	}
+	c.MetricsAddr = strings.TrimSpace(os.Getenv("OWNKEY_METRICS_ADDR"))
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("OWNKEY_METRICS_ADDR=%q is not a listen address such as 127.0.0.1:9090: %w", c.MetricsAddr, err)
+		}
+	}
+	return nil
 }
 
 // envRate reads a rate written as an exact decimal fraction (0.05 for 5%),

@@ -117,8 +117,9 @@ func TestBYOKSwitchOverHTTP(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"own forced: no own groq key, no fallback", groq + `}`, []string{"x-use-byok", "true"}, 400, "byok_no_provider_for_model"},
-		{"own forced in the body", groq + `,"byok":{"enabled":true}}`, nil, 400, "byok_no_provider_for_model"},
+		// The groq/ prefix names the key missing, as a forced provider does.
+		{"own forced: no own groq key, no fallback", groq + `}`, []string{"x-use-byok", "true"}, 400, "byok_no_key_for_provider"},
+		{"own forced in the body", groq + `,"byok":{"enabled":true}}`, nil, 400, "byok_no_key_for_provider"},
 		{"own forced, provider forced", `{"model":"m",` + msgs + `}`, []string{"x-use-byok", "true", "x-byok-provider", "groq"}, 400, "byok_no_key_for_provider"},
 		{"platform forced", groq + `}`, []string{"x-use-byok", "false"}, 200, ""},
 		{"platform forced in the body", groq + `,"byok":{"enabled":false}}`, nil, 200, ""},

@@ -34,11 +34,13 @@ import (
 	"github.com/ownkey/ownkey/provider/responses"
 	"github.com/ownkey/ownkey/spend"
 	"github.com/ownkey/ownkey/sqlstore"
+	"github.com/ownkey/ownkey/telemetry"
 	"github.com/ownkey/ownkey/usage"
 	"github.com/ownkey/ownkey/vault"
 	"github.com/ownkey/ownkey/websearch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func runServe(args []string) error {
@@ -63,6 +65,9 @@ func runServe(args []string) error {
 		return fmt.Errorf("OWNKEY_PUBLIC_URL=%q must start with http:// or https://", c.PublicURL)
 	}
 	if err := c.readLimits(); err != nil {
+		return err
+	}
+	if err := c.readObservability(); err != nil {
 		return err
 	}
 	markup, err := envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
@@ -93,6 +98,21 @@ func runServe(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if c.Tracing, err = telemetry.FromEnv(ctx, os.Getenv, version); err != nil {
+		return err
+	}
+	if c.Tracing != nil {
+		defer func() {
+			// After app.Close: the spans of the requests that drained.
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.Tracing.Shutdown(sctx); err != nil {
+				log.Warn("flushing the traces at exit failed", "err", err.Error())
+			}
+		}()
+		log.Info("tracing: exporting spans over OTLP/HTTP")
+	}
+
 	app, err := newApp(ctx, c, log)
 	if err != nil {
 		return err
@@ -122,6 +142,14 @@ func runServe(args []string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if c.MetricsAddr != "" {
+		msrv, _, err := serveMetrics(c.MetricsAddr, app.server, log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer msrv.Close()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -141,6 +169,23 @@ func runServe(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics alone on addr (OWNKEY_METRICS_ADDR), e.g. an
+// address only the monitoring network reaches; the API's listener then
+// does not serve it.
+func serveMetrics(addr string, api *httpapi.Server, log *slog.Logger) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("OWNKEY_METRICS_ADDR: listening on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", api.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return srv, ln.Addr(), nil
 }
 
 // app is the wired-up gateway.
@@ -252,7 +297,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Timeout: c.WebSearchTimeout, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
 	}
 	chatSvc := &chat.Service{
-		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, Logger: httpapi.Logger,
+		Vault: vs, Platform: vs, Families: families, Usage: rec, Limits: limits, MaxJSONDepth: c.MaxJSONDepth, KeyHealth: vs,
 		Prices: book, Markups: ownkey.Markups{BYOK: c.BYOKMarkup, Platform: c.PlatformMargin}, Ledger: led, WebSearch: search,
 	}
 	// The dashboard's sessions are sealed under a sub-key of the master
@@ -273,8 +318,13 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
+	var tracer trace.Tracer // nil: no tracing, at no cost
+	if c.Tracing != nil {
+		tracer = c.Tracing.Tracer(telemetry.TracerName)
+	}
 	srv := httpapi.New(httpapi.Config{
 		Store: db, Accounts: acc, Vault: vs, Platform: vs, Chat: chatSvc, WebSearch: search, Usage: rec, Balances: led, Logger: log, Registry: reg,
+		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", Tracer: tracer,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,

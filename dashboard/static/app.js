@@ -133,6 +133,12 @@
     };
   }
 
+  // clearFailing removes the row's note that its provider refuses the key.
+  function clearFailing(form) {
+    const note = form.querySelector(".failing");
+    if (note) note.remove();
+  }
+
   function showStatus(parts, status, suffix) {
     parts.status.dataset.status = status;
     parts.status.dataset.suffix = suffix || "";
@@ -157,9 +163,13 @@
       return;
     }
     // Saved: the key leaves the page; only its last four characters stay.
+    // A new key has not been refused yet.
     parts.input.value = "";
     showStatus(parts, res.data.status, res.data.key_suffix);
-    setResult(parts.result, true, "Saved. The stored key ends in ····" + res.data.key_suffix + ".");
+    clearFailing(form);
+    let msg = "Saved. The stored key ends in ····" + res.data.key_suffix + ".";
+    if (res.data.warning) msg += " Note: " + res.data.warning;
+    setResult(parts.result, !res.data.warning, msg);
   }
 
   async function testKey(form) {
@@ -216,6 +226,7 @@
     }
     const status = parts.status.dataset.status === "disabled" ? "disabled" : "not_configured";
     showStatus(parts, status, "");
+    clearFailing(form);
     setResult(parts.result, true, "Removed.");
     parts.input.focus();
   }

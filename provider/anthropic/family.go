@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
@@ -50,16 +52,25 @@ func (Family) Endpoint(p *ownkey.Provider, c *ownkey.Credential) (string, bool, 
 	return provider.DefaultEndpoint(p, c)
 }
 
-// KeyCheck lists the models (GET {base}/v1/models). Foundry serves no
-// model list, so there it asks for one token of the model the user named,
-// or of a made-up deployment: then only 401/403 say the key is wrong.
+// KeyCheck lists the models (GET {base}/v1/models), or, for a model the
+// user named, gets that model (GET {base}/v1/models/{model}, which also
+// knows aliases such as claude-sonnet-4-5): a 404 says it is not served.
+// Foundry serves no model list, so there it asks for one token of the model
+// the user named (a 404: no such deployment), or of a made-up deployment:
+// then only 401/403 say the key is wrong.
 func (Family) KeyCheck(p *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, model string) (provider.KeyCheck, error) {
 	if !p.UserEndpoint {
-		return provider.GetCheck(base, "/v1/models"), nil
+		if model == "" {
+			return provider.GetCheck(base, "/v1/models"), nil
+		}
+		chk := provider.GetCheck(base, "/v1/models/"+url.PathEscape(strings.TrimPrefix(model, p.ID+"/")))
+		chk.Model, chk.NotServed = model, provider.NotFound
+		return chk, nil
 	}
 	deployment, _ := json.Marshal(cmp.Or(model, "ownkey-key-check"))
 	chk := provider.PostCheck(base, "/v1/messages", `{"model":`+string(deployment)+`,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`)
 	chk.AuthOnly = model == ""
+	chk.Model, chk.NotServed = model, provider.NotFound
 	return chk, nil
 }
 

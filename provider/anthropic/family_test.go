@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -52,6 +53,9 @@ func TestFamilyKeyChecks(t *testing.T) {
 	providertest.CheckKeys(t, Family{},
 		providertest.KeyCheck{Name: "anthropic", Provider: "anthropic", Method: "GET", Path: "/v1/models",
 			Headers: map[string]string{"X-Api-Key": k("anthropic")}, Verify: version},
+		// A model named: that model's own entry, which knows aliases.
+		providertest.KeyCheck{Name: "anthropic with model", Provider: "anthropic", Model: "anthropic/claude-sonnet-4-5", Method: "GET",
+			Path: "/v1/models/claude-sonnet-4-5", Headers: map[string]string{"X-Api-Key": k("anthropic")}, Verify: version},
 		withModel,
 	)
 }
@@ -89,8 +93,8 @@ func TestFamilyKeyCheckFoundryWithoutModel(t *testing.T) {
 	if err := v.ValidateKey(context.Background(), p, c, "claude-typo"); !errors.As(err, &e) || e.Status != http.StatusNotFound {
 		t.Fatalf("err = %v, want EUPSTREAM 404", err)
 	}
-	if e.Message != "Azure Anthropic answered the key check with HTTP 404: Not Found" {
-		t.Errorf("message = %q", e.Message)
+	if e.Message != `Azure Anthropic accepted the key but does not serve model "claude-typo"` || e.Reason != provider.CodeModelNotFound {
+		t.Errorf("message = %q, reason %q", e.Message, e.Reason)
 	}
 }
 

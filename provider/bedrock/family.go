@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/tidwall/gjson"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
@@ -69,6 +70,7 @@ func (Family) KeyCheck(p *ownkey.Provider, c *ownkey.Credential, base string, ov
 		chk := provider.PostCheck(base, modelPath(model, false),
 			`{"messages":[{"role":"user","content":[{"text":"ping"}]}],"inferenceConfig":{"maxTokens":1}}`)
 		chk.Denied = denied("bedrock:InvokeModel on " + model + " (and access to the model granted in the Bedrock console)")
+		chk.Model, chk.NotServed = model, unknownModel
 		return chk, nil
 	}
 	control := base
@@ -82,6 +84,13 @@ func (Family) KeyCheck(p *ownkey.Provider, c *ownkey.Credential, base string, ov
 	chk := provider.GetCheck(control, "/foundation-models")
 	chk.Denied = denied("bedrock:ListFoundationModels (name a model to check bedrock:InvokeModel instead)")
 	return chk, nil
+}
+
+// unknownModel recognizes Bedrock's answer to a model id it does not know:
+// a ValidationException about the model identifier, or a 404.
+func unknownModel(status int, header http.Header, body []byte) bool {
+	return status == http.StatusNotFound || status == http.StatusBadRequest && errorType(header, body) == "ValidationException" &&
+		strings.Contains(strings.ToLower(gjson.GetBytes(body, "message").Str), "model identifier")
 }
 
 // denied reads a 403 of the key check: an AccessDeniedException means the

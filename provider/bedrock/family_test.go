@@ -248,3 +248,34 @@ func TestKeyCheckNamesTheMissingPermission(t *testing.T) {
 		})
 	}
 }
+
+// A key check with a model id Bedrock does not know says the model is not
+// served (a ValidationException about the model identifier); another
+// ValidationException is only an answer to the check.
+func TestKeyCheckUnknownModel(t *testing.T) {
+	p := providertest.Catalog(t, "aws")
+	for _, tc := range []struct {
+		name   string
+		reply  func(http.ResponseWriter, *http.Request)
+		status int
+		reason string
+	}{
+		{"unknown model id", providertest.BedrockErrorReply(400, "ValidationException", "The provided model identifier is invalid."), 400, provider.CodeModelNotFound},
+		{"no such resource", providertest.BedrockErrorReply(404, "ResourceNotFoundException", "Model not found."), 404, provider.CodeModelNotFound},
+		{"another validation error", providertest.BedrockErrorReply(400, "ValidationException", "maxTokens must be positive"), 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := providertest.NewBedrock(t, testKey, tc.reply)
+			v := &provider.Validator{Clients: egress.New(egress.Options{AllowPrivate: true}),
+				Families: providertest.Families(t, ownkey.BaseURLs{"aws": up.URL}, Family{})}
+			err := v.ValidateKey(context.Background(), p, mustCredential(t), "amazon.nova-typo-v1:0")
+			e, ok := err.(*ownkey.Error)
+			if !ok || e.Status != tc.status || e.Reason != tc.reason {
+				t.Fatalf("err = %#v", err)
+			}
+			if tc.reason != "" && !strings.HasPrefix(e.Message, `AWS Bedrock accepted the key but does not serve model "amazon.nova-typo-v1:0"`) {
+				t.Fatalf("message = %q", e.Message)
+			}
+		})
+	}
+}

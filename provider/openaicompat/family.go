@@ -28,13 +28,16 @@ var keyCheckPath = map[string]string{
 	"openrouter": "/key", // GET /api/v1/key: the calling key's own details
 }
 
-// KeyCheck lists the models (GET {base}/models), or asks for the key's own
-// details where the model list is public.
-func (Family) KeyCheck(p *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, _ string) (provider.KeyCheck, error) {
+// KeyCheck lists the models (GET {base}/models), which must hold the model
+// the user named, if any; or asks for the key's own details where the model
+// list is public (and so says nothing of the model).
+func (Family) KeyCheck(p *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, model string) (provider.KeyCheck, error) {
 	if path, ok := keyCheckPath[p.ID]; ok {
 		return provider.GetCheck(base, path), nil
 	}
-	return provider.GetCheck(base, "/models"), nil
+	chk := provider.GetCheck(base, "/models")
+	chk.Model = model
+	return chk, nil
 }
 
 func (f Family) Chat() ownkey.ChatAdapter {

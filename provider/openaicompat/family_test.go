@@ -1,8 +1,14 @@
 package openaicompat
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
@@ -38,5 +44,42 @@ func TestFamilyChat(t *testing.T) {
 	a := &Adapter{}
 	if (Family{Adapter: a}).Chat() != a {
 		t.Fatal("Chat is not the family's adapter")
+	}
+}
+
+// TestKeyCheckWithModel: with a model named, the model list must hold it
+// (OpenAI's {"data":[…]}, or Together's bare array; ignoring case and a
+// provider prefix); a list without it says the model is not served; a
+// body that is not a list says nothing of the model.
+func TestKeyCheckWithModel(t *testing.T) {
+	openaiList := `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model"},{"id":"gpt-4o","object":"model"}]}`
+	togetherList := `[{"id":"meta-llama/Llama-3.3-70B-Instruct-Turbo","type":"chat"}]`
+	tests := []struct {
+		name, provider, body, model, wantReason string
+	}{
+		{"listed", "openai", openaiList, "gpt-4o", ""},
+		{"listed with the provider prefix", "openai", openaiList, "openai/GPT-4o-mini", ""},
+		{"not listed", "openai", openaiList, "gpt-9", provider.CodeModelNotFound},
+		{"bare array, listed", "together", togetherList, "meta-llama/llama-3.3-70b-instruct-turbo", ""},
+		{"bare array, not listed", "together", togetherList, "meta-llama/Llama-4", provider.CodeModelNotFound},
+		{"not a list", "openai", `{}`, "gpt-9", ""},
+		{"no model named", "openai", openaiList, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := providertest.NewUpstream(t, providertest.JSONReply(http.StatusOK, tt.body))
+			kc := providertest.KeyCheck{Provider: tt.provider, BasePath: "/v1"}
+			v, p, c := kc.Setup(t, up, Family{})
+			err := v.ValidateKey(context.Background(), p, c, tt.model)
+			var e *ownkey.Error
+			switch {
+			case tt.wantReason == "" && err != nil:
+				t.Fatalf("ValidateKey: %v", err)
+			case tt.wantReason != "" && (!errors.As(err, &e) || e.Reason != tt.wantReason || e.Param != "model"):
+				t.Fatalf("err = %#v, want reason %s", err, tt.wantReason)
+			case e != nil && !strings.Contains(e.Message, "accepted the key but does not serve model \""+tt.model+"\""):
+				t.Fatalf("message = %q", e.Message)
+			}
+		})
 	}
 }

@@ -22,9 +22,12 @@ func (Family) Endpoint(p *ownkey.Provider, c *ownkey.Credential) (string, bool, 
 	return provider.DefaultEndpoint(p, c)
 }
 
-// KeyCheck lists the models: GET {base}/models.
-func (Family) KeyCheck(_ *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, _ string) (provider.KeyCheck, error) {
-	return provider.GetCheck(base, "/models"), nil
+// KeyCheck lists the models: GET {base}/models, which must hold the model
+// the user named, if any.
+func (Family) KeyCheck(_ *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, model string) (provider.KeyCheck, error) {
+	chk := provider.GetCheck(base, "/models")
+	chk.Model = model
+	return chk, nil
 }
 
 func (f Family) Chat() ownkey.ChatAdapter {
