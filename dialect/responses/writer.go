@@ -46,9 +46,9 @@ type item struct {
 	kind uint8
 	// done: closed; incomplete: closed by an answer cut short.
 	done, incomplete bool
-	tool         int
-	text         []byte
-	callID, name []byte
+	tool             int
+	text             []byte
+	callID, name     []byte
 }
 
 // Writer writes one answer as a Responses API client reads it. The zero
@@ -59,16 +59,16 @@ type Writer struct {
 	stream bool
 	relay  sse.Relay
 
-	started     bool
-	id, model   []byte // the response id as written (resp_…), the model
-	idSuffix    []byte // what item ids are made from, JSON-escaped
-	created     int64
-	seq         int64 // the next sequence_number
-	items       []item
-	nItems      int
-	open        int // the open message or reasoning item, -1 for none
-	cost        ownkey.Charge
-	hasCost     bool
+	started   bool
+	id, model []byte // the response id as written (resp_…), the model
+	idSuffix  []byte // what item ids are made from, JSON-escaped
+	created   int64
+	seq       int64 // the next sequence_number
+	items     []item
+	nItems    int
+	open      int // the open message or reasoning item, -1 for none
+	cost      ownkey.Charge
+	hasCost   bool
 	// echo holds the request members the response repeats (Echo): spans
 	// of echoBuf, {0, 0} for a member the request did not have.
 	echo    [len(echoMembers)][2]int
