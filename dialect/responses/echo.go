@@ -18,6 +18,10 @@ var echoMembers = [...]struct{ name, absent string }{
 	{"metadata", "{}"},
 }
 
+// EchoMembers is how many request members a response repeats: the
+// indexes EchoIndex gives are below it.
+const EchoMembers = len(echoMembers)
+
 // EchoIndex is the index of the request member name among those a
 // response repeats (for Echo), -1 for the others.
 func EchoIndex(name string) int {
