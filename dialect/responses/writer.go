@@ -276,7 +276,12 @@ func (wr *Writer) args(i int, lit string) error {
 
 // newItem appends an output item of kind and returns its index.
 func (wr *Writer) newItem(kind uint8) int {
-	if wr.nItems == len(wr.items) {
+	switch {
+	case wr.nItems < len(wr.items):
+	case wr.nItems < cap(wr.items):
+		// A released writer's items: their buffers are kept.
+		wr.items = wr.items[:wr.nItems+1]
+	default:
 		wr.items = append(wr.items, item{})
 	}
 	i := wr.nItems
