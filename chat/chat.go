@@ -7,7 +7,11 @@
 //	      → billing settle → spend limits count (the settled charge) → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
-// Chat returns; the adapters put the answer into the sink httpapi built.
+// Chat returns; the adapters put the answer into the sink httpapi built. A
+// client of another dialect than OpenAI Chat (the Responses API) is relayed
+// when its provider's family speaks that dialect (provider.Relayer), else
+// its body is translated into Chat Completions (ownkey.DialectBody) for the
+// family's adapter; routing, limits, billing and the record are the same.
 package chat
 
 import (
