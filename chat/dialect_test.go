@@ -20,7 +20,10 @@ type dialectBody struct {
 	translated   [][2]string
 }
 
-func (b *dialectBody) Routed(model string) []byte { b.models = append(b.models, model); return []byte(b.routed) }
+func (b *dialectBody) Routed(model string) []byte {
+	b.models = append(b.models, model)
+	return []byte(b.routed)
+}
 func (b *dialectBody) OpenAIChat(model, provider string) ([]byte, error) {
 	b.translated = append(b.translated, [2]string{model, provider})
 	return []byte(b.chat), b.err
