@@ -193,3 +193,37 @@ func BenchmarkStreamRelay(b *testing.B) {
 		cancel()
 	}
 }
+
+// Each relayed event reaches the client before the provider sends the
+// next (here it never does), and a client that goes away cancels the
+// upstream request at once, keeping what was counted.
+func TestRelayFlushesAndClientDisconnect(t *testing.T) {
+	reply, upstreamCancelled := providertest.StallAfter(events(created, messageAdded(0), textDelta(0, "Hello")))
+	up := providertest.NewUpstream(t, reply)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
+	go func() {
+		for body := range rec.flushed {
+			if strings.Contains(body, `"delta":"Hello"`) {
+				cancel()
+				return
+			}
+		}
+	}()
+	req := chatRequest(t, up.URL, withBody(relayBody))
+	w := dialect.NewWriter(rec, true)
+	res, err := testAdapter().Chat(ctx, req, w)
+	w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-upstreamCancelled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the upstream request was not cancelled")
+	}
+	if !res.ClientGone || res.ErrorCode != provider.CodeClientDisconnected || !res.Started || string(res.OutputSample) != "Hello" || res.ModelServed != "gpt-5-x" {
+		t.Fatalf("result = %+v", res)
+	}
+}
