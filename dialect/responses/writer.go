@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -66,7 +67,8 @@ type Writer struct {
 	seq       int64 // the next sequence_number
 	items     []item
 	nItems    int
-	open      int // the open message or reasoning item, -1 for none
+	open      int   // the open message or reasoning item, -1 for none
+	relayed   int64 // how many of a provider's events were relayed (RelayEvent)
 	cost      ownkey.Charge
 	hasCost   bool
 	// echo holds the request members the response repeats (Echo): spans
@@ -467,6 +469,12 @@ func (wr *Writer) Fail(code, typ, message string) error {
 	if !wr.stream {
 		return errNotStreaming
 	}
+	if wr.relayed > 0 {
+		// Numbered after the provider's last event, which frame still
+		// holds (read only now, not for every event relayed), and after
+		// as many as were relayed, should the last have no number.
+		wr.seq = max(wr.seq, wr.relayed, lastSequence(wr.frame)+1)
+	}
 	b := wr.begin("error")
 	b = append(b, `,"code":`...)
 	b = jsontext.AppendString(b, code)
@@ -494,9 +502,7 @@ func (wr *Writer) Fail(code, typ, message string) error {
 // RelayEvent writes one event of a provider that speaks the Responses API,
 // as it is, named typ (its event: line) when it has one.
 func (wr *Writer) RelayEvent(typ, data []byte) error {
-	if n := gjson.GetBytes(data, "sequence_number"); n.Type == gjson.Number {
-		wr.seq = max(wr.seq, n.Int()+1)
-	}
+	wr.relayed++
 	b := wr.frame[:0]
 	if len(typ) > 0 {
 		b = append(append(append(b, "event: "...), typ...), '\n')
@@ -507,6 +513,22 @@ func (wr *Writer) RelayEvent(typ, data []byte) error {
 		return ownkey.ErrClientGone
 	}
 	return nil
+}
+
+// lastSequence is the sequence_number of the relayed event framed in
+// frame (its first data line), -1 when it has none.
+func lastSequence(frame []byte) int64 {
+	_, data, ok := bytes.Cut(frame, []byte("data: "))
+	if !ok {
+		return -1
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	}
+	if n := gjson.GetBytes(data, "sequence_number"); n.Type == gjson.Number {
+		return n.Int()
+	}
+	return -1
 }
 
 // RelayCost keeps the cost of the answer RelayBody will write, for its

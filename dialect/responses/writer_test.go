@@ -280,7 +280,8 @@ func asStreamError(err error, se **ssestream.StreamError) bool {
 }
 
 // A relayed stream: the provider's events as they came, named; a failure
-// Core adds is an error event numbered after the provider's last.
+// Core adds is an error event numbered after the provider's last (or
+// after as many as were relayed, when the last has no number).
 func TestWriterRelay(t *testing.T) {
 	rec := httptest.NewRecorder()
 	w := NewWriter(rec, true)
@@ -294,7 +295,7 @@ func TestWriterRelay(t *testing.T) {
 		}
 	}
 	want := "event: response.created\ndata: " + ev1 + "\n\nevent: response.output_text.delta\ndata: " + ev2 + "\n\ndata: line one\ndata: line two\n\n" +
-		`event: error` + "\n" + `data: {"type":"error","sequence_number":2,"code":"stream_truncated","message":"cut","param":null,"error":{"type":"upstream_error","code":"stream_truncated","message":"cut","param":null}}` + "\n\n"
+		`event: error` + "\n" + `data: {"type":"error","sequence_number":3,"code":"stream_truncated","message":"cut","param":null,"error":{"type":"upstream_error","code":"stream_truncated","message":"cut","param":null}}` + "\n\n"
 	if got := rec.Body.String(); got != want {
 		t.Fatalf("relayed\n%q\nwant\n%q", got, want)
 	}
