@@ -43,6 +43,15 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleNoStoredResponses answers the Responses API's other endpoints
+// (retrieve, delete, cancel, input_items, …): ownkey stores no response,
+// so there is nothing for them to act on; the 404 says why rather than
+// "unknown URL".
+func handleNoStoredResponses(w http.ResponseWriter, r *http.Request) {
+	Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "response_not_stored",
+		Message: noState + "there is none to retrieve, delete, cancel or list: ownkey serves POST /v1/responses only"})
+}
+
 // responsesFields are the members of a Responses request that routing and
 // the stateless checks read, found by the validating pass (see
 // chatFields); echo holds the spans of the members a response repeats

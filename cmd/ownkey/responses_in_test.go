@@ -425,6 +425,14 @@ func TestResponsesInErrors(t *testing.T) {
 	if rec := g.usageRecords(t, id, 1)[0]; rec.Status != 429 || rec.ErrorCode != "upstream_error" {
 		t.Fatalf("record %+v", rec)
 	}
+	// The endpoints that act on stored responses say there are none.
+	_, err := client.Responses.Get(t.Context(), "resp_1", responses.ResponseGetParams{})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "response_not_stored" || !strings.Contains(apiErr.Message, "no conversation state") {
+		t.Fatalf("get: %v", err)
+	}
+	if err := client.Responses.Delete(t.Context(), "resp_1"); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("delete: %v", err)
+	}
 	// No key at all: 401, as chat.
 	if r := g.send("POST", "/v1/responses", "", `{"model":"gpt-5","input":"hi"}`); r.Status != 401 {
 		t.Fatalf("no key: %d %s", r.Status, r.Body)
