@@ -247,7 +247,8 @@ func (c *responsesCall) Routed(model string) []byte {
 		edits = append(edits, replaceValue(f.model, jsonString(model)))
 	}
 	if f.byok.Exists() {
-		edits = append(edits, deleteMember(c.body, f.byokKey, f.byok))
+		span := [1][2]int{memberSpan(f.byokKey, f.byok)}
+		edits = deleteMembers(edits, c.body, span[:])
 	}
 	switch st := f.store; {
 	case !st.Exists():

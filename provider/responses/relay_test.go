@@ -202,9 +202,9 @@ func TestRelayFlushesAndClientDisconnect(t *testing.T) {
 	up := providertest.NewUpstream(t, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan string, 100)}
+	rec := providertest.NewFlushRecorder()
 	go func() {
-		for body := range rec.flushed {
+		for body := range rec.Flushed {
 			if strings.Contains(body, `"delta":"Hello"`) {
 				cancel()
 				return
