@@ -56,6 +56,12 @@
 // with the output so far. A relayed stream that Core has to end (cut
 // short, silent, an oversized event) gets the error event only.
 //
+// The writer keeps the text of the answer it writes (the .done events and
+// the final response repeat it whole), at most MaxKept (64 MiB) of it: a
+// provider that goes on past that gets the stream ended with an error
+// event (code response_too_large) and response.failed, and a whole answer
+// a 502.
+//
 // A non-streaming answer, relayed or translated, carries its cost in
 // response headers too (HeaderCost and the rest): a relayed answer's bytes
 // stay the provider's, so that is where its cost is.

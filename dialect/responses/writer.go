@@ -69,8 +69,12 @@ type Writer struct {
 	nItems    int
 	open      int   // the open message or reasoning item, -1 for none
 	relayed   int64 // how many of a provider's events were relayed (RelayEvent)
-	cost      ownkey.Charge
-	hasCost   bool
+	// kept is the text kept of the answer (MaxKept); overflowed: the
+	// answer went past it and was failed.
+	kept       int64
+	overflowed bool
+	cost       ownkey.Charge
+	hasCost    bool
 	// echo holds the request members the response repeats (Echo): spans
 	// of echoBuf, {0, 0} for a member the request did not have.
 	echo    [len(echoMembers)][2]int
@@ -196,6 +200,9 @@ func (wr *Writer) delta(kind uint8, lit string) error {
 	if !isText(lit) {
 		return nil
 	}
+	if err := wr.retain(len(lit)); err != nil {
+		return err
+	}
 	if err := wr.ensureStarted(); err != nil {
 		return err
 	}
@@ -232,6 +239,9 @@ func (wr *Writer) delta(kind uint8, lit string) error {
 // ToolCall opens a function_call item with the call's id and name, and
 // its first arguments.
 func (wr *Writer) ToolCall(index int, id, name, args string) error {
+	if err := wr.retain(len(id) + len(name) + len(args)); err != nil {
+		return err
+	}
 	if err := wr.ensureStarted(); err != nil {
 		return err
 	}
@@ -246,7 +256,7 @@ func (wr *Writer) ToolCall(index int, id, name, args string) error {
 	if err := wr.itemAdded(i); err != nil {
 		return err
 	}
-	return wr.args(i, args)
+	return wr.args(i, args, false)
 }
 
 // ToolArgs adds a fragment to tool call index's arguments; arguments for a
@@ -254,15 +264,22 @@ func (wr *Writer) ToolCall(index int, id, name, args string) error {
 func (wr *Writer) ToolArgs(index int, args string) error {
 	for i := wr.nItems - 1; i >= 0; i-- {
 		if it := &wr.items[i]; it.kind == kindCall && it.tool == index && !it.done {
-			return wr.args(i, args)
+			return wr.args(i, args, true)
 		}
 	}
 	return nil
 }
 
-func (wr *Writer) args(i int, lit string) error {
+// args adds lit to call i's arguments; count: it is not counted yet
+// against MaxKept.
+func (wr *Writer) args(i int, lit string, count bool) error {
 	if !isText(lit) {
 		return nil
+	}
+	if count {
+		if err := wr.retain(len(lit)); err != nil {
+			return err
+		}
 	}
 	it := &wr.items[i]
 	it.text = append(it.text, lit[1:len(lit)-1]...)
@@ -274,6 +291,38 @@ func (wr *Writer) args(i int, lit string) error {
 	b = append(b, `,"delta":`...)
 	b = append(b, lit...)
 	return wr.send(b)
+}
+
+// MaxKept bounds the text a Writer keeps of one answer (its items' text,
+// arguments and summaries): a Responses answer repeats it whole (the .done
+// events, the final response), so it is held until the end, and a provider
+// that never stops must not take the process's memory with it. 64 MiB, as
+// provider.MaxBody bounds a whole answer; models write less than a
+// hundredth of it. A var for the tests.
+var MaxKept = 64 << 20
+
+// ErrAnswerTooLarge is the error of a sink call past MaxKept. A stream has
+// been ended for the client with an error event (code response_too_large)
+// and response.failed; the adapter stops as for a client gone. Not
+// streaming, it is the client's 502.
+var ErrAnswerTooLarge = &ownkey.Error{Code: ownkey.EUPSTREAM, Reason: "response_too_large",
+	Message: "the provider's answer is larger than ownkey keeps of a response (64 MiB)"}
+
+// retain counts n more bytes of text kept, failing the answer past MaxKept.
+func (wr *Writer) retain(n int) error {
+	if wr.overflowed {
+		return ErrAnswerTooLarge
+	}
+	wr.kept += int64(n)
+	if wr.kept <= int64(MaxKept) {
+		return nil
+	}
+	wr.overflowed = true
+	if wr.stream {
+		_ = wr.Fail(ErrAnswerTooLarge.Reason, "upstream_error", ErrAnswerTooLarge.Message)
+		_ = wr.Flush()
+	}
+	return ErrAnswerTooLarge
 }
 
 // newItem appends an output item of kind and returns its index.
@@ -397,6 +446,9 @@ func (wr *Writer) closeItem(i int, status string) error {
 // filter) with the whole response and its usage; not streaming, the
 // response object.
 func (wr *Writer) End(finish string, usage ownkey.Usage, cost *ownkey.Charge) error {
+	if wr.overflowed {
+		return ErrAnswerTooLarge
+	}
 	if err := wr.ensureStarted(); err != nil {
 		return err
 	}

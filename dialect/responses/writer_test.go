@@ -341,3 +341,38 @@ func TestWriterReuse(t *testing.T) {
 		t.Fatalf("second answer %s", rec.Body.String())
 	}
 }
+
+// What the writer keeps of an answer is bounded: past MaxKept a stream
+// ends with an error event and response.failed, and the call fails so
+// that the adapter stops; a whole answer is the client's 502.
+func TestWriterMaxKept(t *testing.T) {
+	defer func(n int) { MaxKept = n }(MaxKept)
+	MaxKept = 20
+	rec := httptest.NewRecorder()
+	w := NewWriter(rec, true)
+	w.Stream(strings.NewReader(""), nil)
+	if err := w.Start("resp_x", "m", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Text(`"0123456789"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ToolCall(0, "c", "f", `"0123456789"`); err != ErrAnswerTooLarge {
+		t.Fatalf("past the bound: %v", err)
+	}
+	if err := w.Text(`"more"`); err != ErrAnswerTooLarge {
+		t.Fatalf("after: %v", err)
+	}
+	_ = w.Flush()
+	fs := frames(t, rec.Body.String())
+	types := checkSequence(t, fs)
+	if n := len(types); types[n-2] != "error" || types[n-1] != "response.failed" || strings.Count(rec.Body.String(), "event: error") != 1 ||
+		gjson.Get(fs[n-2].data, "code").Str != "response_too_large" {
+		t.Fatalf("events %v\n%s", types, rec.Body.String())
+	}
+	w = NewWriter(httptest.NewRecorder(), false)
+	_ = w.Start("resp_x", "m", 1)
+	if err := w.Text(`"0123456789012345678901234"`); err != ErrAnswerTooLarge || ownkey.StatusOf(err) != 502 {
+		t.Fatalf("whole: %v", err)
+	}
+}
