@@ -57,7 +57,8 @@
 // short, silent, an oversized event) gets the error event only.
 //
 // The writer keeps the text of the answer it writes (the .done events and
-// the final response repeat it whole), at most MaxKept (64 MiB) of it: a
+// the final response repeat it whole), at most MaxKept (64 MiB) of it,
+// each item counting 256 bytes beside its text: a
 // provider that goes on past that gets the stream ended with an error
 // event (code response_too_large) and response.failed, and a whole answer
 // a 502.

@@ -200,13 +200,18 @@ func (wr *Writer) delta(kind uint8, lit string) error {
 	if !isText(lit) {
 		return nil
 	}
-	if err := wr.retain(len(lit)); err != nil {
+	opening := wr.open < 0 || wr.items[wr.open].kind != kind
+	n := len(lit)
+	if opening {
+		n += itemCost
+	}
+	if err := wr.retain(n); err != nil {
 		return err
 	}
 	if err := wr.ensureStarted(); err != nil {
 		return err
 	}
-	if wr.open < 0 || wr.items[wr.open].kind != kind {
+	if opening {
 		if err := wr.closeOpen("completed"); err != nil {
 			return err
 		}
@@ -239,7 +244,7 @@ func (wr *Writer) delta(kind uint8, lit string) error {
 // ToolCall opens a function_call item with the call's id and name, and
 // its first arguments.
 func (wr *Writer) ToolCall(index int, id, name, args string) error {
-	if err := wr.retain(len(id) + len(name) + len(args)); err != nil {
+	if err := wr.retain(itemCost + len(id) + len(name) + len(args)); err != nil {
 		return err
 	}
 	if err := wr.ensureStarted(); err != nil {
@@ -300,6 +305,10 @@ func (wr *Writer) args(i int, lit string, count bool) error {
 // provider.MaxBody bounds a whole answer; models write less than a
 // hundredth of it. A var for the tests.
 var MaxKept = 64 << 20
+
+// itemCost is what an output item counts against MaxKept beside its text
+// (its state and buffers): an answer of many tiny items is bounded too.
+const itemCost = 256
 
 // ErrAnswerTooLarge is the error of a sink call past MaxKept. A stream has
 // been ended for the client with an error event (code response_too_large)

@@ -347,7 +347,7 @@ func TestWriterReuse(t *testing.T) {
 // that the adapter stops; a whole answer is the client's 502.
 func TestWriterMaxKept(t *testing.T) {
 	defer func(n int) { MaxKept = n }(MaxKept)
-	MaxKept = 20
+	MaxKept = 2*itemCost + 20 // two items, 20 bytes of text
 	rec := httptest.NewRecorder()
 	w := NewWriter(rec, true)
 	w.Stream(strings.NewReader(""), nil)
@@ -372,7 +372,19 @@ func TestWriterMaxKept(t *testing.T) {
 	}
 	w = NewWriter(httptest.NewRecorder(), false)
 	_ = w.Start("resp_x", "m", 1)
-	if err := w.Text(`"0123456789012345678901234"`); err != ErrAnswerTooLarge || ownkey.StatusOf(err) != 502 {
+	if err := w.Text(`"` + strings.Repeat("x", 300) + `"`); err != ErrAnswerTooLarge || ownkey.StatusOf(err) != 502 {
 		t.Fatalf("whole: %v", err)
+	}
+	// Items count too: many tiny ones cannot grow the table unbounded.
+	w = NewWriter(httptest.NewRecorder(), false)
+	_ = w.Start("resp_x", "m", 1)
+	var err error
+	for i := 0; i < 10 && err == nil; i++ {
+		if err = w.Text(`"a"`); err == nil {
+			err = w.Reasoning(`"b"`)
+		}
+	}
+	if err != ErrAnswerTooLarge || w.nItems > 2 {
+		t.Fatalf("%d items: %v", w.nItems, err)
 	}
 }
