@@ -42,7 +42,11 @@ type ChatCall struct {
 	// the suffix is already stripped from Model and the object from the
 	// body). Its Query is empty: it comes from the conversation.
 	WebSearch *WebSearchRequest
-	Body      ChatBody
+	// Dialect is the client's wire format, of its body and of the answer
+	// (Sink's); empty means DialectOpenAIChat. For another dialect Body
+	// is a DialectBody.
+	Dialect Dialect
+	Body    ChatBody
 	// Sink receives the answer from the adapter, and writes it in the
 	// client's dialect (the HTTP layer builds it: encoding is its job).
 	Sink ChatSink
@@ -91,6 +95,22 @@ type ChatBody interface {
 	// stream_options.include_usage forced on. It may edit in place, so it
 	// is called once.
 	Routed(model string) []byte
+}
+
+// A DialectBody is the body of a client that speaks another dialect than
+// OpenAI Chat Completions (ChatCall.Dialect). A provider family whose own
+// API is that dialect gets it as the client sent it: Routed makes the
+// routing edits (the model, the byok member, and what the dialect's
+// pass-through needs). Every other family reads OpenAI Chat Completions,
+// which OpenAIChat translates it into.
+type DialectBody interface {
+	ChatBody
+	// OpenAIChat is the body as an OpenAI Chat Completions request for
+	// model at provider (the provider id: a few fields are spelled per
+	// provider), streamed with usage if the client streams. Its error is
+	// the client's (EINVALID naming the field the translation cannot
+	// carry), returned before anything is sent.
+	OpenAIChat(model, provider string) ([]byte, error)
 }
 
 // UsageRecorder receives one usage record per chat request that passed

@@ -12,6 +12,10 @@ const (
 	// DialectOpenAIChat is OpenAI Chat Completions: a chat.completion
 	// object, or chat.completion.chunk events ending in `data: [DONE]`.
 	DialectOpenAIChat Dialect = "openai-chat"
+	// DialectOpenAIResponses is OpenAI's Responses API: a response
+	// object, or its named event stream (response.created, …,
+	// response.completed; no [DONE]).
+	DialectOpenAIResponses Dialect = "openai-responses"
 )
 
 // ErrClientGone is what a ChatSink's calls, and reads through the reader
@@ -123,4 +127,13 @@ type ChatSink interface {
 // cannot say it need not implement it: the answer is the same without.
 type CitingSink interface {
 	Cite(sources []WebSource)
+}
+
+// A CostRelayer is a ChatSink that can tell its client what a relayed
+// whole answer costs without touching the provider's bytes: the Responses
+// writer puts it in response headers. An adapter that relays a
+// non-streaming answer prices it first (its usage is known before the body
+// is written) and, when the sink is one, calls RelayCost before RelayBody.
+type CostRelayer interface {
+	RelayCost(cost Charge)
 }

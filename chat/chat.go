@@ -7,7 +7,11 @@
 //	      → billing settle → spend limits count (the settled charge) → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
-// Chat returns; the adapters put the answer into the sink httpapi built.
+// Chat returns; the adapters put the answer into the sink httpapi built. A
+// client of another dialect than OpenAI Chat (the Responses API) is relayed
+// when its provider's family speaks that dialect (provider.Relayer), else
+// its body is translated into Chat Completions (ownkey.DialectBody) for the
+// family's adapter; routing, limits, billing and the record are the same.
 package chat
 
 import (
@@ -99,16 +103,21 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	}
 
 	// Adapter: the family's, if chat through it is supported yet. The
-	// family also authorizes the upstream request.
-	adapter := family.Chat()
+	// family also authorizes the upstream request. A client of another
+	// dialect than OpenAI Chat whose provider speaks that dialect is
+	// relayed (provider.Relayer): its body and the answer pass as they
+	// are.
+	adapter, relay := family.Chat(), false
+	if foreign(call.Dialect) {
+		if r, ok := family.(provider.Relayer); ok {
+			if a := r.Relay(call.Dialect); a != nil {
+				adapter, relay = a, true
+			}
+		}
+	}
 	if adapter == nil {
 		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
 			Param: "x-byok-provider", Message: "chat through " + route.Provider.Name + " (" + string(route.Provider.Wire) + " API) is not supported yet"}
-	}
-	// Spend limits: a key past its daily limits, or a provider key past
-	// its spend caps, is refused (429) before anything is reserved or sent.
-	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
-		return err
 	}
 
 	// Model: the id the provider must be sent; a family whose credential
@@ -117,7 +126,24 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if m, ok := family.(provider.UpstreamModeler); ok {
 		model = m.UpstreamModel(cred, model)
 	}
-	body := call.Body.Routed(model)
+	// Body: a client of another dialect, not relayed, is translated into
+	// OpenAI Chat Completions, which every family reads; what cannot be
+	// translated is the client's 400, before anything is counted.
+	var body []byte
+	if foreign(call.Dialect) && !relay {
+		if body, err = translated(call, model, route.Provider.ID); err != nil {
+			return err
+		}
+	}
+
+	// Spend limits: a key past its daily limits, or a provider key past
+	// its spend caps, is refused (429) before anything is reserved or sent.
+	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
+		return err
+	}
+	if body == nil {
+		body = call.Body.Routed(model)
+	}
 	// Web search (online.go): the results go into the body before
 	// anything is reserved or sent; a search that fails fails the chat.
 	if call.WebSearch != nil {
@@ -248,6 +274,20 @@ func (s *Service) keyRefused(accountID int64, req *ownkey.ChatRequest, err error
 		s.KeyHealth.KeyRejected(owner(accountID, req.BYOK), req.Provider.ID, req.Credential, e.Status, e.Message)
 	}
 	return rejected
+}
+
+// foreign reports whether d, a client's dialect, is another than OpenAI
+// Chat Completions, which the adapters read.
+func foreign(d ownkey.Dialect) bool { return d != "" && d != ownkey.DialectOpenAIChat }
+
+// translated is the body of a client of another dialect as OpenAI Chat
+// Completions for model at provider (ownkey.DialectBody).
+func translated(call *ownkey.ChatCall, model, provider string) ([]byte, error) {
+	db, ok := call.Body.(ownkey.DialectBody)
+	if !ok {
+		return nil, ownkey.Errorf(ownkey.EINTERNAL, "a %s request whose body cannot be translated", call.Dialect)
+	}
+	return db.OpenAIChat(model, provider)
 }
 
 // Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.

@@ -172,7 +172,7 @@ func routedBody(body []byte, fields chatFields, model string, forceUsage bool) [
 		default:
 			// Last, not first: an insertion in place moves everything
 			// after it, and the body's bulk is the conversation.
-			edits = append(edits, appendMember(fields, "stream_options", `{"include_usage":true}`))
+			edits = append(edits, appendMember(fields.members, fields.end, "stream_options", `{"include_usage":true}`))
 		}
 	}
 	return applyEdits(body, edits)
@@ -320,13 +320,14 @@ func addMember(objAt int, members bool, name, value string) bodyEdit {
 }
 
 // appendMember adds `"name":value` after the last member of the top-level
-// object.
-func appendMember(fields chatFields, name, value string) bodyEdit {
+// object, which has members members and whose last value ends at end (its
+// '{' is there when it has none).
+func appendMember(members, end int, name, value string) bodyEdit {
 	text := `"` + name + `":` + value
-	if fields.members > 0 {
+	if members > 0 {
 		text = "," + text
 	}
-	return bodyEdit{start: fields.end, end: fields.end, text: text}
+	return bodyEdit{start: end, end: end, text: text}
 }
 
 // nonEmpty reports whether the object or array v has a member or element.

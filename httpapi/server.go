@@ -203,6 +203,10 @@ func (s *Server) routes() {
 	// base_url=http://host/v1.
 	for _, prefix := range []string{"/api/v1", "/v1"} {
 		m.Handle("POST "+prefix+"/chat/completions", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleChat))))
+		m.Handle("POST "+prefix+"/responses", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleResponses))))
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			user(method+" "+prefix+"/responses/{rest...}", small, handleNoStoredResponses)
+		}
 		user("GET "+prefix+"/models", small, s.handleModels)
 	}
 	// Web search with the account's own search keys (httpapi/web.go),

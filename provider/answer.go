@@ -95,6 +95,15 @@ func (a *Answer) fail(code, message string) Step {
 // Relays).
 func (a *Answer) RelayEvent(typ, data []byte) error { return a.sink.RelayEvent(typ, data) }
 
+// RelayCost tells a sink that can say it outside the relayed bytes
+// (ownkey.CostRelayer) what the relayed whole answer costs; call it before
+// RelayBody. Other sinks are told nothing.
+func (a *Answer) RelayCost(cost ownkey.Charge) {
+	if cr, ok := a.sink.(ownkey.CostRelayer); ok {
+		cr.RelayCost(cost)
+	}
+}
+
 // RelayBody writes the provider's whole answer as it is (see Relays).
 func (a *Answer) RelayBody(body []byte) error { return a.written(a.sink.RelayBody(body)) }
 

@@ -55,6 +55,20 @@ type BilledKeyCheck interface {
 	KeyCheckCost() string
 }
 
+// A Relayer is a Family whose own API is also a client dialect ownkey
+// accepts (the Responses API for openai-responses and azure-responses). A
+// request in that dialect is sent to it as the client wrote it, with only
+// the routing edits (ownkey.DialectBody's Routed), and the answer relayed
+// byte for byte, read only for accounting; clients of other dialects, and
+// other families, go through OpenAI Chat Completions and the sink. The
+// chat service asks for the relaying adapter when the client's dialect is
+// not OpenAI Chat.
+type Relayer interface {
+	// Relay is the adapter that relays for clients of dialect d, nil when
+	// the family does not speak d (or has no adapter).
+	Relay(d ownkey.Dialect) ownkey.ChatAdapter
+}
+
 // KeyCheck is one family's key check request and how to read its answer.
 // The Validator sends it, authorized by the family, and judges the answer
 // the same way for every family.

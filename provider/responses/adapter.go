@@ -165,11 +165,18 @@ func (a *Adapter) Chat(ctx context.Context, req *ownkey.ChatRequest, sink ownkey
 // anything is sent; the rest is provider.Core's (see Core.Chat).
 func (a *Adapter) ChatAt(ctx context.Context, req *ownkey.ChatRequest, sink ownkey.ChatSink, path string) (*ownkey.ChatResult, error) {
 	res := &ownkey.ChatResult{}
-	body, err := translateRequest(req)
-	if err != nil {
-		return provider.Failed(res, "", err)
+	// A Responses client's request is already in the API's format (the
+	// routing edits made: relay.go); a chat client's is translated.
+	relay := sink.Dialect() == ownkey.DialectOpenAIResponses
+	body := req.Body
+	if !relay {
+		var err error
+		if body, err = translateRequest(req); err != nil {
+			return provider.Failed(res, "", err)
+		}
 	}
 	x := getExchange(req, res)
+	x.relay = relay
 	defer putExchange(x)
 	core := provider.Core{Clients: a.Clients, UserAgent: a.UserAgent, StreamIdleTimeout: a.StreamIdleTimeout}
 	return core.Chat(ctx, req, res, sink, x, path, body)

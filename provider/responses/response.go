@@ -24,6 +24,9 @@ func (x *exchange) Complete(body []byte, out *provider.Answer) error {
 	case jsonvalid.ErrSyntax:
 		return ownkey.Errorf(ownkey.EUPSTREAM, "%s answered with something other than a response", name)
 	}
+	if x.relay {
+		return x.relayComplete(body, out)
+	}
 	root := gjson.Parse(view(body))
 	output := root.Get("output")
 	if root.Get("object").Str != "response" && !output.IsArray() {

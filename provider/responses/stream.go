@@ -68,6 +68,14 @@ type exchange struct {
 	// part is preceded by partSeparator.
 	reasoningPart int64
 	wholeParts    int64
+
+	// relay: the client speaks the Responses API, so the provider's
+	// bytes are relayed, read only for accounting (relay.go).
+	relay bool
+	// counted is the output relayed (translated output is counted by
+	// provider.Answer); errored: an error event was relayed.
+	counted provider.Output
+	errored bool
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -79,11 +87,13 @@ func getExchange(req *ownkey.ChatRequest, res *ownkey.ChatResult) *exchange {
 }
 
 func putExchange(x *exchange) {
+	x.counted.Report(x.res)
 	if cap(x.respID) > keepCap || cap(x.items) > maxItems/4 {
 		return
 	}
 	clear(x.items)
-	*x = exchange{respID: x.respID[:0], items: x.items[:0]}
+	x.counted.Reset()
+	*x = exchange{respID: x.respID[:0], items: x.items[:0], counted: x.counted}
 	exchanges.Put(x)
 }
 
@@ -121,12 +131,22 @@ func (x *exchange) Event(ev provider.Event, out *provider.Answer) provider.Step 
 		// terminal event is never read that far.
 		return provider.StepMore
 	}
+	if x.relay {
+		return x.relayEvent(ev, data, out)
+	}
 	x.out = out
 	return x.event(ev.Type, data)
 }
 
 // EOF: a stream that ends before its terminal event is cut short.
-func (x *exchange) EOF(*provider.Answer) provider.Step { return provider.StepMore }
+// A relayed stream whose provider ended it with an error event is over:
+// the client has the error.
+func (x *exchange) EOF(*provider.Answer) provider.Step {
+	if x.relay && x.errored {
+		return provider.StepEnd
+	}
+	return provider.StepMore
+}
 
 // event translates one upstream event (see the package comment).
 func (x *exchange) event(evType, data []byte) provider.Step {
