@@ -1,7 +1,9 @@
 // Package chat is the chat use case, outside HTTP: one request from routing
 // to its usage record. It reads top to bottom as the request goes:
 //
-//	route → credential (own or platform key) → family (by wire family): endpoint, adapter, auth
+//	route → credential (own or platform key) → family (by wire family): endpoint, adapter
+//	      (its pass-through when it speaks the client's dialect), auth → body (routing edits,
+//	      or the translation of another dialect into OpenAI's)
 //	      → spend limits admit → [web search, its results injected: online.go]
 //	      → billing reserve → adapter.Chat → usage and charge
 //	      → billing settle → spend limits count (the settled charge) → record
@@ -98,17 +100,18 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		return err
 	}
 
-	// Adapter: the family's, if chat through it is supported yet. The
+	// Adapter: the family's pass-through when it speaks the client's
+	// dialect (client dialect = upstream dialect: the bytes go through),
+	// else its chat adapter, if chat through it is supported yet. The
 	// family also authorizes the upstream request.
-	adapter := family.Chat()
+	adapter := passthrough(family, call.ClientDialect())
+	native := adapter != nil
+	if !native {
+		adapter = family.Chat()
+	}
 	if adapter == nil {
 		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
 			Param: "x-byok-provider", Message: "chat through " + route.Provider.Name + " (" + string(route.Provider.Wire) + " API) is not supported yet"}
-	}
-	// Spend limits: a key past its daily limits, or a provider key past
-	// its spend caps, is refused (429) before anything is reserved or sent.
-	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
-		return err
 	}
 
 	// Model: the id the provider must be sent; a family whose credential
@@ -117,7 +120,27 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if m, ok := family.(provider.UpstreamModeler); ok {
 		model = m.UpstreamModel(cred, model)
 	}
-	body := call.Body.Routed(model)
+	// Translation: a client of another dialect whose request is not
+	// passed through has it translated into OpenAI's terms; what cannot
+	// be is the client's error, before it counts against any limit.
+	var body []byte
+	db, foreign := call.Body.(ownkey.DialectBody)
+	if foreign && !native {
+		if body, err = db.Translated(route.Provider, model); err != nil {
+			return err
+		}
+	}
+
+	// Spend limits: a key past its daily limits, or a provider key past
+	// its spend caps, is refused (429) before anything is reserved or sent.
+	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
+		return err
+	}
+	// Body: the routing edits (in place), for the body as the client
+	// sent it.
+	if body == nil {
+		body = call.Body.Routed(model)
+	}
 	// Web search (online.go): the results go into the body before
 	// anything is reserved or sent; a search that fails fails the chat.
 	if call.WebSearch != nil {
@@ -128,8 +151,18 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	out.Model = model
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
-		Model: model, Body: body, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
+		Model: model, Body: body, Header: call.Header, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
 		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok, Markup: s.Markups.For(byok),
+	}
+	if foreign && native {
+		// Estimates read OpenAI's terms: the translation, made only if
+		// the provider reports no usage.
+		req.PromptBody = func() []byte {
+			if b, err := db.Translated(route.Provider, model); err == nil {
+				return b
+			}
+			return req.Body
+		}
 	}
 	s.markUsed(accountID, route.Provider.ID, byok)
 
@@ -250,6 +283,72 @@ func (s *Service) keyRefused(accountID int64, req *ownkey.ChatRequest, err error
 	return rejected
 }
 
+// passthrough is family's adapter for clients of dialect d when the family
+// speaks it (provider.Passthrougher), else nil.
+func passthrough(family provider.Family, d ownkey.Dialect) ownkey.ChatAdapter {
+	if pt, ok := family.(provider.Passthrougher); ok {
+		return pt.Passthrough(d)
+	}
+	return nil
+}
+
+// routedBody is the body sent upstream for model at provider p: the
+// client's with the routing edits, unless it is of another dialect and not
+// passed through (native): then translated into OpenAI's.
+func routedBody(call *ownkey.ChatCall, p *ownkey.Provider, model string, native bool) ([]byte, error) {
+	if db, ok := call.Body.(ownkey.DialectBody); ok && !native {
+		return db.Translated(p, model)
+	}
+	return call.Body.Routed(model), nil
+}
+
+// CountTokens counts the input tokens of call's request where it would be
+// routed, without running it; see ownkey.TokenCounter. The route and key
+// are chosen as for Chat (the same BYOK switch and rules), so the count is
+// the one of the provider that would serve it: exact from a family that
+// counts tokens and speaks the client's dialect (Anthropic's
+// count_tokens), else usage.Estimate's conservative count of the request
+// as it would be sent. Counting is free at the providers that offer it, so
+// nothing is reserved, billed or recorded, and no spend limit is consulted.
+func (s *Service) CountTokens(ctx context.Context, call *ownkey.ChatCall) (ownkey.TokenCount, error) {
+	route, cred, byok, err := s.selectKey(ctx, call)
+	if err != nil {
+		return ownkey.TokenCount{}, err
+	}
+	family, err := s.Families.Family(route.Provider)
+	if err != nil {
+		return ownkey.TokenCount{}, err
+	}
+	model := route.Model
+	if m, ok := family.(provider.UpstreamModeler); ok {
+		model = m.UpstreamModel(cred, model)
+	}
+	out := ownkey.TokenCount{Provider: route.Provider.ID}
+	if counter, ok := family.(provider.TokenCounter); ok && passthrough(family, call.ClientDialect()) != nil {
+		base, guarded, err := s.Families.Endpoint(route.Provider, cred)
+		if err != nil {
+			return out, err
+		}
+		body, err := routedBody(call, route.Provider, model, true)
+		if err != nil {
+			return out, err
+		}
+		req := &ownkey.ChatRequest{
+			RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
+			Model: model, Body: body, Header: call.Header, MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok,
+		}
+		out.InputTokens, err = counter.CountTokens(ctx, req)
+		return out, err
+	}
+	body, err := routedBody(call, route.Provider, model, false)
+	if err != nil {
+		return out, err
+	}
+	out.InputTokens = usage.Estimate(model, body, &ownkey.ChatResult{}).PromptTokens
+	out.Estimated = true
+	return out, nil
+}
+
 // Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.
 func (s *Service) Price(req *ownkey.ChatRequest, res *ownkey.ChatResult) ownkey.Charge {
 	return s.price(req, res, true)
@@ -311,7 +410,7 @@ func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey
 	switch {
 	case !u.IsZero() && cut:
 		u.Source = ownkey.UsageFromProvider
-		est := usage.Estimate(servedModel(req, res), req.Body, res)
+		est := usage.Estimate(servedModel(req, res), promptBody(req), res)
 		if u.PromptTokens == 0 {
 			u.PromptTokens, u.Source = est.PromptTokens, ownkey.UsageEstimated
 		}
@@ -324,11 +423,19 @@ func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey
 		// Counted with o200k_base, then scaled to the maker's tokenizer
 		// and framing (usage.Estimate: docs/ARCHITECTURE.md, "Usage
 		// estimates").
-		u = usage.Estimate(servedModel(req, res), req.Body, res)
+		u = usage.Estimate(servedModel(req, res), promptBody(req), res)
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}
 	return u
+}
+
+// promptBody is the request in OpenAI's terms, which estimates read.
+func promptBody(req *ownkey.ChatRequest) []byte {
+	if req.PromptBody != nil {
+		return req.PromptBody()
+	}
+	return req.Body
 }
 
 // newRecord is the request's usage record: its ledger entry, once the

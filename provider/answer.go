@@ -95,8 +95,15 @@ func (a *Answer) fail(code, message string) Step {
 // Relays).
 func (a *Answer) RelayEvent(typ, data []byte) error { return a.sink.RelayEvent(typ, data) }
 
-// RelayBody writes the provider's whole answer as it is (see Relays).
-func (a *Answer) RelayBody(body []byte) error { return a.written(a.sink.RelayBody(body)) }
+// RelayBody writes the provider's whole answer as it is (see Relays),
+// with its charge beside it when it was priced (Pricer) before.
+func (a *Answer) RelayBody(body []byte) error {
+	var cost *ownkey.Charge
+	if a.res.Priced {
+		cost = &a.res.Charge
+	}
+	return a.written(a.sink.RelayBody(body, cost))
+}
 
 // written notes that a non-streaming answer went to the client, or that
 // the client left while it was written.

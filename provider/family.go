@@ -55,6 +55,28 @@ type BilledKeyCheck interface {
 	KeyCheckCost() string
 }
 
+// A Passthrougher is a Family whose API is also a client dialect
+// (Anthropic's Messages). When the client speaks it, the chat service takes
+// Passthrough's adapter instead of Chat's: the client's own body goes
+// upstream with the routing edits only (ownkey.ChatBody.Routed), and the
+// provider's answer comes back as its bytes (ChatSink.RelayEvent,
+// RelayBody), read only for accounting. So nothing the translation through
+// OpenAI's terms would lose is lost: thinking blocks and their signatures,
+// cache_control, citations, server tools, beta features.
+type Passthrougher interface {
+	// Passthrough returns the adapter that relays a client of dialect d,
+	// nil when the family does not speak d.
+	Passthrough(d ownkey.Dialect) ownkey.ChatAdapter
+}
+
+// A TokenCounter is a Family whose API counts a request's input tokens
+// (Anthropic's count_tokens). The chat service asks it only for a client
+// of the family's own dialect (see Passthrougher): req.Body is the client's
+// body with the routing edits, in that dialect.
+type TokenCounter interface {
+	CountTokens(ctx context.Context, req *ownkey.ChatRequest) (int64, error)
+}
+
 // KeyCheck is one family's key check request and how to read its answer.
 // The Validator sends it, authorized by the family, and judges the answer
 // the same way for every family.
