@@ -91,9 +91,11 @@ type message struct {
 // contentBlock is a block of a message's content, a tool result's content
 // or the system prompt; each type sets its own fields.
 type contentBlock struct {
-	Type         string          `json:"type"`
-	Text         string          `json:"text"`
-	Source       *source         `json:"source"`
+	Type string `json:"type"`
+	Text string `json:"text"`
+	// Source is read by the types that have one (image, document): other
+	// blocks name something else source (search_result's is a string).
+	Source       json.RawMessage `json:"source"`
 	Title        string          `json:"title"`
 	ID           string          `json:"id"`
 	Name         string          `json:"name"`
@@ -254,10 +256,14 @@ func Translate(body []byte, t Target) ([]byte, error) {
 	if len(in.Messages) == 0 {
 		return nil, ownkey.FieldError("messages", "messages is required and must be a non-empty array")
 	}
+	system := len(out.Messages)
 	for i := range in.Messages {
 		if err := x.message(&in.Messages[i], "messages["+strconv.Itoa(i)+"]", &out); err != nil {
 			return nil, err
 		}
+	}
+	if len(out.Messages) == system {
+		return nil, ownkey.FieldError("messages", "messages hold no content: every message is empty (or holds only thinking)")
 	}
 
 	if in.MaxTokens != nil {
@@ -543,11 +549,24 @@ func safe(s string) string {
 	return s
 }
 
+// readSource reads a block's source object.
+func readSource(raw json.RawMessage, at string) (*source, error) {
+	if !present(raw) {
+		return nil, ownkey.FieldError(at+".source", "%s.source is required", at)
+	}
+	var s source
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, ownkey.FieldError(at+".source", "%s.source must be an object with a type", at)
+	}
+	return &s, nil
+}
+
 // imageSource is an image's URL for OpenAI: a data: URL of base64 data,
 // or the https URL.
-func imageSource(s *source, at string) (string, error) {
-	if s == nil {
-		return "", ownkey.FieldError(at+".source", "%s.source is required", at)
+func imageSource(raw json.RawMessage, at string) (string, error) {
+	s, err := readSource(raw, at)
+	if err != nil {
+		return "", err
 	}
 	switch s.Type {
 	case "base64":
@@ -567,9 +586,9 @@ func imageSource(s *source, at string) (string, error) {
 // document is a document block: a PDF (base64) as a file part, plain text
 // or content blocks as text.
 func (x *translator) document(b *contentBlock, at string) (any, error) {
-	s := b.Source
-	if s == nil {
-		return nil, ownkey.FieldError(at+".source", "%s.source is required", at)
+	s, err := readSource(b.Source, at)
+	if err != nil {
+		return nil, err
 	}
 	switch s.Type {
 	case "base64":

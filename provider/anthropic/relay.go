@@ -274,16 +274,20 @@ func (x *relayExchange) updateUsage(u gjson.Result) {
 }
 
 // countDelta counts a content_block_delta's text, thinking or tool input
-// fragment.
+// fragment. The literal is found without unescaping it (gjson would, an
+// allocation per delta), in an event checked to be JSON first.
 func (x *relayExchange) countDelta(data []byte) {
-	d := gjson.Get(view(data), "delta")
-	switch d.Get("type").Str {
-	case "text_delta":
-		x.countLiteral(d.Get("text").Raw)
-	case "thinking_delta":
-		x.countLiteral(d.Get("thinking").Raw)
-	case "input_json_delta":
-		x.countLiteral(d.Get("partial_json").Raw)
+	if jsonvalid.Check(data, x.req.MaxJSONDepth) != nil {
+		return // relayed all the same: the client judges it
+	}
+	d := jsonvalid.MemberRaw(view(data), "delta")
+	switch jsonvalid.MemberRaw(d, "type") {
+	case `"text_delta"`:
+		x.countLiteral(jsonvalid.MemberRaw(d, "text"))
+	case `"thinking_delta"`:
+		x.countLiteral(jsonvalid.MemberRaw(d, "thinking"))
+	case `"input_json_delta"`:
+		x.countLiteral(jsonvalid.MemberRaw(d, "partial_json"))
 	}
 }
 
