@@ -486,3 +486,60 @@ func TestMessagesSDKCountTokens(t *testing.T) {
 		t.Fatalf("%d %s", bad.Status, bad.Body)
 	}
 }
+
+// Azure AI Foundry's Claude is passed through as Anthropic is: at the
+// user's endpoint, with its api-key.
+func TestMessagesSDKPassthroughFoundry(t *testing.T) {
+	claude := providertest.NewUpstream(t, providertest.SSEReply(providertest.NamedFrames(thinkingToolStream...)))
+	g := newTestGateway(t, map[string]string{"OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true"})
+	id, key := g.createAccount("foundry-user")
+	cred := map[string]any{"endpoint": claude.URL + "/anthropic/", "apiKey": claudeKey}
+	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "azure-anthropic-foundry", "key": cred}); r.Status != 200 {
+		t.Fatalf("store key: %d %s", r.Status, r.Body)
+	}
+	client, sent := claudeSDK(g, "/", key, aoption.WithHeader("x-byok-provider", "azure-anthropic-foundry"))
+	stream := client.Messages.NewStreaming(t.Context(), anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 100,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var msg anthropic.Message
+	for stream.Next() {
+		if err := msg.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := claude.Only(t)
+	if msg.Content[0].Signature != "SIG-abc/123==" || got.Path != "/anthropic/v1/messages" || got.Header.Get("Api-Key") != claudeKey ||
+		!bytes.Equal(got.Body, sent.last(t)) {
+		t.Fatalf("message %s; upstream got %s %v", msg.RawJSON(), got.Path, got.Header)
+	}
+	if rec := g.usageRecords(t, id, 1)[0]; rec.Provider != "azure-anthropic-foundry" || rec.Usage.CompletionTokens != 55 {
+		t.Fatalf("usage record %+v", rec)
+	}
+}
+
+// The gateway's own refusals on the Messages paths come in Anthropic's
+// envelope too: a body over the limit, nested too deep, not JSON, no key.
+func TestMessagesGatewayErrors(t *testing.T) {
+	g, _, key := messagesGateway(t, nil, nil)
+	for _, tc := range []struct {
+		path, key, body string
+		status          int
+		typ             string
+	}{
+		{"/v1/messages", key, `{"model":"claude-x","max_tokens":1,"messages":[{"role":"user","content":"` + strings.Repeat("x", 2<<20) + `"}]}`, 413, "request_too_large"},
+		{"/api/v1/messages", key, `{"model":"claude-x","max_tokens":1,"messages":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, 400, "invalid_request_error"},
+		{"/v1/messages/count_tokens", key, `{"model":`, 400, "invalid_request_error"},
+		{"/v1/messages", key, `{"model":"claude-x","max_tokens":1.5,"messages":[{"role":"user","content":"a"}]}`, 400, "invalid_request_error"},
+		{"/v1/messages", key, `{"model":"claude-x","max_tokens":1,"stream":"yes","messages":[{"role":"user","content":"a"}]}`, 400, "invalid_request_error"},
+		{"/v1/messages", key, `{"model":"claude-x","max_tokens":1,"messages":[{"role":"user","content":"a"}],"byok":{"enabled":"maybe"}}`, 400, "invalid_request_error"},
+		{"/v1/messages", "", `{}`, 401, "authentication_error"},
+	} {
+		r := g.send("POST", tc.path, tc.key, tc.body, "Content-Type", "application/json")
+		if r.Status != tc.status || gjson.GetBytes(r.Body, "type").Str != "error" || gjson.GetBytes(r.Body, "error.type").Str != tc.typ ||
+			gjson.GetBytes(r.Body, "error.message").Str == "" {
+			t.Errorf("%s %.40s: %d %s; want %d %s", tc.path, tc.body, r.Status, r.Body, tc.status, tc.typ)
+		}
+	}
+}
