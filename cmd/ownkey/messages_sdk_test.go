@@ -543,3 +543,22 @@ func TestMessagesGatewayErrors(t *testing.T) {
 		}
 	}
 }
+
+// A metered account whose balance cannot cover the request is refused
+// before anything is sent: Anthropic's 402 billing_error.
+func TestMessagesInsufficientBalance(t *testing.T) {
+	claude := providertest.NewUpstream(t, providertest.JSONReply(200, passMessage))
+	t.Setenv("OWNKEY_STARTING_CREDIT_USD", "0")
+	g := newTestGateway(t, map[string]string{"OWNKEY_ANTHROPIC_BASE_URL": claude.URL, "OWNKEY_ALLOW_PRIVATE_UPSTREAMS": "true", "OWNKEY_STARTING_CREDIT_USD": "0"})
+	_, key := g.createAccount("broke")
+	if r := g.do("POST", "/api/user/provider-keys", key, map[string]any{"provider": "anthropic", "key": claudeKey}); r.Status != 200 {
+		t.Fatalf("store key: %d %s", r.Status, r.Body)
+	}
+	client, _ := claudeSDK(g, "/", key)
+	_, err := client.Messages.New(t.Context(), anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 100,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var e *anthropic.Error
+	if !errors.As(err, &e) || e.StatusCode != 402 || e.Type() != "billing_error" || len(claude.Requests()) != 0 {
+		t.Fatalf("err %v; upstream got %d requests", err, len(claude.Requests()))
+	}
+}
