@@ -297,7 +297,8 @@ func (x *relayExchange) EOF(*provider.Answer) provider.Step { return provider.St
 // CountTokens asks Anthropic for the input tokens of req's body, a Messages
 // request (POST /v1/messages/count_tokens, with the client's
 // anthropic-version and anthropic-beta): exact, and free. An error answer
-// is the provider's, as for chat.
+// is the provider's, as for chat. The answer is read up to
+// provider.MaxErrorBody (1 MiB; a count is a few bytes).
 func (f Family) CountTokens(ctx context.Context, req *ownkey.ChatRequest) (int64, error) {
 	core := provider.Core{}
 	if f.Adapter != nil {

@@ -233,7 +233,8 @@ func TestCountTokens(t *testing.T) {
 	const body = `{"model":"claude-x","messages":[{"role":"user","content":"hi"}]}`
 	up := providertest.NewUpstream(t, providertest.JSONReply(200, `{"input_tokens":42}`),
 		providertest.JSONReply(401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key `+testKey+`"}}`),
-		providertest.JSONReply(200, `{"tokens":42}`))
+		providertest.JSONReply(200, `{"tokens":42}`),
+		providertest.JSONReply(200, `{"input_tokens":42,"pad":"`+strings.Repeat("x", 1<<20)+`"}`))
 	req := relayRequest(t, up.URL, withBody(body), nonStream)
 	fam := Family{Adapter: testAdapter()}
 	n, err := fam.CountTokens(context.Background(), req)
@@ -251,5 +252,10 @@ func TestCountTokens(t *testing.T) {
 	}
 	if _, err := fam.CountTokens(context.Background(), relayRequest(t, up.URL, withBody(body), nonStream)); ownkey.ErrorCode(err) != ownkey.EUPSTREAM {
 		t.Fatalf("an answer without input_tokens: %v", err)
+	}
+	// The answer is read up to provider.MaxErrorBody (1 MiB): a longer one
+	// is not a count.
+	if _, err := fam.CountTokens(context.Background(), relayRequest(t, up.URL, withBody(body), nonStream)); ownkey.ErrorCode(err) != ownkey.EUPSTREAM {
+		t.Fatalf("an answer over the limit: %v", err)
 	}
 }
