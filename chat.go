@@ -42,17 +42,32 @@ type ChatCall struct {
 	// the suffix is already stripped from Model and the object from the
 	// body). Its Query is empty: it comes from the conversation.
 	WebSearch *WebSearchRequest
-	// Dialect is the client's wire format, of its body and of the answer
-	// (Sink's); empty means DialectOpenAIChat. For another dialect Body
-	// is a DialectBody.
-	Dialect Dialect
-	Body    ChatBody
+	// Body is the client's body: OpenAI Chat Completions JSON, or, for a
+	// client of another Dialect, a DialectBody.
+	Body ChatBody
 	// Sink receives the answer from the adapter, and writes it in the
 	// client's dialect (the HTTP layer builds it: encoding is its job).
 	Sink ChatSink
 	// Outcome is filled by the chat service as it serves the call: what
 	// the HTTP layer's access log line, metrics and trace say of it.
 	Outcome ChatOutcome
+	// Dialect is the client's wire format, its request's and its
+	// answer's (Sink's); empty means DialectOpenAIChat. When the routed
+	// provider's family speaks it too, the request and the answer pass
+	// through as bytes (provider.Passthrougher).
+	Dialect Dialect
+	// Header holds the client's request headers that its dialect defines
+	// and a pass-through forwards upstream (Anthropic's anthropic-version
+	// and anthropic-beta); nil for none. Never credentials.
+	Header http.Header
+}
+
+// ClientDialect is c.Dialect, DialectOpenAIChat when unset.
+func (c *ChatCall) ClientDialect() Dialect {
+	if c.Dialect == "" {
+		return DialectOpenAIChat
+	}
+	return c.Dialect
 }
 
 // ChatOutcome is what became of a chat call, as the chat service reports
@@ -97,20 +112,40 @@ type ChatBody interface {
 	Routed(model string) []byte
 }
 
-// A DialectBody is the body of a client that speaks another dialect than
-// OpenAI Chat Completions (ChatCall.Dialect). A provider family whose own
-// API is that dialect gets it as the client sent it: Routed makes the
-// routing edits (the model, the byok member, and what the dialect's
-// pass-through needs). Every other family reads OpenAI Chat Completions,
-// which OpenAIChat translates it into.
+// DialectBody is the body of a client that speaks another dialect than
+// OpenAI Chat Completions (ChatCall.Dialect). Such a body reaches a
+// provider in one of two ways: to a family that speaks the client's
+// dialect itself, as it is with the routing edits only (Routed: the model
+// member set, ownkey's own members removed; a byte pass-through, nothing
+// lost); to every other family, translated into OpenAI Chat Completions,
+// which every adapter reads (Translated). The chat service calls one of
+// them.
 type DialectBody interface {
 	ChatBody
-	// OpenAIChat is the body as an OpenAI Chat Completions request for
-	// model at provider (the provider id: a few fields are spelled per
-	// provider), streamed with usage if the client streams. Its error is
-	// the client's (EINVALID naming the field the translation cannot
-	// carry), returned before anything is sent.
-	OpenAIChat(model, provider string) ([]byte, error)
+	// Translated returns the body as OpenAI Chat Completions JSON for
+	// provider p, with model set and, for a stream, usage asked for. Its
+	// error is the client's (EINVALID naming the field): what the
+	// provider cannot be asked in OpenAI's terms. It reads the body as it
+	// stands, so it may follow Routed.
+	Translated(p *Provider, model string) ([]byte, error)
+}
+
+// TokenCounter counts the input tokens of a chat request without running
+// it (Anthropic's count_tokens): exactly, by asking the provider, where the
+// routed provider offers that, else by ownkey's conservative estimate
+// (usage.Estimate). Nothing is billed or recorded. The chat service
+// implements it; the HTTP layer reaches it through its ChatService.
+type TokenCounter interface {
+	CountTokens(ctx context.Context, call *ChatCall) (TokenCount, error)
+}
+
+// TokenCount is a TokenCounter's answer.
+type TokenCount struct {
+	InputTokens int64
+	// Estimated: ownkey estimated the count, the provider was not asked.
+	Estimated bool
+	// Provider is the id of the provider the request would be routed to.
+	Provider string
 }
 
 // UsageRecorder receives one usage record per chat request that passed
@@ -157,8 +192,17 @@ type ChatRequest struct {
 	Model string
 	// Body is the client's OpenAI JSON with only the routing edits applied:
 	// model rewritten, the byok field removed and, for streams,
-	// stream_options.include_usage forced on.
-	Body   []byte
+	// stream_options.include_usage forced on. For a client of another
+	// dialect it is the body translated into OpenAI's (DialectBody), or,
+	// for a pass-through adapter, the client's own with the routing edits.
+	Body []byte
+	// PromptBody, set when Body is not OpenAI Chat Completions JSON (a
+	// pass-through: Body is in the client's and the provider's own
+	// dialect), returns the request in OpenAI's terms, for estimating its
+	// prompt tokens when the provider reports none.
+	PromptBody func() []byte
+	// Header is ChatCall.Header: what a pass-through forwards.
+	Header http.Header
 	Stream bool
 	// IncludeUsage is whether the client itself asked for the usage chunk.
 	IncludeUsage bool

@@ -16,6 +16,9 @@ const (
 	// object, or its named event stream (response.created, …,
 	// response.completed; no [DONE]).
 	DialectOpenAIResponses Dialect = "openai-responses"
+	// DialectAnthropicMessages is Anthropic's Messages API: a message
+	// object, or named events (message_start … message_stop).
+	DialectAnthropicMessages Dialect = "anthropic-messages"
 )
 
 // ErrClientGone is what a ChatSink's calls, and reads through the reader
@@ -49,17 +52,19 @@ var ErrClientGone = errors.New("the client is gone")
 // # Writing another dialect
 //
 // A writer for another client dialect implements ChatSink and no adapter
-// changes. An Anthropic Messages writer, for instance, keeps what OpenAI's
-// format does not need: the open content block (a text, thinking or tool_use
-// block, opened by the first delta of its kind and closed by the next kind
-// or End, each block numbered), the map from OpenAI's finish reasons to
-// stop_reason (stop→end_turn, length→max_tokens, tool_calls→tool_use,
-// content_filter→refusal), usage given at End only (message_start then
-// carries zero input tokens; message_delta the real counts), Fail as an
-// `event: error`, and named SSE events (`event:` lines) through its relay.
-// Thinking signatures do not survive translation from other families, so
-// such a client cannot send thinking back. RelayEvent and RelayBody carry
-// Anthropic bytes when the provider speaks Anthropic itself.
+// changes. The Anthropic Messages writer (dialect/anthropic), for
+// instance, keeps what OpenAI's format does not need: the open content
+// block (a text, thinking or tool_use block, opened by the first delta of
+// its kind and closed by the next kind or End, each block numbered), the
+// map from OpenAI's finish reasons to stop_reason (stop→end_turn,
+// length→max_tokens, tool_calls→tool_use, content_filter→refusal), usage
+// given at End only (message_start then carries zero input tokens;
+// message_delta the real counts), Fail as an `event: error`, and named SSE
+// events (`event:` lines) through its relay. Thinking signatures do not
+// survive translation from other families, so such a client cannot send
+// thinking back. RelayEvent and RelayBody carry Anthropic bytes when the
+// provider speaks Anthropic itself (the family's pass-through adapter:
+// provider.Passthrougher).
 type ChatSink interface {
 	// Dialect is the client's wire format. An adapter whose provider
 	// speaks it may relay the provider's bytes (RelayEvent, RelayBody)
@@ -109,8 +114,10 @@ type ChatSink interface {
 	// (empty for none), data its payload.
 	RelayEvent(typ, data []byte) error
 	// RelayBody writes a whole non-streaming answer that is already in
-	// the client's dialect.
-	RelayBody(body []byte) error
+	// the client's dialect. cost, when billing priced the answer, is its
+	// charge, for a writer that gives it beside the provider's bytes (in
+	// response headers) rather than in them; nil: none.
+	RelayBody(body []byte, cost *Charge) error
 
 	// Flush writes and flushes what a stream has batched. An adapter
 	// flushes once the answer has ended or failed; until then the reader
@@ -127,13 +134,4 @@ type ChatSink interface {
 // cannot say it need not implement it: the answer is the same without.
 type CitingSink interface {
 	Cite(sources []WebSource)
-}
-
-// A CostRelayer is a ChatSink that can tell its client what a relayed
-// whole answer costs without touching the provider's bytes: the Responses
-// writer puts it in response headers. An adapter that relays a
-// non-streaming answer prices it first (its usage is known before the body
-// is written) and, when the sink is one, calls RelayCost before RelayBody.
-type CostRelayer interface {
-	RelayCost(cost Charge)
 }

@@ -1,15 +1,17 @@
 // Package chat is the chat use case, outside HTTP: one request from routing
 // to its usage record. It reads top to bottom as the request goes:
 //
-//	route → credential (own or platform key) → family (by wire family): endpoint, adapter, auth
+//	route → credential (own or platform key) → family (by wire family): endpoint, adapter
+//	      (its pass-through when it speaks the client's dialect), auth → body (routing edits,
+//	      or the translation of another dialect into OpenAI's)
 //	      → spend limits admit → [web search, its results injected: online.go]
 //	      → billing reserve → adapter.Chat → usage and charge
 //	      → billing settle → spend limits count (the settled charge) → record
 //
 // httpapi decodes the request into an ownkey.ChatCall and encodes the error
 // Chat returns; the adapters put the answer into the sink httpapi built. A
-// client of another dialect than OpenAI Chat (the Responses API) is relayed
-// when its provider's family speaks that dialect (provider.Relayer), else
+// client of another dialect than OpenAI Chat (the Responses API, Anthropic Messages) is relayed
+// when its provider's family speaks that dialect (provider.Passthrougher), else
 // its body is translated into Chat Completions (ownkey.DialectBody) for the
 // family's adapter; routing, limits, billing and the record are the same.
 package chat
@@ -102,18 +104,14 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 		return err
 	}
 
-	// Adapter: the family's, if chat through it is supported yet. The
-	// family also authorizes the upstream request. A client of another
-	// dialect than OpenAI Chat whose provider speaks that dialect is
-	// relayed (provider.Relayer): its body and the answer pass as they
-	// are.
-	adapter, relay := family.Chat(), false
-	if foreign(call.Dialect) {
-		if r, ok := family.(provider.Relayer); ok {
-			if a := r.Relay(call.Dialect); a != nil {
-				adapter, relay = a, true
-			}
-		}
+	// Adapter: the family's pass-through when it speaks the client's
+	// dialect (client dialect = upstream dialect: the bytes go through),
+	// else its chat adapter, if chat through it is supported yet. The
+	// family also authorizes the upstream request.
+	adapter := passthrough(family, call.ClientDialect())
+	native := adapter != nil
+	if !native {
+		adapter = family.Chat()
 	}
 	if adapter == nil {
 		return &ownkey.Error{Code: ownkey.EINVALID, Status: http.StatusNotImplemented, Reason: "provider_not_supported",
@@ -126,12 +124,13 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if m, ok := family.(provider.UpstreamModeler); ok {
 		model = m.UpstreamModel(cred, model)
 	}
-	// Body: a client of another dialect, not relayed, is translated into
-	// OpenAI Chat Completions, which every family reads; what cannot be
-	// translated is the client's 400, before anything is counted.
+	// Translation: a client of another dialect whose request is not
+	// passed through has it translated into OpenAI's terms; what cannot
+	// be is the client's error, before it counts against any limit.
 	var body []byte
-	if foreign(call.Dialect) && !relay {
-		if body, err = translated(call, model, route.Provider.ID); err != nil {
+	db, foreign := call.Body.(ownkey.DialectBody)
+	if foreign && !native {
+		if body, err = db.Translated(route.Provider, model); err != nil {
 			return err
 		}
 	}
@@ -141,6 +140,8 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if err := s.limits().Admit(ctx, call.Principal, cred); err != nil {
 		return err
 	}
+	// Body: the routing edits (in place), for the body as the client
+	// sent it.
 	if body == nil {
 		body = call.Body.Routed(model)
 	}
@@ -154,8 +155,18 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	out.Model = model
 	req := &ownkey.ChatRequest{
 		RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
-		Model: model, Body: body, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
+		Model: model, Body: body, Header: call.Header, Stream: call.Stream, IncludeUsage: call.IncludeUsage,
 		MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok, Markup: s.Markups.For(byok),
+	}
+	if foreign && native {
+		// Estimates read OpenAI's terms: the translation, made only if
+		// the provider reports no usage.
+		req.PromptBody = func() []byte {
+			if b, err := db.Translated(route.Provider, model); err == nil {
+				return b
+			}
+			return req.Body
+		}
 	}
 	s.markUsed(accountID, route.Provider.ID, byok)
 
@@ -276,18 +287,70 @@ func (s *Service) keyRefused(accountID int64, req *ownkey.ChatRequest, err error
 	return rejected
 }
 
-// foreign reports whether d, a client's dialect, is another than OpenAI
-// Chat Completions, which the adapters read.
-func foreign(d ownkey.Dialect) bool { return d != "" && d != ownkey.DialectOpenAIChat }
-
-// translated is the body of a client of another dialect as OpenAI Chat
-// Completions for model at provider (ownkey.DialectBody).
-func translated(call *ownkey.ChatCall, model, provider string) ([]byte, error) {
-	db, ok := call.Body.(ownkey.DialectBody)
-	if !ok {
-		return nil, ownkey.Errorf(ownkey.EINTERNAL, "a %s request whose body cannot be translated", call.Dialect)
+// passthrough is family's adapter for clients of dialect d when the family
+// speaks it (provider.Passthrougher), else nil.
+func passthrough(family provider.Family, d ownkey.Dialect) ownkey.ChatAdapter {
+	if pt, ok := family.(provider.Passthrougher); ok {
+		return pt.Passthrough(d)
 	}
-	return db.OpenAIChat(model, provider)
+	return nil
+}
+
+// routedBody is the body sent upstream for model at provider p: the
+// client's with the routing edits, unless it is of another dialect and not
+// passed through (native): then translated into OpenAI's.
+func routedBody(call *ownkey.ChatCall, p *ownkey.Provider, model string, native bool) ([]byte, error) {
+	if db, ok := call.Body.(ownkey.DialectBody); ok && !native {
+		return db.Translated(p, model)
+	}
+	return call.Body.Routed(model), nil
+}
+
+// CountTokens counts the input tokens of call's request where it would be
+// routed, without running it; see ownkey.TokenCounter. The route and key
+// are chosen as for Chat (the same BYOK switch and rules), so the count is
+// the one of the provider that would serve it: exact from a family that
+// counts tokens and speaks the client's dialect (Anthropic's
+// count_tokens), else usage.Estimate's conservative count of the request
+// as it would be sent. Counting is free at the providers that offer it, so
+// nothing is reserved, billed or recorded, and no spend limit is consulted.
+func (s *Service) CountTokens(ctx context.Context, call *ownkey.ChatCall) (ownkey.TokenCount, error) {
+	route, cred, byok, err := s.selectKey(ctx, call)
+	if err != nil {
+		return ownkey.TokenCount{}, err
+	}
+	family, err := s.Families.Family(route.Provider)
+	if err != nil {
+		return ownkey.TokenCount{}, err
+	}
+	model := route.Model
+	if m, ok := family.(provider.UpstreamModeler); ok {
+		model = m.UpstreamModel(cred, model)
+	}
+	out := ownkey.TokenCount{Provider: route.Provider.ID}
+	if counter, ok := family.(provider.TokenCounter); ok && passthrough(family, call.ClientDialect()) != nil {
+		base, guarded, err := s.Families.Endpoint(route.Provider, cred)
+		if err != nil {
+			return out, err
+		}
+		body, err := routedBody(call, route.Provider, model, true)
+		if err != nil {
+			return out, err
+		}
+		req := &ownkey.ChatRequest{
+			RequestID: call.RequestID, Provider: route.Provider, Credential: cred, Auth: family, BaseURL: base, Guarded: guarded,
+			Model: model, Body: body, Header: call.Header, MaxJSONDepth: jsonvalid.Depth(s.MaxJSONDepth), BYOK: byok,
+		}
+		out.InputTokens, err = counter.CountTokens(ctx, req)
+		return out, err
+	}
+	body, err := routedBody(call, route.Provider, model, false)
+	if err != nil {
+		return out, err
+	}
+	out.InputTokens = usage.Estimate(model, body, &ownkey.ChatResult{}).PromptTokens
+	out.Estimated = true
+	return out, nil
 }
 
 // Price fixes the answer's usage and charge as it ends; see ownkey.Pricer.
@@ -351,7 +414,7 @@ func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey
 	switch {
 	case !u.IsZero() && cut:
 		u.Source = ownkey.UsageFromProvider
-		est := usage.Estimate(servedModel(req, res), req.Body, res)
+		est := usage.Estimate(servedModel(req, res), promptBody(req), res)
 		if u.PromptTokens == 0 {
 			u.PromptTokens, u.Source = est.PromptTokens, ownkey.UsageEstimated
 		}
@@ -364,11 +427,19 @@ func usageOf(req *ownkey.ChatRequest, res *ownkey.ChatResult, ended bool) ownkey
 		// Counted with o200k_base, then scaled to the maker's tokenizer
 		// and framing (usage.Estimate: docs/ARCHITECTURE.md, "Usage
 		// estimates").
-		u = usage.Estimate(servedModel(req, res), req.Body, res)
+		u = usage.Estimate(servedModel(req, res), promptBody(req), res)
 	default:
 		u = ownkey.Usage{Source: ownkey.UsageNone}
 	}
 	return u
+}
+
+// promptBody is the request in OpenAI's terms, which estimates read.
+func promptBody(req *ownkey.ChatRequest) []byte {
+	if req.PromptBody != nil {
+		return req.PromptBody()
+	}
+	return req.Body
 }
 
 // newRecord is the request's usage record: its ledger entry, once the

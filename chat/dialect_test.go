@@ -11,7 +11,7 @@ import (
 	"github.com/ownkey/ownkey/provider/providertest"
 )
 
-// dialectBody is a body of another dialect: Routed gives routed, OpenAIChat
+// dialectBody is a body of another dialect: Routed gives routed, Translated
 // chat (or err), and both note what they were asked.
 type dialectBody struct {
 	routed, chat string
@@ -24,8 +24,8 @@ func (b *dialectBody) Routed(model string) []byte {
 	b.models = append(b.models, model)
 	return []byte(b.routed)
 }
-func (b *dialectBody) OpenAIChat(model, provider string) ([]byte, error) {
-	b.translated = append(b.translated, [2]string{model, provider})
+func (b *dialectBody) Translated(p *ownkey.Provider, model string) ([]byte, error) {
+	b.translated = append(b.translated, [2]string{model, p.ID})
 	return []byte(b.chat), b.err
 }
 
@@ -35,14 +35,14 @@ type relayFamily struct {
 	relay ownkey.ChatAdapter
 }
 
-func (f relayFamily) Relay(d ownkey.Dialect) ownkey.ChatAdapter {
+func (f relayFamily) Passthrough(d ownkey.Dialect) ownkey.ChatAdapter {
 	if d != ownkey.DialectOpenAIResponses {
 		return nil
 	}
 	return f.relay
 }
 
-var _ provider.Relayer = relayFamily{}
+var _ provider.Passthrougher = relayFamily{}
 
 // dialectFixture serves openai-responses with a relaying family (its chat
 // adapter for chat clients, relay for Responses clients) and groq with

@@ -153,23 +153,9 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	}
 	includeUsage := fields.includeUsage.Bool()
 
-	byok := fields.byok
-	if byok.Exists() && byok.Type != gjson.Null && !byok.IsObject() {
-		return ownkey.FieldError("byok", "byok must be an object such as {\"enabled\":true,\"provider\":\"groq\"}")
-	}
-	keys, err := keySwitch(r.Header.Get("X-Use-Byok"), byok.Get("enabled"))
+	keys, forced, err := byokSelection(r, fields.byok)
 	if err != nil {
 		return err
-	}
-	forced := strings.TrimSpace(r.Header.Get("X-Byok-Provider"))
-	if bp := byok.Get("provider"); bp.Exists() {
-		if bp.Type != gjson.String {
-			return ownkey.FieldError("byok.provider", "byok.provider must be a provider id string")
-		}
-		if forced != "" && !strings.EqualFold(forced, bp.Str) {
-			return ownkey.FieldError("byok.provider", "x-byok-provider and byok.provider name different providers")
-		}
-		forced = strings.Clone(bp.Str) // like model: the body is edited later
 	}
 
 	cc.body, cc.fields, cc.forceUsage = body, fields, stream && !includeUsage
@@ -178,10 +164,34 @@ func (s *Server) decodeChat(w http.ResponseWriter, r *http.Request, body []byte,
 	cc.writer.Reset(w, stream, includeUsage)
 	cc.call = ownkey.ChatCall{
 		RequestID: RequestID(r.Context()), Principal: ownkey.PrincipalFromContext(r.Context()),
-		Model: model, Provider: strings.ToLower(forced), Keys: keys, Stream: stream, IncludeUsage: includeUsage,
+		Model: model, Provider: forced, Keys: keys, Stream: stream, IncludeUsage: includeUsage,
 		MaxTokens: fields.maxTokens, WebSearch: search, Body: cc, Sink: &cc.writer,
 	}
 	return nil
+}
+
+// byokSelection reads the BYOK selection of a chat request, whatever its
+// dialect: the switch (x-use-byok, byok.enabled: keySwitch) and the forced
+// provider (x-byok-provider, byok.provider; lower case, "" for none).
+func byokSelection(r *http.Request, byok gjson.Result) (ownkey.KeyChoice, string, error) {
+	if byok.Exists() && byok.Type != gjson.Null && !byok.IsObject() {
+		return 0, "", ownkey.FieldError("byok", "byok must be an object such as {\"enabled\":true,\"provider\":\"groq\"}")
+	}
+	keys, err := keySwitch(r.Header.Get("X-Use-Byok"), byok.Get("enabled"))
+	if err != nil {
+		return 0, "", err
+	}
+	forced := strings.TrimSpace(r.Header.Get("X-Byok-Provider"))
+	if bp := byok.Get("provider"); bp.Exists() {
+		if bp.Type != gjson.String {
+			return 0, "", ownkey.FieldError("byok.provider", "byok.provider must be a provider id string")
+		}
+		if forced != "" && !strings.EqualFold(forced, bp.Str) {
+			return 0, "", ownkey.FieldError("byok.provider", "x-byok-provider and byok.provider name different providers")
+		}
+		forced = strings.Clone(bp.Str) // it points into the body, which is edited later
+	}
+	return keys, strings.ToLower(forced), nil
 }
 
 type modelEntry struct {

@@ -31,6 +31,9 @@ type chatFields struct {
 	// the answer. Named twice, the larger counts, so that a provider
 	// reading either is covered.
 	maxTokens int64
+	// hasMaxTokens: max_tokens itself is a positive whole number (the
+	// Messages API requires it).
+	hasMaxTokens bool
 }
 
 // parseChatBody checks that body is a JSON object nested at most maxDepth
@@ -71,6 +74,7 @@ func parseChatBody(body []byte, maxDepth int) (chatFields, error) {
 		case "max_tokens", "max_completion_tokens":
 			if v := resultAt(body, m.ValueStart, m.ValueEnd); v.Type == gjson.Number && v.Num >= 1 {
 				f.maxTokens = max(f.maxTokens, int64(min(v.Num, 1<<53)))
+				f.hasMaxTokens = f.hasMaxTokens || memberName(body[m.KeyStart:m.KeyEnd]) == "max_tokens" && v.Num == float64(int64(v.Num))
 			}
 			return
 		default:

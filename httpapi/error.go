@@ -48,7 +48,8 @@ func openAIType(code string) string {
 	return "server_error"
 }
 
-// Error writes err in OpenAI's envelope. Internal errors are logged with their
+// Error writes err in OpenAI's envelope, or, on the Messages API's paths,
+// in Anthropic's (anthropicError). Internal errors are logged with their
 // cause and shown to the client only as "internal error" plus the request id.
 //
 // What it would log goes to the request's access log line instead (its
@@ -73,16 +74,9 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter != "" {
 		w.Header().Set("Retry-After", e.RetryAfter)
 	}
-	body := errorBody{Error: errorDetail{Message: e.Message, Type: typ}}
-	if e.Param != "" {
-		body.Error.Param = &e.Param
-	}
 	code := e.Reason
 	if code == "" && e.Code != ownkey.EINTERNAL && e.Code != ownkey.EUPSTREAM {
 		code = e.Code
-	}
-	if code != "" {
-		body.Error.Code = &code
 	}
 	switch {
 	case logged:
@@ -92,6 +86,17 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	case status >= 500:
 		logger(r).Warn("request failed", "status", status, "code", e.Code, "msg", e.Message)
+	}
+	if isMessagesPath(r.URL.Path) {
+		anthropicError(w, e)
+		return
+	}
+	body := errorBody{Error: errorDetail{Message: e.Message, Type: typ}}
+	if e.Param != "" {
+		body.Error.Param = &e.Param
+	}
+	if code != "" {
+		body.Error.Code = &code
 	}
 	writeJSON(w, status, body)
 }

@@ -259,8 +259,8 @@ func (c *responsesCall) Routed(model string) []byte {
 	return applyEdits(c.body, edits)
 }
 
-// OpenAIChat translates the body for a provider that reads Chat
+// Translated translates the body for a provider that reads Chat
 // Completions (see dialect/responses.ChatRequest).
-func (c *responsesCall) OpenAIChat(model, provider string) ([]byte, error) {
-	return responses.ChatRequest(c.body, model, provider, c.stream)
+func (c *responsesCall) Translated(p *ownkey.Provider, model string) ([]byte, error) {
+	return responses.ChatRequest(c.body, model, p.ID, c.stream)
 }

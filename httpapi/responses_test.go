@@ -104,17 +104,17 @@ func TestResponsesRouted(t *testing.T) {
 
 // A translated body is the Chat Completions request, from the unedited
 // Responses body.
-func TestResponsesOpenAIChat(t *testing.T) {
+func TestResponsesTranslated(t *testing.T) {
 	rc, err := decodeResponsesBody(t, `{"model":"groq/llama","input":"hi","instructions":"Be brief.","stream":true,"byok":{"enabled":true}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := rc.OpenAIChat("llama", "groq")
+	got, err := rc.Translated(&ownkey.Provider{ID: "groq"}, "llama")
 	want := `{"model":"llama","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
 	if err != nil || string(got) != want {
 		t.Fatalf("%s %v", got, err)
 	}
-	if _, err := rc.OpenAIChat("llama", "groq"); err != nil {
+	if _, err := rc.Translated(&ownkey.Provider{ID: "groq"}, "llama"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -208,6 +208,9 @@ func (s *Server) routes() {
 			user(method+" "+prefix+"/responses/{rest...}", small, handleNoStoredResponses)
 		}
 		user("GET "+prefix+"/models", small, s.handleModels)
+		// The Anthropic Messages API (httpapi/messages.go).
+		m.Handle("POST "+prefix+"/messages", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleMessages))))
+		m.Handle("POST "+prefix+"/messages/count_tokens", s.authenticate(limitBody(s.cfg.MaxBodyBytes, http.HandlerFunc(s.handleCountTokens))))
 	}
 	// Web search with the account's own search keys (httpapi/web.go),
 	// also under the product's Data API name.

@@ -95,17 +95,15 @@ func (a *Answer) fail(code, message string) Step {
 // Relays).
 func (a *Answer) RelayEvent(typ, data []byte) error { return a.sink.RelayEvent(typ, data) }
 
-// RelayCost tells a sink that can say it outside the relayed bytes
-// (ownkey.CostRelayer) what the relayed whole answer costs; call it before
-// RelayBody. Other sinks are told nothing.
-func (a *Answer) RelayCost(cost ownkey.Charge) {
-	if cr, ok := a.sink.(ownkey.CostRelayer); ok {
-		cr.RelayCost(cost)
+// RelayBody writes the provider's whole answer as it is (see Relays),
+// with its charge beside it when it was priced (Pricer) before.
+func (a *Answer) RelayBody(body []byte) error {
+	var cost *ownkey.Charge
+	if a.res.Priced {
+		cost = &a.res.Charge
 	}
+	return a.written(a.sink.RelayBody(body, cost))
 }
-
-// RelayBody writes the provider's whole answer as it is (see Relays).
-func (a *Answer) RelayBody(body []byte) error { return a.written(a.sink.RelayBody(body)) }
 
 // written notes that a non-streaming answer went to the client, or that
 // the client left while it was written.

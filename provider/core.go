@@ -57,6 +57,10 @@ func (c *Core) client(guarded bool) *http.Client {
 	return defaultClients().For(guarded)
 }
 
+// Client is the client for a trusted or a guarded base URL, for a family's
+// requests other than chat (Anthropic's count_tokens).
+func (c *Core) Client(guarded bool) *http.Client { return c.client(guarded) }
+
 // Event is one event of a provider's stream: its type (an SSE event: line,
 // an AWS event-stream's :event-type header; empty when there is none) and
 // its data. Both are valid only until the source's next call.

@@ -55,18 +55,26 @@ type BilledKeyCheck interface {
 	KeyCheckCost() string
 }
 
-// A Relayer is a Family whose own API is also a client dialect ownkey
-// accepts (the Responses API for openai-responses and azure-responses). A
-// request in that dialect is sent to it as the client wrote it, with only
-// the routing edits (ownkey.DialectBody's Routed), and the answer relayed
-// byte for byte, read only for accounting; clients of other dialects, and
-// other families, go through OpenAI Chat Completions and the sink. The
-// chat service asks for the relaying adapter when the client's dialect is
-// not OpenAI Chat.
-type Relayer interface {
-	// Relay is the adapter that relays for clients of dialect d, nil when
-	// the family does not speak d (or has no adapter).
-	Relay(d ownkey.Dialect) ownkey.ChatAdapter
+// A Passthrougher is a Family whose API is also a client dialect
+// (Anthropic's Messages). When the client speaks it, the chat service takes
+// Passthrough's adapter instead of Chat's: the client's own body goes
+// upstream with the routing edits only (ownkey.ChatBody.Routed), and the
+// provider's answer comes back as its bytes (ChatSink.RelayEvent,
+// RelayBody), read only for accounting. So nothing the translation through
+// OpenAI's terms would lose is lost: thinking blocks and their signatures,
+// cache_control, citations, server tools, beta features.
+type Passthrougher interface {
+	// Passthrough returns the adapter that relays a client of dialect d,
+	// nil when the family does not speak d.
+	Passthrough(d ownkey.Dialect) ownkey.ChatAdapter
+}
+
+// A TokenCounter is a Family whose API counts a request's input tokens
+// (Anthropic's count_tokens). The chat service asks it only for a client
+// of the family's own dialect (see Passthrougher): req.Body is the client's
+// body with the routing edits, in that dialect.
+type TokenCounter interface {
+	CountTokens(ctx context.Context, req *ownkey.ChatRequest) (int64, error)
 }
 
 // KeyCheck is one family's key check request and how to read its answer.

@@ -135,7 +135,7 @@ func TestCiteRelayedBody(t *testing.T) {
 		rec := httptest.NewRecorder()
 		w := NewWriter(rec, false, false)
 		w.Cite(sources)
-		must(t, w.RelayBody([]byte(body)))
+		must(t, w.RelayBody([]byte(body), nil))
 		var got struct {
 			Choices []struct {
 				Message struct {

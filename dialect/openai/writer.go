@@ -301,8 +301,10 @@ func (wr *Writer) RelayEvent(_, data []byte) error {
 }
 
 // RelayBody writes a provider's chat.completion as it is (with the
-// citations added to its message when the request searched the web).
-func (wr *Writer) RelayBody(body []byte) error {
+// citations added to its message when the request searched the web). Its
+// cost, if any, is in the body already (the adapter put it in the usage
+// object, as OpenAI clients read it: InsertCost).
+func (wr *Writer) RelayBody(body []byte, _ *ownkey.Charge) error {
 	if wr.cite != nil {
 		body = wr.citeBody(body)
 	}
@@ -467,6 +469,29 @@ func AppendCost(b []byte, c ownkey.Charge) []byte {
 	b = append(b, `,"markup_rate":`...)
 	b = ownkey.AppendDecimal(b, int64(c.Markup), 6)
 	return append(b, '}')
+}
+
+// Cost headers: a request's cost given beside an answer whose bytes are the
+// provider's (a pass-through), with AppendCost's members' meanings. Set
+// only on a non-streaming answer: a stream's headers leave before its cost
+// is known.
+const (
+	HeaderCost         = "X-Ownkey-Cost-Usd"                    // cost: what ownkey charged the account
+	HeaderUpstreamCost = "X-Ownkey-Upstream-Inference-Cost-Usd" // cost_details.upstream_inference_cost: at cost
+	HeaderMarkupRate   = "X-Ownkey-Markup-Rate"                 // cost_details.markup_rate
+	HeaderIsBYOK       = "X-Ownkey-Is-Byok"                     // is_byok
+	HeaderIsEstimated  = "X-Ownkey-Is-Estimated"                // is_estimated
+)
+
+// SetCostHeaders gives c in h (see the Header constants), as exact
+// decimals, as AppendCost does.
+func SetCostHeaders(h http.Header, c ownkey.Charge) {
+	var b [32]byte
+	h.Set(HeaderCost, string(ownkey.AppendDecimal(b[:0], int64(c.Charged), 9)))
+	h.Set(HeaderUpstreamCost, string(ownkey.AppendDecimal(b[:0], int64(c.AtCost), 9)))
+	h.Set(HeaderMarkupRate, string(ownkey.AppendDecimal(b[:0], int64(c.Markup), 6)))
+	h.Set(HeaderIsBYOK, strconv.FormatBool(c.BYOK))
+	h.Set(HeaderIsEstimated, strconv.FormatBool(c.Estimated))
 }
 
 // InsertCost appends text, JSON holding a usage object whose closing brace

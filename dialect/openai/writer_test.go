@@ -237,7 +237,7 @@ func TestRelay(t *testing.T) {
 	rec = httptest.NewRecorder()
 	w = NewWriter(rec, false, false)
 	body := `{"id":"chatcmpl-1","choices":[]}`
-	must(t, w.RelayBody([]byte(body)))
+	must(t, w.RelayBody([]byte(body), nil))
 	if rec.Body.String() != body || rec.Header().Get("Content-Length") != strconv.Itoa(len(body)) || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("client got %q, headers %v", rec.Body.String(), rec.Header())
 	}

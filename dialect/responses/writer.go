@@ -84,7 +84,6 @@ type Writer struct {
 }
 
 var _ ownkey.ChatSink = (*Writer)(nil)
-var _ ownkey.CostRelayer = (*Writer)(nil)
 
 // NewWriter returns a Writer for one answer to w, streamed (events) or not
 // (one response object).
@@ -597,8 +596,13 @@ func lastSequence(frame []byte) int64 {
 func (wr *Writer) RelayCost(cost ownkey.Charge) { wr.cost, wr.hasCost = cost, true }
 
 // RelayBody writes a provider's response object as it is, with the cost
-// headers when RelayCost was called.
-func (wr *Writer) RelayBody(body []byte) error { return wr.writeJSON(body) }
+// headers when the answer was priced (cost) or RelayCost was called.
+func (wr *Writer) RelayBody(body []byte, cost *ownkey.Charge) error {
+	if cost != nil {
+		wr.RelayCost(*cost)
+	}
+	return wr.writeJSON(body)
+}
 
 func (wr *Writer) Flush() error {
 	if !wr.relay.Flush() {

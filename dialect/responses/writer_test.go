@@ -303,16 +303,15 @@ func TestWriterRelay(t *testing.T) {
 	rec = httptest.NewRecorder()
 	w = NewWriter(rec, false)
 	body := `{"id":"resp_1","object":"response"}`
-	w.RelayCost(ownkey.Charge{AtCost: 1_000_000_000, Charged: 50_000_000, Markup: 50_000, BYOK: true, Estimated: true})
-	if err := w.RelayBody([]byte(body)); err != nil {
+	if err := w.RelayBody([]byte(body), &ownkey.Charge{AtCost: 1_000_000_000, Charged: 50_000_000, Markup: 50_000, BYOK: true, Estimated: true}); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Body.String() != body || rec.Header().Get(HeaderCost) != "0.05" || rec.Header().Get(HeaderUpstreamCost) != "1" || rec.Header().Get(HeaderCostEstimated) != "true" {
 		t.Fatalf("relayed body %q headers %v", rec.Body.String(), rec.Header())
 	}
-	// Without RelayCost (billing off), no cost headers.
+	// Without a cost (billing off), no cost headers.
 	rec = httptest.NewRecorder()
-	_ = NewWriter(rec, false).RelayBody([]byte(body))
+	_ = NewWriter(rec, false).RelayBody([]byte(body), nil)
 	if rec.Header().Get(HeaderCost) != "" {
 		t.Fatalf("cost header without a cost: %v", rec.Header())
 	}

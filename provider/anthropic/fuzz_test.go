@@ -1,13 +1,20 @@
 package anthropic
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ownkey/ownkey"
+	messages "github.com/ownkey/ownkey/dialect/anthropic"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/providertest"
+	"github.com/ownkey/ownkey/sse"
 )
 
 // FuzzTranslateRequest: any client body is either refused with an
@@ -106,5 +113,72 @@ func TestDeepResponseIsRefused(t *testing.T) {
 	up = providertest.NewUpstream(t, providertest.JSONReply(200, body))
 	if _, _, err := run(t, chatRequest(t, up.URL, nonStream, func(r *ownkey.ChatRequest) { r.MaxJSONDepth = 300 })); err != nil {
 		t.Fatalf("with the limit at 300: %v", err)
+	}
+}
+
+// FuzzRelayStream: whatever Anthropic sends to a Messages client, the
+// pass-through relays each event's type and data as they came (an error
+// event less any echo of the key), and either the stream ends with
+// message_stop, complete, or the client is told it failed by an error
+// event; the usage read is never negative.
+func FuzzRelayStream(f *testing.F) {
+	f.Add([]byte(events(thinkingStream...)))
+	f.Add([]byte(events(msgStart, ping, textStart(0), textDelta(0, "Hel"), blockStop(0), msgDelta("end_turn", `{"output_tokens":5}`), msgStop)))
+	f.Add([]byte(events(msgStart, `{"type":"error","error":{"type":"overloaded_error","message":"`+providertest.EscapedKey(testKey)+`"}}`)))
+	f.Add([]byte("event: content_block_delta\ndata: " + strings.Repeat("[", 300) + "\n\n"))
+	f.Add([]byte("data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":-5,\"input_tokens\":1e30}}\r\n\r\ndata: {\"type\":\"message_stop\"}\n\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req := &ownkey.ChatRequest{
+			RequestID: "req-1", Provider: providertest.Catalog(t, "anthropic"), Model: "claude-x", Stream: true,
+			Credential: &ownkey.Credential{Provider: "anthropic", APIKey: ownkey.NewSecret(testKey)},
+		}
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(raw))}
+		rec := httptest.NewRecorder()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		wr := messages.NewWriter(rec, true)
+		defer wr.Finish()
+		res, err := respondRelay(ctx, cancel, req, &ownkey.ChatResult{}, resp, wr)
+		if err != nil {
+			t.Fatalf("respond: %v", err)
+		}
+		u := res.Usage
+		if u.PromptTokens < 0 || u.CompletionTokens < 0 || u.CachedTokens < 0 || u.CacheWriteTokens < 0 || res.OutputBytes < 0 {
+			t.Fatalf("usage %+v", res)
+		}
+		got := rec.Body.String()
+		switch {
+		case res.ErrorCode == "":
+			if !strings.HasSuffix(got, string(sse.AppendData(nil, []byte(lastData(raw))))) || res.FinishReason == "" {
+				t.Fatalf("complete stream ends\n%q\nresult %+v", got, res)
+			}
+		case !strings.Contains(got, "event: error\n"):
+			t.Fatalf("failed (%s) without an error event:\n%q", res.ErrorCode, got)
+		}
+		// Error events are relayed less the key (others as they came).
+		rd := sse.NewReader(strings.NewReader(got), 0)
+		for {
+			ev, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if string(ev.Type) == "error" && providertest.Leaks(string(ev.Data), testKey) {
+				t.Fatalf("an error event with the key: %s", ev.Data)
+			}
+		}
+	})
+}
+
+// lastData is the data of the last whole event of an SSE stream, as the
+// SSE reader reads it.
+func lastData(raw []byte) string {
+	rd := sse.NewReader(bytes.NewReader(raw), 0)
+	var last string
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			return last
+		}
+		last = string(ev.Data)
 	}
 }

@@ -93,6 +93,16 @@ func responder(tr *translation) providertest.RespondFunc {
 	}
 }
 
+// respondRelay passes resp, an answer already received, through the Relay
+// into sink, in process.
+func respondRelay(ctx context.Context, cancel context.CancelFunc, req *ownkey.ChatRequest, res *ownkey.ChatResult,
+	resp *http.Response, sink ownkey.ChatSink) (*ownkey.ChatResult, error) {
+	x := relays.Get().(*relayExchange)
+	x.req, x.res = req, res
+	defer putRelay(x)
+	return providertest.Respond(ctx, cancel, req, res, x, resp, sink)
+}
+
 // run sends req through a fresh adapter into a recorder.
 func run(t *testing.T, req *ownkey.ChatRequest) (*ownkey.ChatResult, *httptest.ResponseRecorder, error) {
 	t.Helper()

@@ -87,15 +87,7 @@ func (x *exchange) UpstreamError(status int, _ http.Header, body []byte) *ownkey
 // JSONAnswer reads a JSON body that answered a stream: Anthropic's error if
 // it is one; its usage, if any, is recorded, as the tokens were spent.
 func (x *exchange) JSONAnswer(body []byte, _ *provider.Answer) *ownkey.Error {
-	if gjson.GetBytes(body, "type").Str == "error" {
-		return upstreamError(x.req, http.StatusBadGateway, body)
-	}
-	if u := gjson.GetBytes(body, "usage"); u.IsObject() {
-		var mu messageUsage
-		mu.update(u)
-		x.res.Usage = mu.toUsage()
-	}
-	return nil
+	return jsonAnswer(x.req, x.res, body)
 }
 
 // Event translates one event of an Anthropic stream: the answer goes to

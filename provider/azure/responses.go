@@ -29,17 +29,17 @@ func (f Responses) Chat() ownkey.ChatAdapter {
 	return responsesChat{f.Adapter} // pointer-shaped: no allocation
 }
 
-// Relay is the relaying adapter for Responses clients (provider.Relayer):
+// Passthrough is the relaying adapter for Responses clients (provider.Passthrougher):
 // the same adapter at the same path, which relays when the client speaks
 // the Responses API; nil for another dialect.
-func (f Responses) Relay(d ownkey.Dialect) ownkey.ChatAdapter {
+func (f Responses) Passthrough(d ownkey.Dialect) ownkey.ChatAdapter {
 	if d != ownkey.DialectOpenAIResponses {
 		return nil
 	}
 	return f.Chat()
 }
 
-var _ provider.Relayer = Responses{}
+var _ provider.Passthrougher = Responses{}
 
 // responsesChat sends a chat request to the path of its credential.
 type responsesChat struct{ a *responses.Adapter }

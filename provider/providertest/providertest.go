@@ -319,8 +319,13 @@ func (r *Recorder) Fail(code, typ, message string) error {
 	return r.call("fail %s %s %s", code, typ, message)
 }
 func (r *Recorder) RelayEvent(typ, data []byte) error { return r.call("relay event %s %s", typ, data) }
-func (r *Recorder) RelayBody(body []byte) error       { return r.call("relay body %s", body) }
-func (r *Recorder) Flush() error                      { return r.call("flush") }
+func (r *Recorder) RelayBody(body []byte, cost *ownkey.Charge) error {
+	if cost != nil {
+		return r.call("relay body %s cost %d/%d", body, cost.Charged, cost.AtCost)
+	}
+	return r.call("relay body %s", body)
+}
+func (r *Recorder) Flush() error { return r.call("flush") }
 
 // Check fails t, showing both, unless the calls r got are want.
 func (r *Recorder) Check(t testing.TB, want ...string) {

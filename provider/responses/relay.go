@@ -41,19 +41,19 @@ import (
 // writer.
 //
 // A whole answer's cost is priced before it is written and given in the
-// writer's cost headers (ownkey.CostRelayer); a stream's is in the usage
+// writer's cost headers (ChatSink.RelayBody's cost); a stream's is in the usage
 // records (its bytes are the provider's).
 
 // Relay is the relaying adapter for Responses clients; nil for another
-// dialect (provider.Relayer).
-func (f Family) Relay(d ownkey.Dialect) ownkey.ChatAdapter {
+// dialect (provider.Passthrougher).
+func (f Family) Passthrough(d ownkey.Dialect) ownkey.ChatAdapter {
 	if d != ownkey.DialectOpenAIResponses {
 		return nil
 	}
 	return f.Chat()
 }
 
-var _ provider.Relayer = Family{}
+var _ provider.Passthrougher = Family{}
 
 // relayComplete relays a whole response object, body, as it is: read for
 // its usage, model and status, and priced first when billing prices the
@@ -93,7 +93,7 @@ func (x *exchange) relayComplete(body []byte, out *provider.Answer) error {
 		if res.Usage.IsZero() {
 			x.counted.Report(res) // the output, to estimate from
 		}
-		out.RelayCost(p.Price(req, res))
+		p.Price(req, res) // priced: RelayBody passes the charge to the writer's headers
 	}
 	_ = out.RelayBody(body) // a failed write is the client gone, noted by out
 	return nil

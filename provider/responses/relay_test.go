@@ -156,7 +156,7 @@ func TestRelayWhole(t *testing.T) {
 // Responses client.
 func TestFamilyRelay(t *testing.T) {
 	f := Family{Adapter: testAdapter()}
-	if f.Relay(ownkey.DialectOpenAIResponses) == nil || f.Relay(ownkey.DialectOpenAIChat) != nil || (Family{}).Relay(ownkey.DialectOpenAIResponses) != nil {
+	if f.Passthrough(ownkey.DialectOpenAIResponses) == nil || f.Passthrough(ownkey.DialectOpenAIChat) != nil || (Family{}).Passthrough(ownkey.DialectOpenAIResponses) != nil {
 		t.Fatal("Relay")
 	}
 }
