@@ -129,6 +129,9 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	// be is the client's error, before it counts against any limit.
 	var body []byte
 	db, foreign := call.Body.(ownkey.DialectBody)
+	if !foreign && call.ClientDialect() != ownkey.DialectOpenAIChat {
+		return ownkey.Errorf(ownkey.EINTERNAL, "a %s request whose body cannot be translated", call.Dialect)
+	}
 	if foreign && !native {
 		if body, err = db.Translated(route.Provider, model); err != nil {
 			return err

@@ -48,7 +48,9 @@ var _ provider.Passthrougher = relayFamily{}
 // adapter for chat clients, relay for Responses clients) and groq with
 // the fixture's adapter.
 func dialectFixture(t *testing.T) (*fixture, *fakeAdapter, *fakeAdapter) {
-	ok := &ownkey.ChatResult{Status: 200, Started: true, Usage: ownkey.Usage{PromptTokens: 3, CompletionTokens: 4}}
+	// A whole answer (a finish reason, reported usage): nothing to estimate,
+	// so a relayed body is never translated for an estimate.
+	ok := &ownkey.ChatResult{Status: 200, Started: true, FinishReason: "stop", Usage: ownkey.Usage{PromptTokens: 3, CompletionTokens: 4}}
 	f := newFixture(t, ok, nil)
 	f.vault.keys["openai-responses"] = true
 	chatAdapter, relay := &fakeAdapter{res: ok}, &fakeAdapter{res: ok}
