@@ -99,11 +99,14 @@ func TestFromEnv(t *testing.T) {
 	_ = tp.Shutdown(ctx)
 }
 
+// benchKey is the benchmark's context key.
+type benchKey struct{}
+
 // BenchmarkStartUpstreamOff is what the chat path pays per request for
 // tracing when it is off.
 func BenchmarkStartUpstreamOff(b *testing.B) {
 	p, _ := ownkey.LookupProvider("groq")
-	ctx := context.WithValue(context.Background(), struct{}{}, 1) // a request's context is a chain
+	ctx := context.WithValue(context.Background(), benchKey{}, 1) // a request's context is a chain
 	res := &ownkey.ChatResult{}
 	b.ReportAllocs()
 	for b.Loop() {
