@@ -92,10 +92,20 @@ func ScrubJSON(data []byte, c *ownkey.Credential) []byte {
 		}
 		i = end + 1
 	}
-	if out == nil {
-		return data
+	if out != nil {
+		data = append(out, data[last:]...)
 	}
-	return append(out, data[last:]...)
+	// In broken JSON the quotes may pair out of phase (a member name that
+	// lost its closing quote), so an escaped secret can sit where this
+	// walk saw no string. Then the text is judged whole, decoded: if a
+	// secret is still in it, it comes back decoded with the secret
+	// replaced (it was not valid JSON to keep anyway).
+	if bytes.IndexByte(data, '\\') >= 0 && !json.Valid(data) {
+		if s := ScrubSecrets(string(data), c); s != string(data) {
+			return []byte(s)
+		}
+	}
+	return data
 }
 
 // secretForms are the texts ScrubSecrets replaces for c, longest first so
