@@ -259,8 +259,10 @@ func (x *relayExchange) Event(ev provider.Event, out *provider.Answer) provider.
 		return provider.Ended(out.RelayEvent(ev.Type, ev.Data))
 	case "error":
 		// Relayed, but never with an echo of the key; it ends the stream.
+		// Named "error" even when the provider sent no event line (the
+		// data said so), so that the client's SDK raises it.
 		x.res.ErrorCode = provider.CodeStreamError
-		return provider.Ended(out.RelayEvent(ev.Type, provider.ScrubJSON(ev.Data, x.req.Credential)))
+		return provider.Ended(out.RelayEvent(typ, provider.ScrubJSON(ev.Data, x.req.Credential)))
 	}
 	return provider.More(out.RelayEvent(ev.Type, ev.Data))
 }
