@@ -235,13 +235,9 @@ func runAccounts(args []string) error {
 		if sub == "debit" {
 			usd = -usd
 		}
-		id, err := findAccount(ctx, e.st, name)
+		a, err := resolveAccount(ctx, e.st, name)
 		if err != nil {
 			return err
-		}
-		a, err := e.st.Account(ctx, id)
-		if err != nil {
-			return cliError(err)
 		}
 		adj := &ownkey.BalanceAdjustment{AccountID: a.ID, Amount: usd, Reason: *reason, Actor: cliActor()}
 		after, err := e.db.AdjustBalance(ctx, adj)
@@ -369,6 +365,23 @@ func findAccount(ctx context.Context, st ownkey.Store, ref string) (int64, error
 		len(ids), strconv.Quote(ownkey.EscapeHidden(ref)), strings.Join(ids, ", "))
 }
 
+// resolveAccount is the account ref names (findAccount), which must exist:
+// a command about an account that does not exist says so rather than
+// answer as if it had nothing (an empty key list).
+func resolveAccount(ctx context.Context, st ownkey.Store, ref string) (*ownkey.Account, error) {
+	id, err := findAccount(ctx, st, ref)
+	if err != nil {
+		return nil, err
+	}
+	a, err := st.Account(ctx, id)
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+		return nil, fmt.Errorf("there is no account %d (ownkey accounts list shows them)", id)
+	} else if err != nil {
+		return nil, cliError(err)
+	}
+	return a, nil
+}
+
 func meteredWord(metered bool) string {
 	if metered {
 		return "metered"
@@ -401,7 +414,7 @@ func runAPIKeys(args []string) error {
 	}[sub])
 	// Each subcommand registers its own flags only, so that its --help
 	// lists what it takes.
-	account := fs.Int64("account", 0, "account id (required)")
+	accountRef := fs.String("account", "", "the account: its id, or its name (required)")
 	name, keyID, usdPerDay, requestsPerDay, asJSON := new(string), new(int64), new(string), new(string), new(bool)
 	if sub == "create" {
 		name = fs.String("name", "default", "name of the new key")
@@ -418,8 +431,11 @@ func runAPIKeys(args []string) error {
 	}
 	storageFlags(fs, c)
 	_ = fs.Parse(args)
-	if *account <= 0 {
+	if *accountRef == "" {
 		return errors.New("--account ID is required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("apikeys %s takes flags only, got %q", sub, fs.Arg(0))
 	}
 	var limits ownkey.APIKeyLimitsUpdate
 	var err error
@@ -435,6 +451,11 @@ func runAPIKeys(args []string) error {
 		return err
 	}
 	defer e.Close()
+	acct, err := resolveAccount(ctx, e.st, *accountRef)
+	if err != nil {
+		return err
+	}
+	account := &acct.ID
 	switch sub {
 	case "create":
 		plain, key, err := e.acc.CreateAPIKey(ctx, *account, *name, limits.Apply(ownkey.APIKeyLimits{}))
