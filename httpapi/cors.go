@@ -171,7 +171,7 @@ func headerList(s string) bool {
 		return false
 	}
 	for _, name := range strings.Split(s, ",") {
-		name = strings.TrimSpace(name)
+		name = strings.Trim(name, " \t") // optional whitespace: SP and HTAB only, not CR or LF
 		if name == "" {
 			if s == "" {
 				return true

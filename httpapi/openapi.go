@@ -50,6 +50,11 @@ type operation struct {
 	// stream adds text/event-stream beside JSON (chat).
 	media  string
 	stream bool
+	// errs are error statuses of its own, besides those every operation
+	// of its kind can answer; upstream adds a default response (a
+	// provider's status passed on).
+	errs     []int
+	upstream bool
 	// pending marks an endpoint another branch adds: described so that the
 	// document is complete once it lands, and left out until it is served.
 	pending bool
@@ -116,9 +121,9 @@ var operations = map[string]operation{
 	"POST /api/check-balance":        {summary: "The caller's available balance (the product's other name for it)", tag: tagUsage, auth: user, resp: "Balance"},
 
 	"GET /api/admin/accounts":                        {summary: "List accounts", tag: tagAdmin, auth: admin, resp: "AccountList"},
-	"POST /api/admin/accounts":                       {summary: "Create an account and its first API key (shown once)", tag: tagAdmin, auth: admin, body: "CreateAccountRequest", status: http.StatusCreated, resp: "CreatedAccount"},
+	"POST /api/admin/accounts":                       {summary: "Create an account and its first API key (shown once)", tag: tagAdmin, auth: admin, body: "CreateAccountRequest", status: http.StatusCreated, resp: "CreatedAccount", errs: []int{http.StatusConflict}},
 	"GET /api/admin/accounts/{id}":                   {summary: "One account", tag: tagAdmin, auth: admin, resp: "Account"},
-	"PATCH /api/admin/accounts/{id}":                 {summary: "Rename an account (names are unique, ignoring case: 409 account_name_taken)", tag: tagAdmin, auth: admin, body: "RenameAccountRequest", resp: "Account"},
+	"PATCH /api/admin/accounts/{id}":                 {summary: "Rename an account (names are unique, ignoring case: 409 account_name_taken)", tag: tagAdmin, auth: admin, body: "RenameAccountRequest", resp: "Account", errs: []int{http.StatusConflict}},
 	"GET /api/admin/accounts/{id}/api-keys":          {summary: "An account's API keys", tag: tagAdmin, auth: admin, resp: "APIKeyList"},
 	"POST /api/admin/accounts/{id}/api-keys":         {summary: "Create an API key for an account (shown once)", tag: tagAdmin, auth: admin, body: "CreateAPIKeyRequest", bodyOptional: true, status: http.StatusCreated, resp: "CreatedAPIKey"},
 	"PATCH /api/admin/accounts/{id}/api-keys/{key}":  {summary: "Change an account's API key's daily limits", tag: tagAdmin, auth: admin, body: "UpdateAPIKeyRequest", resp: "APIKey"},
@@ -152,13 +157,15 @@ var chatOp = operation{summary: "Create a chat completion (OpenAI Chat Completio
 	desc: "With \"stream\": true the answer is a text/event-stream of chat.completion.chunk objects ending in data: [DONE]. " +
 		"Whose provider key serves it: the x-use-byok header (or body byok.enabled), x-byok-provider (or body byok.provider), " +
 		"a provider prefix on the model. Errors after the stream started arrive as an error event.",
-	tag: tagChat, auth: user, headers: byokHeaders, body: "ChatCompletionRequest", resp: "ChatCompletion", stream: true}
+	tag: tagChat, auth: user, headers: byokHeaders, body: "ChatCompletionRequest", resp: "ChatCompletion", stream: true,
+	errs: []int{http.StatusPaymentRequired, http.StatusNotImplemented, http.StatusBadGateway, http.StatusGatewayTimeout}, upstream: true}
 
 var modelsOp = operation{summary: "The models the caller's keys (and the platform's) reach",
 	tag: tagChat, auth: user, query: []param{{"detailed", "true adds each model's pricing", enum("true", "false")}}, headers: byokHeaders[:1], resp: "ModelList"}
 
 var webOp = operation{summary: "Search the web with the account's own search key (tavily, exa, kagi, perplexity)",
-	tag: tagWeb, auth: user, body: "WebSearchRequest", resp: "WebSearchResponse"}
+	tag: tagWeb, auth: user, body: "WebSearchRequest", resp: "WebSearchResponse",
+	errs: []int{http.StatusPaymentRequired, http.StatusBadGateway, http.StatusGatewayTimeout}, upstream: true}
 
 // js is a JSON Schema (or any JSON object of the document).
 type js = map[string]any
@@ -463,9 +470,14 @@ func (op operation) document(method, path string, ids map[string]int) js {
 	if op.auth != public || op.tag == tagChat {
 		errs = append(errs, http.StatusServiceUnavailable)
 	}
+	errs = append(errs, op.errs...)
 	slices.Sort(errs)
 	for _, code := range slices.Compact(errs) {
 		responses[strconv.Itoa(code)] = js{"$ref": "#/components/responses/Error"}
+	}
+	if op.upstream {
+		responses["default"] = js{"description": "a provider's error, passed on with its status and message (secrets removed)",
+			"content": js{"application/json": js{"schema": ref("Error")}}}
 	}
 	o["responses"] = responses
 	return o
