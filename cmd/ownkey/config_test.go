@@ -417,6 +417,26 @@ func TestReadmeListsEveryProviderBaseURL(t *testing.T) {
 	}
 }
 
+// TestReadmeConfigurationListsEverySetting: the README's Configuration
+// section names every setting of the table.
+func TestReadmeConfigurationListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, s := range settings {
+		name := s.Name
+		if name == baseURLSetting {
+			name = "OWNKEY_<ID>_BASE_URL"
+		}
+		if !strings.Contains(section, "`"+name+"`") {
+			t.Errorf("README.md's Configuration section does not list %s", name)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	bi := &debug.BuildInfo{GoVersion: "go1.99.1", Settings: []debug.BuildSetting{
 		{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
