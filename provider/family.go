@@ -204,21 +204,25 @@ func OverrideURL(p *ownkey.Provider, fam Family, raw string) (string, error) {
 	name := p.BaseURLEnv()
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
+	// What the errors quote: the URL without user, password, query or
+	// fragment, where a secret could be; nothing when it does not parse.
+	shown := ""
+	if err == nil {
+		v := *u
+		v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+		shown = fmt.Sprintf("=%q", v.String())
+	}
 	switch {
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
 		example := p.BaseURL
 		if example == "" || strings.Contains(example, "{") {
 			example = "https://llm-proxy.example.com"
 		}
-		shown := raw
-		if err == nil {
-			shown = u.Redacted()
-		}
-		return "", fmt.Errorf("%s=%q is not an absolute http(s) URL (such as %s)", name, shown, example)
+		return "", fmt.Errorf("%s%s is not an absolute http(s) URL (such as %s)", name, shown, example)
 	case u.User != nil:
 		return "", fmt.Errorf("%s must not carry a user name or password", name)
 	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
-		return "", fmt.Errorf("%s=%q must not have a query or fragment: ownkey appends the API's paths to it", name, u.Redacted())
+		return "", fmt.Errorf("%s%s must not have a query or fragment: ownkey appends the API's paths to it", name, shown)
 	}
 	base := strings.TrimRight(raw, "/")
 	if pv, ok := fam.(PathVersioned); ok {

@@ -159,13 +159,13 @@ func TestOverrideURL(t *testing.T) {
 			t.Errorf("OverrideURL(%s, %q) = %q, %v; want %q", c.provider, c.raw, got, err, c.want)
 		}
 	}
-	for _, raw := range []string{"api.groq.com/openai/v1", "/v1", "ftp://x.example", "https://", "https://u:p@x.example", "https://x.example/v1?a=1", "https://x.example/v1#f", "https://x.example/?"} {
+	for _, raw := range []string{"api.groq.com/openai/v1", "/v1", "ftp://x.example", "https://", "https://u:p@x.example", "https://x.example/v1?a=1", "https://x.example/v1#f", "https://x.example/?", "x.example/v1?a=1", "%zz"} {
 		_, err := provider.OverrideURL(providertest.Catalog(t, "groq"), nil, raw)
 		if err == nil || !strings.Contains(err.Error(), "OWNKEY_GROQ_BASE_URL") {
 			t.Errorf("OverrideURL(groq, %q) = %v, want a refusal naming OWNKEY_GROQ_BASE_URL", raw, err)
 		}
-		if err != nil && strings.Contains(err.Error(), ":p@") {
-			t.Errorf("the refusal shows the password: %v", err)
+		if err != nil && (strings.Contains(err.Error(), ":p@") || strings.Contains(err.Error(), "a=1") || strings.Contains(err.Error(), "#f")) {
+			t.Errorf("the refusal shows the password, query or fragment: %v", err)
 		}
 		var fams []provider.Family
 		seen := map[ownkey.WireFamily]bool{}
