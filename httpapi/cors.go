@@ -173,10 +173,7 @@ func headerList(s string) bool {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.Trim(name, " \t") // optional whitespace: SP and HTAB only, not CR or LF
 		if name == "" {
-			if s == "" {
-				return true
-			}
-			return false
+			return s == "" // no header asked for; else an empty name
 		}
 		for i := 0; i < len(name); i++ {
 			c := name[i]

@@ -179,7 +179,6 @@ func ref(name string) js  { return js{"$ref": "#/components/schemas/" + name} }
 func dateTime() js        { return js{"type": "string", "format": "date-time"} }
 func nullStr() js         { return js{"type": []string{"string", "null"}} }
 func nullTime() js        { return js{"type": []string{"string", "null"}, "format": "date-time"} }
-func orNull(s js) js      { return js{"anyOf": []js{s, {"type": "null"}}} }
 func described(s js, d string) js {
 	out := js{"description": d}
 	for k, v := range s {
