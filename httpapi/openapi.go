@@ -84,7 +84,8 @@ var operations = map[string]operation{
 	"GET /readyz": {summary: "Readiness: the database answers and usage records can be stored",
 		desc: "503 while draining for shutdown, when the database does not answer, or when usage records can be put nowhere; " +
 			"200 with status degraded while records wait on disk for the database.", tag: tagHealth, auth: public, resp: "Readiness"},
-	"GET /metrics":      {summary: "Prometheus metrics", tag: tagHealth, auth: public, media: "text/plain"},
+	"GET /metrics": {summary: "Prometheus metrics", desc: "With OWNKEY_METRICS_TOKEN, only with that token as a bearer token (else 401 metrics_token_required); with OWNKEY_METRICS_ADDR, not here but on that listener.",
+		tag: tagHealth, auth: public, media: "text/plain", errs: []int{http.StatusUnauthorized}},
 	"GET /openapi.json": {summary: "This document", tag: tagHealth, auth: public, resp: "OpenAPIDocument"},
 
 	"POST /api/v1/chat/completions": chatOp,
@@ -224,13 +225,17 @@ func schemas() js {
 			"key_suffix": described(nullStr(), "the key's last 4 characters; the key itself is never returned"),
 			"created_at": nullTime(), "updated_at": nullTime(), "last_used_at": nullTime(),
 			"spend_cap": ref("SpendCaps"), "spend": ref("Spend"),
+			"failing": described(boolean(), "the provider refuses the stored key (since failure.failed_at), until it is replaced or a request with it succeeds"),
+			"failure": object([]string{"failed_at", "upstream_status", "message"}, js{"failed_at": dateTime(), "upstream_status": integer(),
+				"message": described(str(), "the provider's message, the key scrubbed")}),
+			"warning": described(str(), "on storing a key: what looks wrong with it (a key shaped like another provider's)"),
 		}
 		for k, v := range extra {
 			p[k] = v
 		}
 		return p
 	}
-	providerKeyRequired := []string{"provider", "name", "kind", "credential_format", "status", "key_suffix", "created_at", "updated_at", "last_used_at"}
+	providerKeyRequired := []string{"provider", "name", "kind", "credential_format", "status", "key_suffix", "created_at", "updated_at", "last_used_at", "failing"}
 	totals := js{"requests": integer(), "prompt_tokens": integer(), "completion_tokens": integer(), "cached_tokens": integer(),
 		"cache_write_tokens": integer(), "reasoning_tokens": integer(), "at_cost_usd": usd(), "charged_usd": usd()}
 	totalsRequired := []string{"requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "at_cost_usd", "charged_usd"}
@@ -304,7 +309,8 @@ func schemas() js {
 		"ValidateKeyRequest": object([]string{"provider", "key"}, js{"provider": str(), "key": js{"type": []string{"string", "object"}},
 			"model": described(str(), "for the providers whose check needs one")}),
 		"ValidateKeyResponse": object([]string{"valid", "provider"}, js{"valid": boolean(), "provider": str(), "model": str(),
-			"error": str(), "upstream_status": integer()}),
+			"error": str(), "code": described(enum("invalid_api_key", "permission_denied", "model_not_found"), "why the key is not valid, when the provider said"),
+			"upstream_status": integer(), "check_cost": described(str(), "what the check cost the key's owner, for a provider without a free authenticated call")}),
 
 		"APIKeyLimits":  limits,
 		"APIKey":        apiKey,

@@ -307,6 +307,11 @@ func jsonType(v any) string {
 func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.Header.Get("Authorization"), "revoked") {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":{"message":"Invalid API Key","type":"invalid_request_error","code":"invalid_api_key"}}`)
+			return
+		}
 		io.WriteString(w, completionJSON)
 	})
 	g, key, id, _ := searchGateway(t, map[string]string{"OWNKEY_GROQ_BASE_URL": up.srv.URL + "/openai/v1"}, nil, "tavily")
@@ -359,6 +364,19 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 	check("GET", "/api/v1/usage?group_by=nonsense", "/api/v1/usage", key, nil, 400)
 	check("GET", "/api/v1/balance", "/api/v1/balance", key, nil, 200)
 	check("POST", "/api/check-balance", "/api/check-balance", key, nil, 200)
+	// A key shaped like another provider's is stored with a warning; a key
+	// the provider refuses is then shown failing.
+	if v := check("POST", "/api/user/provider-keys", "/api/user/provider-keys", key, map[string]any{"provider": "groq", "key": "sk-ant-api03-revoked-0123456789abcdef"}, 200); v["warning"] == nil {
+		t.Errorf("no warning for an Anthropic-shaped groq key: %v", v)
+	}
+	check("POST", "/v1/chat/completions", "/v1/chat/completions", key,
+		map[string]any{"model": "groq/llama-3.3-70b-versatile", "messages": []any{map[string]any{"role": "user", "content": "hi"}}}, 401)
+	list := check("GET", "/api/user/provider-keys", "/api/user/provider-keys", key, nil, 200)
+	for _, k := range list["keys"].([]any) {
+		if k := k.(map[string]any); k["provider"] == "groq" && (k["failing"] != true || k["failure"] == nil) {
+			t.Errorf("the refused key is not shown failing: %v", k)
+		}
+	}
 	check("DELETE", "/api/user/provider-keys?provider=groq", "/api/user/provider-keys", key, nil, 200)
 
 	check("GET", "/api/admin/accounts", "/api/admin/accounts", key, nil, 403)
