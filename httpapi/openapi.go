@@ -88,14 +88,20 @@ var operations = map[string]operation{
 		tag: tagHealth, auth: public, media: "text/plain", errs: []int{http.StatusUnauthorized}},
 	"GET /openapi.json": {summary: "This document", tag: tagHealth, auth: public, resp: "OpenAPIDocument"},
 
-	"POST /api/v1/chat/completions": chatOp,
-	"POST /v1/chat/completions":     chatOp,
-	"GET /api/v1/models":            modelsOp,
-	"GET /v1/models":                modelsOp,
-	"POST /v1/messages":             {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
-	"POST /api/v1/messages":         {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
-	"POST /v1/responses":            {summary: "OpenAI Responses (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
-	"POST /api/v1/responses":        {summary: "OpenAI Responses (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
+	"POST /api/v1/chat/completions":      chatOp,
+	"POST /v1/chat/completions":          chatOp,
+	"GET /api/v1/models":                 modelsOp,
+	"GET /v1/models":                     modelsOp,
+	"POST /v1/messages":                  {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
+	"POST /api/v1/messages":              {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
+	"POST /v1/responses":                 responsesOp,
+	"POST /api/v1/responses":             responsesOp,
+	"GET /v1/responses/{rest...}":        noStoredOp,
+	"POST /v1/responses/{rest...}":       noStoredOp,
+	"DELETE /v1/responses/{rest...}":     noStoredOp,
+	"GET /api/v1/responses/{rest...}":    noStoredOp,
+	"POST /api/v1/responses/{rest...}":   noStoredOp,
+	"DELETE /api/v1/responses/{rest...}": noStoredOp,
 
 	"POST /api/web":                webOp,
 	"POST /api/v1/web":             webOp,
@@ -160,6 +166,18 @@ var chatOp = operation{summary: "Create a chat completion (OpenAI Chat Completio
 		"a provider prefix on the model. Errors after the stream started arrive as an error event.",
 	tag: tagChat, auth: user, headers: byokHeaders, body: "ChatCompletionRequest", resp: "ChatCompletion", stream: true,
 	errs: []int{http.StatusPaymentRequired, http.StatusNotImplemented, http.StatusBadGateway, http.StatusGatewayTimeout}, upstream: true}
+
+var responsesOp = operation{summary: "Create a model response (OpenAI Responses API), with any provider",
+	desc: "Stateless: store:true, previous_response_id, conversation and background:true are refused (400 naming the field). " +
+		"openai-responses and azure-responses get the body as it came and their answer is relayed; other providers get it translated into Chat Completions. " +
+		"With \"stream\": true the answer is a text/event-stream of Responses events. The BYOK switch and routing are chat's.",
+	tag: tagChat, auth: user, headers: byokHeaders, body: "ResponsesRequest", resp: "Response", stream: true,
+	errs: []int{http.StatusPaymentRequired, http.StatusNotImplemented, http.StatusBadGateway, http.StatusGatewayTimeout}, upstream: true}
+
+// noStoredOp is the Responses API's endpoints on stored responses:
+// ownkey stores none, so they answer 404 response_not_stored.
+var noStoredOp = operation{summary: "The Responses API's stored-response endpoints (retrieve, delete, cancel, input items)",
+	desc: "ownkey stores no response: always 404 response_not_stored.", tag: tagChat, auth: user, errs: []int{http.StatusNotFound}}
 
 var modelsOp = operation{summary: "The models the caller's keys (and the platform's) reach",
 	tag: tagChat, auth: user, query: []param{{"detailed", "true adds each model's pricing", enum("true", "false")}}, headers: byokHeaders[:1], resp: "ModelList"}
@@ -282,6 +300,14 @@ func schemas() js {
 				"cost": js{"type": "number"}, "is_byok": boolean(), "is_estimated": boolean(),
 				"cost_details": js{"type": "object", "properties": js{"upstream_inference_cost": js{"type": "number"}, "markup_rate": js{"type": "number"}}}}},
 		}},
+		"ResponsesRequest": js{"type": "object", "required": []string{"model", "input"},
+			"description": "OpenAI's Responses API request; members not listed are passed on or translated as the provider allows.",
+			"properties": js{"model": str(), "input": js{"type": []string{"string", "array"}}, "instructions": str(), "stream": boolean(),
+				"store": described(boolean(), "must not be true: ownkey keeps no state"), "max_output_tokens": integer(),
+				"tools": arr(js{"type": "object"}), "reasoning": js{"type": "object"}, "byok": js{"type": "object"}}},
+		"Response": js{"type": "object", "required": []string{"id", "object", "status", "output"}, "properties": js{
+			"id": str(), "object": enum("response"), "created_at": integer(), "status": str(), "model": str(),
+			"output": arr(js{"type": "object"}), "usage": js{"type": []string{"object", "null"}}}},
 		"ModelList": object([]string{"object", "data"}, js{"object": enum("list"), "data": arr(ref("Model"))}),
 		"Model": object([]string{"id", "object", "created", "owned_by"}, js{"id": str(), "object": enum("model"), "created": integer(),
 			"owned_by": described(str(), "the provider that serves it"), "pricing": ref("ModelPricing")}),
