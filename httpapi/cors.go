@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
+	"github.com/ownkey/ownkey/dialect/responses"
 )
 
 // CORS lets a web page of another origin call the API from a browser with
@@ -26,8 +28,13 @@ import (
 const corsMaxAge = "7200"
 
 // corsExposed are the response headers a page's script may read besides the
-// safelisted ones.
-const corsExposed = "X-Request-ID, Retry-After"
+// safelisted ones: the request id, Retry-After, and what a request cost
+// (the dialects' cost headers) or how its tokens were counted.
+var corsExposed = strings.Join([]string{
+	"X-Request-ID", "Retry-After",
+	openai.HeaderCost, openai.HeaderUpstreamCost, openai.HeaderMarkupRate, openai.HeaderIsBYOK, openai.HeaderIsEstimated,
+	responses.HeaderCost, responses.HeaderUpstreamCost, tokenCountHeader,
+}, ", ")
 
 // ParseCORSOrigins reads the allow-list: origins separated by commas
 // (https://app.example.com, http://localhost:3000), or * for any. Each is

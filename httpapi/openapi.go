@@ -55,6 +55,8 @@ type operation struct {
 	// provider's status passed on).
 	errs     []int
 	upstream bool
+	// anthropic: errors come in Anthropic's envelope (the Messages API).
+	anthropic bool
 	// pending marks an endpoint another branch adds: described so that the
 	// document is complete once it lands, and left out until it is served.
 	pending bool
@@ -92,8 +94,10 @@ var operations = map[string]operation{
 	"POST /v1/chat/completions":          chatOp,
 	"GET /api/v1/models":                 modelsOp,
 	"GET /v1/models":                     modelsOp,
-	"POST /v1/messages":                  {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
-	"POST /api/v1/messages":              {summary: "Anthropic Messages (client dialect)", tag: tagChat, auth: user, body: "AnyObject", resp: "AnyObject", stream: true, pending: true},
+	"POST /v1/messages":                  messagesOp,
+	"POST /api/v1/messages":              messagesOp,
+	"POST /v1/messages/count_tokens":     countTokensOp,
+	"POST /api/v1/messages/count_tokens": countTokensOp,
 	"POST /v1/responses":                 responsesOp,
 	"POST /api/v1/responses":             responsesOp,
 	"GET /v1/responses/{rest...}":        noStoredOp,
@@ -178,6 +182,20 @@ var responsesOp = operation{summary: "Create a model response (OpenAI Responses 
 // ownkey stores none, so they answer 404 response_not_stored.
 var noStoredOp = operation{summary: "The Responses API's stored-response endpoints (retrieve, delete, cancel, input items)",
 	desc: "ownkey stores no response: always 404 response_not_stored.", tag: tagChat, auth: user, errs: []int{http.StatusNotFound}}
+
+var messagesOp = operation{summary: "Create a message (Anthropic Messages API), with any provider",
+	desc: "For the Anthropic SDKs and Claude Code (ANTHROPIC_BASE_URL: this server; the ownkey key in x-api-key or Authorization: Bearer). " +
+		"anthropic and azure-anthropic-foundry get the body as it came (anthropic-version and anthropic-beta forwarded) and their answer is relayed; " +
+		"other providers get it translated. With \"stream\": true the answer is Anthropic's event stream. Errors are in Anthropic's envelope.",
+	tag: tagChat, auth: user,
+	headers: append([]param{{"anthropic-version", "forwarded to Anthropic's providers", str()}, {"anthropic-beta", "forwarded to Anthropic's providers", str()}}, byokHeaders...),
+	body:    "MessagesRequest", resp: "Message", stream: true, anthropic: true,
+	errs: []int{http.StatusPaymentRequired, http.StatusNotImplemented, http.StatusBadGateway, http.StatusGatewayTimeout}, upstream: true}
+
+var countTokensOp = operation{summary: "Count a Messages request's input tokens where it would be routed",
+	desc: "Exact from Anthropic's providers, else ownkey's conservative estimate (\"estimated\": true, and X-Ownkey-Token-Count: estimate).",
+	tag:  tagChat, auth: user, headers: byokHeaders, body: "CountTokensRequest", resp: "TokenCount", anthropic: true,
+	errs: []int{http.StatusNotImplemented, http.StatusBadGateway}, upstream: true}
 
 var modelsOp = operation{summary: "The models the caller's keys (and the platform's) reach",
 	tag: tagChat, auth: user, query: []param{{"detailed", "true adds each model's pricing", enum("true", "false")}}, headers: byokHeaders[:1], resp: "ModelList"}
@@ -308,6 +326,20 @@ func schemas() js {
 		"Response": js{"type": "object", "required": []string{"id", "object", "status", "output"}, "properties": js{
 			"id": str(), "object": enum("response"), "created_at": integer(), "status": str(), "model": str(),
 			"output": arr(js{"type": "object"}), "usage": js{"type": []string{"object", "null"}}}},
+		"AnthropicError": object([]string{"type", "error"}, js{"type": enum("error"), "error": object([]string{"type", "message"}, js{
+			"type": str(), "message": str()})}),
+		"MessagesRequest": js{"type": "object", "required": []string{"model", "max_tokens", "messages"},
+			"description": "Anthropic's Messages request; members not listed are passed through to Anthropic's providers, or translated (or refused, naming them) for the others.",
+			"properties": js{"model": str(), "max_tokens": integer(), "messages": arr(js{"type": "object"}),
+				"system": js{"type": []string{"string", "array"}}, "stream": boolean(), "tools": arr(js{"type": "object"}),
+				"thinking": js{"type": "object"}, "byok": js{"type": "object"}}},
+		"CountTokensRequest": js{"type": "object", "required": []string{"model", "messages"}, "properties": js{
+			"model": str(), "messages": arr(js{"type": "object"}), "system": js{"type": []string{"string", "array"}}, "tools": arr(js{"type": "object"})}},
+		"Message": js{"type": "object", "required": []string{"id", "type", "role", "content", "model", "stop_reason", "usage"}, "properties": js{
+			"id": str(), "type": enum("message"), "role": enum("assistant"), "content": arr(js{"type": "object"}), "model": str(),
+			"stop_reason": nullStr(), "stop_sequence": nullStr(), "usage": js{"type": "object"}}},
+		"TokenCount": object([]string{"input_tokens"}, js{"input_tokens": integer(),
+			"estimated": described(boolean(), "present (true) when the count is ownkey's estimate")}),
 		"ModelList": object([]string{"object", "data"}, js{"object": enum("list"), "data": arr(ref("Model"))}),
 		"Model": object([]string{"id", "object", "created", "owned_by"}, js{"id": str(), "object": enum("model"), "created": integer(),
 			"owned_by": described(str(), "the provider that serves it"), "pricing": ref("ModelPricing")}),
@@ -423,8 +455,12 @@ func (s *Server) openAPIDocument() []byte {
 				"apiKey":  js{"type": "apiKey", "in": "header", "name": "x-api-key", "description": "an ownkey API key, as Anthropic's SDKs send it"},
 				"session": js{"type": "apiKey", "in": "cookie", "name": "ownkey_session", "description": "the dashboard's session; a request that changes something also carries its CSRF token in X-CSRF-Token"},
 			},
-			"responses": js{"Error": js{"description": "an error, in OpenAI's envelope",
-				"content": js{"application/json": js{"schema": ref("Error")}}}},
+			"responses": js{
+				"Error": js{"description": "an error, in OpenAI's envelope",
+					"content": js{"application/json": js{"schema": ref("Error")}}},
+				"AnthropicError": js{"description": "an error, in Anthropic's envelope (the Messages API's paths)",
+					"content": js{"application/json": js{"schema": ref("AnthropicError")}}},
+			},
 		},
 	}
 	b, err := json.MarshalIndent(doc, "", " ")
@@ -503,12 +539,16 @@ func (op operation) document(method, path string, ids map[string]int) js {
 	}
 	errs = append(errs, op.errs...)
 	slices.Sort(errs)
+	errResp, errSchema := "#/components/responses/Error", "Error"
+	if op.anthropic {
+		errResp, errSchema = "#/components/responses/AnthropicError", "AnthropicError"
+	}
 	for _, code := range slices.Compact(errs) {
-		responses[strconv.Itoa(code)] = js{"$ref": "#/components/responses/Error"}
+		responses[strconv.Itoa(code)] = js{"$ref": errResp}
 	}
 	if op.upstream {
 		responses["default"] = js{"description": "a provider's error, passed on with its status and message (secrets removed)",
-			"content": js{"application/json": js{"schema": ref("Error")}}}
+			"content": js{"application/json": js{"schema": ref(errSchema)}}}
 	}
 	o["responses"] = responses
 	return o

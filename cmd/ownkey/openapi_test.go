@@ -360,8 +360,12 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		map[string]any{"model": "groq/llama-3.3-70b-versatile", "messages": []any{map[string]any{"role": "user", "content": "hi"}}}, 200)
 	check("POST", "/v1/responses", "/v1/responses", key, map[string]any{"model": "groq/llama-3.3-70b-versatile", "input": "hi"}, 200)
 	check("GET", "/v1/responses/resp_123", "/v1/responses/{rest}", key, nil, 404)
+	msg := map[string]any{"model": "groq/llama-3.3-70b-versatile", "max_tokens": 50, "messages": []any{map[string]any{"role": "user", "content": "hi"}}}
+	check("POST", "/v1/messages", "/v1/messages", key, msg, 200)
+	check("POST", "/v1/messages/count_tokens", "/v1/messages/count_tokens", key, map[string]any{"model": "groq/llama-3.3-70b-versatile", "messages": msg["messages"]}, 200)
+	check("POST", "/v1/messages", "/v1/messages", key, map[string]any{"model": "groq/llama-3.3-70b-versatile"}, 400) // in Anthropic's envelope
 	check("POST", "/api/web", "/api/web", key, map[string]any{"query": "latest rust release", "provider": "tavily"}, 200)
-	g.usageRecords(t, id, 3) // the chat, the response and the search
+	g.usageRecords(t, id, 4) // the chat, the response, the message and the search
 	check("GET", "/api/v1/usage?group_by=model", "/api/v1/usage", key, nil, 200)
 	check("GET", "/api/v1/usage?group_by=nonsense", "/api/v1/usage", key, nil, 400)
 	check("GET", "/api/v1/balance", "/api/v1/balance", key, nil, 200)
