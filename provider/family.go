@@ -196,10 +196,12 @@ var versionSegment = regexp.MustCompile(`/v[0-9]+(?:alpha|beta)?[0-9]*$`)
 //     https://proxy.example/v1 does not become /v1/v1/messages;
 //   - where the catalog's base URL ends in it (…/v1: the OpenAI-compatible
 //     providers, /openai/v1 for Groq), it is added to an override that is
-//     the catalog's URL without it, or that has no path at all (a server
-//     such as vLLM or Ollama at http://host:8000 serves /v1/…). An
-//     override with a path of its own is taken as it is (a gateway with
-//     its own layout).
+//     the catalog's URL without it (https://api.openai.com,
+//     https://api.groq.com/openai).
+//
+// Any other override is used as written: what another server (a proxy, a
+// gateway, a local model server) serves under its address is its own
+// layout, which ownkey cannot guess.
 func OverrideURL(p *ownkey.Provider, fam Family, raw string) (string, error) {
 	name := p.BaseURLEnv()
 	raw = strings.TrimSpace(raw)
@@ -232,8 +234,7 @@ func OverrideURL(p *ownkey.Provider, fam Family, raw string) (string, error) {
 		return base, nil
 	}
 	def := strings.TrimRight(p.BaseURL, "/")
-	if v := versionSegment.FindString(def); v != "" && !strings.HasSuffix(base, v) &&
-		(strings.Trim(u.Path, "/") == "" || base+v == def) {
+	if v := versionSegment.FindString(def); v != "" && base+v == def {
 		base += v
 	}
 	return base, nil

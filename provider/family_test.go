@@ -141,9 +141,11 @@ func TestOverrideURL(t *testing.T) {
 	for _, c := range []struct{ provider, raw, want string }{
 		{"openai", "https://proxy.example/v1", "https://proxy.example/v1"},
 		{"openai", "https://proxy.example/v1/", "https://proxy.example/v1"},
-		{"openai", "https://proxy.example", "https://proxy.example/v1"},
-		{"openai", "http://127.0.0.1:8000/", "http://127.0.0.1:8000/v1"},
 		{"openai", "https://api.openai.com", "https://api.openai.com/v1"},
+		{"openai", "https://api.openai.com/", "https://api.openai.com/v1"},
+		// Another server's layout is its own: used as written.
+		{"openai", "https://proxy.example", "https://proxy.example"},
+		{"openai", "http://127.0.0.1:8000/", "http://127.0.0.1:8000"},
 		{"groq", "https://api.groq.com/openai", "https://api.groq.com/openai/v1"},
 		{"groq", "https://api.groq.com/openai/v1", "https://api.groq.com/openai/v1"},
 		// A path of its own is a gateway's layout: taken as it is.

@@ -313,9 +313,12 @@ func TestBadSettingsRefuseToStart(t *testing.T) {
 }
 
 // TestBaseURLOverridesWithOrWithoutVersion starts the server with an
-// Anthropic override ending in /v1 and an OpenAI one without it: both reach
-// the provider's real paths (/v1/messages, not /v1/v1/messages;
-// /v1/chat/completions), for the key check and for chat.
+// Anthropic override ending in /v1 (as OpenAI's base URLs are written):
+// the provider is asked at its real paths (/v1/messages, not
+// /v1/v1/messages), for the key check and for chat; an OpenAI override
+// with its /v1 is used as written. (An override that is the provider's own
+// URL without its version, https://api.openai.com, is provider's
+// TestOverrideURL: no fake answers at that host.)
 func TestBaseURLOverridesWithOrWithoutVersion(t *testing.T) {
 	up := newFakeOpenAI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
@@ -332,7 +335,7 @@ func TestBaseURLOverridesWithOrWithoutVersion(t *testing.T) {
 		}
 	})
 	p := mustStartOwnkey(t, map[string]string{"OWNKEY_DATA_DIR": t.TempDir(),
-		"OWNKEY_ANTHROPIC_BASE_URL": up.srv.URL + "/v1/", "OWNKEY_OPENAI_BASE_URL": up.srv.URL})
+		"OWNKEY_ANTHROPIC_BASE_URL": up.srv.URL + "/v1/", "OWNKEY_OPENAI_BASE_URL": up.srv.URL + "/v1"})
 	call := func(method, path string, body any) (int, []byte) {
 		t.Helper()
 		b, _ := json.Marshal(body)
@@ -404,12 +407,15 @@ func TestReadmeListsEveryProviderBaseURL(t *testing.T) {
 			if got, err := provider.OverrideURL(p, fam, proxy+pv.PathVersion()+"/"); err == nil && got == proxy {
 				version = "ending in `" + pv.PathVersion() + "`: it is dropped (the API's paths start with it)"
 			}
-		} else if got, err := provider.OverrideURL(p, fam, proxy); err == nil && got != proxy {
-			v := strings.TrimPrefix(got, proxy)
-			if got, err := provider.OverrideURL(p, fam, strings.TrimSuffix(p.BaseURL, v)); err != nil || got != p.BaseURL {
-				t.Fatalf("%s: the default less %s becomes %s, not the default", p.ID, v, got)
+		} else if i := strings.LastIndex(p.BaseURL, "/"); i > len("https://") {
+			// The default less its last segment, when that is a version.
+			v := p.BaseURL[i:]
+			if got, err := provider.OverrideURL(p, fam, p.BaseURL[:i]); err == nil && got == p.BaseURL {
+				version = "as the default without `" + v + "`: it is added"
 			}
-			version = "with no path, or as the default without `" + v + "`: it is added"
+		}
+		if got, err := provider.OverrideURL(p, fam, proxy+"/x"); !p.UserEndpoint && (err != nil || got != proxy+"/x") {
+			t.Fatalf("%s: another server's URL %s/x became %s, %v", p.ID, proxy, got, err)
 		}
 		b.WriteString("| " + p.Name + " | `" + p.ID + "` | " + base + " | " + version + " | `" + p.BaseURLEnv() + "` |\n")
 	}
