@@ -108,8 +108,16 @@ func New(cfg Config) (*Dashboard, error) {
 	return d, nil
 }
 
+// Mux is where routes are registered: an *http.ServeMux, or httpapi's
+// mux, which also lists them for its OpenAPI document. An alias of a type
+// literal, so that Register satisfies httpapi.Routes without either
+// package importing the other.
+type Mux = interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds the dashboard's routes to mux (httpapi.Routes).
-func (d *Dashboard) Register(mux *http.ServeMux) {
+func (d *Dashboard) Register(mux Mux) {
 	mux.Handle("GET /{$}", d.secure(http.HandlerFunc(d.handleRoot)))
 	mux.Handle("GET /signin", d.secure(http.HandlerFunc(d.handleSignInPage)))
 	mux.Handle("POST /signin", d.secure(d.sameOrigin(http.HandlerFunc(d.handleSignIn))))

@@ -89,6 +89,10 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// tokenCountHeader says whether count_tokens' answer is the provider's
+// count or an estimate.
+const tokenCountHeader = "X-Ownkey-Token-Count"
+
 // handleCountTokens serves POST /v1/messages/count_tokens: the input tokens
 // of a Messages request where it would be routed, exact from Anthropic,
 // else estimated; an estimate says so (X-Ownkey-Token-Count: estimate, and
@@ -125,7 +129,7 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	b = append(b, "}\n"...)
 	h := w.Header()
-	h.Set("X-Ownkey-Token-Count", source)
+	h.Set(tokenCountHeader, source)
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)

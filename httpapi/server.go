@@ -90,6 +90,10 @@ type Config struct {
 	// something must then carry the session's CSRF token
 	// (dashboard.Sessions).
 	Sessions Sessions
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (OWNKEY_CORS_ORIGINS, ParseCORSOrigins; "*": any); empty:
+	// CORS off (cors.go).
+	CORSOrigins []string
 	// Dashboard, if set, adds the dashboard's pages to the routes
 	// (dashboard.Dashboard): `/` then serves it instead of a 404.
 	Dashboard Routes
@@ -103,9 +107,11 @@ type Sessions interface {
 	SessionKey(r *http.Request) (key ownkey.Secret, csrf string, ok bool)
 }
 
-// Routes registers handlers of its own on the server's mux.
+// Routes registers handlers of its own on the server's mux. They are
+// listed with the server's own routes (Server.Patterns), so each needs its
+// entry in the OpenAPI document (openapi.go).
 type Routes interface {
-	Register(mux *http.ServeMux)
+	Register(mux Mux)
 }
 
 // Pinger is the database as /readyz sees it (ownkey.Store).
@@ -116,8 +122,10 @@ type Pinger interface {
 // Server routes requests. Create with New; serve Handler().
 type Server struct {
 	cfg     Config
-	mux     *http.ServeMux
+	mux     *routeMux
 	handler http.Handler
+	// openAPI is the OpenAPI document, built once (openapi.go).
+	openAPI []byte
 	metrics *httpMetrics
 	// chatMetrics are the chat requests' (chatmetrics.go).
 	chatMetrics *chatMetrics
@@ -143,7 +151,7 @@ func New(cfg Config) *Server {
 	}
 	cfg.Limits.setDefaults(cfg.MaxBodyBytes)
 	cfg.MaxJSONDepth = jsonvalid.Depth(cfg.MaxJSONDepth)
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: newRouteMux()}
 	s.bodies.max = cfg.Limits.MaxBodyMemory
 	s.metrics = newHTTPMetrics(cfg.Registry, func() float64 { return float64(s.inflight.Load()) })
 	s.chatMetrics = newChatMetrics(cfg.Registry)
@@ -152,7 +160,13 @@ func New(cfg Config) *Server {
 		Help: "Bytes reserved by the chat request bodies in flight (bounded by OWNKEY_MAX_BODY_MEMORY).",
 	}, func() float64 { return float64(s.bodies.used.Load()) }))
 	s.routes()
-	s.handler = s.observe(s.mux)
+	s.openAPI = s.openAPIDocument()
+	var h http.Handler = s.mux
+	// CORS only when the operator allows origins: off, it costs nothing.
+	if cors := newCORSPolicy(cfg.CORSOrigins); cors != nil {
+		h = cors.handler(h, s.allowed)
+	}
+	s.handler = s.observe(h)
 	return s
 }
 
@@ -172,6 +186,7 @@ func (s *Server) routes() {
 	if !s.cfg.MetricsElsewhere {
 		m.Handle("GET /metrics", s.MetricsHandler())
 	}
+	m.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 
 	small := int64(64 << 10) // key management bodies are tiny
 	user := func(pattern string, limit int64, h http.HandlerFunc) {
@@ -240,10 +255,7 @@ func (s *Server) routes() {
 	if s.cfg.Dashboard != nil {
 		s.cfg.Dashboard.Register(m)
 	}
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, r, &ownkey.Error{Code: ownkey.ENOTFOUND, Reason: "unknown_url",
-			Message: "Unknown request URL: " + safeMethod(r.Method) + " " + redactPath(r.URL.Path) + "."})
-	})
+	m.HandleFunc("/", s.notFound)
 }
 
 // MetricsHandler serves the metrics in Prometheus' text format, behind the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/ownkey/ownkey"
@@ -158,7 +160,84 @@ func NewFamilies(base ownkey.BaseURLs, fams ...Family) (*Families, error) {
 			return nil, fmt.Errorf("provider families: no family for wire %q (provider %s)", p.Wire, p.ID)
 		}
 	}
-	return &Families{base: base, byWire: byWire}, nil
+	overrides := make(ownkey.BaseURLs, len(base))
+	for i := range ownkey.Catalog {
+		p := &ownkey.Catalog[i]
+		raw, ok := base[p.ID]
+		if !ok || strings.TrimSpace(raw) == "" {
+			continue
+		}
+		u, err := OverrideURL(p, byWire[p.Wire], raw)
+		if err != nil {
+			return nil, err
+		}
+		overrides[p.ID] = u
+	}
+	return &Families{base: overrides, byWire: byWire}, nil
+}
+
+// A PathVersioned family's request paths start with its API's version
+// segment ({base}/v1/messages): the catalog's base URL stops before it.
+type PathVersioned interface {
+	PathVersion() string
+}
+
+// versionSegment is a path segment naming an API version: v1, v4,
+// v1beta, v2alpha.
+var versionSegment = regexp.MustCompile(`/v[0-9]+(?:alpha|beta)?[0-9]*$`)
+
+// OverrideURL checks an operator's base URL override for p (its
+// OWNKEY_<ID>_BASE_URL) and returns the base URL to use, without a trailing
+// slash. It must be an absolute http(s) URL without user, query or
+// fragment. It may be written with or without the API's version segment:
+//
+//   - where fam's paths start with the version (PathVersioned: Anthropic's
+//     /v1/messages), a trailing copy of it is removed, so that
+//     https://proxy.example/v1 does not become /v1/v1/messages;
+//   - where the catalog's base URL ends in it (…/v1: the OpenAI-compatible
+//     providers, /openai/v1 for Groq), it is added to an override that is
+//     the catalog's URL without it (https://api.openai.com,
+//     https://api.groq.com/openai).
+//
+// Any other override is used as written: what another server (a proxy, a
+// gateway, a local model server) serves under its address is its own
+// layout, which ownkey cannot guess.
+func OverrideURL(p *ownkey.Provider, fam Family, raw string) (string, error) {
+	name := p.BaseURLEnv()
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	// What the errors quote: the URL without user, password, query or
+	// fragment, where a secret could be; nothing when it does not parse.
+	shown := ""
+	if err == nil {
+		v := *u
+		v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+		shown = fmt.Sprintf("=%q", v.String())
+	}
+	switch {
+	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		example := p.BaseURL
+		if example == "" || strings.Contains(example, "{") {
+			example = "https://llm-proxy.example.com"
+		}
+		return "", fmt.Errorf("%s%s is not an absolute http(s) URL (such as %s)", name, shown, example)
+	case u.User != nil:
+		return "", fmt.Errorf("%s must not carry a user name or password", name)
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
+		return "", fmt.Errorf("%s%s must not have a query or fragment: ownkey appends the API's paths to it", name, shown)
+	}
+	base := strings.TrimRight(raw, "/")
+	if pv, ok := fam.(PathVersioned); ok {
+		if v := pv.PathVersion(); v != "" && strings.HasSuffix(base, v) {
+			base = strings.TrimRight(strings.TrimSuffix(base, v), "/")
+		}
+		return base, nil
+	}
+	def := strings.TrimRight(p.BaseURL, "/")
+	if v := versionSegment.FindString(def); v != "" && base+v == def {
+		base += v
+	}
+	return base, nil
 }
 
 // Family returns the family that serves p.

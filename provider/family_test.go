@@ -134,3 +134,51 @@ func TestAuthorizeNeedsAKey(t *testing.T) {
 		t.Fatalf("no credential: err = %v, want EINTERNAL", err)
 	}
 }
+
+// An operator's override is checked, and accepted with or without the
+// version segment the catalog's base URL ends in.
+func TestOverrideURL(t *testing.T) {
+	for _, c := range []struct{ provider, raw, want string }{
+		{"openai", "https://proxy.example/v1", "https://proxy.example/v1"},
+		{"openai", "https://proxy.example/v1/", "https://proxy.example/v1"},
+		{"openai", "https://api.openai.com", "https://api.openai.com/v1"},
+		{"openai", "https://api.openai.com/", "https://api.openai.com/v1"},
+		// Another server's layout is its own: used as written.
+		{"openai", "https://proxy.example", "https://proxy.example"},
+		{"openai", "http://127.0.0.1:8000/", "http://127.0.0.1:8000"},
+		{"groq", "https://api.groq.com/openai", "https://api.groq.com/openai/v1"},
+		{"groq", "https://api.groq.com/openai/v1", "https://api.groq.com/openai/v1"},
+		// A path of its own is a gateway's layout: taken as it is.
+		{"openai", "https://gateway.ai.cloudflare.com/v1/acct/gw/openai", "https://gateway.ai.cloudflare.com/v1/acct/gw/openai"},
+		{"zai", "https://api.z.ai/api/paas", "https://api.z.ai/api/paas/v4"},
+		{"novita", "https://proxy.example", "https://proxy.example"},
+		{"tavily", "https://proxy.example/", "https://proxy.example"},
+		{"aws", "http://127.0.0.1:9", "http://127.0.0.1:9"},
+		{"azure", "http://127.0.0.1:9/", "http://127.0.0.1:9"},
+	} {
+		got, err := provider.OverrideURL(providertest.Catalog(t, c.provider), nil, c.raw)
+		if err != nil || got != c.want {
+			t.Errorf("OverrideURL(%s, %q) = %q, %v; want %q", c.provider, c.raw, got, err, c.want)
+		}
+	}
+	for _, raw := range []string{"api.groq.com/openai/v1", "/v1", "ftp://x.example", "https://", "https://u:p@x.example", "https://x.example/v1?a=1", "https://x.example/v1#f", "https://x.example/?", "x.example/v1?a=1", "%zz"} {
+		_, err := provider.OverrideURL(providertest.Catalog(t, "groq"), nil, raw)
+		if err == nil || !strings.Contains(err.Error(), "OWNKEY_GROQ_BASE_URL") {
+			t.Errorf("OverrideURL(groq, %q) = %v, want a refusal naming OWNKEY_GROQ_BASE_URL", raw, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), ":p@") || strings.Contains(err.Error(), "a=1") || strings.Contains(err.Error(), "#f")) {
+			t.Errorf("the refusal shows the password, query or fragment: %v", err)
+		}
+		var fams []provider.Family
+		seen := map[ownkey.WireFamily]bool{}
+		for i := range ownkey.Catalog {
+			if w := ownkey.Catalog[i].Wire; !seen[w] {
+				seen[w] = true
+				fams = append(fams, &providertest.Family{Speaks: w})
+			}
+		}
+		if _, err := provider.NewFamilies(ownkey.BaseURLs{"groq": raw}, fams...); err == nil {
+			t.Errorf("NewFamilies took the override %q", raw)
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -73,9 +72,12 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
 	}
+	dialect, dsn, err := ResolveDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
 	var db *DB
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if dialect == "postgres" {
 		db, err = openPostgres(ctx, dsn, opts)
 	} else {
 		db, err = openSQLite(ctx, dsn)

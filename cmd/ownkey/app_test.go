@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/websearch"
+	"github.com/ownkey/ownkey/httpapi"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -90,20 +89,26 @@ func newTestGatewayWith(t testing.TB, env map[string]string, configure func(*con
 	// Accounts the tests create are metered, as in production; they start
 	// with credit so that tests about something else are served (a test
 	// about balances sets OWNKEY_STARTING_CREDIT_USD).
-	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 100_000_000_000)
+	c.StartingCredit = 100_000_000_000
+	if _, ok := os.LookupEnv("OWNKEY_STARTING_CREDIT_USD"); ok {
+		c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD")
+	}
+	var err error
+	if c.CORSOrigins, err = httpapi.ParseCORSOrigins(env["OWNKEY_CORS_ORIGINS"]); err != nil {
+		t.Fatal(err)
+	}
 	c.resolve()
 	if err := c.readLimits(); err != nil {
 		t.Fatal(err)
 	}
-	var err error
-	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup); err != nil {
+	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP"); err != nil {
 		t.Fatal(err)
 	}
-	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN"); err != nil {
 		t.Fatal(err)
 	}
-	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD", 0)
-	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT", websearch.DefaultTimeout)
+	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD")
+	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT")
 	if configure != nil {
 		configure(c)
 	}

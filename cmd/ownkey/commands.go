@@ -37,13 +37,27 @@ type cliEnv struct {
 }
 
 func openCLI(ctx context.Context, c *config) (*cliEnv, error) {
-	c.resolve()
-	log := newLogger(c, os.Stderr)
+	log, err := startCLI(c)
+	if err != nil {
+		return nil, err
+	}
 	db, err := openStore(ctx, c, log)
 	if err != nil {
 		return nil, err
 	}
 	return newCLIEnv(c, db, log), nil
+}
+
+// startCLI resolves and checks a command's settings, warns about unknown
+// OWNKEY_ variables and returns the command's logger (stderr).
+func startCLI(c *config) (*slog.Logger, error) {
+	c.resolve()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	log := newLogger(c, os.Stderr)
+	warnUnknownVariables(log.Warn, os.Environ())
+	return log, nil
 }
 
 func newCLIEnv(c *config, db *sqlstore.DB, log *slog.Logger) *cliEnv {
@@ -150,9 +164,16 @@ func runAccounts(args []string) error {
 		"credit": "ownkey accounts credit NAME|ID USD --reason TEXT: add USD (an exact decimal, e.g. 12.5) to the account's balance, as a ledger row.",
 		"debit":  "ownkey accounts debit NAME|ID USD --reason TEXT: take USD from the account's balance (it may go below zero), as a ledger row.",
 	}[sub])
-	role := fs.String("role", "user", "role of the new account: admin or user")
-	unmetered := fs.Bool("unmetered", false, "the new account is served without a balance (its requests are priced, not charged)")
-	reason := fs.String("reason", "", "why the balance changes (required for credit and debit)")
+	// Each subcommand registers its own flags only, so that its --help
+	// lists what it takes.
+	role, unmetered, reason := new(string), new(bool), new(string)
+	if sub == "create" {
+		role = fs.String("role", "user", "role of the new account: admin or user")
+		unmetered = fs.Bool("unmetered", false, "the new account is served without a balance (its requests are priced, not charged)")
+	}
+	if sub == "credit" || sub == "debit" {
+		reason = fs.String("reason", "", "why the balance changes (required)")
+	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	storageFlags(fs, c)
 	name, rest := leadingArg(args)
@@ -214,13 +235,9 @@ func runAccounts(args []string) error {
 		if sub == "debit" {
 			usd = -usd
 		}
-		id, err := findAccount(ctx, e.st, name)
+		a, err := resolveAccount(ctx, e.st, name)
 		if err != nil {
 			return err
-		}
-		a, err := e.st.Account(ctx, id)
-		if err != nil {
-			return cliError(err)
 		}
 		adj := &ownkey.BalanceAdjustment{AccountID: a.ID, Amount: usd, Reason: *reason, Actor: cliActor()}
 		after, err := e.db.AdjustBalance(ctx, adj)
@@ -261,8 +278,10 @@ the upgrade finishes.`)
 	}
 	account, newName := pos[0], pos[1]
 	ctx := context.Background()
-	c.resolve()
-	log := newLogger(c, os.Stderr)
+	log, err := startCLI(c)
+	if err != nil {
+		return err
+	}
 	db, blocked, err := openStoreForRename(ctx, c, log)
 	if err != nil {
 		return err
@@ -346,6 +365,23 @@ func findAccount(ctx context.Context, st ownkey.Store, ref string) (int64, error
 		len(ids), strconv.Quote(ownkey.EscapeHidden(ref)), strings.Join(ids, ", "))
 }
 
+// resolveAccount is the account ref names (findAccount), which must exist:
+// a command about an account that does not exist says so rather than
+// answer as if it had nothing (an empty key list).
+func resolveAccount(ctx context.Context, st ownkey.Store, ref string) (*ownkey.Account, error) {
+	id, err := findAccount(ctx, st, ref)
+	if err != nil {
+		return nil, err
+	}
+	a, err := st.Account(ctx, id)
+	if ownkey.ErrorCode(err) == ownkey.ENOTFOUND {
+		return nil, fmt.Errorf("there is no account %d (ownkey accounts list shows them)", id)
+	} else if err != nil {
+		return nil, cliError(err)
+	}
+	return a, nil
+}
+
 func meteredWord(metered bool) string {
 	if metered {
 		return "metered"
@@ -370,17 +406,36 @@ func runAPIKeys(args []string) error {
 		return nil
 	}
 	c := &config{}
-	fs := newFlagSet("apikeys "+sub, "ownkey apikeys "+sub+": manage an account's ownkey API keys.")
-	account := fs.Int64("account", 0, "account id (required)")
-	name := fs.String("name", "default", "name of the new key")
-	keyID := fs.Int64("key", 0, "id of the key to revoke or limit")
-	usdPerDay := fs.String("usd-per-day", "", "daily limit (UTC day) on what the key's requests are charged, in USD, e.g. 5.00; set-limits: none removes it")
-	requestsPerDay := fs.String("requests-per-day", "", "daily limit (UTC day) on the key's requests; set-limits: none removes it")
-	asJSON := fs.Bool("json", false, "print JSON")
+	fs := newFlagSet("apikeys "+sub, map[string]string{
+		"create":     "ownkey apikeys create --account ID: create an API key for the account (printed once).",
+		"list":       "ownkey apikeys list --account ID: list the account's API keys (last 4 characters only).",
+		"revoke":     "ownkey apikeys revoke --account ID --key KEY_ID: revoke an API key; running servers stop accepting it within about a second.",
+		"set-limits": "ownkey apikeys set-limits --account ID --key KEY_ID: change an API key's daily limits (none removes one).",
+	}[sub])
+	// Each subcommand registers its own flags only, so that its --help
+	// lists what it takes.
+	accountRef := fs.String("account", "", "the account: its id, or its name (required)")
+	name, keyID, usdPerDay, requestsPerDay, asJSON := new(string), new(int64), new(string), new(string), new(bool)
+	if sub == "create" {
+		name = fs.String("name", "default", "name of the new key")
+	}
+	if sub == "revoke" || sub == "set-limits" {
+		keyID = fs.Int64("key", 0, "id of the key (required)")
+	}
+	if sub == "create" || sub == "set-limits" {
+		usdPerDay = fs.String("usd-per-day", "", "daily limit (UTC day) on what the key's requests are charged, in USD, e.g. 5.00; set-limits: none removes it")
+		requestsPerDay = fs.String("requests-per-day", "", "daily limit (UTC day) on the key's requests; set-limits: none removes it")
+	}
+	if sub != "revoke" {
+		asJSON = fs.Bool("json", false, "print JSON")
+	}
 	storageFlags(fs, c)
 	_ = fs.Parse(args)
-	if *account <= 0 {
+	if *accountRef == "" {
 		return errors.New("--account ID is required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("apikeys %s takes flags only, got %q", sub, fs.Arg(0))
 	}
 	var limits ownkey.APIKeyLimitsUpdate
 	var err error
@@ -396,6 +451,11 @@ func runAPIKeys(args []string) error {
 		return err
 	}
 	defer e.Close()
+	acct, err := resolveAccount(ctx, e.st, *accountRef)
+	if err != nil {
+		return err
+	}
+	account := &acct.ID
 	switch sub {
 	case "create":
 		plain, key, err := e.acc.CreateAPIKey(ctx, *account, *name, limits.Apply(ownkey.APIKeyLimits{}))
@@ -471,6 +531,7 @@ older than the newest that no credential uses (key file only; for OWNKEY_MASTER_
 drop them from the variable yourself).`)
 	prune := fs.Bool("prune", false, "do not rotate: remove from the key file the old master key versions no credential uses")
 	storageFlags(fs, c)
+	keyFlags(fs, c)
 	_ = fs.Parse(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/httpapi"
+	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/sqlstore"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -72,6 +75,9 @@ type config struct {
 	SessionLifetime time.Duration
 	SecureCookies   bool
 	PublicURL       string
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (OWNKEY_CORS_ORIGINS); none: CORS off.
+	CORSOrigins []string
 
 	// MetricsToken, if set, is the bearer token /metrics requires
 	// (OWNKEY_METRICS_TOKEN); MetricsAddr, if set, serves /metrics on a
@@ -87,11 +93,12 @@ type config struct {
 // OWNKEY_METRICS_ADDR). The OpenTelemetry variables are read by
 // telemetry.FromEnv and the SDK.
 func (c *config) readObservability() error {
-	c.MetricsToken = os.Getenv("OWNKEY_METRICS_TOKEN")
+	c.MetricsToken, _ = env("OWNKEY_METRICS_TOKEN")
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("OWNKEY_METRICS_TOKEN is %d characters long: use at least 16 (e.g. openssl rand -hex 16)", len(c.MetricsToken))
 	}
-	c.MetricsAddr = strings.TrimSpace(os.Getenv("OWNKEY_METRICS_ADDR"))
+	addr, _ := env("OWNKEY_METRICS_ADDR")
+	c.MetricsAddr = strings.TrimSpace(addr)
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return fmt.Errorf("OWNKEY_METRICS_ADDR=%q is not a listen address such as 127.0.0.1:9090: %w", c.MetricsAddr, err)
@@ -102,11 +109,8 @@ func (c *config) readObservability() error {
 
 // envRate reads a rate written as an exact decimal fraction (0.05 for 5%),
 // as ownkey.ParseRate reads it.
-func envRate(name string, def ownkey.PPM) (ownkey.PPM, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def, nil
-	}
+func envRate(name string) (ownkey.PPM, error) {
+	v := envDefault(name)
 	r, err := ownkey.ParseRate(v)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", name, cliError(err))
@@ -114,19 +118,11 @@ func envRate(name string, def ownkey.PPM) (ownkey.PPM, error) {
 	return r, nil
 }
 
-// envOr reads an environment variable with a default.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
+// envOr reads a setting, else its default in the table.
+func envOr(name string) string { return envDefault(name) }
 
-func envBool(name string, def bool) bool {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
-	}
+func envBool(name string) bool {
+	v := envDefault(name)
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		fatalf("%s=%q is not a boolean (true/false)", name, v)
@@ -134,11 +130,8 @@ func envBool(name string, def bool) bool {
 	return b
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
-	}
+func envDuration(name string) time.Duration {
+	v := envDefault(name)
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		fatalf("%s=%q is not a positive duration such as 30s or 10m", name, v)
@@ -146,11 +139,15 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-// envCount reads a positive integer (a count or a byte size).
-func envCount(name string, def int64) int64 {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
+// envCount reads a positive integer (a count or a byte size); def is for
+// a setting whose default is derived (Shown in the table).
+func envCount(name string, def ...int64) int64 {
+	v, ok := env(name)
+	if !ok {
+		if len(def) > 0 {
+			return def[0]
+		}
+		v = settingByName[name].Default
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
@@ -160,11 +157,8 @@ func envCount(name string, def int64) int64 {
 }
 
 // envUSD reads an exact decimal amount of dollars (no float).
-func envUSD(name string, def ownkey.NanoUSD) ownkey.NanoUSD {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
-	}
+func envUSD(name string) ownkey.NanoUSD {
+	v := envDefault(name)
 	n, err := ownkey.ParseUSD(name, v)
 	if err != nil {
 		fatalf("%s=%q is not an amount of dollars such as 5 or 0.25 (at most 9 decimals)", name, v)
@@ -172,16 +166,75 @@ func envUSD(name string, def ownkey.NanoUSD) ownkey.NanoUSD {
 	return n
 }
 
+// readServe reads the settings only serve uses (Serve in the table).
+func (c *config) readServe() error {
+	c.AccessLog = envBool("OWNKEY_ACCESS_LOG")
+	c.UpstreamDialTimeout = envDuration("OWNKEY_UPSTREAM_CONNECT_TIMEOUT")
+	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT")
+	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT")
+	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT")
+	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT")
+	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL")
+	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES")
+	c.SessionLifetime = envDuration("OWNKEY_SESSION_LIFETIME")
+	c.SecureCookies = envBool("OWNKEY_SECURE_COOKIES")
+	public, _ := env("OWNKEY_PUBLIC_URL")
+	c.PublicURL = strings.TrimRight(public, "/")
+	if c.PublicURL != "" {
+		if err := absoluteHTTPURL(c.PublicURL); err != nil {
+			return fmt.Errorf("OWNKEY_PUBLIC_URL: %w", err)
+		}
+	}
+	origins, _ := env("OWNKEY_CORS_ORIGINS")
+	var err error
+	if c.CORSOrigins, err = httpapi.ParseCORSOrigins(origins); err != nil {
+		return fmt.Errorf("OWNKEY_CORS_ORIGINS: %w", err)
+	}
+	if err := c.readLimits(); err != nil {
+		return err
+	}
+	if c.BYOKMarkup, err = envRate("OWNKEY_BYOK_MARKUP"); err != nil {
+		return err
+	}
+	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN"); err != nil {
+		return err
+	}
+	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD")
+	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT")
+	depth := envCount("OWNKEY_MAX_JSON_DEPTH")
+	if depth > jsonvalid.MaxDepthCeiling {
+		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
+	}
+	c.MaxJSONDepth = int(depth)
+	return nil
+}
+
+// absoluteHTTPURL refuses what is not an absolute http(s) URL with a host
+// (a bare host name, a relative path, another scheme). The error does not
+// quote the value, which may carry a password.
+func absoluteHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return fmt.Errorf("not an absolute http(s) URL (such as https://llm.example.com)")
+	case u.User != nil:
+		return fmt.Errorf("must not carry a user name or password")
+	}
+	return nil
+}
+
 // readLimits reads the serving limits (after MaxBodyBytes, which sizes the
 // default body memory).
 func (c *config) readLimits() error {
 	c.Limits = httpapi.Limits{
-		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS", httpapi.DefaultMaxConnections),
-		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT", httpapi.DefaultMaxInFlight),
-		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT", httpapi.DefaultMaxInFlightPerAccount),
-		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT", httpapi.DefaultBodyReadTimeout),
-		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE", httpapi.DefaultBodyMinRate),
-		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout),
+		MaxConnections:        envCount("OWNKEY_MAX_CONNECTIONS"),
+		MaxInFlight:           envCount("OWNKEY_MAX_IN_FLIGHT"),
+		MaxInFlightPerAccount: envCount("OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT"),
+		BodyReadTimeout:       envDuration("OWNKEY_BODY_READ_TIMEOUT"),
+		BodyMinRate:           envCount("OWNKEY_BODY_MIN_RATE"),
+		WriteTimeout:          envDuration("OWNKEY_WRITE_TIMEOUT"),
 		MaxBodyMemory:         envCount("OWNKEY_MAX_BODY_MEMORY", httpapi.DefaultBodyMemoryFactor*c.MaxBodyBytes),
 	}
 	if least := httpapi.MinBodyMemory(c.MaxBodyBytes); c.Limits.MaxBodyMemory < least {
@@ -192,26 +245,33 @@ func (c *config) readLimits() error {
 }
 
 // storageFlags registers the flags every command that opens the database
-// shares, so that the CLI works against the same data as the server.
+// shares, so that the CLI works against the same data as the server, and
+// reads the settings every such command uses.
 func storageFlags(fs *flag.FlagSet, c *config) {
-	fs.StringVar(&c.DataDir, "data-dir", envOr("OWNKEY_DATA_DIR", "./ownkey-data"),
+	fs.StringVar(&c.DataDir, "data-dir", envOr("OWNKEY_DATA_DIR"),
 		"directory for the SQLite database and the master key file (env OWNKEY_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", envOr("OWNKEY_DATABASE_URL", ""),
+	fs.StringVar(&c.DatabaseURL, "database-url", envOr("OWNKEY_DATABASE_URL"),
 		"postgres://… to use PostgreSQL; default: SQLite at <data-dir>/ownkey.db (env OWNKEY_DATABASE_URL)")
-	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr("OWNKEY_MASTER_KEY_FILE", ""),
-		"master keyring file; default <data-dir>/master.key, ignored when OWNKEY_MASTER_KEY is set (env OWNKEY_MASTER_KEY_FILE)")
-	c.MasterKey = os.Getenv("OWNKEY_MASTER_KEY")
-	c.LogLevel = envOr("OWNKEY_LOG_LEVEL", "info")
-	c.LogFormat = envOr("OWNKEY_LOG_FORMAT", "json")
-	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS", false)
-	c.DatabaseMaxConns = int(envCount("OWNKEY_DATABASE_MAX_CONNS", sqlstore.DefaultMaxConns))
-	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD", 0)
+	c.LogLevel = envOr("OWNKEY_LOG_LEVEL")
+	c.LogFormat = envOr("OWNKEY_LOG_FORMAT")
+	c.AllowPrivate = envBool("OWNKEY_ALLOW_PRIVATE_UPSTREAMS")
+	c.DatabaseMaxConns = int(envCount("OWNKEY_DATABASE_MAX_CONNS"))
+	c.StartingCredit = envUSD("OWNKEY_STARTING_CREDIT_USD")
 	c.Disabled = map[string]bool{}
-	for _, id := range strings.Split(os.Getenv("OWNKEY_DISABLED_PROVIDERS"), ",") {
+	v, _ := env("OWNKEY_DISABLED_PROVIDERS")
+	for _, id := range strings.Split(v, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			c.Disabled[id] = true
 		}
 	}
+}
+
+// keyFlags registers the master key's flag and setting, for the commands
+// that open sealed keys (serve, platform-keys, rotate-master-key).
+func keyFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr("OWNKEY_MASTER_KEY_FILE"),
+		"master keyring file; default <data-dir>/master.key, ignored when OWNKEY_MASTER_KEY is set (env OWNKEY_MASTER_KEY_FILE)")
+	c.MasterKey, _ = env("OWNKEY_MASTER_KEY")
 }
 
 // resolve fills derived defaults after flags are parsed.
@@ -224,8 +284,41 @@ func (c *config) resolve() {
 	}
 }
 
+// check refuses settings that would otherwise be taken silently for
+// something else: a database URL of a scheme ownkey does not speak (which
+// would have become a SQLite file named after it), a log level or format
+// it does not know, an unknown disabled provider.
+func (c *config) check() error {
+	if _, _, err := sqlstore.ResolveDSN(c.DatabaseURL); err != nil {
+		return fmt.Errorf("OWNKEY_DATABASE_URL (--database-url): %w", err)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("OWNKEY_LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("OWNKEY_LOG_FORMAT=%q is not json or text", c.LogFormat)
+	}
+	for id := range c.Disabled {
+		if _, ok := ownkey.LookupProvider(id); !ok {
+			return fmt.Errorf("OWNKEY_DISABLED_PROVIDERS names unknown provider %q", id)
+		}
+	}
+	return nil
+}
+
 func (c *config) usesSQLite() bool {
-	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
+	dialect, _, err := sqlstore.ResolveDSN(c.DatabaseURL)
+	return err == nil && dialect == "sqlite"
+}
+
+// baseURLs reads the operator's base URL overrides
+// (OWNKEY_<PROVIDER>_BASE_URL); provider.NewFamilies checks them.
+func baseURLs() ownkey.BaseURLs {
+	return ownkey.BaseURLsFromEnv(func(name string) string {
+		v, _ := env(name)
+		return v
+	})
 }
 
 func fatalf(format string, args ...any) {

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/ownkey/ownkey"
@@ -20,7 +22,9 @@ import (
 	"github.com/ownkey/ownkey/vault"
 )
 
-const usageText = `ownkey — a self-hostable, bring-your-own-key LLM API gateway.
+// commandsText is the commands part of --help; the environment part is
+// printed from the settings table (settings.go).
+const commandsText = `ownkey — a self-hostable, bring-your-own-key LLM API gateway.
 
 Usage:
   ownkey [serve] [flags]           run the gateway (the default command)
@@ -33,69 +37,80 @@ Usage:
   ownkey apikeys create --account ID [--name NAME] [--usd-per-day USD] [--requests-per-day N]
   ownkey apikeys list --account ID
   ownkey apikeys revoke --account ID --key KEY_ID
+  ownkey apikeys set-limits --account ID --key KEY_ID [--usd-per-day USD|none] [--requests-per-day N|none]
   ownkey prices import --format litellm|openrouter FILE|URL
   ownkey prices set PROVIDER MODEL --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
   ownkey prices delete PROVIDER MODEL
   ownkey prices list [--provider ID]
-  ownkey apikeys set-limits --account ID --key KEY_ID [--usd-per-day USD|none] [--requests-per-day N|none]
   ownkey platform-keys set PROVIDER [--check]   (key from stdin or a hidden prompt)
   ownkey platform-keys list
   ownkey platform-keys delete PROVIDER
   ownkey rotate-master-key [--prune]
-  ownkey version
+  ownkey healthcheck [--url URL]   GET /healthz of a running server; exit 0 if it answers 200
+  ownkey version                   the version and commit this binary was built from (also --version)
 
-Every command takes --data-dir and --database-url (or OWNKEY_DATA_DIR,
-OWNKEY_DATABASE_URL) and works against the same database as a running server.
-Run "ownkey COMMAND --help" for a command's flags.
+Every command that opens the database takes --data-dir and --database-url (or
+OWNKEY_DATA_DIR, OWNKEY_DATABASE_URL) and works against the same database as a
+running server. Run "ownkey COMMAND --help" for a command's flags.
 
-Environment:
-  OWNKEY_ADDR                      listen address (default 127.0.0.1:8080)
-  OWNKEY_DATA_DIR                  data directory (default ./ownkey-data)
-  OWNKEY_DATABASE_URL              postgres://… for PostgreSQL (default: SQLite in the data dir)
-  OWNKEY_DATABASE_MAX_CONNS        PostgreSQL connections per process (default 20)
-  OWNKEY_MASTER_KEY                master keyring ("v1:<base64 32 bytes>[,v2:…]"); production
-                                   should set this (or OWNKEY_MASTER_KEY_FILE) instead of
-                                   relying on the generated <data-dir>/master.key
-  OWNKEY_MASTER_KEY_FILE           path of the master keyring file
-  OWNKEY_ALLOW_PRIVATE_UPSTREAMS   let user-supplied endpoints reach private addresses (tests)
-  OWNKEY_DISABLED_PROVIDERS        comma-separated provider ids to disable
-  OWNKEY_<PROVIDER>_BASE_URL       override a provider's base URL, e.g. OWNKEY_GROQ_BASE_URL
-  OWNKEY_LOG_LEVEL                 debug|info|warn|error (default info)
-  OWNKEY_ACCESS_LOG                one log line per request (default true)
-  OWNKEY_MAX_BODY_BYTES            request body limit (default 33554432)
-  OWNKEY_BODY_READ_TIMEOUT         a request body must arrive within this (default 10s) plus
-                                   1 s per OWNKEY_BODY_MIN_RATE bytes received; beyond, 408
-  OWNKEY_BODY_MIN_RATE             minimum body rate in bytes per second (default 16384)
-  OWNKEY_WRITE_TIMEOUT             longest a write to a client may block (default 60s)
-  OWNKEY_MAX_CONNECTIONS           open client connections; beyond, 503 (default 2048)
-  OWNKEY_MAX_IN_FLIGHT             requests served at once; beyond, 503 (default 1024)
-  OWNKEY_MAX_IN_FLIGHT_PER_ACCOUNT one account's requests at once; beyond, 429 (default 256)
-  OWNKEY_MAX_BODY_MEMORY           bytes of chat bodies held at once; beyond, 503
-                                   (default 8 × OWNKEY_MAX_BODY_BYTES)
-  OWNKEY_MAX_JSON_DEPTH            deepest JSON nesting accepted from a client or provider (default 128, at most 10000)
-  OWNKEY_UPSTREAM_TIMEOUT          max wait for a provider's first byte (default 10m)
-  OWNKEY_UPSTREAM_IDLE_TIMEOUT     end a stream after this long without a byte (default 10m)
-  OWNKEY_PLATFORM_MARGIN           margin on the at-cost price of requests served with a platform key,
-                                   an exact decimal fraction (0.1 = 10%; default 0: at cost)
-  OWNKEY_USAGE_WRITE_TIMEOUT       spill usage records to the data dir when the database takes
-                                   longer than this to store them (default 2s)
-  OWNKEY_BYOK_MARKUP               rate charged on the at-cost price of a request served with the
-                                   user's own key, as an exact decimal fraction (default 0.05: 5%)
-  OWNKEY_STARTING_CREDIT_USD       balance a new metered account starts with, in dollars (default 0);
-                                   the bootstrap admin is unmetered and starts with none
-  OWNKEY_SPEND_RESYNC_INTERVAL     how often API key limits and spend caps read what every replica
-                                   spent from the database (default 10s; bounds the overshoot)
-  OWNKEY_WEB_SEARCH_FEE_USD        charged per web search (/api/web, :online chat), in exact dollars,
-                                   on top of what the search provider bills the key's owner (default 0)
-  OWNKEY_WEB_SEARCH_TIMEOUT        longest a web search may take before it fails with 504 (default 30s)
-  OWNKEY_SESSION_LIFETIME          how long a dashboard sign-in lasts (default 12h)
-  OWNKEY_SECURE_COOKIES            mark the dashboard's cookie Secure, for a server behind a proxy
-                                   that terminates TLS (default false; a TLS request gets it anyway)
-  OWNKEY_PUBLIC_URL                this instance's URL as clients reach it, shown in the dashboard's
-                                   examples (default: the address the page was loaded from)
 `
 
-var version = "dev"
+// usageText is the whole of --help.
+func usageText() string { return commandsText + environmentHelp() }
+
+// version is the module version this binary was built as: the build
+// info's (go build in a git checkout stamps a pseudo-version from the
+// commit, go install module@v1.2.3 the tag), unless -ldflags "-X
+// main.version=…" set it. commit is the VCS commit when the build info
+// has none (a container build without .git: -X main.commit=…).
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok && version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	}
+}
+
+// versionText is what `ownkey version` prints.
+func versionText() string {
+	bi, _ := debug.ReadBuildInfo()
+	return formatVersion(version, commit, bi)
+}
+
+// formatVersion writes the version, then the VCS commit, its time and
+// whether the tree had uncommitted changes as the build info records them
+// (else the commit given at link time), then the Go version and platform.
+func formatVersion(version, commit string, bi *debug.BuildInfo) string {
+	s := "ownkey " + version
+	var at, modified string
+	goVersion := runtime.Version()
+	if bi != nil {
+		goVersion = bi.GoVersion
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				commit = kv.Value
+			case "vcs.time":
+				at = kv.Value
+			case "vcs.modified":
+				modified = kv.Value
+			}
+		}
+	}
+	if commit != "" {
+		s += "\ncommit " + commit
+		if at != "" {
+			s += " (" + at + ")"
+		}
+		if modified == "true" {
+			s += ", with uncommitted changes"
+		}
+	}
+	return s + "\n" + goVersion + " " + runtime.GOOS + "/" + runtime.GOARCH
+}
 
 func main() {
 	args := os.Args[1:]
@@ -103,7 +118,10 @@ func main() {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Print(usageText)
+		fmt.Print(usageText())
+		return
+	} else if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Println(versionText())
 		return
 	}
 	var err error
@@ -122,12 +140,14 @@ func main() {
 		err = runPlatformKeys(args)
 	case "rotate-master-key":
 		err = runRotate(args)
+	case "healthcheck":
+		err = runHealthcheck(args)
 	case "version":
-		fmt.Println("ownkey", version)
+		fmt.Println(versionText())
 	case "help":
-		fmt.Print(usageText)
+		fmt.Print(usageText())
 	default:
-		fmt.Fprintf(os.Stderr, "ownkey: unknown command %q\n\n%s", cmd, usageText)
+		fmt.Fprintf(os.Stderr, "ownkey: unknown command %q\n\n%s", cmd, usageText())
 		os.Exit(2)
 	}
 	if err != nil {

@@ -417,13 +417,13 @@ func TestPlatformKeysCLICheck(t *testing.T) {
 func TestPlatformMarginConfig(t *testing.T) {
 	for v, want := range map[string]ownkey.PPM{"": 0, "0": 0, "0.1": 100_000, "0.025": 25_000} {
 		t.Setenv("OWNKEY_PLATFORM_MARGIN", v)
-		if got, err := envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil || got != want {
+		if got, err := envRate("OWNKEY_PLATFORM_MARGIN"); err != nil || got != want {
 			t.Errorf("%q: %d, %v", v, got, err)
 		}
 	}
 	for _, v := range []string{"10%", "-0.1", "0.1234567", "abc"} {
 		t.Setenv("OWNKEY_PLATFORM_MARGIN", v)
-		if _, err := envRate("OWNKEY_PLATFORM_MARGIN", 0); err == nil || !strings.Contains(err.Error(), "OWNKEY_PLATFORM_MARGIN") {
+		if _, err := envRate("OWNKEY_PLATFORM_MARGIN"); err == nil || !strings.Contains(err.Error(), "OWNKEY_PLATFORM_MARGIN") {
 			t.Errorf("%q accepted: %v", v, err)
 		}
 	}

@@ -51,10 +51,18 @@ func platformKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	c := &config{}
 	fs := newFlagSet("platform-keys "+sub, subs[sub])
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print JSON (list)")
-	check := fs.Bool("check", false, "set: check the key with the provider first, and store it only if the provider accepts it")
-	model := fs.String("model", "", "set --check: the model to check the key with, for providers whose check needs one")
+	// Each subcommand registers its own flags only, so that its --help
+	// lists what it takes.
+	asJSON, check, model := new(bool), new(bool), new(string)
+	switch sub {
+	case "list":
+		asJSON = fs.Bool("json", false, "print JSON")
+	case "set":
+		check = fs.Bool("check", false, "check the key with the provider first, and store it only if the provider accepts it")
+		model = fs.String("model", "", "with --check: the model to check the key with, for providers whose check needs one")
+	}
 	storageFlags(fs, c)
+	keyFlags(fs, c)
 	name, rest := leadingArg(args)
 	_ = fs.Parse(rest)
 	extra := fs.Args()
@@ -216,7 +224,7 @@ func checkPlatformKey(ctx context.Context, c *config, p *ownkey.Provider, raw js
 		return cliError(err)
 	}
 	clients := egress.New(egress.Options{AllowPrivate: c.AllowPrivate})
-	families, err := newFamilies(c, clients, ownkey.BaseURLsFromEnv(nil))
+	families, err := newFamilies(c, clients, baseURLs())
 	if err != nil {
 		return err
 	}

@@ -41,16 +41,26 @@ func runPrices(args []string) error {
 		"delete": "ownkey prices delete PROVIDER MODEL: remove the operator's price; the imported or built-in one applies again.",
 		"list":   "ownkey prices list: the price catalog in force, with where each price came from.",
 	}[sub])
-	format := fs.String("format", "", "import: litellm or openrouter (required)")
-	maxBytes := fs.Int64("max-bytes", 64<<20, "import: the largest table accepted, in bytes")
-	timeout := fs.Duration("timeout", time.Minute, "import: how long fetching a URL may take")
+	// Each subcommand registers its own flags only, so that its --help
+	// lists what it takes.
+	format, maxBytes, timeout := new(string), new(int64), new(time.Duration)
 	var amounts [ownkey.PriceKinds]string
-	for i, name := range []string{"input", "cached-input", "cache-write", "output", "reasoning"} {
-		fs.StringVar(&amounts[i], name, "", "set: USD per million tokens of "+name+" tokens")
+	canonical, provider, asJSON := new(string), new(string), new(bool)
+	switch sub {
+	case "import":
+		format = fs.String("format", "", "litellm or openrouter (required)")
+		maxBytes = fs.Int64("max-bytes", 64<<20, "the largest table accepted, in bytes")
+		timeout = fs.Duration("timeout", time.Minute, "how long fetching a URL may take")
+		asJSON = fs.Bool("json", false, "print JSON")
+	case "set":
+		for i, name := range []string{"input", "cached-input", "cache-write", "output", "reasoning"} {
+			fs.StringVar(&amounts[i], name, "", "USD per million tokens of "+name+" tokens")
+		}
+		canonical = fs.String("canonical", "", "the model's canonical id across providers (optional)")
+	case "list":
+		provider = fs.String("provider", "", "only this provider's models")
+		asJSON = fs.Bool("json", false, "print JSON")
 	}
-	canonical := fs.String("canonical", "", "set: the model's canonical id across providers (optional)")
-	provider := fs.String("provider", "", "list: only this provider's models")
-	asJSON := fs.Bool("json", false, "print JSON")
 	storageFlags(fs, c)
 	positional := parseInterspersed(fs, args)
 

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/ownkey/ownkey/dashboard"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
-	"github.com/ownkey/ownkey/jsonvalid"
 	"github.com/ownkey/ownkey/prices"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
@@ -45,59 +43,35 @@ import (
 
 func runServe(args []string) error {
 	c := &config{}
-	fs := newFlagSet("serve", "ownkey serve: run the gateway (HTTP API, BYOK key vault, dashboard).")
-	fs.StringVar(&c.Addr, "addr", envOr("OWNKEY_ADDR", "127.0.0.1:8080"), "listen address (env OWNKEY_ADDR)")
+	fs := newFlagSet("serve", "ownkey serve: run the gateway (HTTP API, BYOK key vault, dashboard).\n"+
+		"Every setting is also an environment variable; \"ownkey --help\" lists them all.")
+	fs.StringVar(&c.Addr, "addr", envOr("OWNKEY_ADDR"), "listen address (env OWNKEY_ADDR)")
 	storageFlags(fs, c)
+	keyFlags(fs, c)
 	_ = fs.Parse(args)
-	c.resolve()
-	c.AccessLog = envBool("OWNKEY_ACCESS_LOG", true)
-	c.UpstreamDialTimeout = envDuration("OWNKEY_UPSTREAM_CONNECT_TIMEOUT", 10*time.Second)
-	c.UpstreamHeaderTimeout = envDuration("OWNKEY_UPSTREAM_TIMEOUT", 10*time.Minute)
-	c.StreamIdleTimeout = envDuration("OWNKEY_UPSTREAM_IDLE_TIMEOUT", provider.DefaultStreamIdleTimeout)
-	c.ShutdownTimeout = envDuration("OWNKEY_SHUTDOWN_TIMEOUT", 30*time.Second)
-	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT", usage.DefaultWriteTimeout)
-	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL", spend.DefaultResync)
-	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES", 32<<20)
-	c.SessionLifetime = envDuration("OWNKEY_SESSION_LIFETIME", dashboard.DefaultSessionLifetime)
-	c.SecureCookies = envBool("OWNKEY_SECURE_COOKIES", false)
-	c.PublicURL = strings.TrimRight(os.Getenv("OWNKEY_PUBLIC_URL"), "/")
-	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return fmt.Errorf("OWNKEY_PUBLIC_URL=%q must start with http:// or https://", c.PublicURL)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q (flags are --addr, --data-dir, --database-url, --master-key-file)", fs.Arg(0))
 	}
-	if err := c.readLimits(); err != nil {
+	c.resolve()
+	if err := c.readServe(); err != nil {
 		return err
 	}
 	if err := c.readObservability(); err != nil {
 		return err
 	}
-	markup, err := envRate("OWNKEY_BYOK_MARKUP", ownkey.DefaultBYOKMarkup)
-	if err != nil {
+	if err := c.check(); err != nil {
 		return err
-	}
-	c.BYOKMarkup = markup
-	if c.PlatformMargin, err = envRate("OWNKEY_PLATFORM_MARGIN", 0); err != nil {
-		return err
-	}
-	c.WebSearchFee = envUSD("OWNKEY_WEB_SEARCH_FEE_USD", 0)
-	c.WebSearchTimeout = envDuration("OWNKEY_WEB_SEARCH_TIMEOUT", websearch.DefaultTimeout)
-	depth := envCount("OWNKEY_MAX_JSON_DEPTH", jsonvalid.DefaultMaxDepth)
-	if depth > jsonvalid.MaxDepthCeiling {
-		return fmt.Errorf("OWNKEY_MAX_JSON_DEPTH=%d is deeper than %d, the most any JSON parser here accepts", depth, jsonvalid.MaxDepthCeiling)
-	}
-	c.MaxJSONDepth = int(depth)
-	for id := range c.Disabled {
-		if _, ok := ownkey.LookupProvider(id); !ok {
-			return fmt.Errorf("OWNKEY_DISABLED_PROVIDERS names unknown provider %q", id)
-		}
 	}
 	logOut := newLogWriter(os.Stderr, logFlushAfter)
 	defer logOut.Close() // after app.Close, which logs
 	log := newLogger(c, logOut)
 	slog.SetDefault(log)
+	warnUnknownVariables(log.Warn, os.Environ())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	var err error
 	if c.Tracing, err = telemetry.FromEnv(ctx, os.Getenv, version); err != nil {
 		return err
 	}
@@ -206,6 +180,15 @@ type app struct {
 }
 
 func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
+	// The provider families first: a mistyped base URL override refuses to
+	// start before anything is opened or written.
+	clients := egress.New(egress.Options{
+		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
+	})
+	families, err := newFamilies(c, clients, baseURLs())
+	if err != nil {
+		return nil, err
+	}
 	db, err := openStore(ctx, c, log)
 	if err != nil {
 		return nil, err
@@ -234,15 +217,6 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		if errors.Is(err, vault.ErrKeyMismatch) {
 			return nil, keyMismatchError(c, created, err)
 		}
-		return nil, err
-	}
-	clients := egress.New(egress.Options{
-		DialTimeout: c.UpstreamDialTimeout, ResponseHeaderTimeout: c.UpstreamHeaderTimeout, AllowPrivate: c.AllowPrivate,
-	})
-	families, err := newFamilies(c, clients, ownkey.BaseURLsFromEnv(nil))
-	if err != nil {
-		vs.Close()
-		db.Close()
 		return nil, err
 	}
 	// The ledger's journal, like the spill, holds what the database does
@@ -329,7 +303,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
 		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
-		Sessions: sessions, Dashboard: dash,
+		Sessions: sessions, Dashboard: dash, CORSOrigins: c.CORSOrigins,
 	})
 	return &app{store: db, usageStore: db, vault: vs, accounts: acc, usage: rec, limits: limits, ledger: led, chat: chatSvc,
 		server: srv, prices: book, stopFeed: stopFeed}, nil

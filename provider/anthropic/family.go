@@ -27,6 +27,11 @@ var _ provider.Family = Family{}
 
 func (Family) Wire() ownkey.WireFamily { return ownkey.WireAnthropic }
 
+// PathVersion is the version segment the Messages API's paths start with
+// ({base}/v1/messages): an operator's base URL override ending in it has
+// it removed (provider.PathVersioned).
+func (Family) PathVersion() string { return "/v1" }
+
 // Authorize sends the key in x-api-key (Foundry: in api-key too) and
 // anthropic-version, unless the caller chose one.
 func (Family) Authorize(_ context.Context, req *http.Request, p *ownkey.Provider, c *ownkey.Credential, _ []byte) error {

@@ -116,3 +116,22 @@ func TestFamilyEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// An override ending in the Messages API's /v1 has it dropped: the adapter
+// appends /v1/messages.
+func TestOverrideDropsTheVersion(t *testing.T) {
+	for _, id := range []string{"anthropic", "azure-anthropic-foundry"} {
+		p := providertest.Catalog(t, id)
+		for raw, want := range map[string]string{
+			"https://proxy.example/v1":                       "https://proxy.example",
+			"https://proxy.example/v1/":                      "https://proxy.example",
+			"https://proxy.example":                          "https://proxy.example",
+			"https://res.services.ai.azure.com/anthropic/v1": "https://res.services.ai.azure.com/anthropic",
+			"https://proxy.example/v1beta":                   "https://proxy.example/v1beta",
+		} {
+			if got, err := provider.OverrideURL(p, Family{}, raw); err != nil || got != want {
+				t.Errorf("%s: OverrideURL(%q) = %q, %v; want %q", id, raw, got, err, want)
+			}
+		}
+	}
+}
