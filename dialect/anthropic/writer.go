@@ -481,16 +481,7 @@ func (wr *Writer) appendInput(b, escaped []byte) []byte {
 	return append(b, "{}"...)
 }
 
-func (wr *Writer) writeJSON(body []byte) error {
-	h := wr.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	wr.w.WriteHeader(http.StatusOK)
-	if _, err := wr.w.Write(body); err != nil {
-		return ownkey.ErrClientGone
-	}
-	return nil
-}
+func (wr *Writer) writeJSON(body []byte) error { return openai.WriteJSON(wr.w, body) }
 
 // appendEscaped appends as a JSON string the text whose escaped form is
 // escaped, in encoding/json's escaping (see openai.Writer).

@@ -403,12 +403,17 @@ func (wr *Writer) complete(finish string, usage ownkey.Usage, cost *ownkey.Charg
 	return wr.writeJSON(b)
 }
 
-func (wr *Writer) writeJSON(body []byte) error {
-	h := wr.w.Header()
+func (wr *Writer) writeJSON(body []byte) error { return WriteJSON(wr.w, body) }
+
+// WriteJSON writes body as a whole 200 JSON answer, with its length: what
+// every dialect's writer does with a non-streaming answer. A failed write
+// is the client gone.
+func WriteJSON(w http.ResponseWriter, body []byte) error {
+	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	wr.w.WriteHeader(http.StatusOK)
-	if _, err := wr.w.Write(body); err != nil {
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
 		return ownkey.ErrClientGone
 	}
 	return nil

@@ -25,11 +25,11 @@ const keepCap = 256 << 10
 // usage object). A stream's cost is in its usage object when translated,
 // and in the usage reports.
 const (
-	HeaderCost          = "X-Ownkey-Cost"                    // what ownkey charged the account (usage.cost)
-	HeaderUpstreamCost  = "X-Ownkey-Upstream-Inference-Cost" // what the provider bills, at cost
-	HeaderMarkupRate    = "X-Ownkey-Markup-Rate"             // the rate charged on the markup base (0.05 for 5%)
-	HeaderIsBYOK        = "X-Ownkey-Is-Byok"                 // true: served with the user's own key
-	HeaderCostEstimated = "X-Ownkey-Is-Estimated"            // true: the tokens were estimated
+	HeaderCost          = openai.HeaderCost         // what ownkey charged the account (usage.cost)
+	HeaderUpstreamCost  = openai.HeaderUpstreamCost // what the provider bills, at cost
+	HeaderMarkupRate    = openai.HeaderMarkupRate   // the rate charged on the markup base (0.05 for 5%)
+	HeaderIsBYOK        = openai.HeaderIsBYOK       // true: served with the user's own key
+	HeaderCostEstimated = openai.HeaderIsEstimated  // true: the tokens were estimated
 )
 
 // Kinds of output item.
@@ -800,26 +800,10 @@ func appendOutputText(b, escaped []byte) []byte {
 // writeJSON writes a whole answer, with the cost headers when the cost is
 // known.
 func (wr *Writer) writeJSON(body []byte) error {
-	h := wr.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if wr.hasCost {
-		setCostHeaders(h, wr.cost, wr.frame[:0])
+		openai.SetCostHeaders(wr.w.Header(), wr.cost)
 	}
-	wr.w.WriteHeader(http.StatusOK)
-	if _, err := wr.w.Write(body); err != nil {
-		return ownkey.ErrClientGone
-	}
-	return nil
-}
-
-// setCostHeaders sets the cost headers (see HeaderCost) from c.
-func setCostHeaders(h http.Header, c ownkey.Charge, scratch []byte) {
-	h.Set(HeaderCost, string(ownkey.AppendDecimal(scratch[:0], int64(c.Charged), 9)))
-	h.Set(HeaderUpstreamCost, string(ownkey.AppendDecimal(scratch[:0], int64(c.AtCost), 9)))
-	h.Set(HeaderMarkupRate, string(ownkey.AppendDecimal(scratch[:0], int64(c.Markup), 6)))
-	h.Set(HeaderIsBYOK, strconv.FormatBool(c.BYOK))
-	h.Set(HeaderCostEstimated, strconv.FormatBool(c.Estimated))
+	return openai.WriteJSON(wr.w, body)
 }
 
 // isText reports whether lit is a non-empty JSON string literal.
