@@ -367,6 +367,36 @@ func TestGeminiKeyValidation(t *testing.T) {
 			t.Fatalf("key check %s %s?%s %v", got.Method, got.Path, got.RawQuery, got.Header)
 		}
 	}
+
+}
+
+// Validation with a model asks Google for that model: a model Google does
+// not serve (404 NOT_FOUND) is not reported valid.
+func TestGeminiKeyValidationWithModel(t *testing.T) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1beta/models/gemini-2.5-pro" {
+			providertest.JSONReply(200, `{"name":"models/gemini-2.5-pro","version":"2.5","displayName":"Gemini 2.5 Pro"}`)(w, r)
+			return
+		}
+		providertest.JSONReply(404, `{"error":{"code":404,"message":"models/gemini-9 is not found for API version v1beta","status":"NOT_FOUND"}}`)(w, r)
+	})
+	g, _, _, key := geminiGateway(t, up)
+	for _, c := range []struct {
+		model, path string
+		valid       bool
+	}{{"google/gemini-2.5-pro", "/v1beta/models/gemini-2.5-pro", true}, {"gemini-9", "/v1beta/models/gemini-9", false}} {
+		r := g.do("POST", "/api/user/provider-keys/validate", key, map[string]any{"provider": "google", "key": geminiKey, "model": c.model})
+		m := r.json(t)
+		if r.Status != 200 || m["valid"] != c.valid {
+			t.Fatalf("%s: %d %s", c.model, r.Status, r.Body)
+		}
+		if !c.valid && (m["code"] != "model_not_found" || !strings.Contains(m["error"].(string), `does not serve model "gemini-9"`)) {
+			t.Fatalf("%s: %s", c.model, r.Body)
+		}
+		if got := up.Requests()[len(up.Requests())-1]; got.Path != c.path || got.Header.Get("X-Goog-Api-Key") != geminiKey {
+			t.Fatalf("%s: checked at %s", c.model, got.Path)
+		}
+	}
 }
 
 // canaryGoogle is a Google AI Studio key that must never leave the vault

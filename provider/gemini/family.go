@@ -3,14 +3,15 @@ package gemini
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/ownkey/ownkey"
 	"github.com/ownkey/ownkey/provider"
 )
 
 // Family is the Gemini wire family (ownkey.WireGemini): the key in
-// x-goog-api-key, the catalog's base URL, a one-model list as the key
-// check. Adapter serves chat.
+// x-goog-api-key, the catalog's base URL, a one-model list (or the model
+// the user named) as the key check. Adapter serves chat.
 type Family struct {
 	// Adapter serves chat; nil means none (the chat service answers 501).
 	Adapter *Adapter
@@ -30,9 +31,24 @@ func (Family) Endpoint(p *ownkey.Provider, c *ownkey.Credential) (string, bool, 
 	return provider.DefaultEndpoint(p, c)
 }
 
-// KeyCheck lists one model: GET {base}/v1beta/models?pageSize=1.
-func (Family) KeyCheck(_ *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, _ string) (provider.KeyCheck, error) {
-	return provider.GetCheck(base, "/v1beta/models?pageSize=1"), nil
+// PathVersion is the version segment the Gemini API's paths start with
+// ({base}/v1beta/models/…): an operator's base URL override ending in it
+// has it removed (provider.PathVersioned).
+func (Family) PathVersion() string { return "/v1beta" }
+
+// KeyCheck lists one model (GET {base}/v1beta/models?pageSize=1), or, for
+// a model the user named, gets that model (GET {base}/v1beta/models/{model},
+// the chat path's own spelling of it): Google's 404 NOT_FOUND says it is
+// not served. Google refuses a bad key with a 400 API_KEY_INVALID before
+// looking at the model, so the 404 is only ever about the model.
+func (Family) KeyCheck(p *ownkey.Provider, _ *ownkey.Credential, base string, _ bool, model string) (provider.KeyCheck, error) {
+	if model == "" {
+		return provider.GetCheck(base, "/v1beta/models?pageSize=1"), nil
+	}
+	id := strings.TrimPrefix(strings.TrimPrefix(model, p.ID+"/"), "models/")
+	chk := provider.GetCheck(base, "/v1beta/models/"+provider.EscapePathSegment(id))
+	chk.Model, chk.NotServed = model, provider.NotFound
+	return chk, nil
 }
 
 func (f Family) Chat() ownkey.ChatAdapter {
