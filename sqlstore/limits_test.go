@@ -65,7 +65,7 @@ func TestMigrationRefusesDuplicateAccountNames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantEqual(t, "pending", pending, []int{6, 7, 8})
+		wantEqual(t, "pending", pending, []int{6, 7, 8, 9})
 		if err := db.Migrate(ctx); !errors.As(err, &dup) {
 			t.Fatalf("second Migrate: %v", err)
 		}

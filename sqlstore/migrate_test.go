@@ -21,7 +21,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantEqual(t, "pending", pending, []int{})
-		wantEqual(t, "schema_migrations", appliedVersions(t, db), []int{1, 2, 3, 4, 5, 6, 7, 8})
+		wantEqual(t, "schema_migrations", appliedVersions(t, db), []int{1, 2, 3, 4, 5, 6, 7, 8, 9})
 	})
 }
 
@@ -33,7 +33,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantEqual(t, "pending before Migrate", pending, []int{1, 2, 3, 4, 5, 6, 7, 8})
+		wantEqual(t, "pending before Migrate", pending, []int{1, 2, 3, 4, 5, 6, 7, 8, 9})
 
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
@@ -54,7 +54,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			wantEqual(t, "pending after Migrate", pending, []int{})
 		}
-		wantEqual(t, "schema_migrations", appliedVersions(t, dbs[1]), []int{1, 2, 3, 4, 5, 6, 7, 8})
+		wantEqual(t, "schema_migrations", appliedVersions(t, dbs[1]), []int{1, 2, 3, 4, 5, 6, 7, 8, 9})
 		createAccount(t, dbs[1], "works")
 	})
 }

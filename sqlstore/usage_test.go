@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,5 +298,67 @@ func TestInsertUsageEveryChunkSize(t *testing.T) {
 			}
 			seen[r.RequestID] = true
 		}
+	})
+}
+
+// TestUsageMigrationKeepsRecords: migration 9 rebuilds usage_records on
+// SQLite without its CHECK constraints. The records written before it keep
+// their ids, fields and order, new ids go on after the old ones, and the
+// rules the checks held are still enforced, by InsertUsage, before
+// anything is written.
+func TestUsageMigrationKeepsRecords(t *testing.T) {
+	t.Parallel()
+	sqltest.EachDSN(t, func(t *testing.T, dsn string) {
+		db := openHandles(t, dsn, 1, false)[0]
+		if err := sqlstore.MigrateTo(ctx, db, 8); err != nil {
+			t.Fatal(err)
+		}
+		a := createAccount(t, db, "a")
+		var before []*ownkey.UsageRecord
+		for i := range 5 {
+			r := usageRecord(a.ID, fmt.Sprintf("old-%d", i), t0.Add(time.Duration(i)*time.Second))
+			r.Charge = ownkey.Charge{AtCost: 1000, Charged: 50, Markup: 50_000, Basis: ownkey.PriceCatalog, BYOK: true}
+			before = append(before, r)
+		}
+		insertUsage(t, db, before...)
+		maxID := func() (id int64) {
+			t.Helper()
+			if err := db.SQL().QueryRowContext(ctx, `SELECT max(id) FROM usage_records`).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		oldMax := maxID()
+		old := usageRecords(t, db, a.ID, 10)
+
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, "records after the migration", usageRecords(t, db, a.ID, 10), old)
+		wantEqual(t, "highest id", maxID(), oldMax)
+		insertUsage(t, db, usageRecord(a.ID, "new", t0.Add(time.Hour)))
+		if got := maxID(); got != oldMax+1 {
+			t.Fatalf("the first new record's id is %d; want %d", got, oldMax+1)
+		}
+		if db.Dialect() == "sqlite" {
+			var schema string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'usage_records'`).Scan(&schema); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(schema, "CHECK") || !strings.Contains(schema, "AUTOINCREMENT") || !strings.Contains(schema, "REFERENCES accounts") {
+				t.Fatalf("usage_records after the migration:\n%s", schema)
+			}
+		}
+		for name, bad := range map[string]func(r *ownkey.UsageRecord){
+			"negative tokens": func(r *ownkey.UsageRecord) { r.Usage.CompletionTokens = -1 },
+			"negative charge": func(r *ownkey.UsageRecord) { r.Charge.Charged = -1 },
+			"unknown source":  func(r *ownkey.UsageRecord) { r.Usage.Source = "guess" },
+			"unknown settle":  func(r *ownkey.UsageRecord) { r.Settlement = "maybe" },
+		} {
+			r := usageRecord(a.ID, "bad-"+name, t0)
+			bad(r)
+			wantCode(t, db.InsertUsage(ctx, []*ownkey.UsageRecord{usageRecord(a.ID, "good-"+name, t0), r}), ownkey.EINVALID)
+		}
+		wantEqual(t, "records", len(usageRecords(t, db, a.ID, 100)), 6)
 	})
 }
