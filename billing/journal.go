@@ -141,7 +141,7 @@ func openJournal(path string) (*journal, []*journalHold, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("billing: creating the data directory: %w", err)
 	}
-	open, err := readJournal(path)
+	open, end, err := readJournalEnd(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,20 +149,28 @@ func openJournal(path string) (*journal, []*journalHold, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("billing: opening the journal: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
+	// Cut a line torn by a crash: a line appended after it would be
+	// glued to it and fail its checksum.
+	if err := f.Truncate(end); err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("billing: opening the journal: %w", err)
 	}
-	return &journal{path: path, f: f, size: st.Size()}, open, nil
+	return &journal{path: path, f: f, size: end}, open, nil
 }
 
 // readJournal returns the holds in the journal at path without their D
 // line, in the order they were written. A missing file holds none.
 func readJournal(path string) ([]*journalHold, error) {
+	holds, _, err := readJournalEnd(path)
+	return holds, err
+}
+
+// readJournalEnd is readJournal, and the offset just past the file's last
+// whole line.
+func readJournalEnd(path string) ([]*journalHold, int64, error) {
 	var o openHolds
 	if err := o.scanFile(path, 0, -1); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var holds []*journalHold
 	for _, line := range o.lines {
@@ -174,7 +182,7 @@ func readJournal(path string) ([]*journalHold, error) {
 			holds = append(holds, &h)
 		}
 	}
-	return holds, nil
+	return holds, o.end, nil
 }
 
 // openHolds are the R lines of a journal read so far that no D line has
@@ -183,6 +191,8 @@ func readJournal(path string) ([]*journalHold, error) {
 type openHolds struct {
 	lines [][]byte
 	index map[string]int
+	// end is how many bytes the whole lines read so far take.
+	end int64
 }
 
 // scanFile reads the journal at path from offset from up to offset to
@@ -219,6 +229,7 @@ func (o *openHolds) scan(r io.Reader) error {
 		} else if err != nil {
 			return err
 		}
+		o.end += int64(len(line))
 		switch {
 		case bytes.HasPrefix(line, []byte("D ")):
 			if i, ok := o.index[string(line[2:len(line)-1])]; ok {

@@ -41,6 +41,19 @@ func TestJournalHoldsAndDone(t *testing.T) {
 	if err != nil || len(open) != 2 || open[0].RequestID != "q1" || open[1].RequestID != `q"3` {
 		t.Fatalf("open holds %+v, %v", open, err)
 	}
+	// A start cuts the torn line, so that the next hold is read.
+	j, open, err = openJournal(path)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("reopened: %+v, %v", open, err)
+	}
+	if err := j.hold(hold(a, "q4", 1), at); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	if open, err = readJournal(path); err != nil || len(open) != 3 || open[2].RequestID != "q4" {
+		t.Fatalf("a hold after the torn line: %+v, %v", open, err)
+	}
+	open = open[:2]
 	h := open[0]
 	want := journalHold{RequestID: "q1", AccountID: 7, APIKeyID: 3, LeaseID: 9, Provider: "openai", Model: "m\u00e9\n<x>", Stream: true,
 		PromptTokens: 1100, CompletionTokens: 64, AtCost: 30000, Markup: 50000, Basis: ownkey.PriceCatalog, BYOK: true,
