@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ownkey/ownkey"
-	"github.com/ownkey/ownkey/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -268,78 +267,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
-}
-
-// accessLog writes the request's one log line: what was asked and
-// answered, who asked (account and API key ids, never a key), the error
-// the response carried and, for a chat request, the provider, model,
-// whether it streamed, whose key served it, the tokens and where they came
-// from, and the upstream times.
-//
-// The record is built here rather than with LogAttrs, which walks the
-// stack for a source line the access log has no use for, and its
-// attributes are added at once, so that the record grows once. Durations
-// are whole microseconds: slog writes floats through encoding/json.
-func (s *Server) accessLog(r *http.Request, st *requestState, status int, bytes int64, d time.Duration, clientRID string) {
-	var buf [24]slog.Attr
-	a := append(buf[:0],
-		slog.String("request_id", st.id),
-		slog.String("method", safeMethod(r.Method)),
-		slog.String("path", redactPath(r.URL.Path)),
-		slog.Int("status", status),
-		slog.Int64("bytes", bytes),
-		slog.Int64("duration_us", d.Microseconds()),
-	)
-	if clientRID != "" {
-		a = append(a, slog.String("client_request_id", clientRID))
-	}
-	if p := st.principal; p != nil {
-		a = append(a, slog.Int64("account_id", p.Account.ID), slog.Int64("api_key_id", p.APIKey.ID))
-	}
-	code := st.errCode
-	if c := &st.chat; c.served {
-		o := &c.outcome
-		model := c.model
-		if carriesKey(r, model) {
-			model = "[redacted]"
-		}
-		a = append(a, slog.String("model", telemetry.SafeText(model)), slog.Bool("stream", c.stream))
-		if o.Provider != "" {
-			a = append(a, slog.String("provider", o.Provider), slog.Bool("byok", o.BYOK))
-		}
-		if o.Upstream {
-			a = append(a, slog.String("usage_source", string(o.Usage.Source)),
-				slog.Int64("prompt_tokens", o.Usage.PromptTokens), slog.Int64("completion_tokens", o.Usage.CompletionTokens))
-			if o.Usage.CachedTokens > 0 {
-				a = append(a, slog.Int64("cached_tokens", o.Usage.CachedTokens))
-			}
-			if o.Usage.ReasoningTokens > 0 {
-				a = append(a, slog.Int64("reasoning_tokens", o.Usage.ReasoningTokens))
-			}
-			a = append(a, slog.Int64("ttfb_us", o.TTFB.Microseconds()), slog.Int64("upstream_us", o.UpstreamLatency.Microseconds()))
-		}
-		if code == "" {
-			// A failure the answer itself carried (mid-stream), the
-			// client leaving, or the provider's error without a code.
-			code = o.ErrorCode
-		}
-	}
-	if code == "" {
-		code = st.errKind
-	}
-	if code != "" {
-		a = append(a, slog.String("error_code", code))
-	}
-	if st.errMsg != "" {
-		a = append(a, slog.String("error", st.errMsg))
-	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelWarn
-	}
-	rec := slog.NewRecord(time.Now(), level, "request", 0)
-	rec.AddAttrs(a...)
-	_ = s.cfg.Logger.Handler().Handle(r.Context(), rec)
 }
 
 // stateOf is the state of the request being served, nil outside observe.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -66,6 +67,12 @@ type Config struct {
 	MaxJSONDepth int
 	// AccessLog logs one line per request at Info.
 	AccessLog bool
+	// AccessLogJSON, when set, is where the access lines are written
+	// straight, as the JSON lines slog's JSONHandler would write, rather
+	// than through Logger: it must be the writer Logger's JSON handler
+	// writes to, and take each Write whole (the process's log writer,
+	// which is locked), so that the lines interleave whole.
+	AccessLogJSON io.Writer
 	// Usage is the chat service's usage recorder; /readyz reports its
 	// backlog when it has one (usage.Recorder).
 	Usage ownkey.UsageRecorder

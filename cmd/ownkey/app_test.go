@@ -114,6 +114,8 @@ func newTestGatewayWith(t testing.TB, env map[string]string, configure func(*con
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// As serve wires it: the access lines written straight to the log.
+	c.accessLogJSON = logs
 	ctx := context.Background()
 	a, err := newApp(ctx, c, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -30,6 +31,10 @@ type config struct {
 	LogLevel      string
 	LogFormat     string
 	AccessLog     bool
+	// accessLogJSON is the writer the JSON log handler writes to, where
+	// the access lines go straight (httpapi.Config.AccessLogJSON); nil
+	// for the text format. Set by serve, not from the environment.
+	accessLogJSON io.Writer
 	AllowPrivate  bool
 	Disabled      map[string]bool
 	MaxBodyBytes  int64

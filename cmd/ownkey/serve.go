@@ -65,6 +65,9 @@ func runServe(args []string) error {
 	logOut := newLogWriter(os.Stderr, logFlushAfter)
 	defer logOut.Close() // after app.Close, which logs
 	log := newLogger(c, logOut)
+	if c.LogFormat != "text" {
+		c.accessLogJSON = logOut
+	}
 	slog.SetDefault(log)
 	warnUnknownVariables(log.Warn, os.Environ())
 
@@ -301,7 +304,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", Tracer: tracer,
 		Spend: limits, Reports: db,
 		Validator:    &provider.Validator{Clients: clients, Families: families, Logger: log},
-		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AllowPrivate: c.AllowPrivate,
+		MaxBodyBytes: c.MaxBodyBytes, MaxJSONDepth: c.MaxJSONDepth, AccessLog: c.AccessLog, AccessLogJSON: c.accessLogJSON, AllowPrivate: c.AllowPrivate,
 		Limits: c.Limits, Prices: book, Markup: c.BYOKMarkup, PlatformMargin: c.PlatformMargin,
 		Sessions: sessions, Dashboard: dash, CORSOrigins: c.CORSOrigins,
 	})
