@@ -4,8 +4,8 @@
 -- settlement; the 0/1 columns are written from Go booleans), and no other
 -- code writes the table. Evaluated by SQLite for each row, the thirteen
 -- checks cost about 5 µs of the 18 µs a record took to insert, the largest
--- single part of the gateway's own CPU per request (docs/ARCHITECTURE.md,
--- "Speed"). PostgreSQL keeps them: there they cost next to nothing.
+-- single part of the gateway's own CPU per request (bench/RESULTS.md,
+-- 2026-11-30). PostgreSQL keeps them: there they cost next to nothing.
 --
 -- SQLite cannot drop a constraint: the table is rebuilt (its rows and ids
 -- copied, AUTOINCREMENT's high-water mark following them) and its index
