@@ -125,6 +125,17 @@ type ChatSink interface {
 	Flush() error
 }
 
+// A RefusingSink is a ChatSink that can refuse an answer itself, for a
+// reason of its own rather than because its client went away (the
+// Responses writer past its size bound, dialect/responses.MaxKept). Its
+// refusal reaches the adapter as a failed write, which the adapter takes,
+// as any, for the client gone; the chat service then asks Refused for the
+// usage record's error code: non-empty when the sink refused the answer,
+// and the client is then not recorded as gone.
+type RefusingSink interface {
+	Refused() (code string)
+}
+
 // A CitingSink is a ChatSink that can tell its client which web sources an
 // answer cites (search-augmented chat). The chat service calls Cite, when
 // the request searched the web, before the adapter runs: the sink scans

@@ -193,6 +193,13 @@ func (s *Service) Chat(ctx context.Context, call *ownkey.ChatCall) error {
 	if res == nil {
 		res = &ownkey.ChatResult{}
 	}
+	if rs, ok := call.Sink.(ownkey.RefusingSink); ok {
+		// Not the client leaving, nor the provider failing: the sink
+		// refused the answer.
+		if code := rs.Refused(); code != "" {
+			res.ClientGone, res.ErrorCode = false, code
+		}
+	}
 	if err != nil && !res.Started {
 		// A provider refusing the key is about the stored key, not the
 		// client's ownkey key: said so, and the key is marked failing.

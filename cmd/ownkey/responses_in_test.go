@@ -487,3 +487,38 @@ func TestResponsesInReservesMaxOutputTokens(t *testing.T) {
 		t.Fatalf("%s", r.Body)
 	}
 }
+
+// An answer past what the Responses writer keeps (dialect.MaxKept) ends
+// with response_too_large for the client, streamed (an error event, then
+// response.failed) or whole (a 502), and the usage record says
+// response_too_large, not that the client went away: whole, with the
+// provider's usage; streamed, cut before the provider's usage came, with
+// the conservative estimate.
+func TestResponsesInTooLargeIsRecordedAsSuch(t *testing.T) {
+	defer func(n int) { dialect.MaxKept = n }(dialect.MaxKept)
+	dialect.MaxKept = 300 // the first item and a few bytes of text
+	whole := `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"llama-3.3-70b-versatile","choices":[{"index":0,` +
+		`"message":{"role":"assistant","content":"` + strings.Repeat("long ", 100) + `"},"finish_reason":"stop"}],` +
+		`"usage":{"prompt_tokens":30,"completion_tokens":100,"total_tokens":130}}`
+	up := providertest.NewUpstream(t, providertest.SSEReply(strings.Join(groqStreamChunks, "\n\n")+"\n\n"), providertest.JSONReply(200, whole))
+	g, _, key, id, _ := responsesInGateway(t, up)
+
+	r := g.do("POST", "/v1/responses", key, map[string]any{"model": "groq/llama-3.3-70b-versatile", "input": "Weather in Paris?", "stream": true})
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"code":"response_too_large"`) || !strings.Contains(string(r.Body), "event: response.failed") {
+		t.Fatalf("stream: %d %s", r.Status, r.Body)
+	}
+	r = g.do("POST", "/v1/responses", key, map[string]any{"model": "groq/llama-3.3-70b-versatile", "input": "Weather in Paris?"})
+	if r.Status != 502 || gjson.GetBytes(r.Body, "error.code").Str != "response_too_large" {
+		t.Fatalf("whole: %d %s", r.Status, r.Body)
+	}
+	for _, rec := range g.usageRecords(t, id, 2) {
+		usageOK := rec.Usage.Source == ownkey.UsageFromProvider && rec.Usage.PromptTokens == 30 && rec.Usage.CompletionTokens == 100
+		if rec.Stream {
+			usageOK = rec.Usage.Source == ownkey.UsageEstimated && rec.Usage.PromptTokens >= 30
+		}
+		if rec.ErrorCode != "response_too_large" || rec.ClientDisconnected || !usageOK || rec.Charge.Charged == 0 {
+			t.Fatalf("record %s stream=%t: error %q, client gone %t, usage %+v, charged %d",
+				rec.RequestID, rec.Stream, rec.ErrorCode, rec.ClientDisconnected, rec.Usage, rec.Charge.Charged)
+		}
+	}
+}

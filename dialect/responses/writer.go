@@ -311,10 +311,23 @@ const itemCost = 256
 
 // ErrAnswerTooLarge is the error of a sink call past MaxKept. A stream has
 // been ended for the client with an error event (code response_too_large)
-// and response.failed; the adapter stops as for a client gone. Not
-// streaming, it is the client's 502.
+// and response.failed; the adapter stops as for a client gone, and the
+// usage record says response_too_large (Refused). Not streaming, it is the
+// client's 502.
 var ErrAnswerTooLarge = &ownkey.Error{Code: ownkey.EUPSTREAM, Reason: "response_too_large",
 	Message: "the provider's answer is larger than ownkey keeps of a response (64 MiB)"}
+
+// Refused is ErrAnswerTooLarge's reason once the answer went past
+// MaxKept (ownkey.RefusingSink): the usage record says so rather than that
+// the client went away.
+func (wr *Writer) Refused() string {
+	if wr.overflowed {
+		return ErrAnswerTooLarge.Reason
+	}
+	return ""
+}
+
+var _ ownkey.RefusingSink = (*Writer)(nil)
 
 // retain counts n more bytes of text kept, failing the answer past MaxKept.
 func (wr *Writer) retain(n int) error {
