@@ -188,65 +188,25 @@ func checkUnsupported(in *openaichat.Request) error {
 // translateMessages builds the system prompt and the alternating turns.
 func translateMessages(msgs []openaichat.Message) ([]block, []turn, error) {
 	var system []block
-	var turns []turn
-	for i := range msgs {
-		m := &msgs[i]
-		at := fmt.Sprintf("messages[%d]", i)
-		if openaichat.Present(m.FunctionCall) {
-			return nil, nil, ownkey.FieldError(at+".function_call", "the legacy function_call is not supported; use tool_calls")
-		}
-		var role string
-		var blocks []block
-		var err error
-		switch m.Role {
-		case "system", "developer":
+	b := openaichat.TurnBuilder[block]{
+		AssistantRole: "assistant",
+		System: func(m *openaichat.Message, at string) error {
 			parts, err := textParts(m, at)
-			if err != nil {
-				return nil, nil, err
-			}
 			system = append(system, parts...)
-			continue
-		case "user":
-			role = "user"
-			blocks, err = userBlocks(m, at)
-		case "assistant":
-			role = "assistant"
-			blocks, err = assistantBlocks(m, at)
-		case "tool":
-			role = "user"
-			blocks, err = toolResult(m, at)
-		default:
-			return nil, nil, openaichat.RoleError(at, m.Role)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(blocks) == 0 {
-			continue
-		}
-		if n := len(turns); n > 0 && turns[n-1].Role == role {
-			turns[n-1].Content = append(turns[n-1].Content, blocks...)
-			continue
-		}
-		turns = append(turns, turn{Role: role, Content: blocks})
+			return err
+		},
+		User: userBlocks, Assistant: assistantBlocks, Tool: toolResult,
+		IsToolResult: func(b block) bool { return b.Type == "tool_result" },
 	}
-	for i := range turns {
-		if turns[i].Role == "user" {
-			// Anthropic wants a turn's tool results before anything else
-			// in it; merging may have put a text first.
-			slices.SortStableFunc(turns[i].Content, func(a, b block) int {
-				return boolRank(b.Type == "tool_result") - boolRank(a.Type == "tool_result")
-			})
-		}
+	built, err := b.Build(msgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	turns := make([]turn, len(built))
+	for i, t := range built {
+		turns[i] = turn{Role: t.Role, Content: t.Parts}
 	}
 	return system, turns, nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func textBlock(text string, cacheControl json.RawMessage) block {

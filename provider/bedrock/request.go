@@ -260,64 +260,29 @@ func reasoning(in *openaichat.Request, model string, afterToolUse, jsonMode bool
 // reports whether any turn holds tool calls or results.
 func translateMessages(msgs []openaichat.Message) (system []block, turns []message, toolBlocks bool, err error) {
 	docs := 0 // documents so far: each needs a name of its own
-	for i := range msgs {
-		m := &msgs[i]
-		at := fmt.Sprintf("messages[%d]", i)
-		if openaichat.Present(m.FunctionCall) {
-			return nil, nil, false, ownkey.FieldError(at+".function_call", "the legacy function_call is not supported; use tool_calls")
-		}
-		var role string
-		var blocks []block
-		switch m.Role {
-		case "system", "developer":
+	b := openaichat.TurnBuilder[block]{
+		AssistantRole: "assistant",
+		System: func(m *openaichat.Message, at string) error {
 			parts, err := textParts(m, at)
-			if err != nil {
-				return nil, nil, false, err
-			}
 			system = append(system, parts...)
-			continue
-		case "user":
-			role = "user"
-			blocks, err = userBlocks(m, at, &docs)
-		case "assistant":
-			role = "assistant"
-			blocks, err = assistantBlocks(m, at)
-		case "tool":
-			role = "user"
-			blocks, err = toolResultBlock(m, at)
-		default:
-			return nil, nil, false, openaichat.RoleError(at, m.Role)
-		}
-		if err != nil {
-			return nil, nil, false, err
-		}
-		if len(blocks) == 0 {
-			continue
-		}
-		toolBlocks = toolBlocks || slices.ContainsFunc(blocks, func(b block) bool { return b.ToolUse != nil || b.ToolResult != nil })
-		if n := len(turns); n > 0 && turns[n-1].Role == role {
-			turns[n-1].Content = append(turns[n-1].Content, blocks...)
-			continue
-		}
-		turns = append(turns, message{Role: role, Content: blocks})
+			return err
+		},
+		User:      func(m *openaichat.Message, at string) ([]block, error) { return userBlocks(m, at, &docs) },
+		Assistant: assistantBlocks, Tool: toolResultBlock,
+		// A turn's tool results go before anything else in it (Claude
+		// demands it).
+		IsToolResult: func(b block) bool { return b.ToolResult != nil },
 	}
-	for i := range turns {
-		if turns[i].Role == "user" {
-			// A turn's tool results go before anything else in it (Claude
-			// demands it); merging may have put a text first.
-			slices.SortStableFunc(turns[i].Content, func(a, b block) int {
-				return boolRank(b.ToolResult != nil) - boolRank(a.ToolResult != nil)
-			})
-		}
+	built, err := b.Build(msgs)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	turns = make([]message, len(built))
+	for i, t := range built {
+		turns[i] = message{Role: t.Role, Content: t.Parts}
+		toolBlocks = toolBlocks || slices.ContainsFunc(t.Parts, func(b block) bool { return b.ToolUse != nil || b.ToolResult != nil })
 	}
 	return system, turns, toolBlocks, nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // withCachePoint appends b, and a cache point after it when the client

@@ -299,84 +299,45 @@ func responseFormat(rf *openaichat.ResponseFormat, gc *generationConfig) error {
 
 // translateMessages builds the system instruction and the contents.
 // Consecutive messages of one role become one content, as Gemini wants the
-// answers to a model turn's function calls together in the next.
+// answers to a model turn's function calls together in the next, those
+// answers first.
 func translateMessages(msgs []openaichat.Message, gemini3 bool) (*content, []content, error) {
 	var system *content
-	var contents []content
 	names := map[string]string{} // tool call id → function name
-	for i := range msgs {
-		m := &msgs[i]
-		at := fmt.Sprintf("messages[%d]", i)
-		if openaichat.Present(m.FunctionCall) {
-			return nil, nil, ownkey.FieldError(at+".function_call", "the legacy function_call is not supported; use tool_calls")
-		}
-		var role string
-		var parts []part
-		var err error
-		switch m.Role {
-		case "system", "developer":
+	b := openaichat.TurnBuilder[part]{
+		AssistantRole: "model",
+		System: func(m *openaichat.Message, at string) error {
 			texts, err := textParts(m, at)
-			if err != nil {
-				return nil, nil, err
-			}
 			if len(texts) > 0 {
 				if system == nil {
 					system = &content{}
 				}
 				system.Parts = append(system.Parts, texts...)
 			}
-			continue
-		case "user":
-			role = "user"
-			parts, err = userParts(m, at)
-		case "assistant":
-			role = "model"
-			parts, err = modelParts(m, at, names)
-		case "tool":
-			role = "user"
-			parts, err = toolResult(m, at, names)
-		default:
-			return nil, nil, openaichat.RoleError(at, m.Role)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(parts) == 0 {
-			continue
-		}
-		if n := len(contents); n > 0 && contents[n-1].Role == role {
-			contents[n-1].Parts = append(contents[n-1].Parts, parts...)
-			continue
-		}
-		contents = append(contents, content{Role: role, Parts: parts})
+			return err
+		},
+		User:         userParts,
+		Assistant:    func(m *openaichat.Message, at string) ([]part, error) { return modelParts(m, at, names) },
+		Tool:         func(m *openaichat.Message, at string) ([]part, error) { return toolResult(m, at, names) },
+		IsToolResult: func(p part) bool { return p.FunctionResponse != nil },
 	}
-	for i := range contents {
+	built, err := b.Build(msgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	contents := make([]content, len(built))
+	for i, t := range built {
+		contents[i] = content{Role: t.Role, Parts: t.Parts}
+		// Gemini 3 validates the signature of each step's first function
+		// call; a call without one (history written by the client, or
+		// from another model) gets Google's documented placeholder, which
+		// skips the check.
 		c := &contents[i]
-		switch c.Role {
-		case "user":
-			// The answers to the function calls first, then anything the
-			// user added; merging may have put a text first.
-			slices.SortStableFunc(c.Parts, func(a, b part) int {
-				return boolRank(b.FunctionResponse != nil) - boolRank(a.FunctionResponse != nil)
-			})
-		case "model":
-			// Gemini 3 validates the signature of each step's first
-			// function call; a call without one (history written by the
-			// client, or from another model) gets Google's documented
-			// placeholder, which skips the check.
-			if j := slices.IndexFunc(c.Parts, func(p part) bool { return p.FunctionCall != nil }); gemini3 && j >= 0 && c.Parts[j].ThoughtSignature == "" {
-				c.Parts[j].ThoughtSignature = skipSignature
-			}
+		if j := slices.IndexFunc(c.Parts, func(p part) bool { return p.FunctionCall != nil }); c.Role == "model" && gemini3 && j >= 0 && c.Parts[j].ThoughtSignature == "" {
+			c.Parts[j].ThoughtSignature = skipSignature
 		}
 	}
 	return system, contents, nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // textParts reads content that may hold only text: system, developer.
