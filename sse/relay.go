@@ -99,6 +99,30 @@ func (c *Relay) Raw(b []byte) bool {
 	return len(c.batch) < maxBatch || c.write()
 }
 
+// Open starts an event stream answer on w for a client dialect's writer:
+// the event-stream headers and a 200, held back until the first event (at
+// most HeaderDelay, as a reasoning model's first event may be minutes away),
+// and the relay reading upstream, which it returns (ownkey.ChatSink.Stream).
+func (c *Relay) Open(w http.ResponseWriter, upstream io.Reader, done <-chan struct{}) io.Reader {
+	Headers(w.Header())
+	w.WriteHeader(http.StatusOK)
+	c.Reset(w, upstream, done)
+	c.DelayHeaders(HeaderDelay)
+	return c
+}
+
+// KeepCap is the largest buffer a released writer keeps, so that one huge
+// answer does not pin its memory in a pool.
+const KeepCap = 256 << 10
+
+// Keep returns b emptied for reuse, or nil once it has grown past KeepCap.
+func Keep(b []byte) []byte {
+	if cap(b) > KeepCap {
+		return nil
+	}
+	return b[:0]
+}
+
 // DelayHeaders holds back a stream's headers, already set with WriteHeader,
 // so that they go out in the same write as the first event, as a reverse
 // proxy sends them, rather than in a system call of their own: at most for

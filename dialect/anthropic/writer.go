@@ -52,9 +52,6 @@ import (
 	"github.com/ownkey/ownkey/sse"
 )
 
-// keepCap is the largest buffer a released Writer keeps.
-const keepCap = 256 << 10
-
 // What a content block is.
 const (
 	blockNone uint8 = iota
@@ -120,32 +117,25 @@ func (wr *Writer) Finish() { wr.relay.Finish() }
 // grown large), for pooling, once the answer is over. It finishes wr.
 func (wr *Writer) Released() Writer {
 	relay := wr.relay.Released()
-	if relay.BufferCap() > keepCap {
+	if relay.BufferCap() > sse.KeepCap {
 		relay = sse.Relay{}
 	}
 	blocks := wr.blocks[:0]
 	for i := range wr.blocks[:min(wr.nBlocks, len(wr.blocks))] {
 		b := &wr.blocks[i]
-		if cap(b.text) > keepCap {
+		if cap(b.text) > sse.KeepCap {
 			*b = block{}
 		}
 	}
 	return Writer{
 		relay:     relay,
-		out:       keep(wr.out),
-		id:        keep(wr.id),
-		model:     keep(wr.model),
-		text:      keep(wr.text),
+		out:       sse.Keep(wr.out),
+		id:        sse.Keep(wr.id),
+		model:     sse.Keep(wr.model),
+		text:      sse.Keep(wr.text),
 		blocks:    blocks,
 		toolBlock: wr.toolBlock[:0],
 	}
-}
-
-func keep(b []byte) []byte {
-	if cap(b) > keepCap {
-		return nil
-	}
-	return b[:0]
 }
 
 func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectAnthropicMessages }
@@ -154,11 +144,7 @@ func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectAnthropicMessa
 // event, at most sse.HeaderDelay) and returns the relay: see
 // ownkey.ChatSink.Stream.
 func (wr *Writer) Stream(upstream io.Reader, done <-chan struct{}) io.Reader {
-	sse.Headers(wr.w.Header())
-	wr.w.WriteHeader(http.StatusOK)
-	wr.relay.Reset(wr.w, upstream, done)
-	wr.relay.DelayHeaders(sse.HeaderDelay)
-	return &wr.relay
+	return wr.relay.Open(wr.w, upstream, done)
 }
 
 // ping is the event Anthropic sends after message_start, byte for byte.

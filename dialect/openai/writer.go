@@ -25,10 +25,6 @@ import (
 	"github.com/ownkey/ownkey/sse"
 )
 
-// keepCap is the largest buffer a released Writer keeps, so that one huge
-// answer does not pin its memory in a pool.
-const keepCap = 256 << 10
-
 // Writer writes one answer to an http.ResponseWriter. The zero Writer is
 // not usable: Reset (or NewWriter) it first. Writers are meant to be
 // pooled with the request that owns them (Released).
@@ -96,31 +92,24 @@ func (wr *Writer) Finish() { wr.relay.Finish() }
 // grown large), for pooling, once the answer is over. It finishes wr.
 func (wr *Writer) Released() Writer {
 	relay := wr.relay.Released()
-	if relay.BufferCap() > keepCap {
+	if relay.BufferCap() > sse.KeepCap {
 		relay = sse.Relay{}
 	}
 	clear(wr.tools[:min(wr.nTools, len(wr.tools))])
 	return Writer{
 		relay:     relay,
-		head:      keep(wr.head),
-		out:       keep(wr.out),
-		id:        keep(wr.id),
-		model:     keep(wr.model),
-		content:   keep(wr.content),
-		reasoning: keep(wr.reasoning),
-		text:      keep(wr.text),
+		head:      sse.Keep(wr.head),
+		out:       sse.Keep(wr.out),
+		id:        sse.Keep(wr.id),
+		model:     sse.Keep(wr.model),
+		content:   sse.Keep(wr.content),
+		reasoning: sse.Keep(wr.reasoning),
+		text:      sse.Keep(wr.text),
 		tools:     wr.tools[:0],
 
-		citeScratch: keep(wr.citeScratch),
-		citeBuf:     keep(wr.citeBuf),
+		citeScratch: sse.Keep(wr.citeScratch),
+		citeBuf:     sse.Keep(wr.citeBuf),
 	}
-}
-
-func keep(b []byte) []byte {
-	if cap(b) > keepCap {
-		return nil
-	}
-	return b[:0]
 }
 
 func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectOpenAIChat }
@@ -129,14 +118,7 @@ func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectOpenAIChat }
 // event, at most sse.HeaderDelay) and returns the relay: see
 // ownkey.ChatSink.Stream.
 func (wr *Writer) Stream(upstream io.Reader, done <-chan struct{}) io.Reader {
-	sse.Headers(wr.w.Header())
-	wr.w.WriteHeader(http.StatusOK)
-	wr.relay.Reset(wr.w, upstream, done)
-	// The headers go out with the first event, or alone within
-	// sse.HeaderDelay if it is slow (a reasoning model's may be minutes
-	// away).
-	wr.relay.DelayHeaders(sse.HeaderDelay)
-	return &wr.relay
+	return wr.relay.Open(wr.w, upstream, done)
 }
 
 func (wr *Writer) Start(id, model string, created int64) error {

@@ -15,10 +15,6 @@ import (
 	"github.com/ownkey/ownkey/sse"
 )
 
-// keepCap is the largest buffer a released Writer keeps, so that one huge
-// answer does not pin its memory in a pool.
-const keepCap = 256 << 10
-
 // Cost headers: the cost of a non-streaming answer, in USD as exact
 // decimals, beside the body rather than in it, so that a relayed answer's
 // bytes stay the provider's (a translated answer also has them in its
@@ -108,29 +104,22 @@ func (wr *Writer) Finish() { wr.relay.Finish() }
 // grown large), for pooling, once the answer is over. It finishes wr.
 func (wr *Writer) Released() Writer {
 	relay := wr.relay.Released()
-	if relay.BufferCap() > keepCap {
+	if relay.BufferCap() > sse.KeepCap {
 		relay = sse.Relay{}
 	}
 	items := wr.items[:min(wr.nItems, len(wr.items))]
 	for i := range items {
 		it := &items[i]
-		*it = item{text: keep(it.text), callID: keep(it.callID), name: keep(it.name)}
+		*it = item{text: sse.Keep(it.text), callID: sse.Keep(it.callID), name: sse.Keep(it.name)}
 	}
 	if len(wr.items) > 64 {
 		items = nil
 	}
 	return Writer{
 		relay: relay, open: -1,
-		id: keep(wr.id), model: keep(wr.model), idSuffix: keep(wr.idSuffix),
-		items: items[:0], echoBuf: keep(wr.echoBuf), out: keep(wr.out), frame: keep(wr.frame),
+		id: sse.Keep(wr.id), model: sse.Keep(wr.model), idSuffix: sse.Keep(wr.idSuffix),
+		items: items[:0], echoBuf: sse.Keep(wr.echoBuf), out: sse.Keep(wr.out), frame: sse.Keep(wr.frame),
 	}
-}
-
-func keep(b []byte) []byte {
-	if cap(b) > keepCap {
-		return nil
-	}
-	return b[:0]
 }
 
 func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectOpenAIResponses }
@@ -139,11 +128,7 @@ func (wr *Writer) Dialect() ownkey.Dialect { return ownkey.DialectOpenAIResponse
 // event, at most sse.HeaderDelay) and returns the relay: see
 // ownkey.ChatSink.Stream.
 func (wr *Writer) Stream(upstream io.Reader, done <-chan struct{}) io.Reader {
-	sse.Headers(wr.w.Header())
-	wr.w.WriteHeader(http.StatusOK)
-	wr.relay.Reset(wr.w, upstream, done)
-	wr.relay.DelayHeaders(sse.HeaderDelay)
-	return &wr.relay
+	return wr.relay.Open(wr.w, upstream, done)
 }
 
 // Start opens the response: its id (a provider's id not already a
