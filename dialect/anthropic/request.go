@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 )
 
 // The translation of a Messages request into OpenAI Chat Completions, for
@@ -143,30 +144,21 @@ type outputConfig struct {
 
 // The OpenAI Chat Completions request written.
 type chatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []chatMessage   `json:"messages"`
-	MaxTokens           *int64          `json:"max_tokens,omitempty"`
-	MaxCompletionTokens *int64          `json:"max_completion_tokens,omitempty"`
-	Temperature         *float64        `json:"temperature,omitempty"`
-	TopP                *float64        `json:"top_p,omitempty"`
-	TopK                *int64          `json:"top_k,omitempty"`
-	Stop                []string        `json:"stop,omitempty"`
-	Tools               []chatTool      `json:"tools,omitempty"`
-	ToolChoice          any             `json:"tool_choice,omitempty"`
-	ParallelToolCalls   *bool           `json:"parallel_tool_calls,omitempty"`
-	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
-	ResponseFormat      *responseFormat `json:"response_format,omitempty"`
-	Stream              bool            `json:"stream,omitempty"`
-	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
-}
-
-type chatMessage struct {
-	Role string `json:"role"`
-	// Content is a string, a []any of parts, or nil (null: an assistant
-	// message of tool calls only).
-	Content    any        `json:"content"`
-	ToolCalls  []toolCall `json:"tool_calls,omitempty"`
-	ToolCallID string     `json:"tool_call_id,omitempty"`
+	Model               string                 `json:"model"`
+	Messages            []openai.ChatMessage   `json:"messages"`
+	MaxTokens           *int64                 `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int64                 `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64               `json:"temperature,omitempty"`
+	TopP                *float64               `json:"top_p,omitempty"`
+	TopK                *int64                 `json:"top_k,omitempty"`
+	Stop                []string               `json:"stop,omitempty"`
+	Tools               []openai.ChatTool      `json:"tools,omitempty"`
+	ToolChoice          any                    `json:"tool_choice,omitempty"`
+	ParallelToolCalls   *bool                  `json:"parallel_tool_calls,omitempty"`
+	ReasoningEffort     string                 `json:"reasoning_effort,omitempty"`
+	ResponseFormat      *openai.ResponseFormat `json:"response_format,omitempty"`
+	Stream              bool                   `json:"stream,omitempty"`
+	StreamOptions       *openai.StreamOptions  `json:"stream_options,omitempty"`
 }
 
 type textPart struct {
@@ -177,12 +169,8 @@ type textPart struct {
 
 type imagePart struct {
 	Type         string          `json:"type"`
-	ImageURL     imageURL        `json:"image_url"`
+	ImageURL     openai.ImageURL `json:"image_url"`
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
-}
-
-type imageURL struct {
-	URL string `json:"url"`
 }
 
 type filePart struct {
@@ -193,43 +181,6 @@ type filePart struct {
 type fileData struct {
 	Filename string `json:"filename,omitempty"`
 	FileData string `json:"file_data"`
-}
-
-type toolCall struct {
-	ID       string       `json:"id"`
-	Type     string       `json:"type"`
-	Function toolFunction `json:"function"`
-}
-
-type toolFunction struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
-
-type chatTool struct {
-	Type     string       `json:"type"`
-	Function chatFunction `json:"function"`
-}
-
-type chatFunction struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters,omitempty"`
-	Strict      *bool           `json:"strict,omitempty"`
-}
-
-type responseFormat struct {
-	Type       string     `json:"type"`
-	JSONSchema jsonSchema `json:"json_schema"`
-}
-
-type jsonSchema struct {
-	Name   string          `json:"name"`
-	Schema json.RawMessage `json:"schema"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
 }
 
 // Translate turns body, a Messages request already checked to be valid
@@ -296,7 +247,7 @@ func Translate(body []byte, t Target) ([]byte, error) {
 	}
 	if in.Stream != nil && *in.Stream {
 		out.Stream = true
-		out.StreamOptions = &streamOptions{IncludeUsage: true}
+		out.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	}
 
 	var b bytes.Buffer
@@ -381,7 +332,7 @@ func (x *translator) system(raw json.RawMessage, out *chatRequest) error {
 	}
 	if isString {
 		if text != "" {
-			out.Messages = append(out.Messages, chatMessage{Role: "system", Content: text})
+			out.Messages = append(out.Messages, openai.ChatMessage{Role: "system", Content: text})
 		}
 		return nil
 	}
@@ -394,7 +345,7 @@ func (x *translator) system(raw json.RawMessage, out *chatRequest) error {
 		parts = append(parts, textPart{Type: "text", Text: b.Text, CacheControl: x.cache(b.CacheControl)})
 	}
 	if len(parts) > 0 {
-		out.Messages = append(out.Messages, chatMessage{Role: "system", Content: content(parts)})
+		out.Messages = append(out.Messages, openai.ChatMessage{Role: "system", Content: content(parts)})
 	}
 	return nil
 }
@@ -438,7 +389,7 @@ func (x *translator) message(m *message, at string, out *chatRequest) error {
 		return ownkey.FieldError(at+".role", "%s.role must be \"user\" or \"assistant\" (the system prompt is the system member)", at)
 	}
 	if isString {
-		out.Messages = append(out.Messages, chatMessage{Role: m.Role, Content: text})
+		out.Messages = append(out.Messages, openai.ChatMessage{Role: m.Role, Content: text})
 		return nil
 	}
 	if m.Role == "assistant" {
@@ -462,7 +413,7 @@ func (x *translator) user(bs []contentBlock, at string, out *chatRequest) error 
 			if err != nil {
 				return err
 			}
-			out.Messages = append(out.Messages, chatMessage{Role: "tool", ToolCallID: b.ToolUseID, Content: result})
+			out.Messages = append(out.Messages, openai.ChatMessage{Role: "tool", ToolCallID: b.ToolUseID, Content: result})
 			parts = append(parts, media...)
 			continue
 		}
@@ -475,7 +426,7 @@ func (x *translator) user(bs []contentBlock, at string, out *chatRequest) error 
 		}
 	}
 	if len(parts) > 0 {
-		out.Messages = append(out.Messages, chatMessage{Role: "user", Content: content(parts)})
+		out.Messages = append(out.Messages, openai.ChatMessage{Role: "user", Content: content(parts)})
 	}
 	return nil
 }
@@ -523,7 +474,7 @@ func (x *translator) part(b *contentBlock, at string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return imagePart{Type: "image_url", ImageURL: imageURL{URL: url}, CacheControl: x.cache(b.CacheControl)}, nil
+		return imagePart{Type: "image_url", ImageURL: openai.ImageURL{URL: url}, CacheControl: x.cache(b.CacheControl)}, nil
 	case "document":
 		return x.document(b, at)
 	case "thinking", "redacted_thinking":
@@ -634,7 +585,7 @@ func titled(title, text string) string {
 
 // assistant translates an assistant turn: its text and its tool calls.
 func (x *translator) assistant(bs []contentBlock, at string, out *chatRequest) error {
-	msg := chatMessage{Role: "assistant"}
+	msg := openai.ChatMessage{Role: "assistant"}
 	var parts []any
 	for j := range bs {
 		b := &bs[j]
@@ -650,7 +601,7 @@ func (x *translator) assistant(bs []contentBlock, at string, out *chatRequest) e
 			if err != nil {
 				return err
 			}
-			msg.ToolCalls = append(msg.ToolCalls, toolCall{ID: b.ID, Type: "function", Function: toolFunction{Name: b.Name, Arguments: args}})
+			msg.ToolCalls = append(msg.ToolCalls, openai.ToolCall{ID: b.ID, Type: "function", Function: openai.ToolCallFunction{Name: b.Name, Arguments: args}})
 		case "thinking", "redacted_thinking":
 			// Signed for Anthropic: no other provider can read them.
 		case "":
@@ -697,7 +648,7 @@ func (x *translator) tools(in *request, out *chatRequest) error {
 		if !present(params) {
 			params = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		out.Tools = append(out.Tools, chatTool{Type: "function", Function: chatFunction{
+		out.Tools = append(out.Tools, openai.ChatTool{Type: "function", Function: openai.ChatFunction{
 			Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict}})
 	}
 	tc := in.ToolChoice
@@ -762,7 +713,7 @@ func reasoning(in *request, out *chatRequest) error {
 		if f.Type != "json_schema" || !present(f.Schema) {
 			return ownkey.FieldError("output_config.format", "output_config.format must be {\"type\":\"json_schema\",\"schema\":{…}}")
 		}
-		out.ResponseFormat = &responseFormat{Type: "json_schema", JSONSchema: jsonSchema{Name: "output", Schema: f.Schema}}
+		out.ResponseFormat = &openai.ResponseFormat{Type: "json_schema", JSONSchema: &openai.JSONSchema{Name: "output", Schema: f.Schema}}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ownkey/ownkey"
+	"github.com/ownkey/ownkey/dialect/openai"
 )
 
 // The Responses request, as far as the translation reads it.
@@ -83,48 +84,32 @@ type inputPart struct {
 
 // The OpenAI Chat Completions request the translation writes.
 type chatRequest struct {
-	Model                string          `json:"model"`
-	Messages             []chatMessage   `json:"messages"`
-	Stream               bool            `json:"stream,omitempty"`
-	StreamOptions        *streamOptions  `json:"stream_options,omitempty"`
-	MaxTokens            *int64          `json:"max_tokens,omitempty"`
-	MaxCompletionTokens  *int64          `json:"max_completion_tokens,omitempty"`
-	Temperature          json.RawMessage `json:"temperature,omitempty"`
-	TopP                 json.RawMessage `json:"top_p,omitempty"`
-	Tools                []chatTool      `json:"tools,omitempty"`
-	ToolChoice           any             `json:"tool_choice,omitempty"`
-	ParallelToolCalls    *bool           `json:"parallel_tool_calls,omitempty"`
-	ResponseFormat       *responseFormat `json:"response_format,omitempty"`
-	ReasoningEffort      *string         `json:"reasoning_effort,omitempty"`
-	Verbosity            *string         `json:"verbosity,omitempty"`
-	User                 *string         `json:"user,omitempty"`
-	SafetyIdentifier     *string         `json:"safety_identifier,omitempty"`
-	PromptCacheKey       *string         `json:"prompt_cache_key,omitempty"`
-	PromptCacheRetention *string         `json:"prompt_cache_retention,omitempty"`
-	ServiceTier          *string         `json:"service_tier,omitempty"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-type chatMessage struct {
-	Role       string         `json:"role"`
-	Content    any            `json:"content"` // a string, []chatPart, or nil (null) beside tool calls
-	ToolCalls  []chatToolCall `json:"tool_calls,omitempty"`
-	ToolCallID string         `json:"tool_call_id,omitempty"`
+	Model                string                 `json:"model"`
+	Messages             []openai.ChatMessage   `json:"messages"`
+	Stream               bool                   `json:"stream,omitempty"`
+	StreamOptions        *openai.StreamOptions  `json:"stream_options,omitempty"`
+	MaxTokens            *int64                 `json:"max_tokens,omitempty"`
+	MaxCompletionTokens  *int64                 `json:"max_completion_tokens,omitempty"`
+	Temperature          json.RawMessage        `json:"temperature,omitempty"`
+	TopP                 json.RawMessage        `json:"top_p,omitempty"`
+	Tools                []openai.ChatTool      `json:"tools,omitempty"`
+	ToolChoice           any                    `json:"tool_choice,omitempty"`
+	ParallelToolCalls    *bool                  `json:"parallel_tool_calls,omitempty"`
+	ResponseFormat       *openai.ResponseFormat `json:"response_format,omitempty"`
+	ReasoningEffort      *string                `json:"reasoning_effort,omitempty"`
+	Verbosity            *string                `json:"verbosity,omitempty"`
+	User                 *string                `json:"user,omitempty"`
+	SafetyIdentifier     *string                `json:"safety_identifier,omitempty"`
+	PromptCacheKey       *string                `json:"prompt_cache_key,omitempty"`
+	PromptCacheRetention *string                `json:"prompt_cache_retention,omitempty"`
+	ServiceTier          *string                `json:"service_tier,omitempty"`
 }
 
 type chatPart struct {
-	Type     string    `json:"type"`
-	Text     string    `json:"text,omitempty"`
-	ImageURL *imageURL `json:"image_url,omitempty"`
-	File     *chatFile `json:"file,omitempty"`
-}
-
-type imageURL struct {
-	URL    string `json:"url"`
-	Detail string `json:"detail,omitempty"`
+	Type     string           `json:"type"`
+	Text     string           `json:"text,omitempty"`
+	ImageURL *openai.ImageURL `json:"image_url,omitempty"`
+	File     *chatFile        `json:"file,omitempty"`
 }
 
 type chatFile struct {
@@ -133,44 +118,11 @@ type chatFile struct {
 	Filename string `json:"filename,omitempty"`
 }
 
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
-type chatTool struct {
-	Type     string       `json:"type"`
-	Function chatFunction `json:"function"`
-}
-
-type chatFunction struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters,omitempty"`
-	Strict      *bool           `json:"strict,omitempty"`
-}
-
 type namedFunction struct {
 	Type     string `json:"type"`
 	Function struct {
 		Name string `json:"name"`
 	} `json:"function"`
-}
-
-type responseFormat struct {
-	Type       string      `json:"type"`
-	JSONSchema *jsonSchema `json:"json_schema,omitempty"`
-}
-
-type jsonSchema struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Schema      json.RawMessage `json:"schema"`
-	Strict      *bool           `json:"strict,omitempty"`
 }
 
 // speaksOpenAI reports whether provider is OpenAI's own chat API (OpenAI,
@@ -193,7 +145,7 @@ func ChatRequest(body []byte, model, provider string, stream bool) ([]byte, erro
 		User: in.User, SafetyIdentifier: in.SafetyIdentifier, PromptCacheKey: in.PromptCacheKey,
 		PromptCacheRetention: in.PromptCacheRetention, ServiceTier: in.ServiceTier}
 	if stream {
-		out.StreamOptions = &streamOptions{IncludeUsage: true}
+		out.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	}
 	if err := checkUnsupported(&in); err != nil {
 		return nil, err
@@ -211,7 +163,7 @@ func ChatRequest(body []byte, model, provider string, stream bool) ([]byte, erro
 			return nil, ownkey.FieldError("instructions", "instructions must be a string")
 		}
 		if text != "" {
-			out.Messages = append(out.Messages, chatMessage{Role: "system", Content: text})
+			out.Messages = append(out.Messages, openai.ChatMessage{Role: "system", Content: text})
 		}
 	}
 	if out.Messages, err = translateInput(out.Messages, in.Input, provider); err != nil {
@@ -308,7 +260,7 @@ func checkUnsupported(in *request) error {
 
 // translateInput appends the conversation, input: a string (one user
 // message) or an array of input items, in order.
-func translateInput(msgs []chatMessage, input json.RawMessage, provider string) ([]chatMessage, error) {
+func translateInput(msgs []openai.ChatMessage, input json.RawMessage, provider string) ([]openai.ChatMessage, error) {
 	input = bytes.TrimSpace(input)
 	if !present(input) {
 		return nil, ownkey.FieldError("input", "input is required: a string or an array of input items")
@@ -321,7 +273,7 @@ func translateInput(msgs []chatMessage, input json.RawMessage, provider string) 
 		if text == "" {
 			return nil, ownkey.FieldError("input", "input is empty")
 		}
-		return append(msgs, chatMessage{Role: "user", Content: text}), nil
+		return append(msgs, openai.ChatMessage{Role: "user", Content: text}), nil
 	}
 	var raws []json.RawMessage
 	if input[0] != '[' || json.Unmarshal(input, &raws) != nil {
@@ -362,7 +314,7 @@ func translateInput(msgs []chatMessage, input json.RawMessage, provider string) 
 }
 
 // appendMessage appends an input message.
-func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]chatMessage, error) {
+func appendMessage(msgs []openai.ChatMessage, it *inputItem, at, provider string) ([]openai.ChatMessage, error) {
 	text, parts, err := contentOf(it.Content, at)
 	if err != nil {
 		return nil, err
@@ -379,7 +331,7 @@ func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]ch
 		if text == "" {
 			return msgs, nil
 		}
-		return append(msgs, chatMessage{Role: role, Content: text}), nil
+		return append(msgs, openai.ChatMessage{Role: role, Content: text}), nil
 	case "assistant":
 		if text, err = joinText(text, parts, at, true); err != nil {
 			return nil, err
@@ -387,7 +339,7 @@ func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]ch
 		if text == "" {
 			return msgs, nil
 		}
-		return append(msgs, chatMessage{Role: "assistant", Content: text}), nil
+		return append(msgs, openai.ChatMessage{Role: "assistant", Content: text}), nil
 	case "user":
 	default:
 		return nil, ownkey.FieldError(at+".role", "role must be user, assistant, system or developer")
@@ -396,7 +348,7 @@ func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]ch
 		if text == "" {
 			return msgs, nil
 		}
-		return append(msgs, chatMessage{Role: "user", Content: text}), nil
+		return append(msgs, openai.ChatMessage{Role: "user", Content: text}), nil
 	}
 	var out []chatPart
 	for j := range parts {
@@ -416,7 +368,7 @@ func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]ch
 			default:
 				return nil, ownkey.FieldError(pat+".detail", "detail must be auto, low or high")
 			}
-			out = append(out, chatPart{Type: "image_url", ImageURL: &imageURL{URL: p.ImageURL, Detail: p.Detail}})
+			out = append(out, chatPart{Type: "image_url", ImageURL: &openai.ImageURL{URL: p.ImageURL, Detail: p.Detail}})
 		case "input_file":
 			switch {
 			case p.FileData != "":
@@ -433,7 +385,7 @@ func appendMessage(msgs []chatMessage, it *inputItem, at, provider string) ([]ch
 	if len(out) == 0 {
 		return msgs, nil
 	}
-	return append(msgs, chatMessage{Role: "user", Content: out}), nil
+	return append(msgs, openai.ChatMessage{Role: "user", Content: out}), nil
 }
 
 // contentOf reads a message's content: a string, or an array of parts.
@@ -487,25 +439,25 @@ func joinText(text string, parts []inputPart, at string, assistant bool) (string
 // appendCall appends a function call to the assistant message just
 // before it (the model's text and its calls are one chat message), or to
 // a new assistant message.
-func appendCall(msgs []chatMessage, it *inputItem, at string) ([]chatMessage, error) {
+func appendCall(msgs []openai.ChatMessage, it *inputItem, at string) ([]openai.ChatMessage, error) {
 	if it.CallID == "" {
 		return nil, ownkey.FieldError(at+".call_id", "a function_call needs its call_id")
 	}
 	if it.Name == "" {
 		return nil, ownkey.FieldError(at+".name", "a function_call needs its name")
 	}
-	var call chatToolCall
+	var call openai.ToolCall
 	call.ID, call.Type = it.CallID, "function"
 	call.Function.Name, call.Function.Arguments = it.Name, it.Arguments
 	if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" {
 		msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, call)
 		return msgs, nil
 	}
-	return append(msgs, chatMessage{Role: "assistant", ToolCalls: []chatToolCall{call}}), nil
+	return append(msgs, openai.ChatMessage{Role: "assistant", ToolCalls: []openai.ToolCall{call}}), nil
 }
 
 // appendCallOutput appends a function call's result as a tool message.
-func appendCallOutput(msgs []chatMessage, it *inputItem, at string) ([]chatMessage, error) {
+func appendCallOutput(msgs []openai.ChatMessage, it *inputItem, at string) ([]openai.ChatMessage, error) {
 	if it.CallID == "" {
 		return nil, ownkey.FieldError(at+".call_id", "a function_call_output needs the call_id it answers")
 	}
@@ -516,13 +468,13 @@ func appendCallOutput(msgs []chatMessage, it *inputItem, at string) ([]chatMessa
 	if text, err = joinText(text, parts, at+".output", false); err != nil {
 		return nil, err
 	}
-	return append(msgs, chatMessage{Role: "tool", Content: text, ToolCallID: it.CallID}), nil
+	return append(msgs, openai.ChatMessage{Role: "tool", Content: text, ToolCallID: it.CallID}), nil
 }
 
 // translateTools makes function tools chat tools; a built-in tool is a
 // 400 naming it.
-func translateTools(tools []tool) ([]chatTool, error) {
-	var out []chatTool
+func translateTools(tools []tool) ([]openai.ChatTool, error) {
+	var out []openai.ChatTool
 	for i := range tools {
 		t := &tools[i]
 		at := fmt.Sprintf("tools[%d]", i)
@@ -539,7 +491,7 @@ func translateTools(tools []tool) ([]chatTool, error) {
 			}
 			params = p
 		}
-		out = append(out, chatTool{Type: "function", Function: chatFunction{Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict}})
+		out = append(out, openai.ChatTool{Type: "function", Function: openai.ChatFunction{Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict}})
 	}
 	return out, nil
 }
@@ -587,7 +539,7 @@ func translateToolChoice(raw json.RawMessage, tools bool) (any, error) {
 
 // translateFormat maps text.format to response_format: text as nothing,
 // json_object as it is, json_schema nested as chat nests it.
-func translateFormat(f *textFormat) (*responseFormat, error) {
+func translateFormat(f *textFormat) (*openai.ResponseFormat, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -595,7 +547,7 @@ func translateFormat(f *textFormat) (*responseFormat, error) {
 	case "", "text":
 		return nil, nil
 	case "json_object":
-		return &responseFormat{Type: "json_object"}, nil
+		return &openai.ResponseFormat{Type: "json_object"}, nil
 	case "json_schema":
 	default:
 		return nil, ownkey.FieldError("text.format.type", "text.format type must be text, json_object or json_schema")
@@ -607,5 +559,5 @@ func translateFormat(f *textFormat) (*responseFormat, error) {
 	if f.Name == "" {
 		return nil, ownkey.FieldError("text.format.name", "a json_schema format needs a name")
 	}
-	return &responseFormat{Type: "json_schema", JSONSchema: &jsonSchema{Name: f.Name, Description: f.Description, Schema: s, Strict: f.Strict}}, nil
+	return &openai.ResponseFormat{Type: "json_schema", JSONSchema: &openai.JSONSchema{Name: f.Name, Description: f.Description, Schema: s, Strict: f.Strict}}, nil
 }
