@@ -57,6 +57,11 @@ func FuzzJournalScan(f *testing.F) {
 		if open != len(o.index) {
 			t.Fatalf("%d open lines, %d in the index", open, len(o.index))
 		}
+		// end is just past the last whole line: what a start keeps
+		// when it cuts a torn one.
+		if o.end > int64(len(data)) || o.end > 0 && data[o.end-1] != '\n' || bytes.IndexByte(data[o.end:], '\n') >= 0 {
+			t.Fatalf("end %d of %d bytes: %q", o.end, len(data), data)
+		}
 
 		// The file path: a torn or damaged prefix, then a newline and a
 		// good hold. readJournal decodes what scan keeps.
