@@ -78,11 +78,16 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	err = s.cfg.Chat.Chat(r.Context(), &cc.call)
+	s.serveChat(w, r, &cc.call)
+}
+
+// serveChat has the chat service serve call, for every client dialect's
+// endpoint, keeps what the access line, the metrics and the span say of it
+// (past the pooled call) and writes the error the service returns.
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, call *ownkey.ChatCall) {
+	err := s.cfg.Chat.Chat(r.Context(), call)
 	if st := stateOf(r); st != nil {
-		// Kept past the pooled call, for the access log, the metrics and
-		// the span.
-		st.chat = chatSummary{served: true, model: cc.call.Model, stream: cc.call.Stream, outcome: cc.call.Outcome}
+		st.chat = chatSummary{served: true, model: call.Model, stream: call.Stream, outcome: call.Outcome}
 	}
 	if err != nil {
 		Error(w, r, err)

@@ -79,14 +79,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	err = s.cfg.Chat.Chat(r.Context(), &mc.call)
-	if st := stateOf(r); st != nil {
-		// As chat's: the access log, the metrics and the span.
-		st.chat = chatSummary{served: true, model: mc.call.Model, stream: mc.call.Stream, outcome: mc.call.Outcome}
-	}
-	if err != nil {
-		Error(w, r, err)
-	}
+	s.serveChat(w, r, &mc.call)
 }
 
 // tokenCountHeader says whether count_tokens' answer is the provider's

@@ -38,9 +38,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	if err := s.cfg.Chat.Chat(r.Context(), &rc.call); err != nil {
-		Error(w, r, err)
-	}
+	s.serveChat(w, r, &rc.call)
 }
 
 // handleNoStoredResponses answers the Responses API's other endpoints

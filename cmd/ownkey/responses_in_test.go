@@ -522,3 +522,30 @@ func TestResponsesInTooLargeIsRecordedAsSuch(t *testing.T) {
 		}
 	}
 }
+
+// A Responses request's access line says what a chat request's says: the
+// provider, model, stream, tokens and usage source.
+func TestResponsesInAccessLine(t *testing.T) {
+	up := providertest.NewUpstream(t, providertest.SSEReply(strings.Join(groqStreamChunks, "\n\n")+"\n\n"))
+	g, _, key, _, _ := responsesInGateway(t, up)
+	r := g.do("POST", "/v1/responses", key, map[string]any{"model": "groq/llama-3.3-70b-versatile", "input": "Weather in Paris?", "stream": true})
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	rid := r.Header.Get("X-Request-ID")
+	var line map[string]any
+	until(t, "the access line is written", func() bool {
+		for _, l := range logLines(t, g, rid) {
+			if l["msg"] == "request" {
+				line = l
+			}
+		}
+		return line != nil
+	})
+	for k, v := range map[string]any{"provider": "groq", "model": "groq/llama-3.3-70b-versatile", "stream": true, "byok": true,
+		"prompt_tokens": 30.0, "completion_tokens": 12.0, "usage_source": "provider", "path": "/v1/responses"} {
+		if line[k] != v {
+			t.Errorf("%s = %#v, want %#v (%v)", k, line[k], v, line)
+		}
+	}
+}
