@@ -22,18 +22,13 @@ import (
 func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.ChatRequest, res *ownkey.ChatResult,
 	path string, body []byte, userAgent string) (resp *http.Response, start time.Time, err error) {
 	p := req.Provider
-	sent := newSentBodies(body)
-	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+path, sent.last)
+	hreq, err := http.NewRequestWithContext(upstreamCtx, http.MethodPost, req.BaseURL+path, nil)
 	if err != nil {
 		// The URL may carry an operator's credentials: do not quote it.
 		_, err = Failed(res, "", ownkey.Errorf(ownkey.EINTERNAL, "the %s base URL is not a valid URL", p.Name))
 		return nil, start, err
 	}
-	// A body of its own type is not measured by NewRequest: say its length,
-	// or the transport would send it chunked, and how to send it again
-	// (a request never written to a stale connection is retried).
-	hreq.ContentLength = int64(len(body))
-	hreq.GetBody = func() (io.ReadCloser, error) { return sent.next(), nil }
+	sent := setBody(hreq, body)
 	// The three fixed headers share one backing array (each value capped at
 	// its own element, so an Add to one cannot overwrite the next): one
 	// allocation per request instead of three. The keys are canonical.
@@ -54,15 +49,61 @@ func Send(ctx, upstreamCtx context.Context, client *http.Client, req *ownkey.Cha
 		return nil, start, err
 	}
 	start = time.Now()
-	resp, err = client.Do(hreq)
+	resp, err = roundTrip(client, hreq)
 	if err != nil {
-		sent.wait()
+		if sent != nil {
+			sent.wait()
+		}
 		res.UpstreamLatency = time.Since(start)
 		return nil, start, Unreachable(ctx, req, res, err)
 	}
 	res.TTFB = time.Since(start)
-	resp.Body = &sentResponse{ReadCloser: resp.Body, sent: sent}
+	if sent != nil {
+		resp.Body = &sentResponse{ReadCloser: resp.Body, sent: sent}
+	}
 	return resp, start, nil
+}
+
+// setBody makes body hreq's, with its length (or the transport would send
+// it chunked) and how to send it again (a request never written to a stale
+// connection is retried). It returns the sentBodies to wait for before
+// body's buffer may be reused, or nil when the transport has a copy.
+func setBody(hreq *http.Request, body []byte) *sentBodies {
+	hreq.ContentLength = int64(len(body))
+	if len(body) <= smallBody {
+		// The transport's own copy, in a reader it knows to be in memory:
+		// it then writes the headers and the body in one system call (for
+		// any other reader it flushes the headers first, in case the body
+		// blocks), and nothing need wait for it to let go of body.
+		own := bytes.Clone(body)
+		hreq.Body = io.NopCloser(bytes.NewReader(own))
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(own)), nil }
+		return nil
+	}
+	sent := newSentBodies(body)
+	hreq.Body = sent.last
+	hreq.GetBody = func() (io.ReadCloser, error) { return sent.next(), nil }
+	return sent
+}
+
+// smallBody is the largest request body Send copies for the transport, so
+// that it goes out with the headers in one write: the transport's write
+// buffer holds 4 KiB, headers included. A larger body is written in several
+// system calls anyway, and is not worth a copy.
+const smallBody = 3 << 10
+
+// roundTrip sends req on client's transport itself. Every client ownkey
+// builds refuses redirects (egress: an upstream's 3xx is its answer, and
+// following one would carry the key elsewhere), so what http.Client.Do adds
+// is bookkeeping for redirects: a copy of the request's headers each time.
+// Errors are the transport's, not wrapped in a *url.Error that quotes the
+// URL.
+func roundTrip(client *http.Client, req *http.Request) (*http.Response, error) {
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip(req)
 }
 
 // sentBodies are the upstream request's bodies (the first, and one per
