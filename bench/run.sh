@@ -34,9 +34,10 @@
 #      (127.0.0.1:8091), PPROF_ADDR and RP_PPROF_ADDR (127.0.0.1:6061 and
 #      :6062, --profile only), WAIT_IDLE (wait at most
 #      this many seconds, default 0, until the machine is less than MAX_BUSY
-#      percent busy, default 15). OWNKEY_ACCESS_LOG and OWNKEY_LOG_LEVEL are
-#      passed on to ownkey when set; by default the access log is on, as in
-#      production.
+#      percent busy, default 15). OWNKEY_ACCESS_LOG, OWNKEY_LOG_LEVEL and
+#      OWNKEY_GC_HEAP_FLOOR are passed on to ownkey when set; by default the
+#      access log is on and the heap floor 16 MiB, as in production
+#      (OWNKEY_GC_HEAP_FLOOR=0 measures without it).
 #
 # The mock listens on 127.0.0.1:9099, the kit's fixed address.
 set -euo pipefail
@@ -60,7 +61,7 @@ while [ $# -gt 0 ]; do
       BODY_SIZE=${1:-}
       shift || true
       ;;
-    -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -335,6 +336,7 @@ okenv=(GOMAXPROCS=1 OWNKEY_OPENAI_BASE_URL="http://$MOCK_ADDR/v1" OWNKEY_SHUTDOW
 [ -n "${OWNKEY_ACCESS_LOG:-}" ] && okenv+=(OWNKEY_ACCESS_LOG="$OWNKEY_ACCESS_LOG")
 [ -n "${OWNKEY_LOG_LEVEL:-}" ] && okenv+=(OWNKEY_LOG_LEVEL="$OWNKEY_LOG_LEVEL")
 [ "$PROFILE" = 1 ] && okenv+=(OWNKEY_BENCH_PPROF_ADDR="$PPROF_ADDR")
+[ -n "${OWNKEY_GC_HEAP_FLOOR:-}" ] && okenv+=(OWNKEY_GC_HEAP_FLOOR="$OWNKEY_GC_HEAP_FLOOR")
 # stdout carries the bootstrap admin key, so it stays in WORK (deleted at
 # exit). stderr is the log: at exit RESULTS keeps all of it but the access
 # log lines, hundreds of MB by then, of which it keeps the count and the last

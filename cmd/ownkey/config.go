@@ -58,6 +58,7 @@ type config struct {
 	// this long.
 	StreamIdleTimeout time.Duration
 	ShutdownTimeout   time.Duration
+	GCHeapFloor       int64 // OWNKEY_GC_HEAP_FLOOR: internal/heapfloor
 	// Limits bound connections, requests in flight, body and write times
 	// and body memory; zero fields take httpapi's defaults.
 	Limits httpapi.Limits
@@ -161,6 +162,17 @@ func envCount(name string, def ...int64) int64 {
 	return n
 }
 
+// envBytesOrZero reads a whole number of bytes, zero allowed (it turns the
+// setting off).
+func envBytesOrZero(name string) int64 {
+	v := envDefault(name)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		fatalf("%s=%q is not a whole number of bytes (0 turns it off)", name, v)
+	}
+	return n
+}
+
 // envUSD reads an exact decimal amount of dollars (no float).
 func envUSD(name string) ownkey.NanoUSD {
 	v := envDefault(name)
@@ -181,6 +193,7 @@ func (c *config) readServe() error {
 	c.UsageWriteTimeout = envDuration("OWNKEY_USAGE_WRITE_TIMEOUT")
 	c.SpendResync = envDuration("OWNKEY_SPEND_RESYNC_INTERVAL")
 	c.MaxBodyBytes = envCount("OWNKEY_MAX_BODY_BYTES")
+	c.GCHeapFloor = envBytesOrZero("OWNKEY_GC_HEAP_FLOOR")
 	c.SessionLifetime = envDuration("OWNKEY_SESSION_LIFETIME")
 	c.SecureCookies = envBool("OWNKEY_SECURE_COOKIES")
 	public, _ := env("OWNKEY_PUBLIC_URL")

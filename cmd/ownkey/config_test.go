@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -577,5 +578,26 @@ func TestCLIAccountChecks(t *testing.T) {
 	// others' keys.
 	if out, err := runOwnkey(t, env, "apikeys", "list", "--account", "Bob"); err != nil || !strings.Contains(out, "sk-ownkey-…") {
 		t.Errorf("apikeys list --account Bob: %v\n%s", err, out)
+	}
+}
+
+// The heap floor runs by default, not when turned off, and not when the
+// operator set GOGC (theirs stands alone).
+func TestStartHeapFloor(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	t.Setenv("GOGC", "")
+	if f := startHeapFloor(&config{GCHeapFloor: 0}, log); f != nil {
+		f.Stop()
+		t.Fatal("OWNKEY_GC_HEAP_FLOOR=0 started a floor")
+	}
+	f := startHeapFloor(&config{GCHeapFloor: defaultGCHeapFloor}, log)
+	if f == nil {
+		t.Fatal("the default floor did not start")
+	}
+	f.Stop()
+	t.Setenv("GOGC", "200")
+	if f := startHeapFloor(&config{GCHeapFloor: defaultGCHeapFloor}, log); f != nil {
+		f.Stop()
+		t.Fatal("a floor started although GOGC is set")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ownkey/ownkey/dashboard"
 	"github.com/ownkey/ownkey/egress"
 	"github.com/ownkey/ownkey/httpapi"
+	"github.com/ownkey/ownkey/internal/heapfloor"
 	"github.com/ownkey/ownkey/prices"
 	"github.com/ownkey/ownkey/provider"
 	"github.com/ownkey/ownkey/provider/anthropic"
@@ -70,6 +71,7 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(log)
 	warnUnknownVariables(log.Warn, os.Environ())
+	defer startHeapFloor(c, log).Stop()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -439,4 +441,22 @@ func dashboardURL(c *config) string {
 	// ownkey itself speaks plain HTTP; behind a TLS proxy, OWNKEY_PUBLIC_URL
 	// gives the address people use.
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// defaultGCHeapFloor is the heap the collector may fill before it runs: a
+// gateway's live heap is a few MiB, so at GOGC=100 alone it would collect
+// every few hundred requests (internal/heapfloor says what that cost).
+const defaultGCHeapFloor = 16 << 20
+
+// startHeapFloor starts the collector's heap floor unless it is turned off
+// or the operator set GOGC, whose choice then stands alone.
+func startHeapFloor(c *config, log *slog.Logger) *heapfloor.Floor {
+	if c.GCHeapFloor == 0 {
+		return nil
+	}
+	if v := os.Getenv("GOGC"); v != "" {
+		log.Info("GOGC is set, so OWNKEY_GC_HEAP_FLOOR is not applied", slog.String("gogc", v))
+		return nil
+	}
+	return heapfloor.Start(uint64(c.GCHeapFloor))
 }

@@ -114,6 +114,8 @@ var settings = []setting{
 		Help: "longest wait for a provider's first byte"},
 	{Name: "OWNKEY_UPSTREAM_IDLE_TIMEOUT", Default: dur(provider.DefaultStreamIdleTimeout), Serve: true,
 		Help: "a stream whose provider sends nothing for this long ends with an upstream_timeout error event"},
+	{Name: "OWNKEY_GC_HEAP_FLOOR", Default: itoa64(defaultGCHeapFloor), Serve: true,
+		Help: "bytes of heap the Go garbage collector may fill before it runs, whatever the live heap (GOGC applies above it); 0 turns the floor off, and so does setting GOGC"},
 	{Name: "OWNKEY_SHUTDOWN_TIMEOUT", Default: dur(30 * time.Second), Serve: true,
 		Help: "how long SIGTERM waits for in-flight requests (streams included) to finish"},
 	{Name: "OWNKEY_USAGE_WRITE_TIMEOUT", Default: dur(usage.DefaultWriteTimeout), Serve: true,
