@@ -412,15 +412,28 @@ func (l *limitListener) reject(c net.Conn) {
 // the connection's next request. A write that times out fails the
 // connection: net/http cancels the request's context, which ends the
 // upstream request.
+//
+// The deadline is moved at most once per tenth of the timeout, not before
+// every write: moving it updates a runtime timer, and a stream writes to
+// its client dozens of times a second. So a write may block for at least
+// nine tenths of the timeout, at most the whole of it.
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
 	closed atomic.Bool
+	// armedAt is when the write deadline was last moved (Unix ns; 0:
+	// never). Atomic: the header-delay timer of a stream may flush from
+	// its own goroutine (in turn with the handler, never at once).
+	armedAt atomic.Int64
 }
 
 func (c *limitedConn) Write(p []byte) (int, error) {
 	if d := c.l.writeTimeout; d > 0 {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(d))
+		now := time.Now()
+		if since := now.UnixNano() - c.armedAt.Load(); since < 0 || since >= int64(d/10) {
+			_ = c.Conn.SetWriteDeadline(now.Add(d))
+			c.armedAt.Store(now.UnixNano())
+		}
 	}
 	return c.Conn.Write(p)
 }

@@ -210,3 +210,45 @@ func TestReadBodyLargeReusesClassBuffer(t *testing.T) {
 		t.Fatal("a large body's buffer was never reused")
 	}
 }
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { c.set = append(c.set, t); return nil }
+func (c *deadlineConn) Write(p []byte) (int, error)        { return len(p), nil }
+
+// The write deadline moves once per tenth of the timeout, not on every
+// write, and always leaves a write at least nine tenths of it.
+func TestWriteDeadlineMovesOncePerTenth(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	inner := &deadlineConn{}
+	c := &limitedConn{Conn: inner, l: &limitListener{writeTimeout: timeout}}
+	start := time.Now()
+	for range 100 {
+		_, _ = c.Write([]byte("x"))
+	}
+	if len(inner.set) != 1 {
+		t.Fatalf("100 writes at once set the deadline %d times, want 1", len(inner.set))
+	}
+	time.Sleep(timeout/10 + 10*time.Millisecond)
+	before := time.Now()
+	_, _ = c.Write([]byte("x"))
+	if len(inner.set) != 2 {
+		t.Fatalf("a write a tenth of the timeout later set the deadline %d times in all, want 2", len(inner.set))
+	}
+	if got := inner.set[1]; got.Before(before.Add(timeout)) || got.Before(start.Add(timeout)) {
+		t.Fatalf("the deadline moved to %s after the write, want at least the timeout", got.Sub(before))
+	}
+	// Between two moves, what a write is left is never under 9/10.
+	for range 20 {
+		now := time.Now()
+		_, _ = c.Write([]byte("x"))
+		if left := inner.set[len(inner.set)-1].Sub(now); left < timeout*9/10 {
+			t.Fatalf("a write was left %s of a %s timeout", left, timeout)
+		}
+		time.Sleep(timeout / 40)
+	}
+}

@@ -97,7 +97,7 @@ var settings = []setting{
 	{Name: "OWNKEY_BODY_MIN_RATE", Default: itoa64(httpapi.DefaultBodyMinRate), Serve: true,
 		Help: "minimum body rate in bytes per second"},
 	{Name: "OWNKEY_WRITE_TIMEOUT", Default: dur(httpapi.DefaultWriteTimeout), Serve: true,
-		Help: "longest a write to a client may block before the connection is closed"},
+		Help: "longest a write to a client may block before the connection is closed (the deadline moves once per tenth of it, so a write gets at least nine tenths)"},
 	{Name: "OWNKEY_MAX_CONNECTIONS", Default: itoa64(httpapi.DefaultMaxConnections), Serve: true,
 		Help: "open client connections; beyond, 503"},
 	{Name: "OWNKEY_MAX_IN_FLIGHT", Default: itoa64(httpapi.DefaultMaxInFlight), Serve: true,
