@@ -2,6 +2,7 @@ package provider
 
 import (
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -36,24 +37,46 @@ func (e *IdleError) Error() string {
 // that the read returns) is called and the read returns an *IdleError.
 // Comments and keep-alive events count as something. Allocated per stream:
 // a timer that fires as a stream ends must not touch the next one's state.
+//
+// A read notes when it started instead of resetting the timer (a runtime
+// timer update per read, dozens a second on a fast stream): the timer, when
+// it fires, looks at the read in progress and waits again for what is left
+// of after if that read is younger.
 type idleReader struct {
 	r     io.Reader
 	after time.Duration
-	timer *time.Timer
-	fired atomic.Bool
+	timer atomic.Pointer[time.Timer]
+	// readAt is when the latest read started, in ns since base (a
+	// monotonic clock: time.Since).
+	readAt atomic.Int64
+	base   time.Time
+	fired  atomic.Bool
 }
 
 func newIdleReader(r io.Reader, after time.Duration, cancel func()) *idleReader {
-	i := &idleReader{r: r, after: after}
-	i.timer = time.AfterFunc(after, func() {
+	i := &idleReader{r: r, after: after, base: time.Now()}
+	t := time.AfterFunc(after, func() {
+		if left := after - (time.Since(i.base) - time.Duration(i.readAt.Load())); left > 0 {
+			// A read started since: wait out its turn. (The timer is
+			// stored just after it starts; a timer of a few ns could get
+			// here first.)
+			t := i.timer.Load()
+			for t == nil {
+				runtime.Gosched()
+				t = i.timer.Load()
+			}
+			t.Reset(left)
+			return
+		}
 		i.fired.Store(true)
 		cancel()
 	})
+	i.timer.Store(t)
 	return i
 }
 
 func (i *idleReader) Read(p []byte) (int, error) {
-	i.timer.Reset(i.after)
+	i.readAt.Store(int64(time.Since(i.base)))
 	n, err := i.r.Read(p)
 	if err != nil && i.fired.Load() {
 		return n, &IdleError{After: i.after}
@@ -61,4 +84,4 @@ func (i *idleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (i *idleReader) stop() { i.timer.Stop() }
+func (i *idleReader) stop() { i.timer.Load().Stop() }
