@@ -55,6 +55,12 @@ func (a *Account) IsAdmin() bool { return a != nil && a.Role == RoleAdmin }
 
 type accountContextKey struct{}
 
+// PrincipalKey is the context key the principal is found under. A context
+// type of its own may answer it (httpapi's request context keeps the
+// principal with the rest of the request's state, rather than adding a
+// context and a request copy per request to carry it).
+var PrincipalKey any = accountContextKey{}
+
 // NewContextWithAccount returns ctx carrying the authenticated account.
 func NewContextWithAccount(ctx context.Context, a *Account, k *APIKey) context.Context {
 	return context.WithValue(ctx, accountContextKey{}, &Principal{Account: a, APIKey: k})

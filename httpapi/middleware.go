@@ -219,7 +219,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", rid)
 		access := s.cfg.AccessLog && s.cfg.Logger.Handler().Enabled(r.Context(), slog.LevelInfo)
 		st := &requestState{id: rid, logger: s.cfg.Logger, logged: access}
-		ctx := context.WithValue(r.Context(), ctxKey{}, st)
+		var ctx context.Context = &requestContext{Context: r.Context(), st: st}
 		var span trace.Span
 		if s.cfg.Tracer != nil && traced(r.URL.Path) {
 			ctx, span = s.startSpan(ctx, r, rid)
@@ -267,6 +267,29 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// requestContext is a request's context as observe makes it: it carries
+// the request's state (ctxKey) and, once authenticate has set it there, the
+// principal (ownkey.PrincipalKey), in one context rather than a value
+// context and a request copy for each.
+type requestContext struct {
+	context.Context
+	st *requestState
+}
+
+func (c *requestContext) Value(key any) any {
+	switch key.(type) {
+	case ctxKey:
+		return c.st
+	}
+	if key == ownkey.PrincipalKey {
+		if p := c.st.principal; p != nil {
+			return p
+		}
+		return c.Context.Value(key)
+	}
+	return c.Context.Value(key)
 }
 
 // stateOf is the state of the request being served, nil outside observe.
@@ -323,8 +346,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			Error(w, r, err)
 			return
 		}
-		if st, _ := r.Context().Value(ctxKey{}).(*requestState); st != nil {
-			st.principal = p
+		st, _ := r.Context().Value(ctxKey{}).(*requestState)
+		if st != nil {
+			st.principal = p // the request context answers ownkey.PrincipalKey with it
 		}
 		slots := s.accountSlots(p.Account.ID)
 		defer slots.Add(-1)
@@ -332,7 +356,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			Error(w, r, s.accountBusy())
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ownkey.NewContextWithAccount(r.Context(), p.Account, p.APIKey)))
+		if st == nil { // outside observe (a test's handler)
+			r = r.WithContext(ownkey.NewContextWithAccount(r.Context(), p.Account, p.APIKey))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
