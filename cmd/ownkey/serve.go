@@ -71,7 +71,6 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(log)
 	warnUnknownVariables(log.Warn, os.Environ())
-	defer startHeapFloor(c, log).Stop()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -97,6 +96,9 @@ func runServe(args []string) error {
 		return err
 	}
 	defer app.Close()
+	// After the start's one-off allocations (migrations, the catalog, the
+	// templates), which the collector keeps to the runtime's own pace.
+	defer startHeapFloor(c, log).Stop()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -17,6 +17,14 @@
 // 2021), without the ballast object older versions of the idea used.
 // GOMEMLIMIT, when set, still caps the heap: the runtime applies it whatever
 // the percentage.
+//
+// A floor would also keep its garbage resident once the load stops: an idle
+// process allocates too little to reach the next cycle, and the runtime's
+// scavenger keeps what the heap goal allows. So a floor checks now and then
+// whether the process has gone quiet (it allocated less than an eighth of
+// the floor since the last check), and then collects once and hands the
+// freed memory back to the system (debug.FreeOSMemory). An idle gateway
+// holds what it held without a floor.
 package heapfloor
 
 import (
@@ -25,6 +33,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxPercent bounds the percentage set (a live heap of a few KiB under a
@@ -32,8 +41,14 @@ import (
 const maxPercent = 100_000
 
 // liveMetric is the heap the last cycle found live, the base of the next
-// cycle's goal.
-const liveMetric = "/gc/heap/live:bytes"
+// cycle's goal; allocsMetric all the heap allocated since the start.
+const (
+	liveMetric   = "/gc/heap/live:bytes"
+	allocsMetric = "/gc/heap/allocs:bytes"
+)
+
+// IdleCheck is how often a floor looks whether the process has gone quiet.
+const IdleCheck = 15 * time.Second
 
 // Percent is the GOGC percentage under which a heap with live bytes live
 // next collects when it reaches floor, and never less than base: the goal
@@ -61,6 +76,11 @@ type Floor struct {
 	mu      sync.Mutex // serialises the re-tuning with Stop
 	sample  [1]metrics.Sample
 	percent atomic.Int64 // the percentage last set, for tests and logs
+	// quit ends the idle watch; released counts the times it gave
+	// memory back (tests); release is debug.FreeOSMemory but in tests.
+	quit     chan struct{}
+	released atomic.Int64
+	release  func()
 }
 
 // sentinel is what the collector finds unreachable at the end of each
@@ -74,6 +94,10 @@ type sentinel struct{ f *Floor }
 // starts nothing and returns nil. The caller decides whether an operator's
 // own GOGC should win (cmd/ownkey does not start a floor when it is set).
 func Start(floor uint64) *Floor {
+	return start(floor, IdleCheck, debug.FreeOSMemory)
+}
+
+func start(floor uint64, idleCheck time.Duration, release func()) *Floor {
 	if floor == 0 {
 		return nil
 	}
@@ -82,11 +106,45 @@ func Start(floor uint64) *Floor {
 	if base < 0 {
 		return nil // the collector is off: nothing to tune
 	}
-	f := &Floor{floor: floor, base: base}
+	f := &Floor{floor: floor, base: base, quit: make(chan struct{}), release: release}
 	f.sample[0].Name = liveMetric
 	f.percent.Store(int64(base))
 	runtime.SetFinalizer(&sentinel{f: f}, (*sentinel).cycle)
+	go f.watchIdle(idleCheck)
 	return f
+}
+
+// watchIdle gives memory back once each time the process goes quiet: it
+// allocated less than an eighth of the floor in one check's time, after
+// allocating more than that since the last release.
+func (f *Floor) watchIdle(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	sample := []metrics.Sample{{Name: allocsMetric}}
+	allocated := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	last, atRelease := allocated(), uint64(0)
+	for {
+		select {
+		case <-f.quit:
+			return
+		case <-t.C:
+		}
+		now := allocated()
+		quiet := now-last < f.floor/8
+		if quiet && now-atRelease >= f.floor/8 {
+			f.release()
+			f.released.Add(1)
+			atRelease = allocated()
+			now = atRelease
+		}
+		last = now
+	}
 }
 
 func (s *sentinel) cycle() {
@@ -120,6 +178,7 @@ func (f *Floor) Stop() {
 	if f.stopped.Swap(true) {
 		return
 	}
+	close(f.quit)
 	debug.SetGCPercent(f.base)
 	f.percent.Store(int64(f.base))
 }

@@ -74,3 +74,37 @@ func TestFloorLeavesTheCollectorOff(t *testing.T) {
 		t.Fatal("a floor started with the collector off")
 	}
 }
+
+var sink []byte
+
+// Memory goes back to the system once when the process goes quiet after
+// allocating, not while it allocates, and not again while it stays quiet.
+func TestFloorReleasesWhenIdle(t *testing.T) {
+	base := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(base)
+	const floor = 8 << 20
+	f := start(floor, 100*time.Millisecond, func() {})
+	defer f.Stop()
+	// Busy: more than an eighth of the floor per check.
+	busyUntil := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(busyUntil) {
+		for range 64 {
+			sink = make([]byte, 64<<10)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := f.released.Load(); n != 0 {
+		t.Fatalf("memory was released %d times while the process allocated", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.released.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a quiet process did not release memory")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // five more quiet checks
+	if n := f.released.Load(); n != 1 {
+		t.Fatalf("a process that stayed quiet released memory %d times, want once", n)
+	}
+}
