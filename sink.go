@@ -119,10 +119,15 @@ type ChatSink interface {
 	// response headers) rather than in them; nil: none.
 	RelayBody(body []byte, cost *Charge) error
 
-	// Flush writes and flushes what a stream has batched. An adapter
-	// flushes once the answer has ended or failed; until then the reader
-	// from Stream flushes before each read.
+	// Flush writes and flushes what a stream has batched. Until the
+	// answer has ended or failed, the reader from Stream flushes before
+	// each read.
 	Flush() error
+	// FlushWithEnd writes what a stream has batched when the answer has
+	// ended or failed, for it to reach the client with the response's end
+	// (in one write with it), and within a few milliseconds at most when
+	// the handler does not return sooner (sse.Relay.FlushWithEnd).
+	FlushWithEnd() error
 }
 
 // A RefusingSink is a ChatSink that can refuse an answer itself, for a

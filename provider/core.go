@@ -339,7 +339,10 @@ func (x *exchange) stream(ctx context.Context, cancel context.CancelFunc, t Tran
 			return x.gone(cancel, start)
 		case StepEnd:
 			res.UpstreamLatency = time.Since(start)
-			if x.answer.sink.Flush() != nil {
+			// The last events go out with the response's end (one write
+			// with the chunked terminator), within milliseconds should
+			// the drain below or the recording after it take longer.
+			if x.answer.sink.FlushWithEnd() != nil {
 				return x.gone(cancel, start)
 			}
 			if res.ErrorCode == "" {

@@ -28,8 +28,10 @@ type Relay struct {
 	// pending: written since the last flush; failed: a write or flush to
 	// the client failed, so it is gone.
 	pending, failed bool
-	// headers is armed by DelayHeaders until the first write.
-	headers *headerFlush
+	// headers is the flush timer while armed (DelayHeaders until the
+	// first write, FlushWithEnd until Finish); flusher the timer of this
+	// response, kept to be armed again.
+	headers, flusher *headerFlush
 }
 
 // headerFlush sends a response's headers on a timer if no event has been
@@ -46,6 +48,12 @@ type headerFlush struct {
 // write; a client waiting on a slow first event still sees the response
 // start within a second.
 const HeaderDelay = time.Second
+
+// EndFlushDelay is how long FlushWithEnd leaves a stream's last events in
+// the response's buffer at most, waiting for the handler to return and send
+// them with the response's end: it normally returns within microseconds,
+// unless a provider is slow to close its body after the last event.
+const EndFlushDelay = 2 * time.Millisecond
 
 // maxBatch is how much is framed before it is written out, flush or not.
 const maxBatch = 32 << 10
@@ -129,23 +137,54 @@ func Keep(b []byte) []byte {
 // d, after which they are flushed alone, so that a client whose first event
 // is far off (a reasoning model) still sees the response start. Call Finish
 // before the handler returns.
-func (c *Relay) DelayHeaders(d time.Duration) {
-	h := &headerFlush{}
-	rc := c.rc
-	h.timer = time.AfterFunc(d, func() {
+func (c *Relay) DelayHeaders(d time.Duration) { c.flushWithin(d) }
+
+// FlushWithEnd writes the batch into the response, where it goes out with
+// the response's end: the handler's return sends it in the same write as
+// the chunked body's terminator, one system call where Flush and the end
+// would make two. If the handler has not returned within EndFlushDelay, a
+// timer flushes it. Call Finish before the handler returns (as after
+// DelayHeaders). False means the client is gone.
+func (c *Relay) FlushWithEnd() bool {
+	if !c.write() {
+		return false
+	}
+	if c.pending {
+		c.flushWithin(EndFlushDelay)
+	}
+	return true
+}
+
+// flushWithin arms the timer that flushes the response in d unless the
+// relay writes, flushes or finishes first (sendHeadersNow). The timer only
+// flushes what is already in the response: it never touches the batch.
+func (c *Relay) flushWithin(d time.Duration) {
+	h := c.flusher
+	if h == nil {
+		h = &headerFlush{}
+		rc := c.rc
+		h.timer = time.AfterFunc(d, func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if !h.done {
+				h.done = true
+				// A failure shows again on the relay's next write.
+				_ = rc.Flush()
+			}
+		})
+		c.flusher = h
+	} else {
 		h.mu.Lock()
-		defer h.mu.Unlock()
-		if !h.done {
-			h.done = true
-			// A failure shows again on the relay's next write.
-			_ = rc.Flush()
-		}
-	})
+		h.done = false
+		h.mu.Unlock()
+		h.timer.Reset(d)
+	}
 	c.headers = h
 }
 
-// Finish disarms DelayHeaders: once it returns, nothing but the caller
-// touches the ResponseWriter. Writing or flushing disarms it too.
+// Finish disarms DelayHeaders and FlushWithEnd: once it returns, nothing
+// but the caller touches the ResponseWriter. Writing or flushing disarms
+// them too.
 func (c *Relay) Finish() {
 	c.sendHeadersNow()
 }

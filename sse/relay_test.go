@@ -96,3 +96,50 @@ func TestRelayFinishStopsTheHeaderTimer(t *testing.T) {
 		t.Fatalf("writer touched after Finish: %q", got)
 	}
 }
+
+// The last events are written without a flush of their own when the handler
+// finishes in time: they go out with the response's end.
+func TestRelayFlushWithEndLeavesTheEndToTheHandler(t *testing.T) {
+	w := &opRecorder{hdr: http.Header{}}
+	var out sse.Relay
+	out.Reset(w, strings.NewReader(""), nil)
+	out.DelayHeaders(time.Hour)
+	out.Event([]byte(`{"a":1}`))
+	if !out.FlushWithEnd() {
+		t.Fatal("FlushWithEnd refused")
+	}
+	out.Finish() // the handler returns at once
+	time.Sleep(sse.EndFlushDelay + 20*time.Millisecond)
+	if got, want := w.log(), []string{`write data: {"a":1}`}; !slices.Equal(got, want) {
+		t.Fatalf("writer saw %q; want %q (the end, not the relay, flushes)", got, want)
+	}
+}
+
+// A handler that does not return (a provider slow to close its body) does
+// not hold the last events back: the timer flushes them.
+func TestRelayFlushWithEndFlushesWhenTheHandlerLingers(t *testing.T) {
+	w := &opRecorder{hdr: http.Header{}}
+	var out sse.Relay
+	out.Reset(w, strings.NewReader(""), nil)
+	out.DelayHeaders(time.Hour)
+	out.Event([]byte(`{"a":1}`))
+	out.FlushWithEnd()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(w.log(), []string{`write data: {"a":1}`, "flush"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the last events were never flushed: writer saw %q", w.log())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	out.Finish()
+	// Nothing written since: a second FlushWithEnd arms nothing.
+	out.Reset(w, strings.NewReader(""), nil)
+	if !out.FlushWithEnd() {
+		t.Fatal("FlushWithEnd refused")
+	}
+	time.Sleep(sse.EndFlushDelay + 20*time.Millisecond)
+	if got := w.log(); len(got) != 2 {
+		t.Fatalf("an empty FlushWithEnd touched the writer: %q", got)
+	}
+	out.Finish()
+}

@@ -311,6 +311,13 @@ func (wr *Writer) Flush() error {
 	return nil
 }
 
+func (wr *Writer) FlushWithEnd() error {
+	if !wr.relay.FlushWithEnd() {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
 // openBlock makes a block of kind the open one, closing the one open and
 // starting it (start is its content_block) unless it is open already.
 func (wr *Writer) openBlock(kind uint8, start string) error {

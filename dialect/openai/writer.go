@@ -300,6 +300,13 @@ func (wr *Writer) Flush() error {
 	return nil
 }
 
+func (wr *Writer) FlushWithEnd() error {
+	if !wr.relay.FlushWithEnd() {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
 func (wr *Writer) event(data []byte) error {
 	if !wr.relay.Event(data) {
 		return ownkey.ErrClientGone

@@ -609,6 +609,13 @@ func (wr *Writer) Flush() error {
 	return nil
 }
 
+func (wr *Writer) FlushWithEnd() error {
+	if !wr.relay.FlushWithEnd() {
+		return ownkey.ErrClientGone
+	}
+	return nil
+}
+
 // begin starts an event of type typ: its event: line and its data up to
 // the sequence number. send ends it.
 func (wr *Writer) begin(typ string) []byte {

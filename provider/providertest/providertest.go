@@ -327,6 +327,9 @@ func (r *Recorder) RelayBody(body []byte, cost *ownkey.Charge) error {
 }
 func (r *Recorder) Flush() error { return r.call("flush") }
 
+// FlushWithEnd is recorded as a flush: what the client gets is the same.
+func (r *Recorder) FlushWithEnd() error { return r.call("flush") }
+
 // Check fails t, showing both, unless the calls r got are want.
 func (r *Recorder) Check(t testing.TB, want ...string) {
 	t.Helper()
