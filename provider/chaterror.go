@@ -50,7 +50,7 @@ func Unreachable(ctx context.Context, req *ownkey.ChatRequest, res *ownkey.ChatR
 }
 
 // RoundTripError is the caller's error for a request to p that got no
-// answer (err from http.Client.Do on ctx), worded as Unreachable says, and
+// answer (err from the round trip on ctx), worded as Unreachable says, and
 // the ChatResult error code that names the failure: the client left
 // (ctx cancelled), a timeout, or no connection. Search requests share it
 // with the chat adapters.
