@@ -90,20 +90,26 @@ type Floor struct {
 type sentinel struct{ f *Floor }
 
 // Start keeps the heap from being collected below floor bytes, from the
-// current GOGC percentage up (100 unless GOGC says otherwise). A floor of 0
-// starts nothing and returns nil. The caller decides whether an operator's
+// current GOGC percentage up (100 unless GOGC says otherwise). A floor of 0,
+// or one started while another runs, starts nothing and returns nil. The caller decides whether an operator's
 // own GOGC should win (cmd/ownkey does not start a floor when it is set).
 func Start(floor uint64) *Floor {
 	return start(floor, IdleCheck, debug.FreeOSMemory)
 }
 
+// running is set while a floor runs: GOGC is the process's, so there is one
+// floor at most (a second would take the first one's raised percentage for
+// its base, and put that back when stopped).
+var running atomic.Bool
+
 func start(floor uint64, idleCheck time.Duration, release func()) *Floor {
-	if floor == 0 {
+	if floor == 0 || !running.CompareAndSwap(false, true) {
 		return nil
 	}
 	base := debug.SetGCPercent(100)
 	debug.SetGCPercent(base)
 	if base < 0 {
+		running.Store(false)
 		return nil // the collector is off: nothing to tune
 	}
 	f := &Floor{floor: floor, base: base, quit: make(chan struct{}), release: release}
@@ -181,4 +187,5 @@ func (f *Floor) Stop() {
 	close(f.quit)
 	debug.SetGCPercent(f.base)
 	f.percent.Store(int64(f.base))
+	running.Store(false)
 }

@@ -39,6 +39,10 @@ func TestFloorTunesAfterACycle(t *testing.T) {
 	}
 	f := Start(1 << 30) // far above this test's live heap
 	defer f.Stop()
+	if g := Start(1 << 30); g != nil {
+		g.Stop()
+		t.Fatal("a second floor started while one runs")
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for f.Percent() <= 100 {
 		if time.Now().After(deadline) {
@@ -55,6 +59,11 @@ func TestFloorTunesAfterACycle(t *testing.T) {
 	f.Stop()
 	if now := debug.SetGCPercent(100); now != 100 {
 		t.Fatalf("after Stop GOGC is %d, want the base 100", now)
+	}
+	if g := Start(1 << 30); g == nil {
+		t.Fatal("no floor could start once the first stopped")
+	} else {
+		g.Stop()
 	}
 	// A cycle after Stop changes nothing.
 	runtime.GC()
