@@ -26,6 +26,7 @@ func (a *Answer) Request() *ownkey.ChatRequest { return a.req }
 func (a *Answer) Result() *ownkey.ChatResult { return a.res }
 
 func (a *Answer) Start(id, model string, created int64) error {
+	id, model = a.scrubText(id), a.scrubText(model)
 	if model == a.req.Model {
 		a.res.ModelServed = a.req.Model
 	} else {
@@ -35,22 +36,81 @@ func (a *Answer) Start(id, model string, created int64) error {
 }
 
 func (a *Answer) Text(text string) error {
+	text = a.scrubLiteral(text)
 	a.out.addLiteral(text)
 	return a.sink.Text(text)
 }
 
 func (a *Answer) Reasoning(text string) error {
+	text = a.scrubLiteral(text)
 	a.out.addLiteral(text)
 	return a.sink.Reasoning(text)
 }
 
 func (a *Answer) ToolCall(index int, id, name, args string) error {
+	id, name, args = a.scrubText(id), a.scrubText(name), a.scrubLiteral(args)
 	a.out.addToolCall(name)
 	a.out.addLiteral(args)
 	return a.sink.ToolCall(index, id, name, args)
 }
 
+// A provider may echo the request's key in its answer (a model repeating
+// a key pasted into the prompt, a misbehaving server putting it in the
+// model name): what Answer hands the client goes through scrubText (a
+// decoded string) or scrubLiteral (a JSON string literal), which replace
+// every form of the credential's secrets with ownkey.Redacted. Their cost
+// on the common path is one substring search per secret, which fails at
+// once for a piece shorter than the key; only a piece holding a secret, or
+// an escape that could spell one (\u, \/), is decoded and checked whole.
+// A key split across two pieces of a stream is not caught.
+
+func (a *Answer) scrubText(s string) string {
+	if c := a.req.Credential; c != nil && (a.holdsSecret(s) || strings.ContainsAny(s, `\%`)) {
+		return ScrubSecrets(s, c)
+	}
+	return s
+}
+
+func (a *Answer) scrubLiteral(lit string) string {
+	if c := a.req.Credential; c != nil && (a.holdsSecret(lit) || spellsEscaped(lit)) {
+		return string(ScrubJSON([]byte(lit), c))
+	}
+	return lit
+}
+
+// spellsEscaped reports whether a JSON literal has an escape that decodes
+// to a character a key may hold (\u…, \/); \n, \" and the like cannot.
+func spellsEscaped(lit string) bool {
+	for i := strings.IndexByte(lit, '\\'); i >= 0 && i+1 < len(lit); {
+		if c := lit[i+1]; c == 'u' || c == '/' {
+			return true
+		}
+		j := strings.IndexByte(lit[i+2:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += 2 + j
+	}
+	return false
+}
+
+// holdsSecret reports whether s holds one of the credential's secrets as
+// it is.
+func (a *Answer) holdsSecret(s string) bool {
+	c := a.req.Credential
+	if c == nil {
+		return false
+	}
+	for _, sec := range [...]ownkey.Secret{c.APIKey, c.SecretAccessKey, c.SessionToken, c.AccessKeyID} {
+		if v := sec.Reveal(); v != "" && strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *Answer) ToolArgs(index int, args string) error {
+	args = a.scrubLiteral(args)
 	a.out.addLiteral(args)
 	return a.sink.ToolArgs(index, args)
 }
