@@ -7,6 +7,10 @@
 // refused, is written once. What a family does with the fields (and which
 // it refuses as unsupported) stays in the family.
 //
+// The omitempty tags are for the client dialects' translations
+// (dialect/openai), which write these types as part of the chat request
+// they make; decoding ignores them.
+//
 // Fields no translator reads are not decoded at all: a request is
 // translated once, on the way in, and a field decoded for nobody costs
 // every request.
@@ -81,7 +85,7 @@ type ToolCall struct {
 	// ExtraContent is where Google's own OpenAI-compatible endpoint puts
 	// a Gemini thought signature ({"google":{"thought_signature":…}}),
 	// which clients of that endpoint send back.
-	ExtraContent json.RawMessage `json:"extra_content"`
+	ExtraContent json.RawMessage `json:"extra_content,omitempty"`
 }
 
 type ToolCallFunction struct {
@@ -104,7 +108,7 @@ type ContentPart struct {
 
 type ImageURL struct {
 	URL    string `json:"url"`
-	Detail string `json:"detail"` // auto, low, high
+	Detail string `json:"detail,omitempty"` // auto, low, high
 }
 
 // InputAudio is base64 audio data in a format (wav, mp3).
@@ -128,22 +132,22 @@ type Tool struct {
 
 type Function struct {
 	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      *bool           `json:"strict"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
 }
 
 // ResponseFormat is the response_format field.
 type ResponseFormat struct {
 	Type       string      `json:"type"`
-	JSONSchema *JSONSchema `json:"json_schema"`
+	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
 }
 
 type JSONSchema struct {
 	Name        string          `json:"name"`
-	Description string          `json:"description"`
+	Description string          `json:"description,omitempty"`
 	Schema      json.RawMessage `json:"schema"`
-	Strict      *bool           `json:"strict"`
+	Strict      *bool           `json:"strict,omitempty"`
 }
 
 // Decode reads body, a chat completion request already checked to be valid
